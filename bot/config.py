@@ -1,0 +1,222 @@
+"""Settings, read once from the environment (and `.env`) and passed in explicitly."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///notpromoted.db"
+DEFAULT_DISPLAY_NAME = "Next Step"
+
+LINK_KEYS = ("eap", "job_board", "learning", "mentoring", "hr_contact")
+LINK_VARIABLES = {key: f"NOTPROMOTED_{key.upper()}_URL" for key in LINK_KEYS}
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class WorkingTime:
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday is 0, as in datetime.weekday()
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    log_level: str = "INFO"
+    display_name: str = DEFAULT_DISPLAY_NAME
+    company_links: Mapping[str, str] = field(default_factory=dict)
+    working_time: WorkingTime = field(default_factory=WorkingTime)
+    default_time_zone: str = "UTC"
+    content_dir: Path | None = None
+    dispatch_interval_seconds: float = 30.0
+    port: int = 3000
+
+    def require_http(self) -> None:
+        """`serve` needs the bot token and the signing secret."""
+        _require(self.slack_bot_token, "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...)")
+        _require(self.slack_signing_secret, "SLACK_SIGNING_SECRET", "the app's Signing Secret")
+
+    def require_socket(self) -> None:
+        """`socket` needs the bot token and an app-level token with connections:write."""
+        _require(self.slack_bot_token, "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...)")
+        _require(
+            self.slack_app_token,
+            "SLACK_APP_TOKEN",
+            "an app-level token (xapp-...) with the connections:write scope",
+        )
+
+
+def _require(value: str | None, name: str, what: str) -> None:
+    if not value:
+        raise ConfigError(f"{name} is not set: put {what} in the environment or in .env")
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build settings from a mapping of variables; raise ConfigError on the first bad one."""
+
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    bot_token = get("SLACK_BOT_TOKEN")
+    if bot_token and not bot_token.startswith("xoxb-"):
+        raise ConfigError(
+            "SLACK_BOT_TOKEN does not look like a bot token: it starts with xoxb- "
+            "(OAuth & Permissions > Bot User OAuth Token)"
+        )
+    app_token = get("SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError(
+            "SLACK_APP_TOKEN does not look like an app-level token: it starts with xapp- "
+            "(Basic Information > App-Level Tokens)"
+        )
+    api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not _is_http_url(api_url):
+        raise ConfigError(
+            f"SLACK_API_URL is not an http(s) URL: {api_url!r}; use e.g. https://slack.com/api/"
+        )
+    if not api_url.endswith("/"):
+        api_url += "/"
+
+    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        raise ConfigError(
+            "DATABASE_URL must start with sqlite:/// or postgresql+psycopg://, "
+            f"got {database_url.split('://')[0]!r}"
+        )
+    if database_url.startswith(("postgresql://", "postgres://")):
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
+
+    display_name = get("NOTPROMOTED_DISPLAY_NAME") or DEFAULT_DISPLAY_NAME
+    if len(display_name) > 35:
+        raise ConfigError("NOTPROMOTED_DISPLAY_NAME is longer than Slack's 35 characters")
+
+    links: dict[str, str] = {}
+    for key, variable in LINK_VARIABLES.items():
+        url = get(variable)
+        if url is None:
+            continue
+        if not _is_http_url(url) and not url.startswith("mailto:"):
+            raise ConfigError(f"{variable} must be an https:// or mailto: link, got {url!r}")
+        links[key] = url
+
+    time_zone = get("NOTPROMOTED_DEFAULT_TIME_ZONE") or "UTC"
+    if not is_time_zone(time_zone):
+        raise ConfigError(
+            "NOTPROMOTED_DEFAULT_TIME_ZONE is not an IANA time zone name like Europe/Berlin, "
+            f"got {time_zone!r}"
+        )
+
+    content_dir = get("NOTPROMOTED_CONTENT_DIR")
+    if content_dir is not None and not Path(content_dir).is_dir():
+        raise ConfigError(f"NOTPROMOTED_CONTENT_DIR is not a folder: {content_dir!r}")
+
+    return Settings(
+        slack_bot_token=bot_token,
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_app_token=app_token,
+        slack_api_url=api_url,
+        database_url=database_url,
+        log_level=log_level,
+        display_name=display_name,
+        company_links=links,
+        working_time=_working_time(
+            get("NOTPROMOTED_WORKING_HOURS"), get("NOTPROMOTED_WORKING_DAYS")
+        ),
+        default_time_zone=time_zone,
+        content_dir=Path(content_dir) if content_dir else None,
+        dispatch_interval_seconds=_positive_number(
+            get("NOTPROMOTED_DISPATCH_INTERVAL_SECONDS"),
+            "NOTPROMOTED_DISPATCH_INTERVAL_SECONDS",
+            30,
+        ),
+        port=int(_positive_number(get("PORT"), "PORT", 3000)),
+    )
+
+
+def is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _is_http_url(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def _positive_number(raw: str | None, name: str, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than zero, got {raw!r}")
+    return value
+
+
+def _working_time(hours: str | None, days: str | None) -> WorkingTime:
+    default = WorkingTime()
+    start, end = default.start, default.end
+    if hours is not None:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", hours)
+        try:
+            if not match:
+                raise ValueError
+            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            start, end = time(h1, m1), time(h2, m2)
+        except ValueError:
+            raise ConfigError(
+                f"NOTPROMOTED_WORKING_HOURS must look like 09:00-17:00, got {hours!r}"
+            ) from None
+        if start >= end:
+            raise ConfigError(
+                "NOTPROMOTED_WORKING_HOURS must start before it ends, e.g. 09:00-17:00"
+            )
+    weekdays = default.days
+    if days is not None:
+        weekdays = parse_weekdays(days)
+    return WorkingTime(start=start, end=end, days=weekdays)
+
+
+def parse_weekdays(text: str) -> frozenset[int]:
+    """`mon-fri`, `sun-thu` or `mon,tue,thu` to weekday numbers (Monday is 0)."""
+    chosen: set[int] = set()
+    for part in text.lower().replace(" ", "").split(","):
+        bounds = part.split("-")
+        if not part or len(bounds) > 2 or any(b not in _WEEKDAYS for b in bounds):
+            raise ConfigError(
+                f"NOTPROMOTED_WORKING_DAYS must look like mon-fri or mon,tue,thu, got {text!r}"
+            )
+        first, last = _WEEKDAYS.index(bounds[0]), _WEEKDAYS.index(bounds[-1])
+        day = first
+        chosen.add(day)
+        while day != last:
+            day = (day + 1) % 7
+            chosen.add(day)
+    return frozenset(chosen)

@@ -1,0 +1,107 @@
+"""The journey's rules: starting, moving on, snoozing, stopping. Pure database work, no platform."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot import store
+from bot.ids import CHECKIN_KIND_FINISHED
+from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
+
+
+def begin(session: Session, *, person: Person, first_stage: str, now: datetime) -> Checkin:
+    """A new journey and its first stage message, due now, in the caller's transaction."""
+    assert person.id is not None
+    journey = Journey(
+        person_id=person.id,
+        status=JourneyStatus.ACTIVE,
+        stage_id=first_stage,
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(journey)
+    session.flush()
+    return store.add_stage_checkin(
+        session, journey=journey, stage_id=first_stage, due_at=now, now=now
+    )
+
+
+def redeliver(session: Session, *, journey: Journey, now: datetime) -> Checkin:
+    """Bring the current step back now, without ever leaving two live copies of it.
+
+    A scheduled message (a snoozed step, say) is moved to now; a delivered step whose buttons
+    are still live is replaced by a fresh copy, and the old copy is marked superseded.
+    """
+    assert journey.id is not None
+    journey.status = JourneyStatus.ACTIVE
+    journey.updated_at = now
+    waiting = store.pending_checkin(session, journey_id=journey.id)
+    if waiting is not None:
+        if waiting.status == CheckinStatus.PENDING and waiting.due_at > now:
+            waiting.due_at = now
+            session.add(waiting)
+        session.add(journey)
+        return waiting
+    supersedes = None
+    if journey.current_checkin_id is not None:
+        current = session.get(Checkin, journey.current_checkin_id)
+        if current is not None and current.answered_at is None:
+            store.answer_checkin(session, checkin_id=current.id or 0, answer="superseded", now=now)
+            if current.status == CheckinStatus.SENT:
+                supersedes = current.id
+    return store.add_stage_checkin(
+        session,
+        journey=journey,
+        stage_id=journey.stage_id,
+        due_at=now,
+        now=now,
+        supersedes=supersedes,
+    )
+
+
+def advance(
+    session: Session, *, journey: Journey, next_stage: str | None, now: datetime
+) -> Checkin:
+    """Move to the next step, or finish the journey after the last one."""
+    journey.status = JourneyStatus.ACTIVE
+    if next_stage is not None:
+        journey.stage_id = next_stage
+        return store.add_stage_checkin(
+            session, journey=journey, stage_id=next_stage, due_at=now, now=now
+        )
+    assert journey.id is not None
+    journey.status = JourneyStatus.COMPLETED
+    journey.ended_at = now
+    journey.updated_at = now
+    journey.current_checkin_id = None
+    session.add(journey)
+    finished = Checkin(
+        journey_id=journey.id,
+        kind=CHECKIN_KIND_FINISHED,
+        key=CHECKIN_KIND_FINISHED,
+        due_at=now,
+        created_at=now,
+    )
+    session.add(finished)
+    session.flush()
+    return finished
+
+
+def snooze(session: Session, *, journey: Journey, until: datetime, now: datetime) -> Checkin:
+    journey.status = JourneyStatus.ACTIVE
+    return store.add_stage_checkin(
+        session, journey=journey, stage_id=journey.stage_id, due_at=until, now=now
+    )
+
+
+def end(session: Session, *, journey: Journey, now: datetime) -> None:
+    """Stop: nothing scheduled goes out, and every button of the journey expires."""
+    assert journey.id is not None
+    store.cancel_pending(session, journey_id=journey.id)
+    journey.status = JourneyStatus.STOPPED
+    journey.ended_at = now
+    journey.updated_at = now
+    journey.current_checkin_id = None
+    session.add(journey)

@@ -1,0 +1,138 @@
+"""All tables. People are keyed by (platform, workspace, user) so Teams and many workspaces fit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python on every database (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(*, nullable: bool, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Platform:
+    SLACK = "slack"
+    TEAMS = "teams"
+
+
+class JourneyStatus:
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+    OPEN = (ACTIVE, PAUSED)
+
+
+class CheckinStatus:
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Person(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "workspace_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    workspace_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    dm_channel_id: str | None = Field(default=None, max_length=64)
+    time_zone: str | None = Field(default=None, max_length=64)
+    locale: str | None = Field(default=None, max_length=16)
+    profile_checked_at: datetime | None = _utc_column(nullable=True)
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class Journey(SQLModel, table=True):
+    __table_args__ = (
+        # At most one open (active or paused) journey per person.
+        Index(
+            "uq_journey_open_per_person",
+            "person_id",
+            unique=True,
+            sqlite_where=text("status IN ('active', 'paused')"),
+            postgresql_where=text("status IN ('active', 'paused')"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    status: str = Field(default=JourneyStatus.ACTIVE, max_length=16)
+    stage_id: str = Field(max_length=64)
+    # The delivered stage message whose buttons are live; a click on any other is expired.
+    current_checkin_id: int | None = Field(default=None)
+    deliveries: int = Field(default=0)
+    started_at: datetime = _utc_column(nullable=False)
+    updated_at: datetime = _utc_column(nullable=False)
+    ended_at: datetime | None = _utc_column(nullable=True)
+
+
+class Checkin(SQLModel, table=True):
+    """One message the bot sends on its own: an outbox row, claimed by a dispatcher."""
+
+    __table_args__ = (
+        UniqueConstraint("journey_id", "key"),
+        Index("ix_checkin_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    journey_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("journey.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    kind: str = Field(max_length=32)
+    key: str = Field(max_length=128)
+    stage_id: str | None = Field(default=None, max_length=64)
+    status: str = Field(default=CheckinStatus.PENDING, max_length=16)
+    due_at: datetime = _utc_column(nullable=False)
+    attempts: int = Field(default=0)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = _utc_column(nullable=True)
+    # An earlier message of the same journey whose buttons this one replaces.
+    supersedes_checkin_id: int | None = Field(default=None)
+    channel_id: str | None = Field(default=None, max_length=64)
+    message_ts: str | None = Field(default=None, max_length=64)
+    sent_at: datetime | None = _utc_column(nullable=True)
+    answer: str | None = Field(default=None, max_length=32)
+    answered_at: datetime | None = _utc_column(nullable=True)
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Slack event ids already handled, so a redelivered event has one effect."""
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = _utc_column(nullable=False, index=True)

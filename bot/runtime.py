@@ -1,0 +1,58 @@
+"""Assembly: settings in, a ready Bolt app, dispatcher and services out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.db import make_engine, make_sessions
+from bot.models import Platform
+from bot.services import Clock, Services, system_clock
+from bot.slack.client import make_web_client
+from bot.slack.listeners import register
+from bot.slack.sender import SlackSender
+from messages.loader import Content, load_content
+from scheduler.dispatcher import Dispatcher
+
+
+@dataclass(frozen=True)
+class Runtime:
+    services: Services
+    engine: Engine
+    bolt: AsyncApp
+    client: AsyncWebClient
+    dispatcher: Dispatcher
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    content: Content | None = None,
+    engine: Engine | None = None,
+) -> Runtime:
+    engine = engine or make_engine(settings.database_url)
+    services = Services(
+        settings=settings,
+        sessions=make_sessions(engine),
+        content=content or load_content(settings.content_dir),
+        clock=clock,
+    )
+    client = make_web_client(settings)
+    dispatcher = Dispatcher(services, {Platform.SLACK: SlackSender(client)})
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=settings.slack_signing_secret is not None,
+        name="notpromoted",
+        logger=logging.getLogger("notpromoted.bolt"),
+    )
+    register(bolt, services, dispatcher)
+    return Runtime(
+        services=services, engine=engine, bolt=bolt, client=client, dispatcher=dispatcher
+    )

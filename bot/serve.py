@@ -1,0 +1,50 @@
+"""Long-running modes: HTTP (`serve`) and Socket Mode (`socket`)."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.config import ConfigError, Settings
+from bot.db import make_engine
+from bot.migrate import is_current, upgrade
+from bot.runtime import Runtime, build_runtime
+from bot.web import build_web_app
+from scheduler.runner import start_dispatching
+
+logger = logging.getLogger(__name__)
+
+
+def prepared_runtime(settings: Settings) -> Runtime:
+    """SQLite files are brought up to date here; PostgreSQL is migrated by `db upgrade`."""
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+    elif not is_current(engine):
+        raise ConfigError("the database schema is behind: run `notpromoted db upgrade` first")
+    return build_runtime(settings, engine=engine)
+
+
+def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None:
+    runtime = prepared_runtime(settings)
+    app = build_web_app(runtime, run_dispatcher=dispatcher)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10, lifespan="on"
+    )
+    logger.info("serving Slack on %s:%s (dispatcher %s)", host, port, "on" if dispatcher else "off")
+    uvicorn.Server(config).run()
+
+
+async def run_socket_mode(settings: Settings) -> None:
+    runtime = prepared_runtime(settings)
+    scheduler = start_dispatching(
+        runtime.dispatcher, interval_seconds=settings.dispatch_interval_seconds
+    )
+    handler = AsyncSocketModeHandler(runtime.bolt, settings.slack_app_token)
+    try:
+        await handler.start_async()  # type: ignore[no-untyped-call]
+    finally:
+        scheduler.shutdown(wait=False)
+        await handler.close_async()  # type: ignore[no-untyped-call]

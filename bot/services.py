@@ -1,0 +1,49 @@
+"""What every handler needs, built once at start and passed in (no module-level singletons)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from bot.config import Settings
+from messages.loader import Content
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    content: Content
+    clock: Clock = system_clock
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """A person's identity on one platform: journeys never cross platforms or workspaces."""
+
+    platform: str
+    workspace_id: str
+    user_id: str
+
+
+class ManualClock:
+    """A clock that moves only when told: the demo's "three days later", and tests."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start.astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def move_to(self, moment: datetime) -> None:
+        self.now = moment.astimezone(UTC)

@@ -1,0 +1,94 @@
+"""Block Kit from neutral messages: pure functions, tested without mocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messages.model import Bullets, Message, Paragraph
+
+Block = dict[str, Any]
+
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+BUTTON_LABEL_LIMIT = 75
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Slack's three control characters; everything typed or stored goes through this."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+
+
+def build_message_blocks(message: Message) -> list[Block]:
+    blocks: list[Block] = []
+    if message.title:
+        blocks.append(
+            {
+                "type": "header",
+                "text": {
+                    "type": "plain_text",
+                    "text": message.title[:HEADER_LIMIT],
+                    "emoji": False,
+                },
+            }
+        )
+    for block in message.blocks:
+        if isinstance(block, Paragraph):
+            blocks.append(_section(escape_mrkdwn(block.text)))
+        elif isinstance(block, Bullets):
+            blocks.append(_section("\n".join(f"•  {escape_mrkdwn(item)}" for item in block.items)))
+    for link in message.links:
+        blocks.append(_section(f"{escape_mrkdwn(link.lead)} <{link.url}>"))
+    if message.todo:
+        lead = f"*{escape_mrkdwn(message.todo_lead)}:* " if message.todo_lead else ""
+        blocks.append(_section(f"{lead}{escape_mrkdwn(message.todo)}"))
+    if message.note:
+        blocks.append(_context(escape_mrkdwn(message.note)))
+    if message.buttons:
+        elements: list[Block] = []
+        for button in message.buttons:
+            element: Block = {
+                "type": "button",
+                "action_id": button.action,
+                "text": {
+                    "type": "plain_text",
+                    "text": button.label[:BUTTON_LABEL_LIMIT],
+                    "emoji": False,
+                },
+                "value": button.value,
+            }
+            if button.style:
+                element["style"] = button.style
+            elements.append(element)
+        blocks.append({"type": "actions", "block_id": "choices", "elements": elements})
+    return blocks
+
+
+def replace_actions_with_note(blocks: list[Block], note: str) -> list[Block]:
+    """The clicked message, its buttons gone and the choice shown in their place."""
+    kept = [block for block in blocks if isinstance(block, dict) and block.get("type") != "actions"]
+    return [*kept, _context(f"✓ {escape_mrkdwn(note)}")]
+
+
+def build_home_view(message: Message) -> Block:
+    return {"type": "home", "blocks": build_message_blocks(message)}
+
+
+def plain_text_of(message: Message) -> str:
+    """A readable text version, for clients and places that cannot show blocks."""
+    parts: list[str] = []
+    if message.title:
+        parts.append(message.title)
+    for block in message.blocks:
+        if isinstance(block, Paragraph):
+            parts.append(block.text)
+        else:
+            parts.append("\n".join(f"• {item}" for item in block.items))
+    return escape_mrkdwn("\n\n".join(parts))[:SECTION_LIMIT]

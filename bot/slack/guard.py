@@ -1,0 +1,138 @@
+"""In front of Bolt: refuse oversized, unsigned and malformed requests with 413, 401 and 400.
+
+Bolt parses a body before it checks the signature and answers 500 to some malformed ones, so
+these checks run first, on the raw bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from slack_sdk.signature import SignatureVerifier
+from starlette.requests import Request
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_limited_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, or BodyTooLarge as soon as it is known to exceed the limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise BodyTooLarge
+        except ValueError:
+            raise BodyTooLarge from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def is_signed(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> bool:
+    """Slack's v0 signature over the raw body, with the timestamp at most five minutes off."""
+    timestamp = headers.get("x-slack-request-timestamp")
+    signature = headers.get("x-slack-signature")
+    if not timestamp or not signature or not timestamp.isdigit():
+        return False
+    return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+
+
+def malformed_reason(body: bytes, content_type: str) -> str | None:
+    """Why a signed body cannot be a Slack request, or None when its shape is sound."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "body is not UTF-8"
+    if "application/json" in content_type or text.lstrip().startswith("{"):
+        return _json_reason(text)
+    try:
+        form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
+    except ValueError:
+        return "body is not form-encoded"
+    fields = {key: values[-1] for key, values in form.items()}
+    if "payload" in fields:
+        return _payload_reason(fields["payload"])
+    if "command" in fields:
+        for name in ("command", "user_id", "team_id"):
+            if not fields.get(name):
+                return f"slash command without {name}"
+        return None
+    if "ssl_check" in fields:
+        return None
+    return "no command, payload or event"
+
+
+def _json_reason(text: str) -> str | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "body is not JSON"
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        return "JSON body without a type"
+    if data["type"] == "url_verification":
+        return (
+            None if isinstance(data.get("challenge"), str) else "url_verification without challenge"
+        )
+    if data["type"] == "event_callback":
+        event = data.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            return "event_callback without an event type"
+        if not isinstance(data.get("event_id"), str):
+            return "event_callback without an event_id"
+        if not _is_optional_str(event.get("user")) or not _is_optional_str(data.get("team_id")):
+            return "event_callback with a malformed user or team"
+    return None
+
+
+def _payload_reason(raw: str) -> str | None:
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return "payload is not JSON"
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return "payload without a type"
+    user = payload.get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        return "payload without a user id"
+    team = payload.get("team")
+    if team is not None and (not isinstance(team, dict) or not _is_optional_str(team.get("id"))):
+        return "payload with a malformed team"
+    if payload["type"] == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "block_actions without actions"
+        if not all(_is_action(action) for action in actions):
+            return "block_actions with a malformed action"
+        for name in ("message", "channel", "container"):
+            if payload.get(name) is not None and not isinstance(payload.get(name), dict):
+                return f"block_actions with a malformed {name}"
+    if payload["type"] in ("view_submission", "view_closed") and not isinstance(
+        payload.get("view"), dict
+    ):
+        return f"{payload['type']} without a view"
+    return None
+
+
+def _is_action(action: Any) -> bool:
+    return (
+        isinstance(action, dict)
+        and isinstance(action.get("action_id"), str)
+        and _is_optional_str(action.get("value"))
+        and _is_optional_str(action.get("block_id"))
+    )
+
+
+def _is_optional_str(value: Any) -> bool:
+    return value is None or isinstance(value, str)

@@ -1,0 +1,280 @@
+"""Bolt listener wiring: a flat list of registrations; each listener acks first, then works."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import ids, store
+from bot.models import Platform
+from bot.services import PersonRef, Services
+from bot.slack.blocks import (
+    build_home_view,
+    build_message_blocks,
+    plain_text_of,
+    replace_actions_with_note,
+)
+from handlers import controls
+from handlers.command import run_command
+from handlers.compose import home_message
+from handlers.replies import ChoiceReply, CommandReply
+from handlers.stage_choice import choose
+from handlers.start import start_or_resume
+from scheduler.dispatcher import Dispatcher, SendOutcome
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = "I can't reach my records right now. Please try again in a minute."
+
+
+def person_ref(context: AsyncBoltContext) -> PersonRef | None:
+    workspace = context.team_id or context.enterprise_id
+    if not workspace or not context.user_id:
+        return None
+    return PersonRef(platform=Platform.SLACK, workspace_id=workspace, user_id=context.user_id)
+
+
+def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
+    listeners = SlackListeners(services, dispatcher)
+    app.middleware(listeners.skip_redelivered_events)
+    app.command(ids.COMMAND)(listeners.on_command)
+    app.action(re.compile(f"^({'|'.join(ids.STAGE_CHOICES)})$"))(listeners.on_stage_choice)
+    app.action(ids.FORGET_CONFIRM)(listeners.on_forget_confirm)
+    app.action(ids.FORGET_CANCEL)(listeners.on_forget_cancel)
+    app.action(ids.HOME_START)(listeners.on_home_start)
+    app.event("app_home_opened")(listeners.on_home_opened)
+    # Anything else is acknowledged, never answered with an error.
+    app.command(re.compile(".*"))(listeners.on_command)
+    app.action(re.compile(".*"))(listeners.on_unknown_action)
+    app.event(re.compile(".*"))(listeners.on_other_event)
+    app.view(re.compile(".*"))(listeners.ack_only)
+    app.shortcut(re.compile(".*"))(listeners.ack_only)
+    app.options(re.compile(".*"))(listeners.ack_only)
+
+
+class SlackListeners:
+    def __init__(self, services: Services, dispatcher: Dispatcher) -> None:
+        self.services = services
+        self.dispatcher = dispatcher
+
+    async def skip_redelivered_events(
+        self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """An event Slack delivers again (a retry of one we handled) has one effect."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str):
+            try:
+                first = await asyncio.to_thread(self._record_event, event_id)
+            except Exception:
+                logger.exception("could not record event %s", event_id)
+                return BoltResponse(status=503, body="")  # Slack will retry it later
+            if not first:
+                return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    def _record_event(self, event_id: str) -> bool:
+        with self.services.sessions.begin() as session:
+            return store.record_event(session, event_id=event_id, now=self.services.clock())
+
+    async def on_command(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
+    ) -> None:
+        ref = person_ref(context)
+        if ref is None:
+            await ack()
+            return
+        try:
+            reply = await asyncio.to_thread(
+                run_command, self.services, ref, str(body.get("text") or "")
+            )
+        except Exception:
+            logger.exception("command failed before it was acknowledged")
+            await ack(text=UNAVAILABLE, response_type="ephemeral")
+            return
+        message = reply.message
+        await ack(
+            text=plain_text_of(message),
+            blocks=build_message_blocks(message),
+            response_type="ephemeral",
+        )
+        await self._send_now(reply, respond, ref)
+
+    async def _send_now(
+        self, reply: CommandReply | ChoiceReply, respond: AsyncRespond | None, ref: PersonRef
+    ) -> None:
+        for checkin_id in reply.send_now:
+            try:
+                outcome = await self.dispatcher.send_now(checkin_id)
+            except Exception:  # the row stays claimed; its lease runs out and a sweep sends it
+                logger.exception("sending check-in %s failed", checkin_id)
+                continue
+            if outcome is SendOutcome.FAILED and respond is not None:
+                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                text = locale.text("ack_dm_failed", app_name=self.services.settings.display_name)
+                await _quietly(
+                    respond(text=text, response_type="ephemeral", replace_original=False)
+                )
+
+    async def on_stage_choice(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        ref = person_ref(context)
+        if ref is None:
+            return
+        value = str(action.get("value") or "")
+        checkin_id = int(value) if value.isdigit() and len(value) < 18 else None
+        try:
+            reply = await asyncio.to_thread(
+                choose,
+                self.services,
+                ref,
+                checkin_id=checkin_id,
+                choice=str(action.get("action_id")),
+            )
+        except Exception:
+            logger.exception("stage choice failed")
+            await _quietly(
+                respond(text=UNAVAILABLE, response_type="ephemeral", replace_original=False)
+            )
+            return
+        if reply.note is not None:
+            await self._update_clicked(body, client, respond, reply.note)
+        await self._send_now(reply, respond, ref)
+
+    async def on_forget_confirm(
+        self,
+        ack: AsyncAck,
+        context: AsyncBoltContext,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        ref = person_ref(context)
+        if ref is None:
+            return
+        try:
+            reply = await asyncio.to_thread(controls.confirm_forget, self.services, ref)
+        except Exception:
+            logger.exception("forget failed")
+            await _quietly(
+                respond(text=UNAVAILABLE, response_type="ephemeral", replace_original=False)
+            )
+            return
+        await self._update_clicked(body, client, respond, reply.note or "")
+
+    async def on_forget_cancel(
+        self,
+        ack: AsyncAck,
+        context: AsyncBoltContext,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        ref = person_ref(context)
+        if ref is None:
+            return
+        reply = await asyncio.to_thread(controls.cancel_forget, self.services, ref)
+        await self._update_clicked(body, client, respond, reply.note or "")
+
+    async def on_home_start(
+        self, ack: AsyncAck, context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        ref = person_ref(context)
+        if ref is None:
+            return
+        try:
+            reply = await asyncio.to_thread(start_or_resume, self.services, ref)
+        except Exception:
+            logger.exception("start from the home tab failed")
+            return
+        await self._send_now(reply, None, ref)
+        await self._publish_home(client, ref)
+
+    async def on_home_opened(
+        self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        ref = person_ref(context)
+        if ref is None or event.get("tab") != "home":
+            return
+        await self._publish_home(client, ref)
+
+    async def _publish_home(self, client: AsyncWebClient, ref: PersonRef) -> None:
+        try:
+            line = await asyncio.to_thread(controls.status_line, self.services, ref)
+            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            view = build_home_view(home_message(locale, self.services.settings, status_line=line))
+            await client.views_publish(user_id=ref.user_id, view=view)
+        except Exception:
+            logger.exception("could not publish the home tab")
+
+    async def on_unknown_action(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        ref = person_ref(context)
+        locale = (
+            await asyncio.to_thread(controls.person_locale, self.services, ref) if ref else None
+        )
+        note = (
+            locale.text("button_expired")
+            if locale
+            else self.services.content.for_locale(None).text("button_expired")
+        )
+        await self._update_clicked(body, client, respond, note)
+
+    async def on_other_event(self, ack: AsyncAck) -> None:
+        await ack()
+
+    async def ack_only(self, ack: AsyncAck) -> None:
+        await ack()
+
+    async def _update_clicked(
+        self, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, note: str
+    ) -> None:
+        """Show the choice in place of the buttons of the message that was clicked."""
+        message = body.get("message")
+        if not isinstance(message, dict):
+            return
+        blocks = replace_actions_with_note(list(message.get("blocks") or []), note)
+        text = str(message.get("text") or note)
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id")
+        try:
+            if container.get("is_ephemeral") or not channel:
+                await respond(text=text, blocks=blocks, replace_original=True)
+            else:
+                await client.chat_update(
+                    channel=channel, ts=message.get("ts"), text=text, blocks=blocks
+                )
+        except Exception:
+            logger.warning("could not update the clicked message", exc_info=True)
+
+
+async def _quietly(call: Awaitable[Any]) -> None:
+    try:
+        await call
+    except Exception:
+        logger.warning("could not answer through response_url", exc_info=True)

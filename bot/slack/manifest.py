@@ -1,0 +1,71 @@
+"""The Slack app manifest: one command, the fewest scopes that work, HTTP or Socket Mode."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.ids import COMMAND
+
+# Every Web API method the bot calls, and the bot scope it needs (None: no scope needed).
+METHOD_SCOPES: dict[str, str | None] = {
+    "auth.test": None,
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "conversations.open": "im:write",
+    "users.info": "users:read",
+    "views.publish": None,
+}
+# Called with the app-level token in Socket Mode, not the bot token.
+APP_TOKEN_METHODS: dict[str, str] = {"apps.connections.open": "connections:write"}
+
+
+def bot_scopes() -> list[str]:
+    scopes = {scope for scope in METHOD_SCOPES.values() if scope}
+    return sorted(scopes | {"commands"})
+
+
+def build_manifest(display_name: str, *, base_url: str | None) -> dict[str, Any]:
+    """base_url None gives the Socket Mode variant, with no request URLs."""
+    endpoint = f"{base_url.rstrip('/')}/slack/events" if base_url else None
+    command: dict[str, Any] = {
+        "command": COMMAND,
+        "description": "A private companion for what comes next",
+        "usage_hint": "[help | status | pause | resume | stop | forget]",
+        "should_escape": True,
+    }
+    events: dict[str, Any] = {"bot_events": ["app_home_opened"]}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if endpoint:
+        command["url"] = endpoint
+        events["request_url"] = endpoint
+        interactivity["request_url"] = endpoint
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": display_name,
+            "description": "A quiet, private companion for the days after a career setback.",
+            "background_color": "#2f3e46",
+        },
+        "features": {
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": True,
+            },
+            "bot_user": {"display_name": display_name, "always_online": False},
+            "slash_commands": [command],
+        },
+        "oauth_config": {"scopes": {"bot": bot_scopes()}},
+        "settings": {
+            "event_subscriptions": events,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": endpoint is None,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def manifest_json(display_name: str, *, base_url: str | None) -> str:
+    return json.dumps(build_manifest(display_name, base_url=base_url), indent=2)

@@ -1,0 +1,118 @@
+"""Requests shaped and signed as Slack sends them, for the demo and the tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+from bot.ids import COMMAND
+from bot.slack.standin import PostedMessage
+
+
+def signed_headers(
+    secret: str, body: bytes, *, content_type: str, timestamp: int | None = None
+) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+    return {
+        "content-type": content_type,
+        "x-slack-request-timestamp": stamp,
+        "x-slack-signature": signature or "",
+    }
+
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+def slash_command(
+    *, user_id: str, team_id: str, text: str = "", response_url: str, channel_id: str = "C0GENERAL"
+) -> tuple[bytes, str]:
+    fields = {
+        "token": "unused-verification-token",
+        "team_id": team_id,
+        "team_domain": "standin",
+        "channel_id": channel_id,
+        "channel_name": "general",
+        "user_id": user_id,
+        "user_name": user_id.lower(),
+        "command": COMMAND,
+        "text": text,
+        "api_app_id": "A0NEXTSTEP",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": f"{int(time.time())}.1.trigger",
+    }
+    return urlencode(fields).encode(), FORM
+
+
+def button_click(
+    *,
+    user_id: str,
+    team_id: str,
+    message: PostedMessage,
+    action_id: str,
+    value: str,
+    response_url: str,
+) -> tuple[bytes, str]:
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "api_app_id": "A0NEXTSTEP",
+        "token": "unused-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message.ts,
+            "channel_id": message.channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": f"{int(time.time())}.2.trigger",
+        "team": {"id": team_id, "domain": "standin"},
+        "channel": {"id": message.channel, "name": "directmessage"},
+        "message": {
+            "type": "message",
+            "ts": message.ts,
+            "text": message.text,
+            "blocks": message.blocks,
+            "bot_id": "B0BOT",
+        },
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "choices",
+                "type": "button",
+                "value": value,
+                "text": {"type": "plain_text", "text": action_id},
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode(), FORM
+
+
+def event_callback(*, team_id: str, event: dict[str, Any], event_id: str) -> tuple[bytes, str]:
+    body = {
+        "token": "unused-verification-token",
+        "team_id": team_id,
+        "api_app_id": "A0NEXTSTEP",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": team_id, "user_id": "U0BOT", "is_bot": True}],
+    }
+    return json.dumps(body).encode(), JSON
+
+
+def button_of(message: PostedMessage, action_id: str) -> str:
+    """The value of a button in a posted message, as a person would press it."""
+    for block in message.blocks:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("action_id") == action_id:
+                return str(element.get("value", ""))
+    raise LookupError(f"no {action_id} button in that message")

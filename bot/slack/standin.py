@@ -1,0 +1,355 @@
+"""A stand-in for Slack's Web API on loopback, for the demo and the tests.
+
+It keeps what a real workspace would: users with time zones and locales, DM channels and the
+messages posted in them (with their metadata), the home views, and every call it received.
+Failures can be queued per method to rehearse rate limits, server errors and gone users.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+Payload = dict[str, Any]
+
+
+@dataclass
+class Call:
+    method: str
+    args: Payload
+    token: str | None
+
+
+@dataclass
+class Failure:
+    error: str | None = None
+    status: int = 200
+    retry_after: int | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class StandInUser:
+    id: str
+    tz: str = "Europe/London"
+    locale: str = "en-GB"
+    deleted: bool = False
+    is_bot: bool = False
+    team_id: str = "T0DEMO"
+
+
+@dataclass
+class PostedMessage:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[Payload]
+    metadata: Payload | None
+    updates: int = 0
+
+
+@dataclass
+class SlackStandIn:
+    """Start with `start()`, point SLACK_API_URL at `api_url`, read `calls` and `messages`."""
+
+    team_id: str = "T0DEMO"
+    bot_user_id: str = "U0BOT"
+    default_tz: str = "Europe/London"
+    users: dict[str, StandInUser] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    messages: list[PostedMessage] = field(default_factory=list)
+    responses: list[Payload] = field(default_factory=list)
+    home_views: dict[str, Payload] = field(default_factory=dict)
+    socket_url: str | None = None
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Condition()
+        self._failures: dict[str, list[Failure]] = {}
+        self._ts = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- running -------------------------------------------------------------------------
+
+    def start(self) -> SlackStandIn:
+        handler = _make_handler(self)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the stand-in first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "api/"
+
+    def response_url(self, name: str = "r") -> str:
+        return f"{self.base_url}respond/{name}"
+
+    # -- arranging -----------------------------------------------------------------------
+
+    def add_user(self, user_id: str, **fields: Any) -> StandInUser:
+        user = StandInUser(id=user_id, team_id=self.team_id, **{"tz": self.default_tz, **fields})
+        with self._lock:
+            self.users[user_id] = user
+        return user
+
+    def fail_next(self, method: str, failure: Failure, times: int = 1) -> None:
+        with self._lock:
+            self._failures.setdefault(method, []).extend([failure] * times)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [call for call in self.calls if call.method == method]
+
+    def dms_to(self, user_id: str) -> list[PostedMessage]:
+        channel = _dm_channel(user_id)
+        with self._lock:
+            return [m for m in self.messages if m.channel == channel]
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._lock.wait(remaining)
+        return True
+
+    def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        self.wait_for(lambda: len([c for c in self.calls if c.method == method]) >= count, timeout)
+        return self.calls_to(method)
+
+    # -- answering -----------------------------------------------------------------------
+
+    def handle(
+        self, method: str, args: Payload, token: str | None
+    ) -> tuple[int, Payload, dict[str, str]]:
+        with self._lock:
+            self.calls.append(Call(method=method, args=args, token=token))
+            queued = self._failures.get(method)
+            failure = queued.pop(0) if queued else None
+            self._lock.notify_all()
+        if failure is not None:
+            if failure.delay:
+                time.sleep(failure.delay)
+            headers = (
+                {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            )
+            if failure.status == 429:
+                return 429, {"ok": False, "error": "ratelimited"}, headers
+            return (
+                failure.status,
+                {"ok": False, "error": failure.error or "internal_error"},
+                headers,
+            )
+        expected = "xapp-" if method == "apps.connections.open" else "xoxb-"
+        if not token or not token.startswith(expected):
+            return 200, {"ok": False, "error": "not_authed" if not token else "invalid_auth"}, {}
+        answer = getattr(self, "_" + method.replace(".", "_"), None)
+        if answer is None:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        with self._lock:
+            result: Payload = answer(args)
+            self._lock.notify_all()
+        return 200, result, {}
+
+    def record_response(self, path: str, body: Payload) -> None:
+        with self._lock:
+            self.responses.append({"path": path, **body})
+            self._lock.notify_all()
+
+    def _user(self, user_id: str) -> StandInUser | None:
+        user = self.users.get(user_id)
+        if user is None and user_id.startswith(("U", "W")):
+            user = StandInUser(id=user_id, tz=self.default_tz, team_id=self.team_id)
+            self.users[user_id] = user
+        return user
+
+    def _auth_test(self, _args: Payload) -> Payload:
+        return {
+            "ok": True,
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": "B0BOT",
+            "team": "Stand-in",
+            "user": "next-step",
+            "url": "https://standin.invalid/",
+        }
+
+    def _users_info(self, args: Payload) -> Payload:
+        user = self._user(str(args.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        info: Payload = {
+            "id": user.id,
+            "team_id": user.team_id,
+            "deleted": user.deleted,
+            "is_bot": user.is_bot,
+            "tz": user.tz,
+            "tz_offset": 0,
+        }
+        if str(args.get("include_locale", "")).lower() in ("true", "1"):
+            info["locale"] = user.locale
+        return {"ok": True, "user": info}
+
+    def _conversations_open(self, args: Payload) -> Payload:
+        users = str(args.get("users", ""))
+        user = self._user(users)
+        if user is None or "," in users:
+            return {"ok": False, "error": "user_not_found"}
+        if user.deleted:
+            return {"ok": False, "error": "user_disabled"}
+        if user.is_bot:
+            return {"ok": False, "error": "cannot_dm_bot"}
+        return {"ok": True, "channel": {"id": _dm_channel(user.id)}}
+
+    def _chat_postMessage(self, args: Payload) -> Payload:
+        channel = str(args.get("channel", ""))
+        if not channel.startswith("D"):
+            return {"ok": False, "error": "channel_not_found"}
+        user = self.users.get(channel[1:])
+        if user is not None and user.deleted:
+            return {"ok": False, "error": "account_inactive"}
+        ts = f"{1_700_000_000 + next(self._ts)}.000100"
+        metadata = _json_field(args.get("metadata"))
+        message = PostedMessage(
+            channel=channel,
+            ts=ts,
+            text=str(args.get("text", "")),
+            blocks=_json_field(args.get("blocks")) or [],
+            metadata=metadata,
+        )
+        self.messages.append(message)
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "message": {"text": message.text, "blocks": message.blocks, "ts": ts},
+        }
+
+    def _chat_update(self, args: Payload) -> Payload:
+        for message in self.messages:
+            if message.channel == args.get("channel") and message.ts == args.get("ts"):
+                message.text = str(args.get("text", message.text))
+                message.blocks = _json_field(args.get("blocks")) or message.blocks
+                message.updates += 1
+                return {"ok": True, "channel": message.channel, "ts": message.ts}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _chat_postEphemeral(self, args: Payload) -> Payload:
+        return {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}
+
+    def _views_publish(self, args: Payload) -> Payload:
+        view = _json_field(args.get("view")) or {}
+        self.home_views[str(args.get("user_id"))] = view
+        return {"ok": True, "view": {"id": "V0HOME", **view}}
+
+    def _conversations_history(self, args: Payload) -> Payload:
+        channel = args.get("channel")
+        oldest = float(args.get("oldest") or 0)
+        found = [
+            {
+                "type": "message",
+                "ts": m.ts,
+                "text": m.text,
+                "bot_id": "B0BOT",
+                **({"metadata": m.metadata} if m.metadata else {}),
+            }
+            for m in reversed(self.messages)
+            if m.channel == channel and float(m.ts) >= oldest
+        ]
+        return {"ok": True, "messages": found, "has_more": False}
+
+    def _apps_connections_open(self, _args: Payload) -> Payload:
+        if self.socket_url is None:
+            return {"ok": False, "error": "socket_mode_not_available"}
+        return {"ok": True, "url": self.socket_url}
+
+
+def _dm_channel(user_id: str) -> str:
+    return f"D{user_id}"
+
+
+def _json_field(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+        def do_GET(self) -> None:
+            self._answer()
+
+        def do_POST(self) -> None:
+            self._answer()
+
+        def _answer(self) -> None:
+            url = urlparse(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            args: Payload = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            content_type = self.headers.get("Content-Type", "")
+            if raw:
+                if "json" in content_type:
+                    try:
+                        loaded = json.loads(raw)
+                    except ValueError:
+                        loaded = {}
+                    if isinstance(loaded, dict):
+                        args.update(loaded)
+                else:
+                    args.update({k: v[-1] for k, v in parse_qs(raw.decode()).items()})
+            if url.path.startswith("/respond/"):
+                standin.record_response(url.path, args)
+                self._send(200, {"ok": True}, {})
+                return
+            if not url.path.startswith("/api/"):
+                self._send(404, {"ok": False, "error": "not_found"}, {})
+                return
+            auth = self.headers.get("Authorization", "")
+            token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
+            status, body, headers = standin.handle(url.path[len("/api/") :], args, token)
+            self._send(status, body, headers)
+
+        def _send(self, status: int, body: Payload, headers: dict[str, str]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler

@@ -1,0 +1,250 @@
+"""Queries. Every function takes the session first and keyword arguments after it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, delete, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.ids import CHECKIN_KIND_STAGE
+from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person, ProcessedEvent
+from bot.services import PersonRef
+
+
+def find_person(session: Session, *, ref: PersonRef) -> Person | None:
+    return session.exec(
+        select(Person).where(
+            Person.platform == ref.platform,
+            Person.workspace_id == ref.workspace_id,
+            Person.user_id == ref.user_id,
+        )
+    ).first()
+
+
+def get_or_create_person(session: Session, *, ref: PersonRef, now: datetime) -> Person:
+    person = find_person(session, ref=ref)
+    if person is not None:
+        return person
+    try:
+        with session.begin_nested():
+            person = Person(
+                platform=ref.platform,
+                workspace_id=ref.workspace_id,
+                user_id=ref.user_id,
+                created_at=now,
+            )
+            session.add(person)
+    except IntegrityError:  # created by a concurrent request a moment ago
+        person = find_person(session, ref=ref)
+        assert person is not None
+    return person
+
+
+def open_journey(session: Session, *, person_id: int) -> Journey | None:
+    return session.exec(
+        select(Journey).where(
+            Journey.person_id == person_id, col(Journey.status).in_(JourneyStatus.OPEN)
+        )
+    ).first()
+
+
+def latest_journey(session: Session, *, person_id: int) -> Journey | None:
+    return session.exec(
+        select(Journey)
+        .where(Journey.person_id == person_id)
+        .order_by(col(Journey.id).desc())
+        .limit(1)
+    ).first()
+
+
+def add_stage_checkin(
+    session: Session,
+    *,
+    journey: Journey,
+    stage_id: str,
+    due_at: datetime,
+    now: datetime,
+    supersedes: int | None = None,
+) -> Checkin:
+    """Schedule a stage message and make it the journey's live one."""
+    assert journey.id is not None
+    journey.deliveries += 1
+    checkin = Checkin(
+        journey_id=journey.id,
+        kind=CHECKIN_KIND_STAGE,
+        key=f"{CHECKIN_KIND_STAGE}:{stage_id}:{journey.deliveries}",
+        stage_id=stage_id,
+        due_at=due_at,
+        supersedes_checkin_id=supersedes,
+        created_at=now,
+    )
+    session.add(checkin)
+    session.flush()
+    journey.current_checkin_id = checkin.id
+    journey.updated_at = now
+    session.add(journey)
+    return checkin
+
+
+def answer_checkin(session: Session, *, checkin_id: int, answer: str, now: datetime) -> bool:
+    """Record a click; only the first of several concurrent clicks gets True."""
+    result = session.exec(
+        update(Checkin)
+        .where(col(Checkin.id) == checkin_id, col(Checkin.answered_at).is_(None))
+        .values(answer=answer, answered_at=now)
+    )
+    return result.rowcount == 1
+
+
+def cancel_pending(session: Session, *, journey_id: int) -> int:
+    result = session.exec(
+        update(Checkin)
+        .where(
+            col(Checkin.journey_id) == journey_id,
+            col(Checkin.status).in_((CheckinStatus.PENDING, CheckinStatus.CLAIMED)),
+        )
+        .values(status=CheckinStatus.CANCELLED, lease_owner=None, lease_expires_at=None)
+    )
+    return result.rowcount
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        col(Checkin.status) == CheckinStatus.PENDING,
+        and_(
+            col(Checkin.status) == CheckinStatus.CLAIMED,
+            col(Checkin.lease_expires_at) < now,
+        ),
+    )
+
+
+def claim_checkin(
+    session: Session, *, checkin_id: int, owner: str, now: datetime, lease: timedelta
+) -> bool:
+    """Take one row for sending. A conditional UPDATE: two claimers cannot both win."""
+    result = session.exec(
+        update(Checkin)
+        .where(col(Checkin.id) == checkin_id, _claimable(now))
+        .values(
+            status=CheckinStatus.CLAIMED,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            attempts=col(Checkin.attempts) + 1,
+        )
+    )
+    return result.rowcount == 1
+
+
+def due_checkin_ids(session: Session, *, now: datetime, limit: int) -> Sequence[int]:
+    """Due rows of active journeys, oldest first; locked and skipped where PostgreSQL can."""
+    query = (
+        select(Checkin.id)
+        .join(Journey, col(Journey.id) == col(Checkin.journey_id))
+        .where(
+            col(Checkin.due_at) <= now,
+            _claimable(now),
+            col(Journey.status) != JourneyStatus.PAUSED,
+        )
+        .order_by(col(Checkin.due_at), col(Checkin.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Checkin, skip_locked=True)
+    return [row for row in session.exec(query) if row is not None]
+
+
+def mark_sent(
+    session: Session,
+    *,
+    checkin_id: int,
+    owner: str,
+    channel_id: str,
+    message_ts: str,
+    now: datetime,
+) -> bool:
+    """Only the worker still holding the lease may mark its row sent."""
+    result = session.exec(
+        update(Checkin)
+        .where(
+            col(Checkin.id) == checkin_id,
+            col(Checkin.status) == CheckinStatus.CLAIMED,
+            col(Checkin.lease_owner) == owner,
+        )
+        .values(
+            status=CheckinStatus.SENT,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            sent_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+            last_error=None,
+        )
+    )
+    return result.rowcount == 1
+
+
+def release_checkin(
+    session: Session, *, checkin_id: int, owner: str, due_at: datetime, error: str
+) -> None:
+    """Give a claimed row back for a later try."""
+    session.exec(
+        update(Checkin)
+        .where(col(Checkin.id) == checkin_id, col(Checkin.lease_owner) == owner)
+        .values(
+            status=CheckinStatus.PENDING,
+            due_at=due_at,
+            lease_owner=None,
+            lease_expires_at=None,
+            last_error=error[:200],
+        )
+    )
+
+
+def fail_checkin(session: Session, *, checkin_id: int, owner: str, error: str) -> None:
+    session.exec(
+        update(Checkin)
+        .where(col(Checkin.id) == checkin_id, col(Checkin.lease_owner) == owner)
+        .values(
+            status=CheckinStatus.FAILED,
+            lease_owner=None,
+            lease_expires_at=None,
+            last_error=error[:200],
+        )
+    )
+
+
+def pending_checkin(session: Session, *, journey_id: int) -> Checkin | None:
+    return session.exec(
+        select(Checkin)
+        .where(
+            Checkin.journey_id == journey_id,
+            col(Checkin.status).in_((CheckinStatus.PENDING, CheckinStatus.CLAIMED)),
+        )
+        .order_by(col(Checkin.due_at))
+        .limit(1)
+    ).first()
+
+
+def record_event(session: Session, *, event_id: str, now: datetime) -> bool:
+    """True the first time an event id is seen."""
+    try:
+        with session.begin_nested():
+            session.add(ProcessedEvent(event_id=event_id, received_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def forget_old_events(session: Session, *, before: datetime) -> None:
+    session.exec(delete(ProcessedEvent).where(col(ProcessedEvent.received_at) < before))
+
+
+def delete_person(session: Session, *, person_id: int) -> None:
+    """Erase a person; their journeys and check-ins go with them (ON DELETE CASCADE)."""
+    journey_ids = select(Journey.id).where(Journey.person_id == person_id)
+    session.exec(delete(Checkin).where(col(Checkin.journey_id).in_(journey_ids)))
+    session.exec(delete(Journey).where(col(Journey.person_id) == person_id))
+    session.exec(delete(Person).where(col(Person.id) == person_id))

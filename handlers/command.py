@@ -1,0 +1,39 @@
+"""Route the text after `/notpromoted` (untrusted input) to a handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.services import PersonRef, Services
+from handlers import controls
+from handlers.compose import help_message
+from handlers.replies import CommandReply
+from handlers.start import start_or_resume
+
+Handler = Callable[[Services, PersonRef], CommandReply]
+
+
+def _help(services: Services, ref: PersonRef) -> CommandReply:
+    locale = controls.person_locale(services, ref)
+    return CommandReply(help_message(locale, services.settings))
+
+
+SUBCOMMANDS: dict[str, Handler] = {
+    "": start_or_resume,
+    "start": start_or_resume,
+    "help": _help,
+    "status": controls.status,
+    "pause": controls.pause,
+    "resume": controls.resume,
+    "stop": controls.stop,
+    "forget": controls.request_forget,
+}
+
+
+def run_command(services: Services, ref: PersonRef, text: str) -> CommandReply:
+    word = text.strip().lower()
+    handler = SUBCOMMANDS.get(word)
+    if handler is not None:
+        return handler(services, ref)
+    locale = controls.person_locale(services, ref)
+    return CommandReply(help_message(locale, services.settings, unknown_text=text.strip()))

@@ -1,0 +1,126 @@
+"""The subcommands that steer a journey: status, pause, resume, stop, forget."""
+
+from __future__ import annotations
+
+from bot import journey as rules
+from bot import store
+from bot.models import JourneyStatus
+from bot.services import PersonRef, Services
+from handlers.compose import forget_prompt, format_when, plain
+from handlers.replies import ChoiceReply, CommandReply
+from messages.loader import LocaleContent
+from scheduler.timing import person_zone
+
+
+def status_line(services: Services, ref: PersonRef) -> str | None:
+    """Where the person is, in a sentence or two; None if they have never started."""
+    now = services.clock()
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        if person is None or person.id is None:
+            return None
+        locale = services.content.for_locale(person.locale)
+        journey = store.latest_journey(session, person_id=person.id)
+        if journey is None:
+            return None
+        if journey.status == JourneyStatus.COMPLETED:
+            return locale.text("status_finished")
+        if journey.status == JourneyStatus.STOPPED:
+            return locale.text("status_none")
+        stage = locale.stages.get(journey.stage_id)
+        current = locale.text(
+            "status_current",
+            number=services.content.position(journey.stage_id),
+            total=len(services.content.stage_order),
+            title=stage.title if stage else journey.stage_id,
+        )
+        if journey.status == JourneyStatus.PAUSED:
+            return f"{current} {locale.text('status_paused')}"
+        waiting = store.pending_checkin(session, journey_id=journey.id or 0)
+        if waiting is not None and waiting.due_at > now:
+            zone = person_zone(person.time_zone, services.settings.default_time_zone)
+            when = format_when(locale, waiting.due_at, zone, now)
+            return f"{current} {locale.text('status_snoozed', when=when)}"
+        return f"{current} {locale.text('status_waiting')}"
+
+
+def status(services: Services, ref: PersonRef) -> CommandReply:
+    line = status_line(services, ref)
+    locale = person_locale(services, ref)
+    return CommandReply(plain(locale, services.settings, line or locale.text("status_none")))
+
+
+def pause(services: Services, ref: PersonRef) -> CommandReply:
+    now = services.clock()
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        locale = services.content.for_locale(person.locale if person else None)
+        journey = store.open_journey(session, person_id=person.id or 0) if person else None
+        if journey is None:
+            key = "status_none"
+        elif journey.status == JourneyStatus.PAUSED:
+            key = "already_paused"
+        else:
+            journey.status = JourneyStatus.PAUSED
+            journey.updated_at = now
+            session.add(journey)
+            key = "paused"
+        return CommandReply(plain(locale, services.settings, locale.text(key)))
+
+
+def resume(services: Services, ref: PersonRef) -> CommandReply:
+    now = services.clock()
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        locale = services.content.for_locale(person.locale if person else None)
+        journey = store.open_journey(session, person_id=person.id or 0) if person else None
+        if journey is None:
+            return CommandReply(plain(locale, services.settings, locale.text("status_none")))
+        if journey.status != JourneyStatus.PAUSED:
+            return CommandReply(plain(locale, services.settings, locale.text("not_paused")))
+        checkin = rules.redeliver(session, journey=journey, now=now)
+        assert checkin.id is not None
+        return CommandReply(
+            plain(locale, services.settings, locale.text("resumed")), send_now=(checkin.id,)
+        )
+
+
+def stop(services: Services, ref: PersonRef) -> CommandReply:
+    now = services.clock()
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        locale = services.content.for_locale(person.locale if person else None)
+        journey = store.open_journey(session, person_id=person.id or 0) if person else None
+        if journey is None:
+            return CommandReply(plain(locale, services.settings, locale.text("nothing_to_stop")))
+        rules.end(session, journey=journey, now=now)
+        return CommandReply(plain(locale, services.settings, locale.text("stopped")))
+
+
+def request_forget(services: Services, ref: PersonRef) -> CommandReply:
+    locale = person_locale(services, ref)
+    with services.sessions.begin() as session:
+        known = store.find_person(session, ref=ref) is not None
+    if not known:
+        return CommandReply(plain(locale, services.settings, locale.text("nothing_to_forget")))
+    return CommandReply(forget_prompt(locale, services.settings))
+
+
+def confirm_forget(services: Services, ref: PersonRef) -> ChoiceReply:
+    locale = person_locale(services, ref)
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        if person is None or person.id is None:
+            return ChoiceReply(note=locale.text("nothing_to_forget"))
+        store.delete_person(session, person_id=person.id)
+    return ChoiceReply(note=locale.text("forgotten"))
+
+
+def cancel_forget(services: Services, ref: PersonRef) -> ChoiceReply:
+    return ChoiceReply(note=person_locale(services, ref).text("forget_cancelled"))
+
+
+def person_locale(services: Services, ref: PersonRef) -> LocaleContent:
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        return services.content.for_locale(person.locale if person else None)

@@ -1,0 +1,59 @@
+"""A click on a stage message: next step, remind me tomorrow, or stop."""
+
+from __future__ import annotations
+
+from bot import ids, store
+from bot import journey as rules
+from bot.models import Checkin, Journey, JourneyStatus
+from bot.services import PersonRef, Services
+from handlers.compose import format_when
+from handlers.replies import ChoiceReply
+from scheduler.timing import next_working_day_start, person_zone
+
+
+def choose(
+    services: Services, ref: PersonRef, *, checkin_id: int | None, choice: str
+) -> ChoiceReply:
+    now = services.clock()
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        locale = services.content.for_locale(person.locale if person else None)
+        checkin = session.get(Checkin, checkin_id) if checkin_id is not None else None
+        journey = session.get(Journey, checkin.journey_id) if checkin is not None else None
+        owned = (
+            person is not None
+            and checkin is not None
+            and journey is not None
+            and journey.person_id == person.id
+        )
+        if not owned or choice not in ids.STAGE_CHOICES:
+            return ChoiceReply(note=locale.text("button_expired"))
+        assert checkin is not None and journey is not None and person is not None
+        live = (
+            journey.status in JourneyStatus.OPEN
+            and journey.current_checkin_id == checkin.id
+            and checkin.answered_at is None
+        )
+        if not live:
+            # A second click on a message whose first click already counted: leave it be.
+            already_chosen = checkin.answer in ids.STAGE_CHOICES
+            return ChoiceReply(note=None if already_chosen else locale.text("button_expired"))
+        if not store.answer_checkin(session, checkin_id=checkin.id or 0, answer=choice, now=now):
+            return ChoiceReply(note=None)
+
+        if choice == ids.STAGE_STOP:
+            rules.end(session, journey=journey, now=now)
+            return ChoiceReply(note=locale.text("chose_stop"))
+        if choice == ids.STAGE_SNOOZE:
+            zone = person_zone(person.time_zone, services.settings.default_time_zone)
+            until = next_working_day_start(now, zone, services.settings.working_time)
+            later = rules.snooze(session, journey=journey, until=until, now=now)
+            assert later.id is not None
+            return ChoiceReply(
+                note=locale.text("chose_snooze", when=format_when(locale, until, zone, now))
+            )
+        following = services.content.next_stage(journey.stage_id)
+        sent = rules.advance(session, journey=journey, next_stage=following, now=now)
+        assert sent.id is not None
+        note = locale.text("chose_next" if following else "chose_finish")
+        return ChoiceReply(note=note, send_now=(sent.id,))

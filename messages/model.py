@@ -1,0 +1,74 @@
+"""The neutral message model: what handlers return and platform renderers turn into UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ButtonStyle = Literal["primary", "danger"] | None
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+
+
+TextBlock = Paragraph | Bullets
+
+
+@dataclass(frozen=True)
+class Link:
+    lead: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Button:
+    action: str
+    label: str
+    value: str
+    style: ButtonStyle = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message. `notification` is what a lock screen shows: always neutral."""
+
+    notification: str
+    title: str | None = None
+    blocks: tuple[TextBlock, ...] = ()
+    links: tuple[Link, ...] = ()
+    todo: str | None = None
+    todo_lead: str | None = None
+    note: str | None = None
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+
+
+def parse_text(text: str) -> tuple[TextBlock, ...]:
+    """Content markup: blank lines separate paragraphs, lines starting "- " are bullets."""
+    blocks: list[TextBlock] = []
+    for chunk in text.strip().split("\n\n"):
+        lines = [line.strip() for line in chunk.strip().splitlines() if line.strip()]
+        paragraph: list[str] = []
+        bullets: list[str] = []
+        for line in lines:
+            if line.startswith("- "):
+                if paragraph:
+                    blocks.append(Paragraph(" ".join(paragraph)))
+                    paragraph = []
+                bullets.append(line[2:].strip())
+            else:
+                if bullets:
+                    blocks.append(Bullets(tuple(bullets)))
+                    bullets = []
+                paragraph.append(line)
+        if paragraph:
+            blocks.append(Paragraph(" ".join(paragraph)))
+        if bullets:
+            blocks.append(Bullets(tuple(bullets)))
+    return tuple(blocks)

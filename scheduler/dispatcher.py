@@ -1,0 +1,263 @@
+"""Claims due check-in rows and hands them to the sender of the person's platform."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot import store
+from bot.ids import CHECKIN_KIND_FINISHED, CHECKIN_KIND_STAGE
+from bot.models import Checkin, Journey, JourneyStatus, Person
+from bot.services import Services
+from handlers.compose import finished_message, plain, stage_message
+from messages.model import Message
+from scheduler.delivery import (
+    DeliveryDeferred,
+    Profile,
+    Recipient,
+    RecipientUnreachable,
+    Sender,
+)
+
+logger = logging.getLogger(__name__)
+
+PROFILE_MAX_AGE = timedelta(days=1)
+
+
+class SendOutcome(enum.Enum):
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # someone else holds it, or it is gone
+
+
+@dataclass(frozen=True)
+class _Job:
+    checkin_id: int
+    kind: str
+    stage_id: str | None
+    attempts: int
+    recipient: Recipient
+    person_id: int
+    journey_id: int
+    profile: Profile
+    profile_fresh: bool
+    superseded: tuple[str, str] | None  # channel and ts of the copy this one replaces
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        services: Services,
+        senders: Mapping[str, Sender],
+        *,
+        owner: str | None = None,
+        page_size: int = 50,
+        lease: timedelta = timedelta(minutes=10),
+        max_attempts: int = 8,
+    ) -> None:
+        self.services = services
+        self.senders = senders
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.page_size = page_size
+        self.lease = lease
+        self.max_attempts = max_attempts
+
+    async def send_now(self, checkin_id: int) -> SendOutcome:
+        """Send one row at once (the command path); a no-op if another worker has it."""
+        if not await asyncio.to_thread(self._claim_one, checkin_id):
+            return SendOutcome.SKIPPED
+        return await self._deliver(checkin_id)
+
+    async def run_once(self) -> int:
+        """Send everything due, a page at a time so memory stays flat; return how many went."""
+        sent = 0
+        while True:
+            claimed = await asyncio.to_thread(self._claim_page)
+            for checkin_id in claimed:
+                if await self._deliver(checkin_id) is SendOutcome.SENT:
+                    sent += 1
+            if len(claimed) < self.page_size:
+                return sent
+
+    def prune(self) -> None:
+        with self.services.sessions.begin() as session:
+            store.forget_old_events(session, before=self.services.clock() - timedelta(days=1))
+
+    def _claim_one(self, checkin_id: int) -> bool:
+        with self.services.sessions.begin() as session:
+            return store.claim_checkin(
+                session,
+                checkin_id=checkin_id,
+                owner=self.owner,
+                now=self.services.clock(),
+                lease=self.lease,
+            )
+
+    def _claim_page(self) -> Sequence[int]:
+        now = self.services.clock()
+        with self.services.sessions.begin() as session:
+            due = store.due_checkin_ids(session, now=now, limit=self.page_size)
+            return [
+                checkin_id
+                for checkin_id in due
+                if store.claim_checkin(
+                    session, checkin_id=checkin_id, owner=self.owner, now=now, lease=self.lease
+                )
+            ]
+
+    def _load(self, checkin_id: int) -> _Job | None:
+        with self.services.sessions.begin() as session:
+            checkin = session.get(Checkin, checkin_id)
+            if checkin is None or checkin.lease_owner != self.owner:
+                return None
+            journey = session.get(Journey, checkin.journey_id)
+            person = session.get(Person, journey.person_id) if journey else None
+            if journey is None or person is None or person.id is None:
+                return None
+            superseded = None
+            if checkin.supersedes_checkin_id is not None:
+                old = session.get(Checkin, checkin.supersedes_checkin_id)
+                if old is not None and old.channel_id and old.message_ts:
+                    superseded = (old.channel_id, old.message_ts)
+            checked = person.profile_checked_at
+            return _Job(
+                checkin_id=checkin_id,
+                kind=checkin.kind,
+                stage_id=checkin.stage_id,
+                attempts=checkin.attempts,
+                recipient=Recipient(
+                    platform=person.platform,
+                    workspace_id=person.workspace_id,
+                    user_id=person.user_id,
+                    dm_channel_id=person.dm_channel_id,
+                ),
+                person_id=person.id,
+                journey_id=journey.id or 0,
+                profile=Profile(time_zone=person.time_zone, locale=person.locale),
+                profile_fresh=checked is not None
+                and self.services.clock() - checked < PROFILE_MAX_AGE,
+                superseded=superseded,
+            )
+
+    async def _deliver(self, checkin_id: int) -> SendOutcome:
+        job = await asyncio.to_thread(self._load, checkin_id)
+        if job is None:
+            return SendOutcome.SKIPPED
+        sender = self.senders.get(job.recipient.platform)
+        if sender is None:
+            await asyncio.to_thread(self._fail, job, "no sender for this platform", pause=False)
+            return SendOutcome.FAILED
+        profile = job.profile
+        try:
+            if not job.profile_fresh:
+                profile = await sender.fetch_profile(job.recipient)
+                await asyncio.to_thread(self._save_profile, job.person_id, profile)
+            message = self._compose(job, profile)
+            delivered = await sender.deliver(job.recipient, message, checkin_id=checkin_id)
+        except RecipientUnreachable as error:
+            logger.warning(
+                "check-in %s: recipient unreachable (%s); journey paused", checkin_id, error
+            )
+            await asyncio.to_thread(self._fail, job, f"unreachable: {error}", pause=True)
+            return SendOutcome.FAILED
+        except DeliveryDeferred as error:
+            return await self._retry_later(job, str(error), error.retry_after)
+        except Exception:
+            logger.exception("check-in %s: unexpected error while sending", checkin_id)
+            return await self._retry_later(job, "unexpected error", 0.0)
+
+        marked = await asyncio.to_thread(
+            self._mark_sent, job, delivered.channel_id, delivered.message_ts
+        )
+        if not marked:
+            logger.warning("check-in %s: lease lost before it was marked sent", checkin_id)
+        if job.superseded is not None:
+            await self._retire(sender, job, profile)
+        return SendOutcome.SENT
+
+    def _compose(self, job: _Job, profile: Profile) -> Message:
+        services = self.services
+        locale = services.content.for_locale(profile.locale)
+        if job.kind == CHECKIN_KIND_STAGE and job.stage_id in locale.stages:
+            return stage_message(
+                content=services.content,
+                locale=locale,
+                settings=services.settings,
+                stage_id=job.stage_id or "",
+                checkin_id=job.checkin_id,
+            )
+        if job.kind == CHECKIN_KIND_FINISHED:
+            return finished_message(locale, services.settings)
+        raise RecipientUnreachable(f"nothing to say for {job.kind}:{job.stage_id}")
+
+    async def _retire(self, sender: Sender, job: _Job, profile: Profile) -> None:
+        assert job.superseded is not None
+        locale = self.services.content.for_locale(profile.locale)
+        try:
+            await sender.replace(
+                *job.superseded, plain(locale, self.services.settings, locale.text("superseded"))
+            )
+        except Exception:  # the new copy went out; an old copy left as it was is harmless
+            logger.warning(
+                "check-in %s: could not retire the older copy", job.checkin_id, exc_info=True
+            )
+
+    async def _retry_later(self, job: _Job, reason: str, retry_after: float) -> SendOutcome:
+        if job.attempts >= self.max_attempts:
+            logger.error(
+                "check-in %s: giving up after %s attempts: %s", job.checkin_id, job.attempts, reason
+            )
+            await asyncio.to_thread(self._fail, job, reason, pause=False)
+            return SendOutcome.FAILED
+        backoff = min(30 * 2 ** (job.attempts - 1), 3600)
+        due = self.services.clock() + timedelta(seconds=max(retry_after, backoff))
+        logger.info("check-in %s: retry at %s (%s)", job.checkin_id, due.isoformat(), reason)
+        await asyncio.to_thread(self._release, job, due, reason)
+        return SendOutcome.DEFERRED
+
+    def _save_profile(self, person_id: int, profile: Profile) -> None:
+        with self.services.sessions.begin() as session:
+            person = session.get(Person, person_id)
+            if person is not None:
+                person.time_zone = profile.time_zone or person.time_zone
+                person.locale = profile.locale or person.locale
+                person.profile_checked_at = self.services.clock()
+                session.add(person)
+
+    def _mark_sent(self, job: _Job, channel_id: str, message_ts: str) -> bool:
+        with self.services.sessions.begin() as session:
+            person = session.get(Person, job.person_id)
+            if person is not None and person.dm_channel_id != channel_id:
+                person.dm_channel_id = channel_id
+                session.add(person)
+            return store.mark_sent(
+                session,
+                checkin_id=job.checkin_id,
+                owner=self.owner,
+                channel_id=channel_id,
+                message_ts=message_ts,
+                now=self.services.clock(),
+            )
+
+    def _release(self, job: _Job, due: datetime, reason: str) -> None:
+        with self.services.sessions.begin() as session:
+            store.release_checkin(
+                session, checkin_id=job.checkin_id, owner=self.owner, due_at=due, error=reason
+            )
+
+    def _fail(self, job: _Job, reason: str, *, pause: bool) -> None:
+        with self.services.sessions.begin() as session:
+            store.fail_checkin(session, checkin_id=job.checkin_id, owner=self.owner, error=reason)
+            journey = session.get(Journey, job.journey_id)
+            if pause and journey is not None and journey.status == JourneyStatus.ACTIVE:
+                journey.status = JourneyStatus.PAUSED
+                journey.updated_at = self.services.clock()
+                session.add(journey)
