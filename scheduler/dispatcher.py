@@ -155,11 +155,8 @@ class Dispatcher:
         if sender is None:
             await asyncio.to_thread(self._fail, job, "no sender for this platform", pause=False)
             return SendOutcome.FAILED
-        profile = job.profile
         try:
-            if not job.profile_fresh:
-                profile = await sender.fetch_profile(job.recipient)
-                await asyncio.to_thread(self._save_profile, job.person_id, profile)
+            profile = job.profile if job.profile_fresh else await self._refresh_profile(sender, job)
             message = self._compose(job, profile)
             delivered = await sender.deliver(job.recipient, message, checkin_id=checkin_id)
         except RecipientUnreachable as error:
@@ -182,6 +179,16 @@ class Dispatcher:
         if job.superseded is not None:
             await self._retire(sender, job, profile)
         return SendOutcome.SENT
+
+    async def _refresh_profile(self, sender: Sender, job: _Job) -> Profile:
+        """Time zone and locale from the platform; what we knew before if it can't say now."""
+        try:
+            profile = await sender.fetch_profile(job.recipient)
+        except DeliveryDeferred as error:
+            logger.info("check-in %s: profile not refreshed (%s)", job.checkin_id, error)
+            return job.profile
+        await asyncio.to_thread(self._save_profile, job.person_id, profile)
+        return profile
 
     def _compose(self, job: _Job, profile: Profile) -> Message:
         services = self.services

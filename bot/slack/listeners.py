@@ -267,7 +267,7 @@ class SlackListeners:
                 await respond(text=text, blocks=blocks, replace_original=True)
             else:
                 await client.chat_update(
-                    channel=channel, ts=message.get("ts"), text=text, blocks=blocks
+                    channel=channel, ts=str(message.get("ts")), text=text, blocks=blocks
                 )
         except Exception:
             logger.warning("could not update the clicked message", exc_info=True)
