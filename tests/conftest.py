@@ -152,7 +152,9 @@ class RunningBot:
     loop: asyncio.AbstractEventLoop
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
 
-    def post(self, body: bytes, content_type: str, *, headers: dict[str, str] | None = None) -> httpx.Response:
+    def post(
+        self, body: bytes, content_type: str, *, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         signed = simulate.signed_headers(SECRET, body, content_type=content_type)
         return self.http.post(f"{self.url}/slack/events", content=body, headers=headers or signed)
 
@@ -162,7 +164,15 @@ class RunningBot:
         )
         return self.post(body, kind)
 
-    def click(self, user: str, message: PostedMessage, action_id: str, value: str | None = None) -> httpx.Response:
+    def click(
+        self,
+        user: str,
+        message: PostedMessage,
+        action_id: str,
+        value: str | None = None,
+        *,
+        ephemeral: bool = False,
+    ) -> httpx.Response:
         body, kind = simulate.button_click(
             user_id=user,
             team_id=TEAM,
@@ -170,12 +180,14 @@ class RunningBot:
             action_id=action_id,
             value=simulate.button_of(message, action_id) if value is None else value,
             response_url=self.standin.response_url(user),
+            ephemeral=ephemeral,
         )
         return self.post(body, kind)
 
     def dms(self, user: str, count: int, timeout: float = 5.0) -> list[PostedMessage]:
         """Wait until `user` has at least `count` DMs, and return them all."""
         self.standin.wait_for(lambda: len(self.standin.dms_to(user)) >= count, timeout)
+        self.settle()
         return self.standin.dms_to(user)
 
     def wait_updated(self, message: PostedMessage, times: int = 1) -> bool:
@@ -227,18 +239,27 @@ def start_bot(standin: SlackStandIn, tmp_path: Any) -> Iterator[BotFactory]:
         runtime = build_runtime(settings, clock=clock, engine=engine, content=content)
         port = _free_port()
         server = uvicorn.Server(
-            uvicorn.Config(build_web_app(runtime, run_dispatcher=False), host="127.0.0.1", port=port,
-                           log_level="warning", lifespan="on")
+            uvicorn.Config(
+                build_web_app(runtime, run_dispatcher=False),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                lifespan="on",
+            )
         )
         loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
+        thread = threading.Thread(
+            target=loop.run_until_complete, args=(server.serve(),), daemon=True
+        )
         thread.start()
         for _ in range(500):
             if server.started:
                 break
             threading.Event().wait(0.01)
         assert server.started, "the bot did not start"
-        bot = RunningBot(runtime=runtime, standin=standin, clock=clock, url=f"http://127.0.0.1:{port}", loop=loop)
+        bot = RunningBot(
+            runtime=runtime, standin=standin, clock=clock, url=f"http://127.0.0.1:{port}", loop=loop
+        )
         started.append((server, thread, bot))
         return bot
 
@@ -248,3 +269,22 @@ def start_bot(standin: SlackStandIn, tmp_path: Any) -> Iterator[BotFactory]:
         thread.join(timeout=10)
         bot.http.close()
         bot.runtime.engine.dispose()
+
+
+def text_of(blocks: list[dict[str, Any]]) -> str:
+    """Every piece of text in a list of blocks, for asserting what a person reads."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                parts.append(node["text"])
+            for value in node.values():
+                if isinstance(value, dict | list):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks)
+    return "\n".join(parts)

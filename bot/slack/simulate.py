@@ -58,7 +58,9 @@ def button_click(
     action_id: str,
     value: str,
     response_url: str,
+    ephemeral: bool = False,
 ) -> tuple[bytes, str]:
+    """A button press; `ephemeral` for buttons on a message only the person sees."""
     payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
@@ -68,7 +70,7 @@ def button_click(
             "type": "message",
             "message_ts": message.ts,
             "channel_id": message.channel,
-            "is_ephemeral": False,
+            "is_ephemeral": ephemeral,
         },
         "trigger_id": f"{int(time.time())}.2.trigger",
         "team": {"id": team_id, "domain": "standin"},

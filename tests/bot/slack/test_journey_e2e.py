@@ -10,19 +10,13 @@ from sqlmodel import Session, select
 from bot import ids
 from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
 from bot.slack.standin import PostedMessage
-from tests.conftest import BotFactory, RunningBot
+from tests.conftest import BotFactory, RunningBot, text_of
 
 USER = "U0ALEX"
 
 
 def _texts(message: PostedMessage) -> str:
-    parts = []
-    for block in message.blocks:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        for element in block.get("elements", []):
-            parts.append(element.get("text", {}).get("text", "") if isinstance(element.get("text"), dict) else element.get("text", ""))
-    return "\n".join(parts)
+    return text_of(message.blocks)
 
 
 def _journeys(bot: RunningBot) -> list[Journey]:
@@ -77,7 +71,9 @@ def test_notification_text_never_mentions_the_subject(start_bot: BotFactory) -> 
         assert not any(word in lowered for word in ("promot", "reject", "job", "role", "interview"))
 
 
-def test_typing_the_command_again_resumes_and_never_starts_a_second_journey(start_bot: BotFactory) -> None:
+def test_typing_the_command_again_resumes_and_never_starts_a_second_journey(
+    start_bot: BotFactory,
+) -> None:
     bot = start_bot()
     bot.command(USER)
     first = bot.dms(USER, 1)[0]
@@ -95,7 +91,9 @@ def test_typing_the_command_again_resumes_and_never_starts_a_second_journey(star
     assert "Step 2 of 10" in _texts(bot.standin.dms_to(USER)[2])
 
 
-def test_next_step_updates_the_message_in_place_and_sends_the_next_stage(start_bot: BotFactory) -> None:
+def test_next_step_updates_the_message_in_place_and_sends_the_next_stage(
+    start_bot: BotFactory,
+) -> None:
     bot = start_bot()
     bot.command(USER)
     first = bot.dms(USER, 1)[0]
@@ -107,7 +105,9 @@ def test_next_step_updates_the_message_in_place_and_sends_the_next_stage(start_b
     assert "Step 2 of 10" in _texts(second)
 
 
-def test_the_whole_journey_ends_with_a_closing_message_and_can_start_again(start_bot: BotFactory) -> None:
+def test_the_whole_journey_ends_with_a_closing_message_and_can_start_again(
+    start_bot: BotFactory,
+) -> None:
     bot = start_bot()
     bot.command(USER)
     message = bot.dms(USER, 1)[0]
@@ -124,7 +124,9 @@ def test_the_whole_journey_ends_with_a_closing_message_and_can_start_again(start
     assert [j.status for j in _journeys(bot)] == [JourneyStatus.COMPLETED, JourneyStatus.ACTIVE]
 
 
-def test_remind_me_tomorrow_comes_back_at_the_start_of_the_next_working_day(start_bot: BotFactory) -> None:
+def test_remind_me_tomorrow_comes_back_at_the_start_of_the_next_working_day(
+    start_bot: BotFactory,
+) -> None:
     bot = start_bot()
     bot.standin.add_user(USER, tz="America/New_York")
     # Friday 2026-11-27 15:00 in New York.
@@ -198,11 +200,17 @@ def test_two_clicks_at_once_have_one_effect(start_bot: BotFactory) -> None:
     assert "You moved on" in _texts(first)
 
 
-def test_old_or_unknown_buttons_are_acknowledged_and_say_they_expired(start_bot: BotFactory) -> None:
+def test_old_or_unknown_buttons_are_acknowledged_and_say_they_expired(
+    start_bot: BotFactory,
+) -> None:
     bot = start_bot()
     bot.command(USER)
     first = bot.dms(USER, 1)[0]
-    for action, value in ((ids.STAGE_NEXT, "999999"), (ids.STAGE_NEXT, "not-a-number"), ("legacy_button", "x")):
+    for action, value in (
+        (ids.STAGE_NEXT, "999999"),
+        (ids.STAGE_NEXT, "not-a-number"),
+        ("legacy_button", "x"),
+    ):
         updates = first.updates
         response = bot.click(USER, first, action, value=value)
         assert response.status_code == 200
@@ -210,7 +218,9 @@ def test_old_or_unknown_buttons_are_acknowledged_and_say_they_expired(start_bot:
         assert "This button has expired" in _texts(first)
     # Another person's click on Alex's message changes nothing of Alex's.
     second_bot_message = bot.dms(USER, 1)[0]
-    response = bot.click("U0OTHER", second_bot_message, ids.STAGE_NEXT, value=str(_checkins(bot)[0].id))
+    response = bot.click(
+        "U0OTHER", second_bot_message, ids.STAGE_NEXT, value=str(_checkins(bot)[0].id)
+    )
     assert response.status_code == 200
     bot.settle()
     assert _journeys(bot)[0].stage_id == "pause"
