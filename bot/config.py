@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -96,7 +97,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         api_url += "/"
 
     database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+    if not re.match(r"^(sqlite|postgres|postgresql)(\+\w+)?://", database_url):
         raise ConfigError(
             "DATABASE_URL must start with sqlite:/// or postgresql+psycopg://, "
             f"got {database_url.split('://')[0]!r}"
@@ -117,7 +118,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         url = get(variable)
         if url is None:
             continue
-        if not _is_http_url(url) and not url.startswith("mailto:"):
+        if not url.startswith(("https://", "mailto:")) or not _is_link(url):
             raise ConfigError(f"{variable} must be an https:// or mailto: link, got {url!r}")
         links[key] = url
 
@@ -151,7 +152,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             "NOTPROMOTED_DISPATCH_INTERVAL_SECONDS",
             30,
         ),
-        port=int(_positive_number(get("PORT"), "PORT", 3000)),
+        port=_port(get("PORT")),
     )
 
 
@@ -161,6 +162,11 @@ def is_time_zone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+def _is_link(url: str) -> bool:
+    parsed = urlparse(url)
+    return bool(parsed.netloc) if parsed.scheme == "https" else bool(parsed.path)
 
 
 def _is_http_url(url: str) -> bool:
@@ -175,9 +181,17 @@ def _positive_number(raw: str | None, name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than zero, got {raw!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name} must be a number greater than zero, got {raw!r}")
     return value
+
+
+def _port(raw: str | None) -> int:
+    if raw is None:
+        return 3000
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"PORT must be a whole number from 1 to 65535, got {raw!r}")
+    return int(raw)
 
 
 def _working_time(hours: str | None, days: str | None) -> WorkingTime:

@@ -99,6 +99,26 @@ def answer_checkin(session: Session, *, checkin_id: int, answer: str, now: datet
     return result.rowcount == 1
 
 
+def answer_live_checkin(session: Session, *, checkin_id: int, answer: str, now: datetime) -> bool:
+    """Record a click on the journey's live message, atomically: of several concurrent clicks,
+    exactly one gets True, and none on a message that is no longer the live one."""
+    live = (
+        select(Journey.id)
+        .where(
+            col(Journey.id) == col(Checkin.journey_id),
+            col(Journey.current_checkin_id) == col(Checkin.id),
+            col(Journey.status).in_(JourneyStatus.OPEN),
+        )
+        .exists()
+    )
+    result = session.exec(
+        update(Checkin)
+        .where(col(Checkin.id) == checkin_id, col(Checkin.answered_at).is_(None), live)
+        .values(answer=answer, answered_at=now)
+    )
+    return result.rowcount == 1
+
+
 def cancel_pending(session: Session, *, journey_id: int) -> int:
     result = session.exec(
         update(Checkin)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncBoltRequest
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,14 +25,14 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 
 
 def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette:
-    verifier = SignatureVerifier(runtime.services.settings.slack_signing_secret or "")
+    secret = runtime.services.settings.slack_signing_secret or ""
 
     async def slack_events(request: Request) -> Response:
         try:
             body = await read_limited_body(request)
         except BodyTooLarge:
             return PlainTextResponse("request body too large", status_code=413)
-        if not is_signed(verifier, body, request.headers):
+        if not is_signed(secret, body, request.headers):
             return PlainTextResponse("invalid signature", status_code=401)
         reason = malformed_reason(body, request.headers.get("content-type", ""))
         if reason is not None:

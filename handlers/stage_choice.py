@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import ids, store
 from bot import journey as rules
-from bot.models import Checkin, Journey, JourneyStatus
+from bot.models import Checkin, Journey
 from bot.services import PersonRef, Services
 from handlers.compose import format_when
 from handlers.replies import ChoiceReply
@@ -29,17 +29,15 @@ def choose(
         if not owned or choice not in ids.STAGE_CHOICES:
             return ChoiceReply(note=locale.text("button_expired"))
         assert checkin is not None and journey is not None and person is not None
-        live = (
-            journey.status in JourneyStatus.OPEN
-            and journey.current_checkin_id == checkin.id
-            and checkin.answered_at is None
-        )
-        if not live:
-            # A second click on a message whose first click already counted: leave it be.
+        if not store.answer_live_checkin(
+            session, checkin_id=checkin.id or 0, answer=choice, now=now
+        ):
+            # Either a concurrent click on the same message counted first (it updates the
+            # message), or the message is no longer the live one.
+            session.refresh(checkin)
             already_chosen = checkin.answer in ids.STAGE_CHOICES
             return ChoiceReply(note=None if already_chosen else locale.text("button_expired"))
-        if not store.answer_checkin(session, checkin_id=checkin.id or 0, answer=choice, now=now):
-            return ChoiceReply(note=None)
+        session.refresh(journey)
 
         if choice == ids.STAGE_STOP:
             rules.end(session, journey=journey, now=now)

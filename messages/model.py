@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -52,7 +53,7 @@ class Message:
 def parse_text(text: str) -> tuple[TextBlock, ...]:
     """Content markup: blank lines separate paragraphs, lines starting "- " are bullets."""
     blocks: list[TextBlock] = []
-    for chunk in text.strip().split("\n\n"):
+    for chunk in re.split(r"\n[ \t]*\n", text.strip()):
         lines = [line.strip() for line in chunk.strip().splitlines() if line.strip()]
         paragraph: list[str] = []
         bullets: list[str] = []

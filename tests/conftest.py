@@ -230,11 +230,13 @@ def start_bot(standin: SlackStandIn, tmp_path: Any) -> Iterator[BotFactory]:
         engine: Engine | None = None,
         clock: ManualClock | None = None,
         content: Content | None = None,
+        migrate: bool = True,
         **overrides: Any,
     ) -> RunningBot:
         settings = make_settings(standin, **overrides)
         engine = engine or make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
-        upgrade(engine)
+        if migrate:
+            upgrade(engine)
         clock = clock or ManualClock(MONDAY)
         runtime = build_runtime(settings, clock=clock, engine=engine, content=content)
         port = _free_port()

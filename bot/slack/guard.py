@@ -6,15 +6,18 @@ these checks run first, on the raw bytes.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_CLOCK_SKEW_SECONDS = 5 * 60
 
 
 class BodyTooLarge(Exception):
@@ -40,13 +43,25 @@ async def read_limited_body(request: Request, limit: int = MAX_BODY_BYTES) -> by
     return b"".join(chunks)
 
 
-def is_signed(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> bool:
-    """Slack's v0 signature over the raw body, with the timestamp at most five minutes off."""
+def signature_for(secret: str, timestamp: str, body: bytes) -> str:
+    """Slack's v0 signature, over the raw bytes (whatever their encoding)."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def is_signed(
+    secret: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+) -> bool:
+    """A valid signature, with a timestamp at most five minutes from now."""
     timestamp = headers.get("x-slack-request-timestamp")
     signature = headers.get("x-slack-signature")
-    if not timestamp or not signature or not timestamp.isdigit():
+    if not secret or not timestamp or not signature:
         return False
-    return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) < 16):
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+        return False
+    return hmac.compare_digest(signature_for(secret, timestamp, body), signature)
 
 
 def malformed_reason(body: bytes, content_type: str) -> str | None:
@@ -77,7 +92,7 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
 def _json_reason(text: str) -> str | None:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "body is not JSON"
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         return "JSON body without a type"
@@ -91,15 +106,26 @@ def _json_reason(text: str) -> str | None:
             return "event_callback without an event type"
         if not isinstance(data.get("event_id"), str):
             return "event_callback without an event_id"
-        if not _is_optional_str(event.get("user")) or not _is_optional_str(data.get("team_id")):
-            return "event_callback with a malformed user or team"
+        if not _is_optional_str(data.get("team_id")):
+            return "event_callback with a malformed team"
+        if not (_is_optional_str(event.get("user")) or isinstance(event.get("user"), dict)):
+            return "event_callback with a malformed user"
+    return _authorizations_reason(data)
+
+
+def _authorizations_reason(data: dict[str, Any]) -> str | None:
+    found = data.get("authorizations")
+    if found is not None and not (
+        isinstance(found, list) and all(isinstance(item, dict) for item in found)
+    ):
+        return "malformed authorizations"
     return None
 
 
 def _payload_reason(raw: str) -> str | None:
     try:
         payload = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "payload is not JSON"
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         return "payload without a type"
@@ -109,20 +135,22 @@ def _payload_reason(raw: str) -> str | None:
     team = payload.get("team")
     if team is not None and (not isinstance(team, dict) or not _is_optional_str(team.get("id"))):
         return "payload with a malformed team"
-    if payload["type"] == "block_actions":
+    if payload["type"] in ("block_actions", "interactive_message"):
         actions = payload.get("actions")
         if not isinstance(actions, list) or not actions:
-            return "block_actions without actions"
-        if not all(_is_action(action) for action in actions):
+            return f"{payload['type']} without actions"
+        if payload["type"] == "block_actions" and not all(_is_action(a) for a in actions):
             return "block_actions with a malformed action"
+        if not all(isinstance(a, dict) for a in actions):
+            return f"{payload['type']} with a malformed action"
         for name in ("message", "channel", "container"):
             if payload.get(name) is not None and not isinstance(payload.get(name), dict):
                 return f"block_actions with a malformed {name}"
-    if payload["type"] in ("view_submission", "view_closed") and not isinstance(
-        payload.get("view"), dict
-    ):
-        return f"{payload['type']} without a view"
-    return None
+    if payload["type"] in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
+            return f"{payload['type']} without a view callback_id"
+    return _authorizations_reason(payload)
 
 
 def _is_action(action: Any) -> bool:

@@ -7,9 +7,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from slack_sdk.signature import SignatureVerifier
-
 from bot.ids import COMMAND
+from bot.slack.guard import signature_for
 from bot.slack.standin import PostedMessage
 
 
@@ -17,11 +16,10 @@ def signed_headers(
     secret: str, body: bytes, *, content_type: str, timestamp: int | None = None
 ) -> dict[str, str]:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
     return {
         "content-type": content_type,
         "x-slack-request-timestamp": stamp,
-        "x-slack-signature": signature or "",
+        "x-slack-signature": signature_for(secret, stamp, body),
     }
 
 
