@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.db import make_engine, make_sessions
+from bot.logs import BOLT_LOGGER
 from bot.models import Platform
 from bot.services import Clock, Services, system_clock
 from bot.slack.client import make_web_client
@@ -50,7 +51,7 @@ def build_runtime(
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=settings.slack_signing_secret is not None,
         name="notpromoted",
-        logger=logging.getLogger("notpromoted.bolt"),
+        logger=logging.getLogger(BOLT_LOGGER),
     )
     register(bolt, services, dispatcher)
     return Runtime(

@@ -7,6 +7,7 @@ Failures can be queued per method to rehearse rate limits, server errors and gon
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -350,6 +351,8 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            # The client may have given up already (a timeout being rehearsed).
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)
 
     return Handler

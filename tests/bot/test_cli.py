@@ -1,0 +1,207 @@
+"""The `notpromoted` command as a person runs it: demo, serve, manifest, db, content, bad config."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.cli import main
+from bot.slack import simulate
+from bot.slack.standin import SlackStandIn
+
+SLACK_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "DATABASE_URL",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An empty working folder and none of the bot's variables: a newcomer's shell."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if (
+            name in SLACK_VARIABLES
+            or name.startswith("NOTPROMOTED_")
+            or name in ("PORT", "LOG_LEVEL")
+        ):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+def test_manifest_prints_json_for_http_and_socket_mode(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["manifest", "--url", "https://bot.example.com"]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert (
+        manifest["features"]["slash_commands"][0]["url"] == "https://bot.example.com/slack/events"
+    )
+    assert main(["manifest", "--socket"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"]["socket_mode_enabled"] is True
+
+
+def test_manifest_without_url_explains_itself(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["manifest"]) == 2
+    assert "--url" in capsys.readouterr().err
+
+
+def test_dotenv_is_read_and_the_environment_wins(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (clean_env / ".env").write_text("NOTPROMOTED_DISPLAY_NAME=Compass\nLOG_LEVEL=WARNING\n")
+    assert main(["manifest", "--socket"]) == 0
+    assert json.loads(capsys.readouterr().out)["display_information"]["name"] == "Compass"
+    monkeypatch.setenv("NOTPROMOTED_DISPLAY_NAME", "Harbour")
+    assert main(["manifest", "--socket"]) == 0
+    assert json.loads(capsys.readouterr().out)["display_information"]["name"] == "Harbour"
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "xoxp-1", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "NOTPROMOTED_WORKING_HOURS": "9 to 5",
+            },
+            "NOTPROMOTED_WORKING_HOURS",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "mysql://x"},
+            "DATABASE_URL",
+        ),
+    ],
+)
+def test_serve_with_missing_or_bad_settings_stops_with_one_line(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variables: dict[str, str],
+    named: str,
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("notpromoted: ") and named in error
+    assert len(error.splitlines()) == 1 and "Traceback" not in error
+
+
+def test_socket_needs_the_app_token(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    assert main(["socket"]) == 2
+    assert "SLACK_APP_TOKEN" in capsys.readouterr().err
+
+
+def test_db_upgrade_and_content_check(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{clean_env / 'bot.db'}")
+    assert main(["db", "upgrade"]) == 0
+    assert (clean_env / "bot.db").exists()
+    assert main(["content", "check"]) == 0
+    assert "10 stages" in capsys.readouterr().out
+    broken = clean_env / "broken"
+    (broken / "en" / "stages").mkdir(parents=True)
+    (broken / "journey.toml").write_text('stages = ["pause"]\n')
+    (broken / "en" / "ui.toml").write_text('notification = "x"\n')
+    assert main(["content", "check", "--dir", str(broken)]) == 1
+    error = capsys.readouterr().err
+    assert "ui.toml" in error and "'" in error
+
+
+def test_demo_plays_the_whole_journey_without_any_configuration(clean_env: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_VARIABLES}
+    env["DATABASE_URL"] = f"sqlite:///{clean_env / 'must-not-be-used.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo"],
+        cwd=clean_env,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for step in range(1, 11):
+        assert f"Step {step} of 10" in out
+    assert "I'll bring this step back tomorrow at 09:00" in out
+    assert "You've been through every step" in out
+    assert "/notpromoted status" in out and "What I can do" in out
+    assert "Traceback" not in out + result.stderr
+    assert not (clean_env / "must-not-be-used.db").exists()
+    assert list(clean_env.iterdir()) == []
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_answers_a_signed_command_and_stops_on_sigterm(
+    clean_env: Path, standin: SlackStandIn
+) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_VARIABLES}
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-serve-test",
+        SLACK_SIGNING_SECRET="serve-secret",
+        SLACK_API_URL=standin.api_url,
+        DATABASE_URL=f"sqlite:///{clean_env / 'serve.db'}",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=clean_env,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        body, kind = simulate.slash_command(
+            user_id="U0CLI", team_id="T0TEST", response_url=standin.response_url()
+        )
+        response = httpx.post(
+            f"{base}/slack/events",
+            content=body,
+            headers=simulate.signed_headers("serve-secret", body, content_type=kind),
+        )
+        assert response.status_code == 200 and "direct message" in response.json()["text"]
+        assert standin.wait_for(lambda: len(standin.dms_to("U0CLI")) == 1, 10)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    # uvicorn finishes its graceful shutdown, then re-raises the signal it caught.
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete" in output
+    assert "Traceback" not in output
+    assert "xoxb-serve-test" not in output
