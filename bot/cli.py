@@ -45,8 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("socket", help="connect with Socket Mode (no public URL needed)")
 
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
-    manifest.add_argument("--url", help="public base URL, e.g. https://bot.example.com")
-    manifest.add_argument("--socket", action="store_true", help="the Socket Mode variant (no URLs)")
+    manifest.add_argument(
+        "--url", help="public base URL, e.g. https://bot.example.com (without: Socket Mode)"
+    )
 
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
@@ -81,11 +82,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "manifest":
         from bot.slack.manifest import manifest_json
 
-        if not args.socket and not args.url:
-            raise ConfigError(
-                "manifest needs --url https://your.host (or --socket for Socket Mode)"
-            )
-        print(manifest_json(settings.display_name, base_url=None if args.socket else args.url))
+        if args.url is not None and not args.url.startswith("https://"):
+            raise ConfigError("manifest --url must be the app's public https:// address")
+        print(manifest_json(settings.display_name, base_url=args.url))
         return 0
     if args.command == "content":
         from messages.loader import ContentError, load_content

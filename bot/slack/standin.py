@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -81,7 +82,7 @@ class SlackStandIn:
 
     def start(self) -> SlackStandIn:
         handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -287,6 +288,14 @@ class SlackStandIn:
         if self.socket_url is None:
             return {"ok": False, "error": "socket_mode_not_available"}
         return {"ok": True, "url": self.socket_url}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up (timeouts being rehearsed, shutdowns) are not errors here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _dm_channel(user_id: str) -> str:

@@ -49,25 +49,23 @@ def test_manifest_prints_json_for_http_and_socket_mode(
     assert (
         manifest["features"]["slash_commands"][0]["url"] == "https://bot.example.com/slack/events"
     )
-    assert main(["manifest", "--socket"]) == 0
+    assert main(["manifest"]) == 0
     assert json.loads(capsys.readouterr().out)["settings"]["socket_mode_enabled"] is True
 
 
-def test_manifest_without_url_explains_itself(
-    clean_env: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["manifest"]) == 2
-    assert "--url" in capsys.readouterr().err
+def test_manifest_url_must_be_https(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["manifest", "--url", "http://bot.example.com"]) == 2
+    assert "https://" in capsys.readouterr().err
 
 
 def test_dotenv_is_read_and_the_environment_wins(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (clean_env / ".env").write_text("NOTPROMOTED_DISPLAY_NAME=Compass\nLOG_LEVEL=WARNING\n")
-    assert main(["manifest", "--socket"]) == 0
+    assert main(["manifest"]) == 0
     assert json.loads(capsys.readouterr().out)["display_information"]["name"] == "Compass"
     monkeypatch.setenv("NOTPROMOTED_DISPLAY_NAME", "Harbour")
-    assert main(["manifest", "--socket"]) == 0
+    assert main(["manifest"]) == 0
     assert json.loads(capsys.readouterr().out)["display_information"]["name"] == "Harbour"
 
 
