@@ -47,6 +47,8 @@ class Settings:
     default_time_zone: str = "UTC"
     content_dir: Path | None = None
     dispatch_interval_seconds: float = 30.0
+    # How long a worker holds a check-in it is sending; longer than any send can wait.
+    lease_seconds: float = 300.0
     port: int = 3000
 
     def require_http(self) -> None:
@@ -152,6 +154,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             "NOTPROMOTED_DISPATCH_INTERVAL_SECONDS",
             30,
         ),
+        lease_seconds=_positive_number(
+            get("NOTPROMOTED_LEASE_SECONDS"), "NOTPROMOTED_LEASE_SECONDS", 300
+        ),
         port=_port(get("PORT")),
     )
 
@@ -198,35 +203,45 @@ def _working_time(hours: str | None, days: str | None) -> WorkingTime:
     default = WorkingTime()
     start, end = default.start, default.end
     if hours is not None:
-        match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", hours)
-        try:
-            if not match:
-                raise ValueError
-            h1, m1, h2, m2 = (int(g) for g in match.groups())
-            start, end = time(h1, m1), time(h2, m2)
-        except ValueError:
+        parsed = parse_hours(hours)
+        if parsed is None:
             raise ConfigError(
-                f"NOTPROMOTED_WORKING_HOURS must look like 09:00-17:00, got {hours!r}"
-            ) from None
-        if start >= end:
-            raise ConfigError(
-                "NOTPROMOTED_WORKING_HOURS must start before it ends, e.g. 09:00-17:00"
+                "NOTPROMOTED_WORKING_HOURS must look like 09:00-17:00 (start before end), "
+                f"got {hours!r}"
             )
+        start, end = parsed
     weekdays = default.days
     if days is not None:
-        weekdays = parse_weekdays(days)
+        parsed_days = parse_weekdays(days)
+        if parsed_days is None:
+            raise ConfigError(
+                f"NOTPROMOTED_WORKING_DAYS must look like mon-fri or mon,tue,thu, got {days!r}"
+            )
+        weekdays = parsed_days
     return WorkingTime(start=start, end=end, days=weekdays)
 
 
-def parse_weekdays(text: str) -> frozenset[int]:
-    """`mon-fri`, `sun-thu` or `mon,tue,thu` to weekday numbers (Monday is 0)."""
+def parse_hours(text: str) -> tuple[time, time] | None:
+    """ "09:00-17:00" to (start, end); "24:00" is the end of the day. None if malformed."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", text.strip())
+    if not match:
+        return None
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        start = time(h1, m1)
+        end = time.max if (h2, m2) == (24, 0) else time(h2, m2)
+    except ValueError:
+        return None
+    return (start, end) if start < end else None
+
+
+def parse_weekdays(text: str) -> frozenset[int] | None:
+    """`mon-fri`, `sun-thu` or `mon,tue,thu` to weekday numbers (Monday is 0); None if malformed."""
     chosen: set[int] = set()
     for part in text.lower().replace(" ", "").split(","):
         bounds = part.split("-")
         if not part or len(bounds) > 2 or any(b not in _WEEKDAYS for b in bounds):
-            raise ConfigError(
-                f"NOTPROMOTED_WORKING_DAYS must look like mon-fri or mon,tue,thu, got {text!r}"
-            )
+            return None
         first, last = _WEEKDAYS.index(bounds[0]), _WEEKDAYS.index(bounds[-1])
         day = first
         chosen.add(day)

@@ -7,6 +7,7 @@ file, with signed requests as Slack would send them. Nothing leaves this machine
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import socket
@@ -27,6 +28,7 @@ from bot.migrate import upgrade
 from bot.runtime import build_runtime
 from bot.services import ManualClock
 from bot.slack import simulate
+from bot.slack.settle import listeners_settled
 from bot.slack.standin import PostedMessage, SlackStandIn
 from bot.web import build_web_app
 
@@ -84,6 +86,8 @@ class DemoPlayer:
         self.standin.add_user(USER, tz=ZONE, locale="en-GB")
         self.secret = secrets.token_hex(16)
         self.clock = ManualClock(_next_monday_morning())
+        self.standin.clock = lambda: self.clock().timestamp()
+        self.start = self.clock()
         settings = Settings(
             slack_bot_token="xoxb-demo-stand-in",  # noqa: S106 (the stand-in accepts any xoxb-)
             slack_signing_secret=self.secret,
@@ -94,6 +98,10 @@ class DemoPlayer:
         upgrade(engine)
         self.runtime = build_runtime(settings, clock=self.clock, engine=engine)
         self.port = _free_port()
+        self.seen = 0
+        self.http: aiohttp.ClientSession | None = None
+
+    # -- what the person sees --------------------------------------------------------------
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -107,40 +115,52 @@ class DemoPlayer:
     def when(self) -> str:
         return self.clock().astimezone(ZoneInfo(ZONE)).strftime("%A %d %B, %H:%M")
 
-    async def post(self, http: aiohttp.ClientSession, body: bytes, content_type: str) -> Any:
+    async def new_dms(self, expected: int = 1) -> list[PostedMessage]:
+        """Wait for `expected` new direct messages and print every new one."""
+        await asyncio.to_thread(
+            self.standin.wait_for,
+            lambda: len(self.standin.dms_to(USER)) >= self.seen + expected,
+            10,
+        )
+        fresh = self.standin.dms_to(USER)[self.seen :]
+        self.seen += len(fresh)
+        for message in fresh:
+            self.say(f"\n[{self.when()}] A direct message; its notification reads “{message.text}”")
+            self.show(self.runtime.services.settings.display_name, message.blocks)
+        return fresh
+
+    # -- what the person does --------------------------------------------------------------
+
+    async def post(self, body: bytes, content_type: str) -> Any:
+        assert self.http is not None
         headers = simulate.signed_headers(self.secret, body, content_type=content_type)
-        async with http.post(
-            f"http://127.0.0.1:{self.port}/slack/events", data=body, headers=headers
-        ) as response:
+        url = f"http://127.0.0.1:{self.port}/slack/events"
+        async with self.http.post(url, data=body, headers=headers) as response:
             response.raise_for_status()
             text = await response.text()
-            return await response.json(content_type=None) if text else None
+            answer = await response.json(content_type=None) if text else None
+        # Let the listener finish what it does after its ack before the story's clock moves.
+        await listeners_settled()
+        return answer
 
-    async def type_command(self, http: aiohttp.ClientSession, text: str = "") -> None:
+    async def type_command(self, text: str = "") -> None:
         self.say(f"\n[{self.when()}] You type  /notpromoted {text}".rstrip())
         body, kind = simulate.slash_command(
-            user_id=USER, team_id=TEAM, text=text, response_url=self.standin.response_url("command")
+            user_id=USER, team_id=TEAM, text=text, response_url=self.standin.response_url("c")
         )
-        reply = await self.post(http, body, kind)
-        blocks = reply.get("blocks") or [
-            {"type": "section", "text": {"type": "mrkdwn", "text": reply.get("text", "")}}
-        ]
-        self.show(f"Only visible to you · {self.runtime.services.settings.display_name}", blocks)
+        reply = await self.post(body, kind)
+        fallback = {"type": "section", "text": {"type": "mrkdwn", "text": reply.get("text", "")}}
+        name = self.runtime.services.settings.display_name
+        self.show(f"Only visible to you · {name}", reply.get("blocks") or [fallback])
 
-    async def next_dm(self, count_before: int) -> PostedMessage:
-        await asyncio.to_thread(
-            self.standin.wait_for, lambda: len(self.standin.dms_to(USER)) > count_before, 10
+    async def press(self, message: PostedMessage, action_id: str, *, new: int = 0) -> None:
+        label = next(
+            e["text"]["text"]
+            for b in message.blocks
+            if b.get("type") == "actions"
+            for e in b["elements"]
+            if e["action_id"] == action_id
         )
-        message = self.standin.dms_to(USER)[-1]
-        self.say(
-            f"\n[{self.when()}] A direct message arrives. The notification reads: “{message.text}”"
-        )
-        self.show(self.runtime.services.settings.display_name, message.blocks)
-        return message
-
-    async def press(
-        self, http: aiohttp.ClientSession, message: PostedMessage, action_id: str, label: str
-    ) -> None:
         self.say(f"\n[{self.when()}] You press  [ {label} ]")
         updates = message.updates
         body, kind = simulate.button_click(
@@ -149,21 +169,43 @@ class DemoPlayer:
             message=message,
             action_id=action_id,
             value=simulate.button_of(message, action_id),
-            response_url=self.standin.response_url("button"),
+            response_url=self.standin.response_url("b"),
         )
-        await self.post(http, body, kind)
-        await asyncio.to_thread(self.standin.wait_for, lambda: message.updates > updates, 10)
-        note = render_for_terminal(message.blocks).splitlines()[-1].strip()
-        self.say(f"  The message updates in place: {note}")
+        await self.post(body, kind)
+        if action_id not in (ids.NUDGE_HELP, ids.NUDGE_WRITE_GOALS):
+            await asyncio.to_thread(self.standin.wait_for, lambda: message.updates > updates, 10)
+            note = render_for_terminal(message.blocks).splitlines()[-1].strip()
+            self.say(f"  The message updates in place: {note}")
+        if new:
+            await self.new_dms(new)
 
-    def _later(self, now: datetime, *, morning: bool) -> datetime:
-        """Three hours on, or the next weekday morning: when a person might read the next step."""
-        if not morning:
-            return now + timedelta(hours=3)
-        local = now.astimezone(ZoneInfo(ZONE)) + timedelta(days=1)
-        while local.weekday() >= 5:
-            local += timedelta(days=1)
-        return local.replace(hour=9, minute=0)
+    async def later(self, days: int, hour: int, minute: int = 0) -> list[PostedMessage]:
+        """Move the clock on; the scheduler sweeps; print what arrives."""
+        local = self.clock().astimezone(ZoneInfo(ZONE)) + timedelta(days=days)
+        self.clock.move_to(local.replace(hour=hour, minute=minute))
+        before = self.seen
+        await self.runtime.dispatcher.run_once()
+        if len(self.standin.dms_to(USER)) > before:
+            return await self.new_dms(len(self.standin.dms_to(USER)) - before)
+        return []
+
+    async def write_goals(self, goals: list[tuple[str, str]]) -> None:
+        [opened] = await asyncio.to_thread(self.standin.wait_for_calls, "views.open", 1, 10.0)
+        view = opened.args["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        self.say(
+            f"\n[{self.when()}] A form opens: “{view['title']['text']}”, three goals, each with"
+        )
+        self.say("  a first step and a date. You fill in two and press Save.")
+        values: dict[str, dict[str, Any]] = {}
+        for number, (what, step) in enumerate(goals, start=1):
+            values[f"what_{number}"] = {"type": "plain_text_input", "value": what}
+            values[f"first_step_{number}"] = {"type": "plain_text_input", "value": step}
+        body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=view, values=values)
+        await self.post(body, kind)
+        await self.new_dms(1)
+
+    # -- the story -------------------------------------------------------------------------
 
     async def play(self) -> None:
         settings = self.runtime.services.settings
@@ -180,35 +222,81 @@ class DemoPlayer:
         self.say("against a stand-in for Slack on this machine. Nothing leaves it.")
         self.say("The clock moves on where the story says hours or days pass.")
         try:
-            async with aiohttp.ClientSession() as http:
-                await self.type_command(http)
-                message = await self.next_dm(0)
-                await self.press(http, message, ids.STAGE_SNOOZE, "Remind me tomorrow")
-                due = self.clock() + timedelta(days=1)
-                self.clock.move_to(due.astimezone(ZoneInfo(ZONE)).replace(hour=9, minute=0))
-                self.say(f"\n[{self.when()}] The next morning, the scheduler sweeps what is due.")
-                before = len(self.standin.dms_to(USER))
-                await self.runtime.dispatcher.run_once()
-                message = await self.next_dm(before)
-                total = len(self.runtime.services.content.stage_order)
-                for step in range(1, total + 1):
-                    label = "I've read this" if step == total else "I'm ready for the next step"
-                    before = len(self.standin.dms_to(USER))
-                    await self.press(http, message, ids.STAGE_NEXT, label)
-                    message = await self.next_dm(before)
-                    if step == 4:
-                        await self.type_command(http, "status")
-                    self.clock.move_to(self._later(self.clock(), morning=step % 2 == 0))
-                await self.type_command(http, "help")
+            async with aiohttp.ClientSession() as self.http:
+                await self.story()
         finally:
             server.should_exit = True
             await serving
             self.standin.stop()
             self.runtime.engine.dispose()
-        self.say(
-            "\nThat was the whole journey. `notpromoted manifest` prints the Slack app manifest"
+        self.say("\nThat was the whole journey. `notpromoted manifest` prints the Slack app")
+        self.say("manifest to run it in a real workspace; see the README.")
+
+    async def story(self) -> None:
+        await self.type_command()
+        [step] = await self.new_dms()
+        await self.press(step, ids.STAGE_SNOOZE)
+        self.say("\nThe next morning, the scheduler sweeps what has fallen due.")
+        [step] = await self.later(1, 9, 15)
+        for hour in (9, 13):
+            self.clock.move_to(
+                self.clock().astimezone(ZoneInfo(ZONE)).replace(hour=hour, minute=20)
+            )
+            await self.press(step, ids.STAGE_NEXT, new=1)
+            step = self.standin.dms_to(USER)[-1]
+        self.say("\nWednesday.")
+        await self.later(1, 9, 30)
+        await self.press(step, ids.STAGE_NEXT, new=1)
+        step = self.standin.dms_to(USER)[-1]
+        await self.type_command("status")
+        self.say("\nThursday: three working days after the start, the first check-in.")
+        [nudge] = await self.later(1, 10, 15)
+        await self.press(nudge, ids.NUDGE_HELP, new=1)
+        self.clock.move_to(self.clock() + timedelta(hours=4))
+        await self.press(nudge, ids.NUDGE_ASKED)
+        await self.press(step, ids.STAGE_NEXT, new=1)
+        step = self.standin.dms_to(USER)[-1]
+        self.say("\nThe weekend passes quietly. Tuesday: how did the conversation go?")
+        [followup] = await self.later(5, 16, 30)
+        await self.press(followup, ids.NUDGE_HELPED)
+        await self.press(step, ids.STAGE_NEXT, new=1)
+        step = self.standin.dms_to(USER)[-1]
+        self.say("\nWednesday, seven working days after the start: goals.")
+        [goals_nudge] = await self.later(1, 10, 15)
+        goals_written = self.clock()
+        await self.press(goals_nudge, ids.NUDGE_WRITE_GOALS)
+        await self.write_goals(
+            [
+                ("Lead the next quarterly planning round", "Ask my manager if I can shadow it"),
+                ("Finish the stakeholder management course", "Book the first module"),
+            ]
         )
-        self.say("to run it in a real workspace; see the README.")
+        total = len(self.runtime.services.content.stage_order)
+        while True:
+            number = int(re.findall(r"Step (\d+) of", render_for_terminal(step.blocks))[0])
+            if number % 2:
+                self.say("\nThe next working day.")
+                self.clock.move_to(self._next_working_morning())
+            await self.press(step, ids.STAGE_NEXT, new=1)
+            step = self.standin.dms_to(USER)[-1]
+            if number == total:
+                break
+        self.say("\nTwo weeks after the goals were written down.")
+        self.clock.move_to(goals_written + timedelta(days=13))
+        [progress] = await self.later(1, 11, 0)
+        await self.press(progress, ids.NUDGE_ON_TRACK)
+        self.say("\nAbout three months after the start.")
+        self.clock.move_to(self.start + timedelta(days=89))
+        for _ in range(5):  # the look back waits for a working day
+            if await self.later(1, 10, 30):
+                break
+        await self.type_command("help")
+
+    def _next_working_morning(self) -> datetime:
+        local = self.clock().astimezone(ZoneInfo(ZONE)) + timedelta(days=1)
+        while local.weekday() >= 5:
+            local += timedelta(days=1)
+        return local.replace(hour=9, minute=30)
 
 
 def run_demo(out: TextIO) -> None:

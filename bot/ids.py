@@ -15,3 +15,42 @@ CHECKIN_KIND_STAGE = "stage"
 CHECKIN_KIND_FINISHED = "finished"
 # The Slack message metadata event type that tags every message the bot sends on its own.
 MESSAGE_METADATA_TYPE = "notpromoted_checkin"
+
+# Check-ins that come days later, and what answers each offers (action id -> kind).
+CHECKIN_KIND_FEEDBACK_NUDGE = "feedback_nudge"
+CHECKIN_KIND_FEEDBACK_REQUEST = "feedback_request"
+CHECKIN_KIND_FEEDBACK_FOLLOWUP = "feedback_followup"
+CHECKIN_KIND_GOALS_NUDGE = "goals_nudge"
+CHECKIN_KIND_GOAL_PROGRESS = "goal_progress"
+CHECKIN_KIND_LOOKING_BACK = "looking_back"
+
+NUDGE_ASKED = "nudge_asked"
+NUDGE_HELP = "nudge_help"
+NUDGE_LATER = "nudge_later"
+NUDGE_DECLINE = "nudge_decline"
+NUDGE_HELPED = "nudge_helped"
+NUDGE_HARD = "nudge_hard"
+NUDGE_NONE = "nudge_none"
+NUDGE_WRITE_GOALS = "nudge_write_goals"
+NUDGE_NOT_NOW = "nudge_not_now"
+NUDGE_ON_TRACK = "nudge_on_track"
+NUDGE_STUCK = "nudge_stuck"
+NUDGE_DONE = "nudge_done"
+
+NUDGE_ANSWERS: dict[str, str] = {
+    NUDGE_ASKED: CHECKIN_KIND_FEEDBACK_NUDGE,
+    NUDGE_HELP: CHECKIN_KIND_FEEDBACK_NUDGE,
+    NUDGE_LATER: CHECKIN_KIND_FEEDBACK_NUDGE,
+    NUDGE_DECLINE: CHECKIN_KIND_FEEDBACK_NUDGE,
+    NUDGE_HELPED: CHECKIN_KIND_FEEDBACK_FOLLOWUP,
+    NUDGE_HARD: CHECKIN_KIND_FEEDBACK_FOLLOWUP,
+    NUDGE_NONE: CHECKIN_KIND_FEEDBACK_FOLLOWUP,
+    NUDGE_WRITE_GOALS: CHECKIN_KIND_GOALS_NUDGE,
+    NUDGE_NOT_NOW: CHECKIN_KIND_GOALS_NUDGE,
+    NUDGE_ON_TRACK: CHECKIN_KIND_GOAL_PROGRESS,
+    NUDGE_STUCK: CHECKIN_KIND_GOAL_PROGRESS,
+    NUDGE_DONE: CHECKIN_KIND_GOAL_PROGRESS,
+}
+
+GOALS_FORM = "goals_form"
+CHECKIN_KIND_GOALS_SAVED = "goals_saved"

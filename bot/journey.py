@@ -9,6 +9,7 @@ from sqlmodel import Session
 from bot import store
 from bot.ids import CHECKIN_KIND_FINISHED
 from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
+from scheduler.timing import spread
 
 
 def begin(session: Session, *, person: Person, first_stage: str, now: datetime) -> Checkin:
@@ -41,6 +42,7 @@ def redeliver(session: Session, *, journey: Journey, now: datetime) -> Checkin:
     if waiting is not None:
         if waiting.status == CheckinStatus.PENDING and waiting.due_at > now:
             waiting.due_at = now
+            waiting.within_hours = False  # asked for now, so now, whatever the hour
             session.add(waiting)
         session.add(journey)
         return waiting
@@ -82,6 +84,7 @@ def advance(
         kind=CHECKIN_KIND_FINISHED,
         key=CHECKIN_KIND_FINISHED,
         due_at=now,
+        within_hours=False,
         created_at=now,
     )
     session.add(finished)
@@ -89,11 +92,24 @@ def advance(
     return finished
 
 
-def snooze(session: Session, *, journey: Journey, until: datetime, now: datetime) -> Checkin:
+def snooze(
+    session: Session, *, journey: Journey, until: datetime, now: datetime, spread_minutes: int = 0
+) -> Checkin:
+    """The same step again at `until`, spread over the first minutes so that everyone who
+    snoozed does not get theirs in the same second."""
     journey.status = JourneyStatus.ACTIVE
-    return store.add_stage_checkin(
-        session, journey=journey, stage_id=journey.stage_id, due_at=until, now=now
+    later = store.add_stage_checkin(
+        session,
+        journey=journey,
+        stage_id=journey.stage_id,
+        due_at=until,
+        now=now,
+        within_hours=True,
     )
+    assert later.id is not None
+    later.due_at = until + spread(later.id, spread_minutes)
+    session.add(later)
+    return later
 
 
 def end(session: Session, *, journey: Journey, now: datetime) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, UniqueConstraint, text
@@ -67,7 +67,22 @@ class Person(SQLModel, table=True):
     time_zone: str | None = Field(default=None, max_length=64)
     locale: str | None = Field(default=None, max_length=16)
     profile_checked_at: datetime | None = _utc_column(nullable=True)
+    # The person's own working hours ("08:00-16:00") and days ("mon-thu"), over the workspace's.
+    work_hours: str | None = Field(default=None, max_length=16)
+    work_days: str | None = Field(default=None, max_length=32)
     created_at: datetime = _utc_column(nullable=False)
+
+
+class Workspace(SQLModel, table=True):
+    """Settings a workspace (or Teams tenant) has changed from the deployment's defaults."""
+
+    __table_args__ = (UniqueConstraint("platform", "workspace_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    workspace_id: str = Field(max_length=64)
+    work_hours: str | None = Field(default=None, max_length=16)
+    work_days: str | None = Field(default=None, max_length=32)
 
 
 class Journey(SQLModel, table=True):
@@ -117,9 +132,14 @@ class Checkin(SQLModel, table=True):
     stage_id: str | None = Field(default=None, max_length=64)
     status: str = Field(default=CheckinStatus.PENDING, max_length=16)
     due_at: datetime = _utc_column(nullable=False)
+    # False for an answer to something the person just did: it goes out at once, night or day.
+    within_hours: bool = Field(default=True)
     attempts: int = Field(default=0)
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_expires_at: datetime | None = _utc_column(nullable=True)
+    # Set just before the platform is asked to post: if the outcome is then unknown (a crash,
+    # a timeout), the next attempt looks for the message before it posts again.
+    posting_since: datetime | None = _utc_column(nullable=True)
     # An earlier message of the same journey whose buttons this one replaces.
     supersedes_checkin_id: int | None = Field(default=None)
     channel_id: str | None = Field(default=None, max_length=64)
@@ -129,6 +149,31 @@ class Checkin(SQLModel, table=True):
     answered_at: datetime | None = _utc_column(nullable=True)
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = _utc_column(nullable=False)
+
+
+class GoalStatus:
+    ACTIVE = "active"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class Goal(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    journey_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("journey.id", ondelete="SET NULL"), nullable=True),
+    )
+    what: str = Field(max_length=300)
+    first_step: str | None = Field(default=None, max_length=300)
+    by_when: date | None = Field(default=None)
+    status: str = Field(default=GoalStatus.ACTIVE, max_length=16)
+    created_at: datetime = _utc_column(nullable=False)
+    updated_at: datetime = _utc_column(nullable=False)
 
 
 class ProcessedEvent(SQLModel, table=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, or_, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -68,8 +68,13 @@ def add_stage_checkin(
     due_at: datetime,
     now: datetime,
     supersedes: int | None = None,
+    within_hours: bool = False,
 ) -> Checkin:
-    """Schedule a stage message and make it the journey's live one."""
+    """Schedule a stage message and make it the journey's live one.
+
+    Stages answer something the person just did, so they go out at once, whatever the hour,
+    unless `within_hours` (a step the person asked to see again tomorrow).
+    """
     assert journey.id is not None
     journey.deliveries += 1
     checkin = Checkin(
@@ -78,6 +83,7 @@ def add_stage_checkin(
         key=f"{CHECKIN_KIND_STAGE}:{stage_id}:{journey.deliveries}",
         stage_id=stage_id,
         due_at=due_at,
+        within_hours=within_hours,
         supersedes_checkin_id=supersedes,
         created_at=now,
     )
@@ -207,20 +213,51 @@ def mark_sent(
 
 
 def release_checkin(
-    session: Session, *, checkin_id: int, owner: str, due_at: datetime, error: str
+    session: Session,
+    *,
+    checkin_id: int,
+    owner: str,
+    due_at: datetime,
+    error: str,
+    maybe_posted: bool = True,
+    was_attempt: bool = True,
 ) -> None:
-    """Give a claimed row back for a later try."""
+    """Give a claimed row back for a later try.
+
+    `maybe_posted=False` says the platform surely did not take the message, so the next try
+    need not look for it first; `was_attempt=False` gives back the attempt the claim counted
+    (the row was only waiting for the person's working hours).
+    """
+    values: dict[str, object] = {
+        "status": CheckinStatus.PENDING,
+        "due_at": due_at,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_error": error[:200],
+    }
+    if not maybe_posted:
+        values["posting_since"] = None
+    if not was_attempt:
+        values["attempts"] = col(Checkin.attempts) - 1
     session.exec(
         update(Checkin)
         .where(col(Checkin.id) == checkin_id, col(Checkin.lease_owner) == owner)
-        .values(
-            status=CheckinStatus.PENDING,
-            due_at=due_at,
-            lease_owner=None,
-            lease_expires_at=None,
-            last_error=error[:200],
-        )
+        .values(values)
     )
+
+
+def mark_posting(session: Session, *, checkin_id: int, owner: str, now: datetime) -> bool:
+    """Note, before the platform is asked, that this row may be posted from now on."""
+    result = session.exec(
+        update(Checkin)
+        .where(
+            col(Checkin.id) == checkin_id,
+            col(Checkin.lease_owner) == owner,
+            col(Checkin.status) == CheckinStatus.CLAIMED,
+        )
+        .values(posting_since=func.coalesce(col(Checkin.posting_since), now))
+    )
+    return result.rowcount == 1
 
 
 def fail_checkin(session: Session, *, checkin_id: int, owner: str, error: str) -> None:
@@ -237,10 +274,12 @@ def fail_checkin(session: Session, *, checkin_id: int, owner: str, error: str) -
 
 
 def pending_checkin(session: Session, *, journey_id: int) -> Checkin | None:
+    """The journey's next stage message that is scheduled but not sent (a snoozed step)."""
     return session.exec(
         select(Checkin)
         .where(
             Checkin.journey_id == journey_id,
+            Checkin.kind == CHECKIN_KIND_STAGE,
             col(Checkin.status).in_((CheckinStatus.PENDING, CheckinStatus.CLAIMED)),
         )
         .order_by(col(Checkin.due_at))

@@ -27,12 +27,15 @@ SUBCOMMANDS: dict[str, Handler] = {
     "resume": controls.resume,
     "stop": controls.stop,
     "forget": controls.request_forget,
+    "goals": controls.open_goals,
 }
 
 
 def run_command(services: Services, ref: PersonRef, text: str) -> CommandReply:
-    word = text.strip().lower()
-    handler = SUBCOMMANDS.get(word)
+    word, _, rest = text.strip().partition(" ")
+    if word.lower() == "hours":
+        return controls.working_hours(services, ref, rest)
+    handler = SUBCOMMANDS.get(text.strip().lower())
     if handler is not None:
         return handler(services, ref)
     locale = controls.person_locale(services, ref)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from bot import journey as rules
 from bot import store
+from bot.config import WorkingTime, parse_hours, parse_weekdays
 from bot.models import JourneyStatus
+from bot.schedule import person_time, replan_for_person
 from bot.services import PersonRef, Services
 from handlers.compose import forget_prompt, format_when, plain
 from handlers.replies import ChoiceReply, CommandReply
 from messages.loader import LocaleContent
-from scheduler.timing import person_zone
+from scheduler.timing import person_zone, spread
 
 
 def status_line(services: Services, ref: PersonRef) -> str | None:
@@ -39,7 +43,9 @@ def status_line(services: Services, ref: PersonRef) -> str | None:
         waiting = store.pending_checkin(session, journey_id=journey.id or 0)
         if waiting is not None and waiting.due_at > now:
             zone = person_zone(person.time_zone, services.settings.default_time_zone)
-            when = format_when(locale, waiting.due_at, zone, now)
+            # Shown as the start of working hours, as it was promised, not the spread minutes.
+            spread_by = spread(waiting.id or 0, services.content.timing.spread_minutes)
+            when = format_when(locale, waiting.due_at - spread_by, zone, now)
             return f"{current} {locale.text('status_snoozed', when=when)}"
         return f"{current} {locale.text('status_waiting')}"
 
@@ -124,3 +130,47 @@ def person_locale(services: Services, ref: PersonRef) -> LocaleContent:
     with services.sessions.begin() as session:
         person = store.find_person(session, ref=ref)
         return services.content.for_locale(person.locale if person else None)
+
+
+def open_goals(services: Services, ref: PersonRef) -> CommandReply:
+    locale = person_locale(services, ref)
+    return CommandReply(
+        plain(locale, services.settings, locale.text("goals_opening")), open_goals_form=True
+    )
+
+
+def working_hours(services: Services, ref: PersonRef, text: str) -> CommandReply:
+    """`hours` shows the person's working time; `hours 08:00-16:00 mon-thu` changes it."""
+    now = services.clock()
+    words = text.split()
+    with services.sessions.begin() as session:
+        person = store.get_or_create_person(session, ref=ref, now=now)
+        locale = services.content.for_locale(person.locale)
+        if words:
+            hours = parse_hours(words[0])
+            days = parse_weekdays(words[1]) if len(words) > 1 else None
+            if hours is None or len(words) > 2 or (len(words) == 2 and days is None):
+                return CommandReply(plain(locale, services.settings, locale.text("hours_bad")))
+            person.work_hours = words[0]
+            if len(words) == 2:
+                person.work_days = words[1].lower()
+            session.add(person)
+            session.flush()
+            replan_for_person(
+                session, person=person, settings=services.settings, timing=services.content.timing
+            )
+        zone, working = person_time(session, person=person, settings=services.settings)
+        key = "hours_set" if words else "hours_now"
+        text = locale.text(
+            key, hours=describe_hours(working), days=describe_days(working, locale), zone=zone.key
+        )
+        return CommandReply(plain(locale, services.settings, text))
+
+
+def describe_hours(working: WorkingTime) -> str:
+    end = "24:00" if working.end == time.max else working.end.strftime("%H:%M")
+    return f"{working.start.strftime('%H:%M')}–{end}"
+
+
+def describe_days(working: WorkingTime, locale: LocaleContent) -> str:
+    return ", ".join(locale.weekdays[day] for day in sorted(working.days))

@@ -13,6 +13,7 @@ class CommandReply:
 
     message: Message
     send_now: tuple[int, ...] = ()
+    open_goals_form: bool = False
 
 
 @dataclass(frozen=True)

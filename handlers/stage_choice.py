@@ -45,8 +45,14 @@ def choose(
         if choice == ids.STAGE_SNOOZE:
             zone = person_zone(person.time_zone, services.settings.default_time_zone)
             until = next_working_day_start(now, zone, services.settings.working_time)
-            later = rules.snooze(session, journey=journey, until=until, now=now)
-            assert later.id is not None
+            # The note names the start of working hours; the message comes a few minutes into it.
+            rules.snooze(
+                session,
+                journey=journey,
+                until=until,
+                now=now,
+                spread_minutes=services.content.timing.spread_minutes,
+            )
             return ChoiceReply(
                 note=locale.text("chose_snooze", when=format_when(locale, until, zone, now))
             )

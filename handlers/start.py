@@ -6,7 +6,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import journey as rules
 from bot import store
-from bot.models import JourneyStatus
+from bot.models import Journey, JourneyStatus
+from bot.schedule import plan_start_checkins
 from bot.services import PersonRef, Services
 from handlers.compose import plain
 from handlers.replies import CommandReply
@@ -30,6 +31,16 @@ def _start_or_resume(services: Services, ref: PersonRef) -> CommandReply:
         if journey is None:
             first = rules.begin(
                 session, person=person, first_stage=services.content.stage_order[0], now=now
+            )
+            journey = session.get(Journey, first.journey_id)
+            assert journey is not None
+            plan_start_checkins(
+                session,
+                journey=journey,
+                person=person,
+                settings=services.settings,
+                timing=services.content.timing,
+                now=now,
             )
             reply_key = "ack_started"
         else:

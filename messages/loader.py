@@ -54,6 +54,10 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "status_snoozed": "when",
         "status_paused": "",
         "status_finished": "",
+        "goals_opening": "",
+        "hours_now": "hours days zone",
+        "hours_set": "hours days zone",
+        "hours_bad": "",
         "paused": "",
         "already_paused": "",
         "resumed": "",
@@ -73,6 +77,84 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "home_finished": "",
     }.items()
 }
+
+# Each check-in section of checkins.toml, its keys and the placeholders each may use.
+CHECKIN_KEYS: dict[str, dict[str, frozenset[str]]] = {
+    section: {
+        key: frozenset(fields.split()) if fields else frozenset() for key, fields in keys.items()
+    }
+    for section, keys in {
+        "feedback_nudge": {
+            "title": "",
+            "body": "",
+            "button_asked": "",
+            "button_help": "",
+            "button_later": "",
+            "button_decline": "",
+            "chose_asked": "",
+            "chose_help": "",
+            "chose_later": "when",
+            "chose_decline": "",
+        },
+        "feedback_request": {"title": "", "intro": "", "draft": "", "todo": ""},
+        "feedback_followup": {
+            "title": "",
+            "body": "",
+            "button_helped": "",
+            "button_hard": "",
+            "button_none": "",
+            "chose_helped": "",
+            "chose_hard": "",
+            "chose_none": "",
+        },
+        "goals_nudge": {
+            "title": "",
+            "body": "",
+            "button_write": "",
+            "button_later": "",
+            "chose_later": "",
+            "saved": "count",
+        },
+        "goals_form": {
+            "title": "",
+            "submit": "",
+            "close": "",
+            "intro": "",
+            "what_label": "number",
+            "what_hint": "",
+            "first_step_label": "number",
+            "first_step_hint": "",
+            "by_when_label": "number",
+            "need_one": "",
+            "date_in_past": "",
+            "step_without_goal": "",
+        },
+        "goal_progress": {
+            "title": "",
+            "body": "",
+            "button_on_track": "",
+            "button_stuck": "",
+            "button_done": "",
+            "chose_on_track": "",
+            "chose_stuck": "",
+            "chose_done": "",
+        },
+        "looking_back": {"title": "", "body": "", "todo": ""},
+    }.items()
+}
+# Slack's limits on the shortest of these: modal titles and buttons.
+SHORT_LIMITS = {
+    ("goals_form", "title"): 24,
+    ("goals_form", "submit"): 24,
+    ("goals_form", "close"): 24,
+}
+TIMING_DAYS = (
+    "feedback_nudge_working_days",
+    "feedback_later_working_days",
+    "feedback_followup_working_days",
+    "goals_nudge_working_days",
+    "looking_back_days",
+)
 
 STAGE_FIELDS = {"title", "body", "todo", "links"}
 TITLE_LIMIT = 150  # Slack's header block limit
@@ -99,13 +181,29 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class Timing:
+    feedback_nudge_working_days: int = 3
+    feedback_later_working_days: int = 2
+    feedback_followup_working_days: int = 3
+    goals_nudge_working_days: int = 7
+    goal_progress_days: tuple[int, ...] = (14, 42)
+    looking_back_days: int = 90
+    spread_minutes: int = 10
+
+
+@dataclass(frozen=True)
 class LocaleContent:
     locale: str
     stages: dict[str, Stage]
     ui: dict[str, str]
+    checkins: dict[str, dict[str, str]]
 
     def text(self, key: str, **values: object) -> str:
         return self.ui[key].format(**values) if values else self.ui[key]
+
+    def checkin(self, section: str, key: str, **values: object) -> str:
+        text = self.checkins[section][key]
+        return text.format(**values) if values else text
 
     @property
     def weekdays(self) -> tuple[str, ...]:
@@ -117,6 +215,7 @@ class Content:
     stage_order: tuple[str, ...]
     safety_net_stage: str
     locales: dict[str, LocaleContent]
+    timing: Timing = Timing()
 
     def for_locale(self, tag: str | None) -> LocaleContent:
         """The best folder for a Slack locale like "fr-FR": fr-FR, then fr, then English."""
@@ -155,7 +254,50 @@ def load_content(root: Path | None = None) -> Content:
         locales[folder.name] = _load_locale(folder, tuple(order))
     if DEFAULT_LOCALE not in locales:
         raise ContentError(f"{root}: the fallback locale folder '{DEFAULT_LOCALE}/' is missing")
-    return Content(stage_order=tuple(order), safety_net_stage=safety_stage, locales=locales)
+    return Content(
+        stage_order=tuple(order),
+        safety_net_stage=safety_stage,
+        locales=locales,
+        timing=_timing(journey.get("timing"), journey_file),
+    )
+
+
+def _timing(raw: object, path: Path) -> Timing:
+    """The [timing] table; a field left out keeps its default."""
+    if raw is None:
+        return Timing()
+    if not isinstance(raw, dict):
+        raise ContentError(f"{path}: 'timing' must be a [timing] table")
+    unknown = set(raw) - {*TIMING_DAYS, "spread_minutes", "goal_progress_days"}
+    if unknown:
+        raise ContentError(f"{path}: unknown field(s) timing.{', timing.'.join(sorted(unknown))}")
+    defaults = Timing()
+    days: dict[str, int] = {}
+    for name in TIMING_DAYS:
+        value = raw.get(name, getattr(defaults, name))
+        if not _whole(value, 1, 3650):
+            raise _bad_field(path, f"timing.{name}", "a whole number of days from 1 to 3650")
+        days[name] = value
+    spread_minutes = raw.get("spread_minutes", defaults.spread_minutes)
+    if not _whole(spread_minutes, 0, 60):
+        raise _bad_field(path, "timing.spread_minutes", "a whole number of minutes from 0 to 60")
+    progress = raw.get("goal_progress_days", list(defaults.goal_progress_days))
+    if (
+        not isinstance(progress, list)
+        or not progress
+        or not all(_whole(d, 1, 3650) for d in progress)
+        or sorted(set(progress)) != progress
+    ):
+        raise _bad_field(path, "timing.goal_progress_days", "a rising list of days, like [14, 42]")
+    return Timing(goal_progress_days=tuple(progress), spread_minutes=spread_minutes, **days)
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _bad_field(path: Path, field: str, expected: str) -> ContentError:
+    return ContentError(f"{path}: field '{field}' must be {expected}")
 
 
 def _load_locale(folder: Path, order: tuple[str, ...]) -> LocaleContent:
@@ -178,7 +320,40 @@ def _load_locale(folder: Path, order: tuple[str, ...]) -> LocaleContent:
         stage_id: _load_stage(folder / "stages" / f"{stage_id}.toml", stage_id)
         for stage_id in order
     }
-    return LocaleContent(locale=folder.name, stages=stages, ui=ui)
+    return LocaleContent(
+        locale=folder.name, stages=stages, ui=ui, checkins=_load_checkins(folder / "checkins.toml")
+    )
+
+
+def _load_checkins(path: Path) -> dict[str, dict[str, str]]:
+    data = _read_toml(path)
+    unknown = set(data) - set(CHECKIN_KEYS)
+    if unknown:
+        raise ContentError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
+    sections: dict[str, dict[str, str]] = {}
+    for section, keys in CHECKIN_KEYS.items():
+        table = data.get(section)
+        if not isinstance(table, dict):
+            raise ContentError(f"{path}: section [{section}] is missing")
+        extra = set(table) - set(keys)
+        if extra:
+            raise ContentError(f"{path}: unknown field(s) {section}.{', '.join(sorted(extra))}")
+        texts: dict[str, str] = {}
+        for key, allowed in keys.items():
+            value = table.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise ContentError(f"{path}: field '{section}.{key}' is missing or empty")
+            limit = SHORT_LIMITS.get(
+                (section, key), 75 if key.startswith("button_") else BODY_LIMIT
+            )
+            if len(value.strip()) > limit:
+                raise ContentError(
+                    f"{path}: field '{section}.{key}' is longer than {limit} characters"
+                )
+            _check_placeholders(value, allowed, path, f"{section}.{key}")
+            texts[key] = value.strip()
+        sections[section] = texts
+    return sections
 
 
 def _load_stage(path: Path, stage_id: str) -> Stage:

@@ -19,7 +19,14 @@ class Bullets:
     items: tuple[str, ...]
 
 
-TextBlock = Paragraph | Bullets
+@dataclass(frozen=True)
+class Preformatted:
+    """Text to copy as it stands, shown in a box."""
+
+    text: str
+
+
+TextBlock = Paragraph | Bullets | Preformatted
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from messages.model import Message
@@ -33,11 +34,18 @@ class RecipientUnreachable(Exception):
 
 
 class DeliveryDeferred(Exception):
-    """A passing fault (rate limit, server error, timeout): try again after `retry_after` s."""
+    """A passing fault (rate limit, server error, timeout): try again after `retry_after` s.
 
-    def __init__(self, reason: str, retry_after: float = 0.0) -> None:
+    `maybe_delivered` is True when the platform may have taken the message before the fault
+    (a timeout, a dropped connection): the next attempt must look for it before posting.
+    """
+
+    def __init__(
+        self, reason: str, retry_after: float = 0.0, *, maybe_delivered: bool = False
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
 
 class Sender(Protocol):
@@ -48,3 +56,9 @@ class Sender(Protocol):
     ) -> Delivered: ...
 
     async def replace(self, channel_id: str, message_ts: str, message: Message) -> None: ...
+
+    async def find_delivered(
+        self, recipient: Recipient, *, checkin_id: int, since: datetime
+    ) -> Delivered | None:
+        """The message of this check-in if it reached the person after `since`, else None."""
+        ...

@@ -12,19 +12,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import store
-from bot.ids import CHECKIN_KIND_FINISHED, CHECKIN_KIND_STAGE
+from bot import ids, store
+from bot.config import WorkingTime
 from bot.models import Checkin, Journey, JourneyStatus, Person
+from bot.schedule import find_workspace, replan_for_person, working_time
 from bot.services import Services
+from handlers.checkin_messages import checkin_message
 from handlers.compose import finished_message, plain, stage_message
-from messages.model import Message
-from scheduler.delivery import (
-    DeliveryDeferred,
-    Profile,
-    Recipient,
-    RecipientUnreachable,
-    Sender,
-)
+from handlers.goals import goals_of
+from messages.model import Bullets, Message
+from scheduler.delivery import DeliveryDeferred, Profile, Recipient, RecipientUnreachable, Sender
+from scheduler.timing import is_working_moment, next_working_moment, person_zone, spread
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +42,14 @@ class _Job:
     kind: str
     stage_id: str | None
     attempts: int
+    within_hours: bool
+    posting_since: datetime | None
     recipient: Recipient
     person_id: int
     journey_id: int
     profile: Profile
     profile_fresh: bool
+    working: WorkingTime
     superseded: tuple[str, str] | None  # channel and ts of the copy this one replaces
 
 
@@ -60,14 +61,14 @@ class Dispatcher:
         *,
         owner: str | None = None,
         page_size: int = 50,
-        lease: timedelta = timedelta(minutes=10),
+        lease: timedelta | None = None,
         max_attempts: int = 8,
     ) -> None:
         self.services = services
         self.senders = senders
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.page_size = page_size
-        self.lease = lease
+        self.lease = lease or timedelta(seconds=services.settings.lease_seconds)
         self.max_attempts = max_attempts
 
     async def send_now(self, checkin_id: int) -> SendOutcome:
@@ -90,6 +91,8 @@ class Dispatcher:
     def prune(self) -> None:
         with self.services.sessions.begin() as session:
             store.forget_old_events(session, before=self.services.clock() - timedelta(days=1))
+
+    # -- claiming --------------------------------------------------------------------------
 
     def _claim_one(self, checkin_id: int) -> bool:
         with self.services.sessions.begin() as session:
@@ -127,12 +130,17 @@ class Dispatcher:
                 old = session.get(Checkin, checkin.supersedes_checkin_id)
                 if old is not None and old.channel_id and old.message_ts:
                     superseded = (old.channel_id, old.message_ts)
+            workspace = find_workspace(
+                session, platform=person.platform, workspace_id=person.workspace_id
+            )
             checked = person.profile_checked_at
             return _Job(
                 checkin_id=checkin_id,
                 kind=checkin.kind,
                 stage_id=checkin.stage_id,
                 attempts=checkin.attempts,
+                within_hours=checkin.within_hours,
+                posting_since=checkin.posting_since,
                 recipient=Recipient(
                     platform=person.platform,
                     workspace_id=person.workspace_id,
@@ -144,8 +152,13 @@ class Dispatcher:
                 profile=Profile(time_zone=person.time_zone, locale=person.locale),
                 profile_fresh=checked is not None
                 and self.services.clock() - checked < PROFILE_MAX_AGE,
+                working=working_time(
+                    self.services.settings.working_time, workspace=workspace, person=person
+                ),
                 superseded=superseded,
             )
+
+    # -- sending ---------------------------------------------------------------------------
 
     async def _deliver(self, checkin_id: int) -> SendOutcome:
         job = await asyncio.to_thread(self._load, checkin_id)
@@ -155,10 +168,25 @@ class Dispatcher:
         if sender is None:
             await asyncio.to_thread(self._fail, job, "no sender for this platform", pause=False)
             return SendOutcome.FAILED
+        posting = False
         try:
             profile = job.profile if job.profile_fresh else await self._refresh_profile(sender, job)
-            message = self._compose(job, profile)
-            delivered = await sender.deliver(job.recipient, message, checkin_id=checkin_id)
+            if job.within_hours and not await self._in_working_hours(job, profile):
+                return SendOutcome.DEFERRED
+            found = None
+            if job.posting_since is not None:
+                # An earlier attempt may have reached the person: look before posting again.
+                found = await sender.find_delivered(
+                    job.recipient, checkin_id=checkin_id, since=job.posting_since
+                )
+            if found is None:
+                message = await asyncio.to_thread(self._compose, job, profile)
+                if not await asyncio.to_thread(self._mark_posting, job):
+                    return SendOutcome.SKIPPED  # the lease went to another worker
+                posting = True
+                found = await sender.deliver(job.recipient, message, checkin_id=checkin_id)
+            else:
+                logger.info("check-in %s: already delivered, not posting again", checkin_id)
         except RecipientUnreachable as error:
             logger.warning(
                 "check-in %s: recipient unreachable (%s); journey paused", checkin_id, error
@@ -166,19 +194,33 @@ class Dispatcher:
             await asyncio.to_thread(self._fail, job, f"unreachable: {error}", pause=True)
             return SendOutcome.FAILED
         except DeliveryDeferred as error:
-            return await self._retry_later(job, str(error), error.retry_after)
+            # Only a post that surely failed clears the mark; a fault before it changes nothing.
+            return await self._retry_later(
+                job, error, maybe_posted=error.maybe_delivered or not posting
+            )
         except Exception:
             logger.exception("check-in %s: unexpected error while sending", checkin_id)
-            return await self._retry_later(job, "unexpected error", 0.0)
+            return await self._retry_later(
+                job, DeliveryDeferred("unexpected error"), maybe_posted=True
+            )
 
-        marked = await asyncio.to_thread(
-            self._mark_sent, job, delivered.channel_id, delivered.message_ts
-        )
-        if not marked:
+        if not await asyncio.to_thread(self._mark_sent, job, found.channel_id, found.message_ts):
             logger.warning("check-in %s: lease lost before it was marked sent", checkin_id)
         if job.superseded is not None:
             await self._retire(sender, job, profile)
         return SendOutcome.SENT
+
+    async def _in_working_hours(self, job: _Job, profile: Profile) -> bool:
+        """True to send now; else the row goes back until the person's working hours begin."""
+        zone = person_zone(profile.time_zone, self.services.settings.default_time_zone)
+        now = self.services.clock()
+        if is_working_moment(now, zone, job.working):
+            return True
+        due = next_working_moment(now, zone, job.working) + spread(
+            job.checkin_id, self.services.content.timing.spread_minutes
+        )
+        await asyncio.to_thread(self._release, job, due, "outside working hours", False, False)
+        return False
 
     async def _refresh_profile(self, sender: Sender, job: _Job) -> Profile:
         """Time zone and locale from the platform; what we knew before if it can't say now."""
@@ -193,16 +235,32 @@ class Dispatcher:
     def _compose(self, job: _Job, profile: Profile) -> Message:
         services = self.services
         locale = services.content.for_locale(profile.locale)
-        if job.kind == CHECKIN_KIND_STAGE and job.stage_id in locale.stages:
+        settings = services.settings
+        if job.kind == ids.CHECKIN_KIND_STAGE and job.stage_id in locale.stages:
             return stage_message(
                 content=services.content,
                 locale=locale,
-                settings=services.settings,
+                settings=settings,
                 stage_id=job.stage_id or "",
                 checkin_id=job.checkin_id,
             )
-        if job.kind == CHECKIN_KIND_FINISHED:
-            return finished_message(locale, services.settings)
+        if job.kind == ids.CHECKIN_KIND_FINISHED:
+            return finished_message(locale, settings)
+        with services.sessions.begin() as session:
+            goals = goals_of(session, job.person_id)
+        if job.kind == ids.CHECKIN_KIND_GOALS_SAVED:
+            saved = plain(
+                locale, settings, locale.checkin("goals_nudge", "saved", count=len(goals))
+            )
+            return Message(
+                notification=saved.notification,
+                title=locale.checkin("goals_form", "title"),
+                blocks=(*saved.blocks, Bullets(tuple(goals))),
+            )
+        if job.kind in locale.checkins:
+            return checkin_message(
+                job.kind, locale=locale, settings=settings, checkin_id=job.checkin_id, goals=goals
+            )
         raise RecipientUnreachable(f"nothing to say for {job.kind}:{job.stage_id}")
 
     async def _retire(self, sender: Sender, job: _Job, profile: Profile) -> None:
@@ -217,7 +275,10 @@ class Dispatcher:
                 "check-in %s: could not retire the older copy", job.checkin_id, exc_info=True
             )
 
-    async def _retry_later(self, job: _Job, reason: str, retry_after: float) -> SendOutcome:
+    async def _retry_later(
+        self, job: _Job, error: DeliveryDeferred, *, maybe_posted: bool
+    ) -> SendOutcome:
+        reason = str(error)
         if job.attempts >= self.max_attempts:
             logger.error(
                 "check-in %s: giving up after %s attempts: %s", job.checkin_id, job.attempts, reason
@@ -225,19 +286,36 @@ class Dispatcher:
             await asyncio.to_thread(self._fail, job, reason, pause=False)
             return SendOutcome.FAILED
         backoff = min(30 * 2 ** (job.attempts - 1), 3600)
-        due = self.services.clock() + timedelta(seconds=max(retry_after, backoff))
+        due = self.services.clock() + timedelta(seconds=max(error.retry_after, backoff))
         logger.info("check-in %s: retry at %s (%s)", job.checkin_id, due.isoformat(), reason)
-        await asyncio.to_thread(self._release, job, due, reason)
+        await asyncio.to_thread(self._release, job, due, reason, maybe_posted, True)
         return SendOutcome.DEFERRED
+
+    # -- recording -------------------------------------------------------------------------
 
     def _save_profile(self, person_id: int, profile: Profile) -> None:
         with self.services.sessions.begin() as session:
             person = session.get(Person, person_id)
-            if person is not None:
-                person.time_zone = profile.time_zone or person.time_zone
-                person.locale = profile.locale or person.locale
-                person.profile_checked_at = self.services.clock()
-                session.add(person)
+            if person is None:
+                return
+            moved = bool(profile.time_zone) and profile.time_zone != person.time_zone
+            person.time_zone = profile.time_zone or person.time_zone
+            person.locale = profile.locale or person.locale
+            person.profile_checked_at = self.services.clock()
+            session.add(person)
+            if moved:
+                replan_for_person(
+                    session,
+                    person=person,
+                    settings=self.services.settings,
+                    timing=self.services.content.timing,
+                )
+
+    def _mark_posting(self, job: _Job) -> bool:
+        with self.services.sessions.begin() as session:
+            return store.mark_posting(
+                session, checkin_id=job.checkin_id, owner=self.owner, now=self.services.clock()
+            )
 
     def _mark_sent(self, job: _Job, channel_id: str, message_ts: str) -> bool:
         with self.services.sessions.begin() as session:
@@ -254,10 +332,18 @@ class Dispatcher:
                 now=self.services.clock(),
             )
 
-    def _release(self, job: _Job, due: datetime, reason: str) -> None:
+    def _release(
+        self, job: _Job, due: datetime, reason: str, maybe_posted: bool, was_attempt: bool
+    ) -> None:
         with self.services.sessions.begin() as session:
             store.release_checkin(
-                session, checkin_id=job.checkin_id, owner=self.owner, due_at=due, error=reason
+                session,
+                checkin_id=job.checkin_id,
+                owner=self.owner,
+                due_at=due,
+                error=reason,
+                maybe_posted=maybe_posted,
+                was_attempt=was_attempt,
             )
 
     def _fail(self, job: _Job, reason: str, *, pause: bool) -> None:

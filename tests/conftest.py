@@ -26,6 +26,7 @@ from bot.migrate import upgrade
 from bot.runtime import Runtime, build_runtime
 from bot.services import ManualClock, PersonRef
 from bot.slack import simulate
+from bot.slack.settle import listeners_settled
 from bot.slack.standin import PostedMessage, SlackStandIn
 from bot.web import build_web_app
 from messages.loader import Content
@@ -200,21 +201,11 @@ class RunningBot:
 
     def settle(self) -> None:
         """Let the work a listener does after its ack finish."""
-        future = asyncio.run_coroutine_threadsafe(_drain(self.loop), self.loop)
-        future.result(timeout=20)
+        future = asyncio.run_coroutine_threadsafe(listeners_settled(), self.loop)
+        assert future.result(timeout=30), "listener work did not finish"
 
     def ref(self, user: str) -> PersonRef:
         return PersonRef(platform="slack", workspace_id=TEAM, user_id=user)
-
-
-async def _drain(loop: asyncio.AbstractEventLoop) -> None:
-    current = asyncio.current_task()
-    for _ in range(200):
-        others = [t for t in asyncio.all_tasks(loop) if t is not current and not t.done()]
-        listener_tasks = [t for t in others if "run_ack_function" in repr(t.get_coro())]
-        if not listener_tasks:
-            return
-        await asyncio.sleep(0.01)
 
 
 BotFactory = Callable[..., RunningBot]
@@ -238,6 +229,7 @@ def start_bot(standin: SlackStandIn, tmp_path: Any) -> Iterator[BotFactory]:
         if migrate:
             upgrade(engine)
         clock = clock or ManualClock(MONDAY)
+        standin.clock = lambda: clock.now.timestamp()
         runtime = build_runtime(settings, clock=clock, engine=engine, content=content)
         port = _free_port()
         server = uvicorn.Server(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from messages.model import Bullets, Message, Paragraph
+from messages.model import Bullets, Message, Paragraph, Preformatted
 
 Block = dict[str, Any]
 
@@ -44,6 +44,8 @@ def build_message_blocks(message: Message) -> list[Block]:
             blocks.append(_section(escape_mrkdwn(block.text)))
         elif isinstance(block, Bullets):
             blocks.append(_section("\n".join(f"•  {escape_mrkdwn(item)}" for item in block.items)))
+        elif isinstance(block, Preformatted):
+            blocks.append(_section(f"```{escape_mrkdwn(block.text)}```"))
     for link in message.links:
         blocks.append(_section(f"{escape_mrkdwn(link.lead)} <{link.url}>"))
     if message.todo:
@@ -87,7 +89,7 @@ def plain_text_of(message: Message) -> str:
     if message.title:
         parts.append(message.title)
     for block in message.blocks:
-        if isinstance(block, Paragraph):
+        if isinstance(block, Paragraph | Preformatted):
             parts.append(block.text)
         else:
             parts.append("\n".join(f"• {item}" for item in block.items))

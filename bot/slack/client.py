@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.slack.retries import retry_handlers
 
 
 def make_web_client(settings: Settings, *, timeout: int = 10) -> AsyncWebClient:
@@ -16,10 +13,7 @@ def make_web_client(settings: Settings, *, timeout: int = 10) -> AsyncWebClient:
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=timeout,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=1),
-            # Off by default in slack-sdk; waits for Retry-After. A row still limited after
-            # this goes back to the outbox with the wait, it is never dropped.
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-        ],
+        # Rate-limit retries are off by default in slack-sdk; ours wait only for short
+        # Retry-After values, and a row still limited goes back to the outbox with the wait.
+        retry_handlers=retry_handlers(),
     )

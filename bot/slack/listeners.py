@@ -21,9 +21,12 @@ from bot.slack.blocks import (
     plain_text_of,
     replace_actions_with_note,
 )
+from bot.slack.views import build_goals_modal, read_goals_form
 from handlers import controls
+from handlers.checkin_answers import NudgeReply, answer_nudge
 from handlers.command import run_command
 from handlers.compose import home_message
+from handlers.goals import SavedGoals, current_goals, save_goals
 from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose
 from handlers.start import start_or_resume
@@ -49,6 +52,8 @@ def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
     app.action(ids.FORGET_CONFIRM)(listeners.on_forget_confirm)
     app.action(ids.FORGET_CANCEL)(listeners.on_forget_cancel)
     app.action(ids.HOME_START)(listeners.on_home_start)
+    app.action(re.compile(f"^({'|'.join(ids.NUDGE_ANSWERS)})$"))(listeners.on_nudge)
+    app.view(ids.GOALS_FORM)(listeners.on_goals_submitted)
     app.event("app_home_opened")(listeners.on_home_opened)
     # Anything else is acknowledged, never answered with an error.
     app.command(re.compile(".*"))(listeners.on_command)
@@ -85,7 +90,12 @@ class SlackListeners:
             return store.record_event(session, event_id=event_id, now=self.services.clock())
 
     async def on_command(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
     ) -> None:
         ref = person_ref(context)
         if ref is None:
@@ -99,6 +109,11 @@ class SlackListeners:
             logger.exception("command failed before it was acknowledged")
             await ack(text=UNAVAILABLE, response_type="ephemeral")
             return
+        if reply.open_goals_form:
+            # The trigger_id expires three seconds after the command: open the form first.
+            await ack()
+            await self._open_goals_form(client, ref, str(body.get("trigger_id") or ""), None)
+            return
         message = reply.message
         await ack(
             text=plain_text_of(message),
@@ -107,8 +122,89 @@ class SlackListeners:
         )
         await self._send_now(reply, respond, ref)
 
+    async def on_nudge(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+    ) -> None:
+        await ack()
+        ref = person_ref(context)
+        if ref is None:
+            return
+        value = str(action.get("value") or "")
+        checkin_id = int(value) if value.isdigit() and len(value) < 18 else None
+        try:
+            reply = await asyncio.to_thread(
+                answer_nudge,
+                self.services,
+                ref,
+                checkin_id=checkin_id,
+                action=str(action.get("action_id")),
+            )
+        except Exception:
+            logger.exception("check-in answer failed")
+            await _quietly(
+                respond(text=UNAVAILABLE, response_type="ephemeral", replace_original=False)
+            )
+            return
+        if reply.open_goals_form:
+            await self._open_goals_form(client, ref, str(body.get("trigger_id") or ""), checkin_id)
+        if reply.note is not None:
+            await self._update_clicked(body, client, respond, reply.note)
+        await self._send_now(reply, respond, ref)
+
+    async def _open_goals_form(
+        self, client: AsyncWebClient, ref: PersonRef, trigger_id: str, from_checkin: int | None
+    ) -> None:
+        try:
+            locale, goals = await asyncio.to_thread(current_goals, self.services, ref)
+            view = build_goals_modal(locale, goals, from_checkin=from_checkin)
+            await client.views_open(trigger_id=trigger_id, view=view)
+        except Exception:
+            logger.exception("could not open the goals form")
+
+    async def on_goals_submitted(
+        self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        ref = person_ref(context)
+        if ref is None:
+            await ack()
+            return
+        drafts, from_checkin = read_goals_form(view)
+        try:
+            saved = await asyncio.to_thread(
+                save_goals, self.services, ref, drafts, from_checkin=from_checkin
+            )
+        except Exception:
+            logger.exception("saving goals failed")
+            await ack(response_action="errors", errors={"what_1": UNAVAILABLE})
+            return
+        if saved.errors:
+            await ack(response_action="errors", errors=saved.errors)
+            return
+        await ack()
+        if saved.retire is not None:
+            channel, ts, shown = saved.retire
+            try:
+                await client.chat_update(
+                    channel=channel,
+                    ts=ts,
+                    text=shown.notification,
+                    blocks=build_message_blocks(shown),
+                )
+            except Exception:
+                logger.warning("could not update the goals check-in", exc_info=True)
+        await self._send_now(saved, None, ref)
+
     async def _send_now(
-        self, reply: CommandReply | ChoiceReply, respond: AsyncRespond | None, ref: PersonRef
+        self,
+        reply: CommandReply | ChoiceReply | NudgeReply | SavedGoals,
+        respond: AsyncRespond | None,
+        ref: PersonRef,
     ) -> None:
         for checkin_id in reply.send_now:
             try:

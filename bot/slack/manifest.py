@@ -15,6 +15,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.open": "im:write",
     "users.info": "users:read",
     "views.publish": None,
+    "views.open": None,
+    "conversations.history": "im:history",
 }
 # Called with the app-level token in Socket Mode, not the bot token.
 APP_TOKEN_METHODS: dict[str, str] = {"apps.connections.open": "connections:write"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -18,6 +19,8 @@ from scheduler.delivery import (
     Recipient,
     RecipientUnreachable,
 )
+
+HISTORY_PAGES = 5
 
 # Errors that will not go away by trying again.
 UNREACHABLE_ERRORS = frozenset(
@@ -69,6 +72,39 @@ class SlackSender:
             blocks=build_message_blocks(message),
         )
 
+    async def find_delivered(
+        self, recipient: Recipient, *, checkin_id: int, since: datetime
+    ) -> Delivered | None:
+        """Look in the DM, from a minute before `since`, for a message tagged with this id.
+
+        Only called after an attempt whose outcome is unknown, so conversations.history (rate
+        limited hard for some apps) stays rare; a 429 here means "later", never "send anyway".
+        """
+        channel = recipient.dm_channel_id or await self._open_dm(recipient.user_id)
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            response = await self._call(
+                self.client.conversations_history,
+                channel=channel,
+                oldest=f"{since.timestamp() - 60:.6f}",
+                limit=200,
+                include_all_metadata=True,
+                **({"cursor": cursor} if cursor else {}),
+            )
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == MESSAGE_METADATA_TYPE
+                    and str(payload.get("checkin_id")) == str(checkin_id)
+                    and isinstance(message.get("ts"), str)
+                ):
+                    return Delivered(channel_id=channel, message_ts=message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                return None
+        raise DeliveryDeferred("DM history too long to search")
+
     async def _open_dm(self, user_id: str) -> str:
         response = await self._call(self.client.conversations_open, users=user_id)
         channel = (response.get("channel") or {}).get("id")
@@ -107,5 +143,10 @@ class SlackSender:
             if code in UNREACHABLE_ERRORS or code == "channel_not_found":
                 raise RecipientUnreachable(code) from None
             raise DeliveryDeferred(f"slack error {code or error.response.status_code}") from None
-        except (TimeoutError, aiohttp.ClientError) as error:
+        except aiohttp.ClientConnectorError as error:  # never connected: nothing was sent
             raise DeliveryDeferred(f"connection: {type(error).__name__}") from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            # The request may have reached Slack before the answer was lost.
+            raise DeliveryDeferred(
+                f"connection: {type(error).__name__}", maybe_delivered=True
+            ) from None

@@ -116,3 +116,27 @@ def button_of(message: PostedMessage, action_id: str) -> str:
             if element.get("action_id") == action_id:
                 return str(element.get("value", ""))
     raise LookupError(f"no {action_id} button in that message")
+
+
+def view_submission(
+    *, user_id: str, team_id: str, view: dict[str, Any], values: dict[str, dict[str, Any]]
+) -> tuple[bytes, str]:
+    """A modal submitted with `values` ({block_id: element value}) filled in."""
+    state = {block_id: {"value": value} for block_id, value in values.items()}
+    payload: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "standin"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "api_app_id": "A0NEXTSTEP",
+        "token": "unused-verification-token",
+        "trigger_id": f"{int(time.time())}.3.trigger",
+        "view": {
+            **view,
+            "id": "V0FORM",
+            "team_id": team_id,
+            "state": {"values": state},
+            "hash": "1.abc",
+        },
+        "response_urls": [],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode(), FORM

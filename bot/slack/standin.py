@@ -8,7 +8,6 @@ Failures can be queued per method to rehearse rate limits, server errors and gon
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import sys
 import threading
@@ -69,12 +68,15 @@ class SlackStandIn:
     messages: list[PostedMessage] = field(default_factory=list)
     responses: list[Payload] = field(default_factory=list)
     home_views: dict[str, Payload] = field(default_factory=dict)
+    opened_views: list[Payload] = field(default_factory=list)
     socket_url: str | None = None
+    # What "now" is for message timestamps; the demo and tests pass their own clock.
+    clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
         self._failures: dict[str, list[Failure]] = {}
-        self._ts = itertools.count(1)
+        self._last_ts = 0.0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -182,6 +184,11 @@ class SlackStandIn:
             self.responses.append({"path": path, **body})
             self._lock.notify_all()
 
+    def _next_ts(self) -> str:
+        """Slack's message ts: the posting time in seconds, unique within the stand-in."""
+        self._last_ts = max(self.clock(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
     def _user(self, user_id: str) -> StandInUser | None:
         user = self.users.get(user_id)
         if user is None and user_id.startswith(("U", "W")):
@@ -234,7 +241,7 @@ class SlackStandIn:
         user = self.users.get(channel[1:])
         if user is not None and user.deleted:
             return {"ok": False, "error": "account_inactive"}
-        ts = f"{1_700_000_000 + next(self._ts)}.000100"
+        ts = self._next_ts()
         metadata = _json_field(args.get("metadata"))
         message = PostedMessage(
             channel=channel,
@@ -261,7 +268,14 @@ class SlackStandIn:
         return {"ok": False, "error": "message_not_found"}
 
     def _chat_postEphemeral(self, args: Payload) -> Payload:
-        return {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _views_open(self, args: Payload) -> Payload:
+        view = _json_field(args.get("view")) or {}
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        self.opened_views.append(view)
+        return {"ok": True, "view": {"id": f"V{len(self.opened_views):04d}", **view}}
 
     def _views_publish(self, args: Payload) -> Payload:
         view = _json_field(args.get("view")) or {}

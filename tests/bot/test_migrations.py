@@ -21,7 +21,7 @@ from bot.services import PersonRef
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 REF = PersonRef("slack", "T1", "U1")
-TABLES = {"person", "journey", "checkin", "processedevent"}
+TABLES = {"person", "workspace", "journey", "checkin", "goal", "processedevent"}
 
 
 def differences(engine: Engine, metadata: MetaData) -> list[Any]:

@@ -35,13 +35,6 @@ THREADS = 8
 
 Sessions = sessionmaker[Session]
 
-SQLITE_SAVEPOINT_BUG = (
-    "BUG: bot/db.py make_engine leaves pysqlite's own transaction handling on, so on SQLite "
-    "no BEGIN is sent before the SAVEPOINT of store.get_or_create_person/record_event; "
-    "the SAVEPOINT then opens the outermost transaction and its RELEASE commits it, and the "
-    "caller's later rollback cannot undo the row (PostgreSQL rolls it back)."
-)
-
 
 @pytest.fixture
 def sessions(engine: Engine) -> Sessions:
@@ -133,14 +126,17 @@ def due(sessions: Sessions, now: datetime = NOW, limit: int = 100) -> list[int]:
         return list(store.due_checkin_ids(session, now=now, limit=limit))
 
 
-def race(sessions: Sessions, action: Callable[[Session, int], bool]) -> list[bool]:
+def race(engine: Engine, action: Callable[[Session, int], bool]) -> list[bool]:
     """Run `action` in THREADS threads, each in its own transaction, released together."""
+    sessions = make_sessions(engine)
+    warm = [engine.connect() for _ in range(THREADS)]  # so no thread waits on a new connection
+    for connection in warm:
+        connection.close()
     barrier = threading.Barrier(THREADS)
 
     def run(index: int) -> bool:
+        barrier.wait(timeout=10)
         with sessions.begin() as session:
-            session.connection()  # hold a connection before the start line
-            barrier.wait(timeout=10)
             return action(session, index)
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
@@ -183,7 +179,9 @@ def test_the_same_user_elsewhere_is_a_different_person(sessions: Sessions) -> No
             )
 
 
-def test_concurrent_get_or_create_person_makes_one_person(sessions: Sessions) -> None:
+def test_concurrent_get_or_create_person_makes_one_person(
+    engine: Engine, sessions: Sessions
+) -> None:
     ids: list[int | None] = []
     lock = threading.Lock()
 
@@ -193,7 +191,7 @@ def test_concurrent_get_or_create_person_makes_one_person(sessions: Sessions) ->
             ids.append(person.id)
         return True
 
-    assert race(sessions, create) == [True] * THREADS
+    assert race(engine, create) == [True] * THREADS
     assert len(set(ids)) == 1 and ids[0] is not None
     with sessions() as session:
         assert len(session.exec(select(Person)).all()) == 1
@@ -239,8 +237,6 @@ def test_a_naive_datetime_is_refused_in_a_query_and_by_the_type(
 def test_a_rolled_back_transaction_leaves_no_person(
     engine: Engine, sessions: Sessions, request: pytest.FixtureRequest
 ) -> None:
-    if engine.dialect.name == "sqlite":
-        request.applymarker(pytest.mark.xfail(reason=SQLITE_SAVEPOINT_BUG, strict=True))
     with pytest.raises(RuntimeError, match="handler failed"), sessions.begin() as session:
         store.get_or_create_person(session, ref=REF, now=NOW)
         raise RuntimeError("handler failed")
@@ -251,8 +247,6 @@ def test_a_rolled_back_transaction_leaves_no_person(
 def test_a_rolled_back_transaction_leaves_no_event(
     engine: Engine, sessions: Sessions, request: pytest.FixtureRequest
 ) -> None:
-    if engine.dialect.name == "sqlite":
-        request.applymarker(pytest.mark.xfail(reason=SQLITE_SAVEPOINT_BUG, strict=True))
     with pytest.raises(RuntimeError, match="handler failed"), sessions.begin() as session:
         assert store.record_event(session, event_id="Ev1", now=NOW)
         raise RuntimeError("handler failed")
@@ -320,7 +314,7 @@ def test_ended_journeys_do_not_block_a_new_one(sessions: Sessions) -> None:
         journey = store.open_journey(session, person_id=person_id)
         assert journey is not None and journey.status == JourneyStatus.ACTIVE
         assert len(session.exec(select(Journey)).all()) == 5
-        assert load_journey(sessions, other).status == JourneyStatus.ACTIVE
+    assert load_journey(sessions, other).status == JourneyStatus.ACTIVE
 
 
 # -- add_stage_checkin ---------------------------------------------------------------------
@@ -411,7 +405,7 @@ def test_a_sent_row_cannot_be_claimed(sessions: Sessions) -> None:
     assert load(sessions, checkin_id).status == CheckinStatus.SENT
 
 
-def test_concurrent_claims_have_exactly_one_winner(sessions: Sessions) -> None:
+def test_concurrent_claims_have_exactly_one_winner(engine: Engine, sessions: Sessions) -> None:
     checkin_id = new_checkin(sessions, new_journey(sessions))
 
     def take(session: Session, index: int) -> bool:
@@ -419,7 +413,7 @@ def test_concurrent_claims_have_exactly_one_winner(sessions: Sessions) -> None:
             session, checkin_id=checkin_id, owner=f"w{index}", now=NOW, lease=LEASE
         )
 
-    results = race(sessions, take)
+    results = race(engine, take)
     assert results.count(True) == 1
     row = load(sessions, checkin_id)
     assert row.lease_owner == f"w{results.index(True)}"
@@ -447,7 +441,9 @@ def answer(sessions: Sessions, checkin_id: int, choice: str = "stage_next") -> b
         return store.answer_live_checkin(session, checkin_id=checkin_id, answer=choice, now=NOW)
 
 
-def test_concurrent_clicks_on_the_live_row_have_exactly_one_winner(sessions: Sessions) -> None:
+def test_concurrent_clicks_on_the_live_row_have_exactly_one_winner(
+    engine: Engine, sessions: Sessions
+) -> None:
     _, checkin_id = live_row(sessions)
 
     def click(session: Session, index: int) -> bool:
@@ -455,7 +451,7 @@ def test_concurrent_clicks_on_the_live_row_have_exactly_one_winner(sessions: Ses
             session, checkin_id=checkin_id, answer=f"choice{index}", now=NOW
         )
 
-    results = race(sessions, click)
+    results = race(engine, click)
     assert results.count(True) == 1
     row = load(sessions, checkin_id)
     assert row.answer == f"choice{results.index(True)}"

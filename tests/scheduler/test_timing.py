@@ -15,7 +15,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
 HONOLULU = ZoneInfo("Pacific/Honolulu")
-SUN_TO_THU = WorkingTime(days=parse_weekdays("sun-thu"))
+SUN_TO_THU = WorkingTime(days=parse_weekdays("sun-thu") or frozenset())
 
 
 def utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -24,9 +24,11 @@ def _journeys(bot: RunningBot) -> list[Journey]:
         return list(session.exec(select(Journey).order_by(Journey.id)))  # type: ignore[arg-type]
 
 
-def _checkins(bot: RunningBot) -> list[Checkin]:
+def _checkins(bot: RunningBot, kind: str = ids.CHECKIN_KIND_STAGE) -> list[Checkin]:
+    """The journey's rows of one kind: stage messages unless asked otherwise."""
     with Session(bot.runtime.engine) as session:
-        return list(session.exec(select(Checkin).order_by(Checkin.id)))  # type: ignore[arg-type]
+        rows = session.exec(select(Checkin).where(Checkin.kind == kind).order_by(Checkin.id))  # type: ignore[arg-type]
+        return list(rows)
 
 
 def _has_buttons(message: PostedMessage) -> bool:
@@ -137,12 +139,14 @@ def test_remind_me_tomorrow_comes_back_at_the_start_of_the_next_working_day(
     assert bot.wait_updated(first)
     assert "on Monday at 09:00" in _texts(first)
     bot.settle()
-    pending = [c for c in _checkins(bot) if c.status == CheckinStatus.PENDING]
-    assert [c.due_at for c in pending] == [datetime(2026, 11, 30, 14, 0, tzinfo=UTC)]
+    [pending] = [c for c in _checkins(bot) if c.status == CheckinStatus.PENDING]
+    # 09:00 in New York, spread over the first ten minutes.
+    start = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+    assert start <= pending.due_at < start + timedelta(minutes=10)
 
-    bot.clock.move_to(datetime(2026, 11, 30, 13, 59, tzinfo=UTC))
+    bot.clock.move_to(start - timedelta(minutes=1))
     assert bot.sweep() == 0
-    bot.clock.move_to(datetime(2026, 11, 30, 14, 0, tzinfo=UTC))
+    bot.clock.move_to(pending.due_at)
     assert bot.sweep() == 1
     again = bot.dms(USER, 2)[1]
     assert "Step 1 of 10" in _texts(again)
@@ -158,6 +162,8 @@ def test_stop_cancels_everything_and_the_next_command_starts_afresh(start_bot: B
     bot.settle()
     assert bot.command(USER, "stop").json()["text"].startswith("Stopped")
     assert {c.status for c in _checkins(bot)} == {CheckinStatus.SENT, CheckinStatus.CANCELLED}
+    for kind in (ids.CHECKIN_KIND_FEEDBACK_NUDGE, ids.CHECKIN_KIND_GOALS_NUDGE):
+        assert [c.status for c in _checkins(bot, kind)] == [CheckinStatus.CANCELLED]
     bot.clock.move_to(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
     assert bot.sweep() == 0
     bot.command(USER)
