@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -43,6 +44,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("socket", help="connect with Socket Mode (no public URL needed)")
+    commands.add_parser("worker", help="send due check-ins only (no HTTP); run any number")
+
+    checkins = commands.add_parser("checkins", help="what is scheduled")
+    checkins_commands = checkins.add_subparsers(
+        dest="checkins_command", required=True, metavar="TASK"
+    )
+    listing = checkins_commands.add_parser("list", help="pending check-ins, soonest first")
+    listing.add_argument("--user", help="only this person's (their Slack user id)")
+    listing.add_argument(
+        "--due-before", type=_moment, help="only those due before this ISO time (UTC if no offset)"
+    )
+
+    hours = commands.add_parser("workspace-hours", help="show or set a workspace's working time")
+    hours.add_argument("workspace", help="the Slack team id (T...) or Teams tenant id")
+    hours.add_argument("hours", nargs="?", help="e.g. 08:00-16:00")
+    hours.add_argument("days", nargs="?", help="e.g. mon-fri or sun-thu")
+    hours.add_argument("--platform", default="slack", choices=("slack", "teams"))
 
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument(
@@ -58,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = content_commands.add_parser("check", help="load and validate the content files")
     check.add_argument("--dir", type=Path, help="a content folder (default: the configured one)")
     return parser
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,6 +140,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             dispatcher=not args.no_dispatcher,
         )
         return 0
+    if args.command == "worker":
+        from bot.serve import run_worker
+
+        _require_token(settings)
+        asyncio.run(run_worker(settings))
+        return 0
+    if args.command == "checkins":
+        from bot.operations import print_checkins
+
+        print_checkins(settings, user=args.user, due_before=args.due_before, out=sys.stdout)
+        return 0
+    if args.command == "workspace-hours":
+        from bot.operations import workspace_hours
+
+        print(workspace_hours(settings, args.platform, args.workspace, args.hours, args.days))
+        return 0
     if args.command == "socket":
         from bot.serve import run_socket_mode
 
@@ -121,6 +163,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(run_socket_mode(settings))
         return 0
     raise AssertionError(args.command)
+
+
+def _require_token(settings: Settings) -> None:
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set: put the Bot User OAuth Token (xoxb-...) in the "
+            "environment or in .env"
+        )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -12,7 +14,7 @@ from bot.db import make_engine
 from bot.migrate import is_current, upgrade
 from bot.runtime import Runtime, build_runtime
 from bot.web import build_web_app
-from scheduler.runner import start_dispatching
+from scheduler.runner import start_dispatching, stop_dispatching
 
 logger = logging.getLogger(__name__)
 
@@ -46,5 +48,26 @@ async def run_socket_mode(settings: Settings) -> None:
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
-        scheduler.shutdown(wait=False)
+        await stop_dispatching(scheduler, runtime.dispatcher)
         await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+async def run_worker(settings: Settings) -> None:
+    """The dispatcher alone, until SIGTERM or SIGINT: for scaling sends apart from the web."""
+    runtime = prepared_runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    scheduler = start_dispatching(
+        runtime.dispatcher, interval_seconds=settings.dispatch_interval_seconds
+    )
+    logger.info(
+        "worker %s sweeping every %ss", runtime.dispatcher.owner, settings.dispatch_interval_seconds
+    )
+    try:
+        await stop.wait()
+    finally:
+        await stop_dispatching(scheduler, runtime.dispatcher)
+        runtime.engine.dispose()
+        logger.info("worker %s stopped", runtime.dispatcher.owner)

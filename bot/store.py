@@ -307,3 +307,27 @@ def delete_person(session: Session, *, person_id: int) -> None:
     session.exec(delete(Checkin).where(col(Checkin.journey_id).in_(journey_ids)))
     session.exec(delete(Journey).where(col(Journey.person_id) == person_id))
     session.exec(delete(Person).where(col(Person.id) == person_id))
+
+
+def list_checkins(
+    session: Session,
+    *,
+    user_id: str | None = None,
+    due_before: datetime | None = None,
+    statuses: tuple[str, ...] = (CheckinStatus.PENDING, CheckinStatus.CLAIMED),
+    limit: int = 500,
+) -> list[tuple[Checkin, Person]]:
+    """What is scheduled, soonest first, for operators."""
+    query = (
+        select(Checkin, Person)
+        .join(Journey, col(Journey.id) == col(Checkin.journey_id))
+        .join(Person, col(Person.id) == col(Journey.person_id))
+        .where(col(Checkin.status).in_(statuses))
+        .order_by(col(Checkin.due_at), col(Checkin.id))
+        .limit(limit)
+    )
+    if user_id is not None:
+        query = query.where(Person.user_id == user_id)
+    if due_before is not None:
+        query = query.where(col(Checkin.due_at) < due_before)
+    return [(checkin, person) for checkin, person in session.exec(query).all()]

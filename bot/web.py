@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from bot.runtime import Runtime
 from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
-from scheduler.runner import start_dispatching
+from scheduler.runner import start_dispatching, stop_dispatching
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
             yield
         finally:
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                await stop_dispatching(scheduler, runtime.dispatcher)
 
     return Starlette(
         routes=[

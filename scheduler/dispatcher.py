@@ -70,6 +70,8 @@ class Dispatcher:
         self.page_size = page_size
         self.lease = lease or timedelta(seconds=services.settings.lease_seconds)
         self.max_attempts = max_attempts
+        self.stopping = False
+        self._sweeping = asyncio.Lock()
 
     async def send_now(self, checkin_id: int) -> SendOutcome:
         """Send one row at once (the command path); a no-op if another worker has it."""
@@ -80,13 +82,23 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Send everything due, a page at a time so memory stays flat; return how many went."""
         sent = 0
-        while True:
-            claimed = await asyncio.to_thread(self._claim_page)
-            for checkin_id in claimed:
-                if await self._deliver(checkin_id) is SendOutcome.SENT:
-                    sent += 1
-            if len(claimed) < self.page_size:
-                return sent
+        async with self._sweeping:
+            while not self.stopping:
+                claimed = await asyncio.to_thread(self._claim_page)
+                for checkin_id in claimed:
+                    if self.stopping:  # give the rest back at once rather than at lease expiry
+                        await asyncio.to_thread(self._unclaim, checkin_id)
+                    elif await self._deliver(checkin_id) is SendOutcome.SENT:
+                        sent += 1
+                if len(claimed) < self.page_size:
+                    break
+        return sent
+
+    async def stop(self) -> None:
+        """Finish the message being sent, hand back the rest of the page, and stop sweeping."""
+        self.stopping = True
+        async with self._sweeping:
+            pass
 
     def prune(self) -> None:
         with self.services.sessions.begin() as session:
@@ -115,6 +127,17 @@ class Dispatcher:
                     session, checkin_id=checkin_id, owner=self.owner, now=now, lease=self.lease
                 )
             ]
+
+    def _unclaim(self, checkin_id: int) -> None:
+        with self.services.sessions.begin() as session:
+            store.release_checkin(
+                session,
+                checkin_id=checkin_id,
+                owner=self.owner,
+                due_at=self.services.clock(),
+                error="handed back at shutdown",
+                was_attempt=False,
+            )
 
     def _load(self, checkin_id: int) -> _Job | None:
         with self.services.sessions.begin() as session:

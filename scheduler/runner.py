@@ -47,3 +47,9 @@ def start_dispatching(dispatcher: Dispatcher, *, interval_seconds: float) -> Asy
     scheduler.add_job(_prune, "interval", args=[dispatcher], hours=1, id="prune", coalesce=True)
     scheduler.start()
     return scheduler
+
+
+async def stop_dispatching(scheduler: AsyncIOScheduler, dispatcher: Dispatcher) -> None:
+    """No new sweeps; the running one finishes its current send and hands back the rest."""
+    scheduler.shutdown(wait=False)
+    await dispatcher.stop()

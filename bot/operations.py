@@ -1,0 +1,71 @@
+"""Operator commands: what is scheduled, and a workspace's working time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TextIO
+
+from bot.config import ConfigError, Settings, parse_hours, parse_weekdays
+from bot.db import make_engine, make_sessions
+from bot.models import Workspace
+from bot.schedule import find_workspace, working_time
+from bot.store import list_checkins
+from scheduler.timing import person_zone
+
+
+def print_checkins(
+    settings: Settings, *, user: str | None, due_before: datetime | None, out: TextIO
+) -> int:
+    """One line per pending check-in: when (UTC and the person's time), who, what, tries."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessions(engine).begin() as session:
+            rows = list_checkins(session, user_id=user, due_before=due_before)
+            header = ("id", "due (UTC)", "their time", "user", "what", "status", "tries")
+            print("{:>7}  {:16}  {:22}  {:12}  {:22}  {:8}  {}".format(*header), file=out)
+            for checkin, person in rows:
+                zone = person_zone(person.time_zone, settings.default_time_zone)
+                local = checkin.due_at.astimezone(zone)
+                what = (checkin.stage_id and f"{checkin.kind}:{checkin.stage_id}") or checkin.kind
+                print(
+                    f"{checkin.id:>7}  {checkin.due_at:%Y-%m-%d %H:%M}  "
+                    f"{local:%a %d %b %H:%M} {zone.key[:9]:9}  {person.user_id:12}  {what:22}  "
+                    f"{checkin.status:8}  {checkin.attempts}",
+                    file=out,
+                )
+            print(f"{len(rows)} pending", file=out)
+            return len(rows)
+    finally:
+        engine.dispose()
+
+
+def workspace_hours(
+    settings: Settings, platform: str, workspace_id: str, hours: str | None, days: str | None
+) -> str:
+    if hours is not None and parse_hours(hours) is None:
+        raise ConfigError(f"working hours must look like 08:00-16:00, got {hours!r}")
+    if days is not None and parse_weekdays(days) is None:
+        raise ConfigError(f"working days must look like mon-fri or sun-thu, got {days!r}")
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessions(engine).begin() as session:
+            workspace = find_workspace(session, platform=platform, workspace_id=workspace_id)
+            if hours is not None:
+                if workspace is None:
+                    workspace = Workspace(platform=platform, workspace_id=workspace_id)
+                workspace.work_hours = hours
+                workspace.work_days = days.lower() if days else workspace.work_days
+                session.add(workspace)
+            working = working_time(settings.working_time, workspace=workspace)
+            end = (
+                "24:00"
+                if working.end.hour == 23 and working.end.minute == 59
+                else f"{working.end:%H:%M}"
+            )
+            names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+            return (
+                f"{platform} {workspace_id}: {working.start:%H:%M}-{end}, "
+                f"{','.join(names[d] for d in sorted(working.days))}"
+            )
+    finally:
+        engine.dispose()
