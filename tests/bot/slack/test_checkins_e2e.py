@@ -1,0 +1,335 @@
+"""Check-ins days later, through the real endpoint: timing in the person's zone, the buttons,
+the goals form, working hours."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from bot import ids
+from bot.models import Checkin, CheckinStatus, Goal, Person
+from bot.slack import simulate
+from bot.slack.standin import PostedMessage
+from tests.conftest import BotFactory, RunningBot, text_of
+
+USER = "U0NOOR"
+LONDON = ZoneInfo("Europe/London")
+
+
+def _rows(bot: RunningBot, kind: str) -> list[Checkin]:
+    with Session(bot.runtime.engine) as session:
+        query = select(Checkin).where(Checkin.kind == kind).order_by(Checkin.id)  # type: ignore[arg-type]
+        return list(session.exec(query))
+
+
+def _local(moment: datetime, zone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(zone))
+
+
+def _start(bot: RunningBot, when: datetime, zone: str = "Europe/London") -> PostedMessage:
+    bot.standin.add_user(USER, tz=zone)
+    bot.clock.move_to(when)
+    bot.command(USER)
+    return bot.dms(USER, 1)[0]
+
+
+def _sweep_at(bot: RunningBot, moment: datetime) -> list[PostedMessage]:
+    before = len(bot.standin.dms_to(USER))
+    bot.clock.move_to(moment)
+    bot.sweep()
+    return bot.standin.dms_to(USER)[before:]
+
+
+def test_monday_start_gives_the_feedback_nudge_thursday_and_goals_the_next_wednesday(
+    start_bot: BotFactory,
+) -> None:
+    bot = start_bot()
+    _start(bot, datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
+    [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    [goals] = _rows(bot, ids.CHECKIN_KIND_GOALS_NUDGE)
+    assert _local(feedback.due_at, "Europe/London").date() == date(2026, 11, 26)  # Thursday
+    assert _local(goals.due_at, "Europe/London").date() == date(2026, 12, 2)  # next Wednesday
+    for row in (feedback, goals):
+        local = _local(row.due_at, "Europe/London")
+        assert (
+            datetime(2026, 1, 1, 9, 30).time() <= local.time() < datetime(2026, 1, 1, 9, 40).time()
+        )
+
+    assert _sweep_at(bot, datetime(2026, 11, 26, 9, 29, tzinfo=LONDON)) == []
+    [nudge] = _sweep_at(bot, feedback.due_at)
+    assert "Have you asked for feedback yet?" in text_of(nudge.blocks)
+    assert [
+        e["action_id"] for b in nudge.blocks if b["type"] == "actions" for e in b["elements"]
+    ] == [ids.NUDGE_ASKED, ids.NUDGE_HELP, ids.NUDGE_LATER, ids.NUDGE_DECLINE]
+    assert nudge.text == "You have a new message from Next Step"
+    [goals_message] = _sweep_at(bot, goals.due_at)
+    assert "Shall we write your goals down?" in text_of(goals_message.blocks)
+    # Each went out once.
+    assert _sweep_at(bot, goals.due_at + timedelta(hours=1)) == []
+
+
+def test_a_friday_start_skips_the_weekend(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    _start(bot, datetime(2026, 11, 27, 14, 0, tzinfo=LONDON))
+    [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    assert _local(feedback.due_at, "Europe/London").date() == date(2026, 12, 2)  # Wednesday
+
+
+def test_counting_across_the_european_daylight_saving_change(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    # Thursday 26 March 2026, 10:00 in Berlin (UTC+1); clocks go forward on Sunday 29 March.
+    _start(bot, datetime(2026, 3, 26, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")), "Europe/Berlin")
+    [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    local = _local(feedback.due_at, "Europe/Berlin")
+    assert local.date() == date(2026, 3, 31) and local.hour == 10
+    assert feedback.due_at.astimezone(UTC).hour == 8  # UTC+2 now, not 9
+
+
+def test_counting_across_the_us_daylight_saving_change(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    # Thursday 29 October 2026, 10:00 in New York (EDT); clocks go back on Sunday 1 November.
+    _start(
+        bot, datetime(2026, 10, 29, 10, 0, tzinfo=ZoneInfo("America/New_York")), "America/New_York"
+    )
+    [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    local = _local(feedback.due_at, "America/New_York")
+    assert local.date() == date(2026, 11, 3) and local.hour == 10
+    assert feedback.due_at.astimezone(UTC).hour == 15  # EST is UTC-5
+
+
+def test_people_far_east_and_far_west_count_their_own_days(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    # 20:00 UTC on Monday 23 Nov is already Tuesday 09:00 in Auckland (UTC+13).
+    _start(bot, datetime(2026, 11, 23, 20, 0, tzinfo=UTC), "Pacific/Auckland")
+    [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    assert _local(feedback.due_at, "Pacific/Auckland").date() == date(2026, 11, 27)  # Friday there
+
+
+def test_honolulu(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    # 02:00 UTC on Tuesday 24 Nov is still Monday 16:00 in Honolulu (UTC-10).
+    _start(bot, datetime(2026, 11, 24, 2, 0, tzinfo=UTC), "Pacific/Honolulu")
+    [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    local = _local(feedback.due_at, "Pacific/Honolulu")
+    assert local.date() == date(2026, 11, 26) and local.hour == 16  # Thursday there
+
+
+def test_something_due_at_night_waits_for_the_morning_and_keeps_its_tries(
+    start_bot: BotFactory,
+) -> None:
+    bot = start_bot()
+    _start(bot, datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
+    [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    # The bot was down on Thursday; it comes back at 02:00 on Friday.
+    night = datetime(2026, 11, 27, 2, 0, tzinfo=LONDON)
+    assert _sweep_at(bot, night) == []
+    [waiting] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    morning = datetime(2026, 11, 27, 9, 0, tzinfo=LONDON)
+    assert waiting.status == CheckinStatus.PENDING and waiting.attempts == 0
+    assert morning <= waiting.due_at < morning + timedelta(minutes=10)
+    assert len(_sweep_at(bot, waiting.due_at)) == 1
+
+
+def _buttons(message: PostedMessage) -> list[str]:
+    return [e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def _nudge(bot: RunningBot) -> PostedMessage:
+    _start(bot, datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
+    [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    [nudge] = _sweep_at(bot, feedback.due_at)
+    return nudge
+
+
+def test_feedback_help_sends_a_copy_ready_draft_once_and_keeps_the_buttons(
+    start_bot: BotFactory,
+) -> None:
+    bot = start_bot()
+    nudge = _nudge(bot)
+    bot.click(USER, nudge, ids.NUDGE_HELP)
+    draft = bot.dms(USER, 3)[2]
+    text = text_of(draft.blocks)
+    assert "right candidate next time" in text and "open to future opportunities" in text
+    assert "```" in text  # a box that copies as it stands
+    assert _buttons(nudge) == [ids.NUDGE_ASKED, ids.NUDGE_HELP, ids.NUDGE_LATER, ids.NUDGE_DECLINE]
+    bot.click(USER, nudge, ids.NUDGE_HELP)
+    bot.settle()
+    assert len(bot.standin.dms_to(USER)) == 3
+
+
+def test_yes_i_asked_schedules_the_how_did_it_go_check_in(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    nudge = _nudge(bot)
+    bot.click(USER, nudge, ids.NUDGE_ASKED)
+    assert bot.wait_updated(nudge)
+    assert _buttons(nudge) == [] and "Well done for asking" in text_of(nudge.blocks)
+    bot.settle()
+    [followup] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_FOLLOWUP)
+    assert _local(followup.due_at, "Europe/London").date() == date(2026, 12, 1)  # 3 working days
+    [message] = _sweep_at(bot, followup.due_at)
+    assert _buttons(message) == [ids.NUDGE_HELPED, ids.NUDGE_HARD, ids.NUDGE_NONE]
+    bot.click(USER, message, ids.NUDGE_NONE)
+    assert bot.wait_updated(message)
+    assert "no need to chase" in text_of(message.blocks)
+
+
+def test_not_yet_asks_again_two_working_days_later(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    nudge = _nudge(bot)
+    bot.click(USER, nudge, ids.NUDGE_LATER)
+    assert bot.wait_updated(nudge)
+    assert "I'll ask again on Monday at 09:" in text_of(nudge.blocks)
+    bot.settle()
+    rows = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    assert [r.status for r in rows] == [CheckinStatus.SENT, CheckinStatus.PENDING]
+    [again] = _sweep_at(bot, rows[1].due_at)
+    assert "Have you asked for feedback yet?" in text_of(again.blocks)
+
+
+def test_a_check_in_answer_counts_once_and_not_for_someone_else(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    nudge = _nudge(bot)
+    bot.click("U0OTHER", nudge, ids.NUDGE_DECLINE)
+    assert bot.wait_updated(nudge)
+    assert "expired" in text_of(nudge.blocks)
+    bot.settle()
+    assert _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)[0].answered_at is None
+
+
+def _goals_values(*goals: tuple[str, str, str | None]) -> dict[str, dict[str, Any]]:
+    values: dict[str, dict[str, Any]] = {}
+    for number, (what, step, when) in enumerate(goals, start=1):
+        values[f"what_{number}"] = {"type": "plain_text_input", "value": what}
+        values[f"first_step_{number}"] = {"type": "plain_text_input", "value": step}
+        values[f"by_when_{number}"] = {"type": "datepicker", "selected_date": when}
+    return values
+
+
+def _submit(bot: RunningBot, view: dict[str, Any], values: dict[str, dict[str, Any]]) -> Any:
+    body, kind = simulate.view_submission(user_id=USER, team_id="T0TEST", view=view, values=values)
+    response = bot.post(body, kind)
+    assert response.status_code == 200
+    return response.json() if response.content else None
+
+
+def test_the_goals_form_validates_inline_and_saves(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    _start(bot, datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
+    [offer] = _rows(bot, ids.CHECKIN_KIND_GOALS_NUDGE)
+    # The feedback check-in, overdue by then, comes in the same sweep.
+    feedback, goals_message = _sweep_at(bot, offer.due_at)
+    assert "Shall we write your goals down?" in text_of(goals_message.blocks)
+    bot.click(USER, goals_message, ids.NUDGE_WRITE_GOALS)
+    [opened] = bot.standin.wait_for_calls("views.open", 1)
+    assert opened.args["trigger_id"]
+    view = opened.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == ids.GOALS_FORM and len(view["title"]["text"]) <= 24
+
+    assert _submit(bot, view, {}) == {
+        "response_action": "errors",
+        "errors": {"what_1": "Write at least one goal."},
+    }
+    errors = _submit(
+        bot, view, _goals_values(("Lead planning", "", "2026-01-01"), ("", "Read a book", None))
+    )
+    assert errors["response_action"] == "errors"
+    assert set(errors["errors"]) == {"by_when_1", "what_2"}
+    assert _submit(bot, view, _goals_values(("x" * 301, "", None)))["errors"] == {
+        "what_1": "300 characters at most."
+    }
+
+    assert (
+        _submit(
+            bot,
+            view,
+            _goals_values(
+                ("Lead the next planning round", "Ask to shadow it", "2027-03-31"),
+                ("Finish a course", "", None),
+            ),
+        )
+        is None
+    )
+    bot.settle()
+    with Session(bot.runtime.engine) as session:
+        goals = list(session.exec(select(Goal)))
+    assert [(g.what, g.first_step, g.by_when) for g in goals] == [
+        ("Lead the next planning round", "Ask to shadow it", date(2027, 3, 31)),
+        ("Finish a course", None, None),
+    ]
+    saved = bot.dms(USER, 4)[3]
+    assert "Lead the next planning round (by 2027-03-31)" in text_of(saved.blocks)
+    assert bot.wait_updated(goals_message)
+    assert _buttons(goals_message) == []
+    progress = _rows(bot, ids.CHECKIN_KIND_GOAL_PROGRESS)
+    written = bot.clock()
+    assert [(r.due_at - written).days for r in progress] == [14, 42]
+    [check] = _sweep_at(bot, progress[0].due_at)
+    assert "Finish a course" in text_of(check.blocks)
+    bot.click(USER, check, ids.NUDGE_STUCK)
+    assert bot.wait_updated(check)
+    assert "mentor" in text_of(check.blocks)
+
+
+def test_goals_subcommand_opens_the_form_filled_with_current_goals(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    _start(bot, datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
+    response = bot.command(USER, "goals")
+    assert response.status_code == 200
+    [opened] = bot.standin.wait_for_calls("views.open", 1)
+    view = opened.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert _submit(bot, view, _goals_values(("Speak at the team meeting", "", None))) is None
+    bot.settle()
+    bot.command(USER, "goals")
+    second = bot.standin.wait_for_calls("views.open", 2)[1].args["view"]
+    assert "Speak at the team meeting" in (
+        second if isinstance(second, str) else json.dumps(second)
+    )
+
+
+def test_personal_working_hours_move_what_is_scheduled(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    _start(bot, datetime(2026, 11, 23, 7, 30, tzinfo=LONDON))
+    [before] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    # Started before working hours: Thursday at the start of them.
+    assert _local(before.due_at, "Europe/London").hour == 9
+    reply = bot.command(USER, "hours 07:00-15:00 mon-thu").json()
+    assert "07:00–15:00" in reply["text"] and "Friday" not in reply["text"]
+    [after] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    local = _local(after.due_at, "Europe/London")
+    assert local.date() == date(2026, 11, 26) and local.hour == 7
+    assert "couldn't read" in bot.command(USER, "hours soon").json()["text"]
+    assert "07:00–15:00" in bot.command(USER, "hours").json()["text"]
+
+
+def test_learning_the_time_zone_later_moves_the_check_ins(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    bot.standin.add_user(USER, tz="Pacific/Auckland")
+    bot.clock.move_to(datetime(2026, 11, 23, 20, 0, tzinfo=UTC))
+    bot.command(USER)  # the first message fetches the zone from users.info
+    bot.dms(USER, 1)
+    with Session(bot.runtime.engine) as session:
+        [person] = session.exec(select(Person))
+    assert person.time_zone == "Pacific/Auckland"
+    [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    assert _local(feedback.due_at, "Pacific/Auckland").date() == date(2026, 11, 27)
+
+
+def test_pause_holds_check_ins_stop_cancels_them_forget_erases_goals(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    _start(bot, datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
+    [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    bot.command(USER, "pause")
+    assert _sweep_at(bot, feedback.due_at + timedelta(minutes=1)) == []
+    bot.command(USER, "resume")
+    bot.dms(USER, 2)  # resume brings the current step back
+    nudge = _sweep_at(bot, feedback.due_at + timedelta(minutes=2))
+    assert len(nudge) == 1 and "feedback" in text_of(nudge[0].blocks)
+    bot.command(USER, "stop")
+    assert {r.status for r in _rows(bot, ids.CHECKIN_KIND_GOALS_NUDGE)} == {CheckinStatus.CANCELLED}
+    assert _sweep_at(bot, datetime(2026, 12, 20, 10, 0, tzinfo=LONDON)) == []
