@@ -9,6 +9,7 @@ from sqlmodel import Session
 from bot import store
 from bot.ids import CHECKIN_KIND_FINISHED
 from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
+from bot.schedule import add_checkin
 from scheduler.timing import spread
 
 
@@ -79,16 +80,16 @@ def advance(
     journey.updated_at = now
     journey.current_checkin_id = None
     session.add(journey)
-    finished = Checkin(
-        journey_id=journey.id,
+    finished = add_checkin(
+        session,
+        journey=journey,
         kind=CHECKIN_KIND_FINISHED,
         key=CHECKIN_KIND_FINISHED,
         due_at=now,
+        now=now,
         within_hours=False,
-        created_at=now,
     )
-    session.add(finished)
-    session.flush()
+    assert finished is not None, "a journey finishes once"
     return finished
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
@@ -12,62 +11,43 @@ from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
 from bot.schedule import add_checkin, next_key, person_time
 from bot.services import PersonRef, Services
 from handlers.compose import format_when
+from handlers.replies import ChoiceReply, find_clicked
 from messages.loader import LocaleContent
 from scheduler.timing import add_working_days
-
-
-@dataclass(frozen=True)
-class NudgeReply:
-    """`note` replaces the buttons (None: leave the message as it is); `open_goals_form` asks
-    the adapter to open the goals form for this check-in."""
-
-    note: str | None
-    send_now: tuple[int, ...] = ()
-    open_goals_form: bool = False
-
 
 # Answers that leave the check-in's buttons in place.
 KEEPS_BUTTONS = (ids.NUDGE_HELP, ids.NUDGE_WRITE_GOALS)
 
 
 def answer_nudge(
-    services: Services, ref: PersonRef, *, checkin_id: int | None, action: str
-) -> NudgeReply:
+    services: Services, ref: PersonRef, *, checkin_id: int | None, choice: str
+) -> ChoiceReply:
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None)
-        checkin = session.get(Checkin, checkin_id) if checkin_id is not None else None
-        journey = session.get(Journey, checkin.journey_id) if checkin else None
+        clicked = find_clicked(session, ref, checkin_id)
+        locale = services.content.for_locale(clicked.person.locale if clicked else None)
         if (
-            person is None
-            or checkin is None
-            or journey is None
-            or journey.person_id != person.id
-            or ids.NUDGE_ANSWERS.get(action) != checkin.kind
-            or checkin.status != CheckinStatus.SENT
-            or journey.status == JourneyStatus.STOPPED
+            clicked is None
+            or ids.NUDGE_ANSWERS.get(choice) != clicked.checkin.kind
+            or clicked.checkin.status != CheckinStatus.SENT
+            or clicked.journey.status == JourneyStatus.STOPPED
         ):
-            return NudgeReply(note=locale.text("button_expired"))
+            return ChoiceReply(note=locale.text("button_expired"))
+        person, checkin, journey = clicked.person, clicked.checkin, clicked.journey
         if checkin.answered_at is not None:
-            return NudgeReply(note=None)  # another click on it already counted
-        if action in KEEPS_BUTTONS:
-            return _keep_open(session, services, journey, checkin, action, now)
-        if not store.answer_checkin(session, checkin_id=checkin.id or 0, answer=action, now=now):
-            return NudgeReply(note=None)
-        return NudgeReply(note=_settle(session, services, locale, person, journey, action, now))
+            return ChoiceReply(note=None)  # another click on it already counted
+        if choice in KEEPS_BUTTONS:
+            return _keep_open(session, journey, checkin, choice, now)
+        if not store.answer_checkin(session, checkin_id=checkin.id or 0, answer=choice, now=now):
+            return ChoiceReply(note=None)
+        return ChoiceReply(note=_settle(session, services, locale, person, journey, choice, now))
 
 
 def _keep_open(
-    session: Session,
-    services: Services,
-    journey: Journey,
-    checkin: Checkin,
-    action: str,
-    now: datetime,
-) -> NudgeReply:
-    if action == ids.NUDGE_WRITE_GOALS:
-        return NudgeReply(note=None, open_goals_form=True)
+    session: Session, journey: Journey, checkin: Checkin, choice: str, now: datetime
+) -> ChoiceReply:
+    if choice == ids.NUDGE_WRITE_GOALS:
+        return ChoiceReply(note=None, open_goals_form=True)
     draft = add_checkin(
         session,
         journey=journey,
@@ -77,7 +57,7 @@ def _keep_open(
         now=now,
         within_hours=False,
     )
-    return NudgeReply(note=None, send_now=(draft.id,) if draft and draft.id else ())
+    return ChoiceReply(note=None, send_now=(draft.id,) if draft and draft.id else ())
 
 
 def _settle(
@@ -86,14 +66,14 @@ def _settle(
     locale: LocaleContent,
     person: Person,
     journey: Journey,
-    action: str,
+    choice: str,
     now: datetime,
 ) -> str:
     """Record what the answer means for what comes next; return the note to show."""
     timing = services.content.timing
     zone, working = person_time(session, person=person, settings=services.settings)
-    section = ids.NUDGE_ANSWERS[action]
-    if action == ids.NUDGE_ASKED:
+    section = ids.NUDGE_ANSWERS[choice]
+    if choice == ids.NUDGE_ASKED:
         due = add_working_days(now, timing.feedback_followup_working_days, zone, working)
         add_checkin(
             session,
@@ -105,7 +85,7 @@ def _settle(
             spread_minutes=timing.spread_minutes,
         )
         return locale.checkin(section, "chose_asked")
-    if action == ids.NUDGE_LATER:
+    if choice == ids.NUDGE_LATER:
         due = add_working_days(now, timing.feedback_later_working_days, zone, working)
         kind = ids.CHECKIN_KIND_FEEDBACK_NUDGE
         again = add_checkin(
@@ -129,4 +109,4 @@ def _settle(
         ids.NUDGE_STUCK: "chose_stuck",
         ids.NUDGE_DONE: "chose_done",
     }
-    return locale.checkin(section, keys[action])
+    return locale.checkin(section, keys[choice])

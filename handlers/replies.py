@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
+from bot import store
+from bot.models import Checkin, Journey, Person
+from bot.services import PersonRef
 from messages.model import Message
 
 
@@ -20,9 +25,30 @@ class CommandReply:
 class ChoiceReply:
     """The answer to a button: `note` replaces the buttons of the clicked message.
 
-    `note` is None when another click on the same message already took effect, so the
-    message is left for that click to update.
+    `note` is None when the message stays as it is: another click on it already took effect
+    (that click updates it), or the answer keeps the buttons (a draft was sent, a form opens).
+    `open_goals_form` asks the adapter to open the goals form for the clicked check-in.
     """
 
     note: str | None
     send_now: tuple[int, ...] = ()
+    open_goals_form: bool = False
+
+
+@dataclass(frozen=True)
+class Clicked:
+    """A clicked check-in row that belongs to the person who clicked it."""
+
+    person: Person
+    checkin: Checkin
+    journey: Journey
+
+
+def find_clicked(session: Session, ref: PersonRef, checkin_id: int | None) -> Clicked | None:
+    """The row a button points at, if it is the clicking person's own; else None."""
+    person = store.find_person(session, ref=ref)
+    checkin = session.get(Checkin, checkin_id) if checkin_id is not None else None
+    journey = session.get(Journey, checkin.journey_id) if checkin is not None else None
+    if person is None or checkin is None or journey is None or journey.person_id != person.id:
+        return None
+    return Clicked(person=person, checkin=checkin, journey=journey)

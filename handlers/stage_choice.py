@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from bot import ids, store
 from bot import journey as rules
-from bot.models import Checkin, Journey
 from bot.services import PersonRef, Services
 from handlers.compose import format_when
-from handlers.replies import ChoiceReply
+from handlers.replies import ChoiceReply, find_clicked
 from scheduler.timing import next_working_day_start, person_zone
 
 
@@ -16,19 +15,11 @@ def choose(
 ) -> ChoiceReply:
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None)
-        checkin = session.get(Checkin, checkin_id) if checkin_id is not None else None
-        journey = session.get(Journey, checkin.journey_id) if checkin is not None else None
-        owned = (
-            person is not None
-            and checkin is not None
-            and journey is not None
-            and journey.person_id == person.id
-        )
-        if not owned or choice not in ids.STAGE_CHOICES:
+        clicked = find_clicked(session, ref, checkin_id)
+        locale = services.content.for_locale(clicked.person.locale if clicked else None)
+        if clicked is None or choice not in ids.STAGE_CHOICES:
             return ChoiceReply(note=locale.text("button_expired"))
-        assert checkin is not None and journey is not None and person is not None
+        person, checkin, journey = clicked.person, clicked.checkin, clicked.journey
         if not store.answer_live_checkin(
             session, checkin_id=checkin.id or 0, answer=choice, now=now
         ):

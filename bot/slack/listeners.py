@@ -23,7 +23,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.views import build_goals_modal, read_goals_form
 from handlers import controls
-from handlers.checkin_answers import NudgeReply, answer_nudge
+from handlers.checkin_answers import answer_nudge
 from handlers.command import run_command
 from handlers.compose import home_message
 from handlers.goals import SavedGoals, current_goals, save_goals
@@ -48,11 +48,11 @@ def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
     listeners = SlackListeners(services, dispatcher)
     app.middleware(listeners.skip_redelivered_events)
     app.command(ids.COMMAND)(listeners.on_command)
-    app.action(re.compile(f"^({'|'.join(ids.STAGE_CHOICES)})$"))(listeners.on_stage_choice)
+    buttons = (*ids.STAGE_CHOICES, *ids.NUDGE_ANSWERS)
+    app.action(re.compile(f"^({'|'.join(buttons)})$"))(listeners.on_checkin_button)
     app.action(ids.FORGET_CONFIRM)(listeners.on_forget_confirm)
     app.action(ids.FORGET_CANCEL)(listeners.on_forget_cancel)
     app.action(ids.HOME_START)(listeners.on_home_start)
-    app.action(re.compile(f"^({'|'.join(ids.NUDGE_ANSWERS)})$"))(listeners.on_nudge)
     app.view(ids.GOALS_FORM)(listeners.on_goals_submitted)
     app.event("app_home_opened")(listeners.on_home_opened)
     # Anything else is acknowledged, never answered with an error.
@@ -122,41 +122,6 @@ class SlackListeners:
         )
         await self._send_now(reply, respond, ref)
 
-    async def on_nudge(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        await ack()
-        ref = person_ref(context)
-        if ref is None:
-            return
-        value = str(action.get("value") or "")
-        checkin_id = int(value) if value.isdigit() and len(value) < 18 else None
-        try:
-            reply = await asyncio.to_thread(
-                answer_nudge,
-                self.services,
-                ref,
-                checkin_id=checkin_id,
-                action=str(action.get("action_id")),
-            )
-        except Exception:
-            logger.exception("check-in answer failed")
-            await _quietly(
-                respond(text=UNAVAILABLE, response_type="ephemeral", replace_original=False)
-            )
-            return
-        if reply.open_goals_form:
-            await self._open_goals_form(client, ref, str(body.get("trigger_id") or ""), checkin_id)
-        if reply.note is not None:
-            await self._update_clicked(body, client, respond, reply.note)
-        await self._send_now(reply, respond, ref)
-
     async def _open_goals_form(
         self, client: AsyncWebClient, ref: PersonRef, trigger_id: str, from_checkin: int | None
     ) -> None:
@@ -202,7 +167,7 @@ class SlackListeners:
 
     async def _send_now(
         self,
-        reply: CommandReply | ChoiceReply | NudgeReply | SavedGoals,
+        reply: CommandReply | ChoiceReply | SavedGoals,
         respond: AsyncRespond | None,
         ref: PersonRef,
     ) -> None:
@@ -219,7 +184,7 @@ class SlackListeners:
                     respond(text=text, response_type="ephemeral", replace_original=False)
                 )
 
-    async def on_stage_choice(
+    async def on_checkin_button(
         self,
         ack: AsyncAck,
         body: dict[str, Any],
@@ -228,26 +193,27 @@ class SlackListeners:
         client: AsyncWebClient,
         respond: AsyncRespond,
     ) -> None:
+        """A button on a stage or a check-in: the value is the row's id, the action the choice."""
         await ack()
         ref = person_ref(context)
         if ref is None:
             return
+        choice = str(action.get("action_id"))
+        answer = choose if choice in ids.STAGE_CHOICES else answer_nudge
         value = str(action.get("value") or "")
         checkin_id = int(value) if value.isdigit() and len(value) < 18 else None
         try:
             reply = await asyncio.to_thread(
-                choose,
-                self.services,
-                ref,
-                checkin_id=checkin_id,
-                choice=str(action.get("action_id")),
+                answer, self.services, ref, checkin_id=checkin_id, choice=choice
             )
         except Exception:
-            logger.exception("stage choice failed")
+            logger.exception("a button answer failed")
             await _quietly(
                 respond(text=UNAVAILABLE, response_type="ephemeral", replace_original=False)
             )
             return
+        if reply.open_goals_form:
+            await self._open_goals_form(client, ref, str(body.get("trigger_id") or ""), checkin_id)
         if reply.note is not None:
             await self._update_clicked(body, client, respond, reply.note)
         await self._send_now(reply, respond, ref)
