@@ -10,7 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.ids import CHECKIN_KIND_STAGE
-from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person, ProcessedEvent
+from bot.models import (
+    Checkin,
+    CheckinStatus,
+    Goal,
+    Journey,
+    JourneyStatus,
+    Person,
+    ProcessedEvent,
+)
 from bot.services import PersonRef
 
 
@@ -304,6 +312,7 @@ def forget_old_events(session: Session, *, before: datetime) -> None:
 def delete_person(session: Session, *, person_id: int) -> None:
     """Erase a person; their journeys and check-ins go with them (ON DELETE CASCADE)."""
     journey_ids = select(Journey.id).where(Journey.person_id == person_id)
+    session.exec(delete(Goal).where(col(Goal.person_id) == person_id))
     session.exec(delete(Checkin).where(col(Checkin.journey_id).in_(journey_ids)))
     session.exec(delete(Journey).where(col(Journey.person_id) == person_id))
     session.exec(delete(Person).where(col(Person.id) == person_id))

@@ -320,7 +320,7 @@ def test_learning_the_time_zone_later_moves_the_check_ins(start_bot: BotFactory)
     assert _local(feedback.due_at, "Pacific/Auckland").date() == date(2026, 11, 27)
 
 
-def test_pause_holds_check_ins_stop_cancels_them_forget_erases_goals(start_bot: BotFactory) -> None:
+def test_pause_holds_check_ins_and_stop_cancels_them(start_bot: BotFactory) -> None:
     bot = start_bot()
     _start(bot, datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
     [feedback] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
@@ -332,4 +332,24 @@ def test_pause_holds_check_ins_stop_cancels_them_forget_erases_goals(start_bot: 
     assert len(nudge) == 1 and "feedback" in text_of(nudge[0].blocks)
     bot.command(USER, "stop")
     assert {r.status for r in _rows(bot, ids.CHECKIN_KIND_GOALS_NUDGE)} == {CheckinStatus.CANCELLED}
+    assert _sweep_at(bot, datetime(2026, 12, 20, 10, 0, tzinfo=LONDON)) == []
+
+
+def test_forget_erases_goals_and_everything_scheduled(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    _start(bot, datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
+    bot.command(USER, "goals")
+    [opened] = bot.standin.wait_for_calls("views.open", 1)
+    view = opened.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert _submit(bot, view, _goals_values(("Mentor a new joiner", "", None))) is None
+    bot.settle()
+    prompt = bot.command(USER, "forget").json()
+    message = PostedMessage(channel="C0", ts="1.0", text="", blocks=prompt["blocks"], metadata=None)
+    bot.click(USER, message, ids.FORGET_CONFIRM, ephemeral=True)
+    assert bot.standin.wait_for(lambda: len(bot.standin.responses) == 1)
+    with Session(bot.runtime.engine) as session:
+        assert list(session.exec(select(Goal))) == []
+        assert list(session.exec(select(Checkin))) == []
+        assert list(session.exec(select(Person))) == []
     assert _sweep_at(bot, datetime(2026, 12, 20, 10, 0, tzinfo=LONDON)) == []
