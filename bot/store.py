@@ -158,7 +158,11 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 def claim_checkin(
     session: Session, *, checkin_id: int, owner: str, now: datetime, lease: timedelta
 ) -> bool:
-    """Take one row for sending. A conditional UPDATE: two claimers cannot both win."""
+    """Take one row for sending. A conditional UPDATE: two claimers cannot both win.
+
+    A claim is not an attempt: a worker that dies holding a page never tried most of it.
+    The dispatcher counts an attempt when it starts on the row (`begin_attempt`).
+    """
     result = session.exec(
         update(Checkin)
         .where(col(Checkin.id) == checkin_id, _claimable(now))
@@ -166,7 +170,6 @@ def claim_checkin(
             status=CheckinStatus.CLAIMED,
             lease_owner=owner,
             lease_expires_at=now + lease,
-            attempts=col(Checkin.attempts) + 1,
         )
     )
     return result.rowcount == 1
@@ -228,13 +231,13 @@ def release_checkin(
     due_at: datetime,
     error: str,
     maybe_posted: bool = True,
-    was_attempt: bool = True,
+    refund_attempt: bool = False,
 ) -> None:
     """Give a claimed row back for a later try.
 
     `maybe_posted=False` says the platform surely did not take the message, so the next try
-    need not look for it first; `was_attempt=False` gives back the attempt the claim counted
-    (the row was only waiting for the person's working hours).
+    need not look for it first; `refund_attempt` gives back the attempt counted when the row
+    was started (it was only waiting for the person's working hours).
     """
     values: dict[str, object] = {
         "status": CheckinStatus.PENDING,
@@ -245,7 +248,7 @@ def release_checkin(
     }
     if not maybe_posted:
         values["posting_since"] = None
-    if not was_attempt:
+    if refund_attempt:
         values["attempts"] = col(Checkin.attempts) - 1
     session.exec(
         update(Checkin)
@@ -254,16 +257,39 @@ def release_checkin(
     )
 
 
-def mark_posting(session: Session, *, checkin_id: int, owner: str, now: datetime) -> bool:
-    """Note, before the platform is asked, that this row may be posted from now on."""
+def begin_attempt(session: Session, *, checkin_id: int, owner: str) -> int | None:
+    """Count one more try of a row this worker holds; its new count, or None if not held."""
+    result = session.exec(
+        update(Checkin)
+        .where(col(Checkin.id) == checkin_id, col(Checkin.lease_owner) == owner)
+        .values(attempts=col(Checkin.attempts) + 1)
+    )
+    if result.rowcount != 1:
+        return None
+    return session.exec(select(Checkin.attempts).where(Checkin.id == checkin_id)).one()
+
+
+def mark_posting(
+    session: Session, *, checkin_id: int, owner: str, now: datetime, lease: timedelta
+) -> bool:
+    """Note, before the platform is asked, that this row may be posted from now on.
+
+    Only while this worker's lease still runs, and it is renewed, so no other worker can take
+    the row while the post is under way (a lease that ran out while the row waited its turn
+    in a page may already belong to someone else).
+    """
     result = session.exec(
         update(Checkin)
         .where(
             col(Checkin.id) == checkin_id,
             col(Checkin.lease_owner) == owner,
             col(Checkin.status) == CheckinStatus.CLAIMED,
+            col(Checkin.lease_expires_at) > now,
         )
-        .values(posting_since=func.coalesce(col(Checkin.posting_since), now))
+        .values(
+            posting_since=func.coalesce(col(Checkin.posting_since), now),
+            lease_expires_at=now + lease,
+        )
     )
     return result.rowcount == 1
 

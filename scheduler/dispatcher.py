@@ -136,13 +136,13 @@ class Dispatcher:
                 owner=self.owner,
                 due_at=self.services.clock(),
                 error="handed back at shutdown",
-                was_attempt=False,
             )
 
     def _load(self, checkin_id: int) -> _Job | None:
         with self.services.sessions.begin() as session:
+            attempts = store.begin_attempt(session, checkin_id=checkin_id, owner=self.owner)
             checkin = session.get(Checkin, checkin_id)
-            if checkin is None or checkin.lease_owner != self.owner:
+            if attempts is None or checkin is None:
                 return None
             journey = session.get(Journey, checkin.journey_id)
             person = session.get(Person, journey.person_id) if journey else None
@@ -161,7 +161,7 @@ class Dispatcher:
                 checkin_id=checkin_id,
                 kind=checkin.kind,
                 stage_id=checkin.stage_id,
-                attempts=checkin.attempts,
+                attempts=attempts,
                 within_hours=checkin.within_hours,
                 posting_since=checkin.posting_since,
                 recipient=Recipient(
@@ -242,7 +242,7 @@ class Dispatcher:
         due = next_working_moment(now, zone, job.working) + spread(
             job.checkin_id, self.services.content.timing.spread_minutes
         )
-        await asyncio.to_thread(self._release, job, due, "outside working hours", False, False)
+        await asyncio.to_thread(self._release, job, due, "outside working hours", False, True)
         return False
 
     async def _refresh_profile(self, sender: Sender, job: _Job) -> Profile:
@@ -311,7 +311,7 @@ class Dispatcher:
         backoff = min(30 * 2 ** (job.attempts - 1), 3600)
         due = self.services.clock() + timedelta(seconds=max(error.retry_after, backoff))
         logger.info("check-in %s: retry at %s (%s)", job.checkin_id, due.isoformat(), reason)
-        await asyncio.to_thread(self._release, job, due, reason, maybe_posted, True)
+        await asyncio.to_thread(self._release, job, due, reason, maybe_posted, False)
         return SendOutcome.DEFERRED
 
     # -- recording -------------------------------------------------------------------------
@@ -337,7 +337,11 @@ class Dispatcher:
     def _mark_posting(self, job: _Job) -> bool:
         with self.services.sessions.begin() as session:
             return store.mark_posting(
-                session, checkin_id=job.checkin_id, owner=self.owner, now=self.services.clock()
+                session,
+                checkin_id=job.checkin_id,
+                owner=self.owner,
+                now=self.services.clock(),
+                lease=self.lease,
             )
 
     def _mark_sent(self, job: _Job, channel_id: str, message_ts: str) -> bool:
@@ -356,7 +360,7 @@ class Dispatcher:
             )
 
     def _release(
-        self, job: _Job, due: datetime, reason: str, maybe_posted: bool, was_attempt: bool
+        self, job: _Job, due: datetime, reason: str, maybe_posted: bool, refund_attempt: bool
     ) -> None:
         with self.services.sessions.begin() as session:
             store.release_checkin(
@@ -366,7 +370,7 @@ class Dispatcher:
                 due_at=due,
                 error=reason,
                 maybe_posted=maybe_posted,
-                was_attempt=was_attempt,
+                refund_attempt=refund_attempt,
             )
 
     def _fail(self, job: _Job, reason: str, *, pause: bool) -> None:

@@ -370,7 +370,7 @@ def test_only_one_of_two_claims_wins(sessions: Sessions) -> None:
     assert row.status == CheckinStatus.CLAIMED
     assert row.lease_owner == "w1"
     assert row.lease_expires_at == NOW + LEASE
-    assert row.attempts == 1
+    assert row.attempts == 0  # a claim is not a try; the dispatcher counts those
 
 
 def test_an_expired_lease_can_be_claimed_again(sessions: Sessions) -> None:
@@ -381,7 +381,7 @@ def test_an_expired_lease_can_be_claimed_again(sessions: Sessions) -> None:
     assert claim(sessions, checkin_id, "w2", now=NOW + LEASE + timedelta(seconds=1))
     row = load(sessions, checkin_id)
     assert row.lease_owner == "w2"
-    assert row.attempts == 2
+    assert row.attempts == 0
     assert row.lease_expires_at == NOW + 2 * LEASE + timedelta(seconds=1)
 
 
@@ -417,7 +417,7 @@ def test_concurrent_claims_have_exactly_one_winner(engine: Engine, sessions: Ses
     assert results.count(True) == 1
     row = load(sessions, checkin_id)
     assert row.lease_owner == f"w{results.index(True)}"
-    assert row.attempts == 1
+    assert row.attempts == 0
 
 
 # -- clicks on the live message ------------------------------------------------------------
@@ -658,7 +658,7 @@ def test_release_puts_the_row_back_with_a_truncated_error(sessions: Sessions) ->
     assert row.due_at == retry_at
     assert row.lease_owner is None and row.lease_expires_at is None
     assert row.last_error == error[:200]
-    assert row.attempts == 1
+    assert row.attempts == 0
     assert due(sessions, now=retry_at - timedelta(seconds=1)) == []
     assert due(sessions, now=retry_at) == [checkin_id]
 
@@ -773,3 +773,50 @@ def test_delete_person_removes_everything_of_theirs_and_nothing_else(sessions: S
         assert len(session.exec(select(Journey).where(Journey.person_id == kept_id)).all()) == 2
         remaining = session.exec(select(Checkin.id).order_by(col(Checkin.id))).all()
         assert list(remaining) == kept_rows
+
+
+# -- tries and the posting mark ------------------------------------------------------------
+
+
+def test_an_attempt_is_counted_only_by_the_worker_holding_the_row(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1")
+    with sessions.begin() as session:
+        assert store.begin_attempt(session, checkin_id=checkin_id, owner="w2") is None
+        assert store.begin_attempt(session, checkin_id=checkin_id, owner="w1") == 1
+        assert store.begin_attempt(session, checkin_id=checkin_id, owner="w1") == 2
+    with sessions.begin() as session:
+        store.release_checkin(
+            session,
+            checkin_id=checkin_id,
+            owner="w1",
+            due_at=NOW,
+            error="outside working hours",
+            refund_attempt=True,
+        )
+    assert load(sessions, checkin_id).attempts == 1
+
+
+def test_the_posting_mark_needs_a_running_lease_and_renews_it(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1", now=NOW)
+    later = NOW + LEASE - timedelta(seconds=1)
+    with sessions.begin() as session:
+        assert store.mark_posting(
+            session, checkin_id=checkin_id, owner="w1", now=later, lease=LEASE
+        )
+    row = load(sessions, checkin_id)
+    assert row.posting_since == later and row.lease_expires_at == later + LEASE
+    # A second mark keeps the first time: the history look-up must start from there.
+    with sessions.begin() as session:
+        assert store.mark_posting(
+            session, checkin_id=checkin_id, owner="w1", now=later + LEASE / 2, lease=LEASE
+        )
+    assert load(sessions, checkin_id).posting_since == later
+    with sessions.begin() as session:
+        assert not store.mark_posting(
+            session, checkin_id=checkin_id, owner="w1", now=later + 3 * LEASE, lease=LEASE
+        )
+        assert not store.mark_posting(
+            session, checkin_id=checkin_id, owner="w2", now=later, lease=LEASE
+        )
