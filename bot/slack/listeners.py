@@ -34,9 +34,6 @@ from scheduler.dispatcher import Dispatcher, SendOutcome
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE = "I can't reach my records right now. Please try again in a minute."
-
-
 def person_ref(context: AsyncBoltContext) -> PersonRef | None:
     workspace = context.team_id or context.enterprise_id
     if not workspace or not context.user_id:
@@ -68,6 +65,8 @@ class SlackListeners:
     def __init__(self, services: Services, dispatcher: Dispatcher) -> None:
         self.services = services
         self.dispatcher = dispatcher
+        # Said when the database does not answer, so in the default language: no locale known.
+        self.unavailable = services.content.for_locale(None).text("ack_unavailable")
 
     async def skip_redelivered_events(
         self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
@@ -107,7 +106,7 @@ class SlackListeners:
             )
         except Exception:
             logger.exception("command failed before it was acknowledged")
-            await ack(text=UNAVAILABLE, response_type="ephemeral")
+            await ack(text=self.unavailable, response_type="ephemeral")
             return
         if reply.open_goals_form:
             # The trigger_id expires three seconds after the command: open the form first.
@@ -146,7 +145,7 @@ class SlackListeners:
             )
         except Exception:
             logger.exception("saving goals failed")
-            await ack(response_action="errors", errors={"what_1": UNAVAILABLE})
+            await ack(response_action="errors", errors={"what_1": self.unavailable})
             return
         if saved.errors:
             await ack(response_action="errors", errors=saved.errors)
@@ -209,7 +208,7 @@ class SlackListeners:
         except Exception:
             logger.exception("a button answer failed")
             await _quietly(
-                respond(text=UNAVAILABLE, response_type="ephemeral", replace_original=False)
+                respond(text=self.unavailable, response_type="ephemeral", replace_original=False)
             )
             return
         if reply.open_goals_form:
@@ -235,7 +234,7 @@ class SlackListeners:
         except Exception:
             logger.exception("forget failed")
             await _quietly(
-                respond(text=UNAVAILABLE, response_type="ephemeral", replace_original=False)
+                respond(text=self.unavailable, response_type="ephemeral", replace_original=False)
             )
             return
         await self._update_clicked(body, client, respond, reply.note or "")
