@@ -10,6 +10,11 @@ STAGE_CHOICES = (STAGE_NEXT, STAGE_SNOOZE, STAGE_STOP)
 FORGET_CONFIRM = "forget_confirm"
 FORGET_CANCEL = "forget_cancel"
 HOME_START = "home_start"
+HOME_PAUSE = "home_pause"
+HOME_RESUME = "home_resume"
+HOME_EXPORT = "home_export"
+HOME_ERASE = "home_erase"
+HOME_CONTROLS = (HOME_PAUSE, HOME_RESUME, HOME_EXPORT, HOME_ERASE)
 
 CHECKIN_KIND_STAGE = "stage"
 CHECKIN_KIND_FINISHED = "finished"

@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, Handler] = {
     "stop": controls.stop,
     "forget": controls.request_forget,
     "goals": controls.open_goals,
+    "export": controls.export,
 }
 
 

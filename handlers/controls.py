@@ -174,3 +174,11 @@ def describe_hours(working: WorkingTime) -> str:
 
 def describe_days(working: WorkingTime, locale: LocaleContent) -> str:
     return ", ".join(locale.weekdays[day] for day in sorted(working.days))
+
+
+def export(services: Services, ref: PersonRef) -> CommandReply:
+    locale = person_locale(services, ref)
+    with services.sessions.begin() as session:
+        known = store.find_person(session, ref=ref) is not None
+    key = "export_sending" if known else "export_nothing"
+    return CommandReply(plain(locale, services.settings, locale.text(key)), send_export=known)

@@ -19,6 +19,7 @@ class CommandReply:
     message: Message
     send_now: tuple[int, ...] = ()
     open_goals_form: bool = False
+    send_export: bool = False
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,22 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Confirm:
+    """A question the platform asks before the button takes effect."""
+
+    title: str
+    text: str
+    yes: str
+    no: str
+
+
+@dataclass(frozen=True)
 class Button:
     action: str
     label: str
     value: str
     style: ButtonStyle = None
+    confirm: Confirm | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,10 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _plain(text: str) -> Block:
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
 def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
 
@@ -68,6 +72,14 @@ def build_message_blocks(message: Message) -> list[Block]:
             }
             if button.style:
                 element["style"] = button.style
+            if button.confirm:
+                element["confirm"] = {
+                    "title": _plain(button.confirm.title[:100]),
+                    "text": _plain(button.confirm.text[:300]),
+                    "confirm": _plain(button.confirm.yes[:30]),
+                    "deny": _plain(button.confirm.no[:30]),
+                    "style": "danger",
+                }
             elements.append(element)
         blocks.append({"type": "actions", "block_id": "choices", "elements": elements})
     return blocks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -25,14 +26,16 @@ from bot.slack.views import build_goals_modal, read_goals_form
 from handlers import controls
 from handlers.checkin_answers import answer_nudge
 from handlers.command import run_command
-from handlers.compose import home_message
+from handlers.export import export_data
 from handlers.goals import SavedGoals, current_goals, save_goals
+from handlers.home import home
 from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose
 from handlers.start import start_or_resume
 from scheduler.dispatcher import Dispatcher, SendOutcome
 
 logger = logging.getLogger(__name__)
+
 
 def person_ref(context: AsyncBoltContext) -> PersonRef | None:
     workspace = context.team_id or context.enterprise_id
@@ -50,6 +53,7 @@ def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
     app.action(ids.FORGET_CONFIRM)(listeners.on_forget_confirm)
     app.action(ids.FORGET_CANCEL)(listeners.on_forget_cancel)
     app.action(ids.HOME_START)(listeners.on_home_start)
+    app.action(re.compile(f"^({'|'.join(ids.HOME_CONTROLS)})$"))(listeners.on_home_control)
     app.view(ids.GOALS_FORM)(listeners.on_goals_submitted)
     app.event("app_home_opened")(listeners.on_home_opened)
     # Anything else is acknowledged, never answered with an error.
@@ -119,6 +123,8 @@ class SlackListeners:
             blocks=build_message_blocks(message),
             response_type="ephemeral",
         )
+        if reply.send_export:
+            await self._send_export(client, ref)
         await self._send_now(reply, respond, ref)
 
     async def _open_goals_form(
@@ -279,12 +285,54 @@ class SlackListeners:
 
     async def _publish_home(self, client: AsyncWebClient, ref: PersonRef) -> None:
         try:
-            line = await asyncio.to_thread(controls.status_line, self.services, ref)
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
-            view = build_home_view(home_message(locale, self.services.settings, status_line=line))
+            view = build_home_view(await asyncio.to_thread(home, self.services, ref))
             await client.views_publish(user_id=ref.user_id, view=view)
         except Exception:
             logger.exception("could not publish the home tab")
+
+    async def on_home_control(
+        self,
+        ack: AsyncAck,
+        action: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
+        """Pause, resume, export or erase, from the home tab; then show the tab afresh."""
+        await ack()
+        ref = person_ref(context)
+        if ref is None:
+            return
+        choice = action.get("action_id")
+        try:
+            if choice == ids.HOME_EXPORT:
+                await self._send_export(client, ref)
+            elif choice == ids.HOME_ERASE:
+                await asyncio.to_thread(controls.confirm_forget, self.services, ref)
+            else:
+                change = controls.pause if choice == ids.HOME_PAUSE else controls.resume
+                reply = await asyncio.to_thread(change, self.services, ref)
+                await self._send_now(reply, None, ref)
+        except Exception:
+            logger.exception("a home tab control failed")
+        await self._publish_home(client, ref)
+
+    async def _send_export(self, client: AsyncWebClient, ref: PersonRef) -> None:
+        """Everything kept about the person, as a JSON file in their DM with the bot."""
+        try:
+            data = await asyncio.to_thread(export_data, self.services, ref)
+            if data is None:
+                return
+            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            opened = await client.conversations_open(users=ref.user_id)
+            await client.files_upload_v2(
+                channel=opened["channel"]["id"],
+                filename="my-data.json",
+                title=locale.text("export_comment"),
+                content=json.dumps(data, indent=2, ensure_ascii=False),
+                initial_comment=locale.text("export_comment"),
+            )
+        except Exception:
+            logger.exception("could not send the data export")
 
     async def on_unknown_action(
         self,

@@ -17,6 +17,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.publish": None,
     "views.open": None,
     "conversations.history": "im:history",
+    # files_upload_v2, for the data export: these two calls and an upload to the URL given.
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 # Called with the app-level token in Socket Mode, not the bot token.
 APP_TOKEN_METHODS: dict[str, str] = {"apps.connections.open": "connections:write"}

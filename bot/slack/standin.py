@@ -69,6 +69,8 @@ class SlackStandIn:
     responses: list[Payload] = field(default_factory=list)
     home_views: dict[str, Payload] = field(default_factory=dict)
     opened_views: list[Payload] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    shared_files: list[Payload] = field(default_factory=list)
     socket_url: str | None = None
     # What "now" is for message timestamps; the demo and tests pass their own clock.
     clock: Callable[[], float] = time.time
@@ -179,6 +181,11 @@ class SlackStandIn:
             self._lock.notify_all()
         return 200, result, {}
 
+    def record_upload(self, file_id: str, data: bytes) -> None:
+        with self._lock:
+            self.uploads[file_id] = data
+            self._lock.notify_all()
+
     def record_response(self, path: str, body: Payload) -> None:
         with self._lock:
             self.responses.append({"path": path, **body})
@@ -270,6 +277,30 @@ class SlackStandIn:
     def _chat_postEphemeral(self, args: Payload) -> Payload:
         return {"ok": True, "message_ts": self._next_ts()}
 
+    def _files_getUploadURLExternal(self, args: Payload) -> Payload:
+        file_id = f"F{len(self.uploads) + len(self.shared_files) + 1:05d}"
+        self.uploads.setdefault(file_id, b"")
+        return {"ok": True, "upload_url": f"{self.base_url}upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, args: Payload) -> Payload:
+        files = _json_field(args.get("files")) or []
+        shared = []
+        for entry in files:
+            data = self.uploads.get(str(entry.get("id")))
+            if data is None:
+                return {"ok": False, "error": "file_not_found"}
+            shared.append(
+                {
+                    "id": entry["id"],
+                    "title": entry.get("title"),
+                    "channel": args.get("channel_id"),
+                    "comment": args.get("initial_comment"),
+                    "content": data,
+                }
+            )
+        self.shared_files.extend(shared)
+        return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+
     def _views_open(self, args: Payload) -> Payload:
         view = _json_field(args.get("view")) or {}
         if not args.get("trigger_id"):
@@ -342,6 +373,10 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             url = urlparse(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            if url.path.startswith("/upload/"):  # a file's bytes, as files_upload_v2 sends them
+                standin.record_upload(url.path.removeprefix("/upload/"), raw)
+                self._send(200, {"ok": True}, {})
+                return
             args: Payload = {k: v[-1] for k, v in parse_qs(url.query).items()}
             content_type = self.headers.get("Content-Type", "")
             if raw:

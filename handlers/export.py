@@ -1,0 +1,85 @@
+"""Everything stored about one person, as plain data they can keep."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot import store
+from bot.models import Checkin, Goal, Journey
+from bot.services import PersonRef, Services
+
+FORMAT_VERSION = 1
+
+
+def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
+    """The person's record, journeys, messages scheduled and sent, and goals; None if unknown."""
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        if person is None or person.id is None:
+            return None
+        journeys = session.exec(
+            select(Journey).where(Journey.person_id == person.id).order_by(col(Journey.id))
+        ).all()
+        journey_ids = [j.id for j in journeys]
+        checkins = session.exec(
+            select(Checkin)
+            .where(col(Checkin.journey_id).in_(journey_ids))
+            .order_by(col(Checkin.id))
+        ).all()
+        goals = session.exec(
+            select(Goal).where(Goal.person_id == person.id).order_by(col(Goal.id))
+        ).all()
+        return {
+            "format": FORMAT_VERSION,
+            "exported_at": _when(services.clock()),
+            "person": {
+                "platform": person.platform,
+                "workspace": person.workspace_id,
+                "user": person.user_id,
+                "time_zone": person.time_zone,
+                "locale": person.locale,
+                "working_hours": person.work_hours,
+                "working_days": person.work_days,
+                "first_seen": _when(person.created_at),
+            },
+            "journeys": [
+                {
+                    "id": j.id,
+                    "status": j.status,
+                    "step": j.stage_id,
+                    "started": _when(j.started_at),
+                    "ended": _when(j.ended_at),
+                    "messages": [
+                        {
+                            "kind": c.kind,
+                            "step": c.stage_id,
+                            "status": c.status,
+                            "due": _when(c.due_at),
+                            "sent": _when(c.sent_at),
+                            "your_answer": c.answer,
+                            "answered": _when(c.answered_at),
+                        }
+                        for c in checkins
+                        if c.journey_id == j.id
+                    ],
+                }
+                for j in journeys
+            ],
+            "goals": [
+                {
+                    "what": g.what,
+                    "first_step": g.first_step,
+                    "by_when": _when(g.by_when),
+                    "status": g.status,
+                    "written": _when(g.created_at),
+                }
+                for g in goals
+            ],
+        }
+
+
+def _when(moment: datetime | date | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

@@ -1,0 +1,92 @@
+"""The person's private home: where they are, what comes next and when, goals, controls."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from bot import ids, store
+from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
+from bot.schedule import person_time
+from bot.services import PersonRef, Services
+from handlers import controls
+from handlers.compose import format_when, home_message
+from handlers.goals import goals_of
+from messages.loader import LocaleContent
+from messages.model import Bullets, Button, Confirm, Message, Paragraph, TextBlock
+from scheduler.timing import spread
+
+
+def home(services: Services, ref: PersonRef) -> Message:
+    line = controls.status_line(services, ref)
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        locale = services.content.for_locale(person.locale if person else None)
+        if person is None or line is None:
+            return home_message(locale, services.settings, status_line=None)
+        base = home_message(locale, services.settings, status_line=line)
+        blocks: list[TextBlock] = list(base.blocks[:1])
+        upcoming = _next_message(session, services, person, locale)
+        if upcoming:
+            blocks.append(Paragraph(upcoming))
+        goals = goals_of(session, person.id or 0)
+        if goals:
+            blocks += [Paragraph(locale.text("home_goals")), Bullets(tuple(goals))]
+        blocks += base.blocks[1:]
+        journey = store.open_journey(session, person_id=person.id or 0)
+        return Message(
+            notification=base.notification,
+            title=base.title,
+            blocks=tuple(blocks),
+            links=base.links,
+            buttons=_controls(locale, journey),
+        )
+
+
+def _next_message(
+    session: Session, services: Services, person: Person, locale: LocaleContent
+) -> str | None:
+    """The next message scheduled for later, in the person's own time."""
+    now = services.clock()
+    row = session.exec(
+        select(Checkin)
+        .join(Journey, col(Journey.id) == col(Checkin.journey_id))
+        .where(
+            Journey.person_id == person.id,
+            col(Journey.status).in_((JourneyStatus.ACTIVE, JourneyStatus.COMPLETED)),
+            Checkin.status == CheckinStatus.PENDING,
+            col(Checkin.due_at) > now,
+        )
+        .order_by(col(Checkin.due_at))
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    if row.kind == ids.CHECKIN_KIND_STAGE and row.stage_id in locale.stages:
+        what = locale.stages[row.stage_id].title
+    elif row.kind in locale.checkins:
+        what = locale.checkin(row.kind, "title")
+    else:
+        return None
+    zone, _ = person_time(session, person=person, settings=services.settings)
+    # Shown as the time it was planned for, not the minutes it is spread by.
+    shown = row.due_at - spread(row.id or 0, services.content.timing.spread_minutes)
+    return locale.text("home_next", when=format_when(locale, shown, zone, now), what=what)
+
+
+def _controls(locale: LocaleContent, journey: Journey | None) -> tuple[Button, ...]:
+    buttons: list[Button] = []
+    if journey is not None and journey.status == JourneyStatus.ACTIVE:
+        buttons.append(Button(ids.HOME_PAUSE, locale.text("home_button_pause"), "pause"))
+    elif journey is not None:
+        buttons.append(Button(ids.HOME_RESUME, locale.text("home_button_resume"), "resume"))
+    buttons.append(Button(ids.HOME_EXPORT, locale.text("home_button_export"), "export"))
+    confirm = Confirm(
+        title=locale.text("erase_confirm_title"),
+        text=locale.text("erase_confirm_text"),
+        yes=locale.text("erase_confirm_yes"),
+        no=locale.text("erase_confirm_no"),
+    )
+    buttons.append(
+        Button(ids.HOME_ERASE, locale.text("home_button_erase"), "erase", "danger", confirm)
+    )
+    return tuple(buttons)

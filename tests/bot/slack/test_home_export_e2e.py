@@ -1,0 +1,120 @@
+"""The home tab's controls and the data export, through the real endpoint."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from bot import ids
+from bot.models import Journey, JourneyStatus, Person
+from bot.slack import simulate
+from bot.slack.standin import PostedMessage
+from tests.conftest import BotFactory, RunningBot, text_of
+
+USER = "U0RIA"
+LONDON = ZoneInfo("Europe/London")
+
+
+def _open_home(bot: RunningBot, event_id: str) -> dict[str, Any]:
+    count = len(bot.standin.calls_to("views.publish"))
+    body, kind = simulate.event_callback(
+        team_id="T0TEST",
+        event={"type": "app_home_opened", "user": USER, "channel": "D0", "tab": "home"},
+        event_id=event_id,
+    )
+    assert bot.post(body, kind).status_code == 200
+    view = bot.standin.wait_for_calls("views.publish", count + 1)[-1].args["view"]
+    return _as_dict(view)
+
+
+def _press_on_home(bot: RunningBot, view: dict[str, Any], action_id: str) -> dict[str, Any]:
+    count = len(bot.standin.calls_to("views.publish"))
+    home_as_message = PostedMessage(
+        channel="", ts="", text="", blocks=view["blocks"], metadata=None
+    )
+    body, kind = simulate.button_click(
+        user_id=USER,
+        team_id="T0TEST",
+        message=home_as_message,
+        action_id=action_id,
+        value=simulate.button_of(home_as_message, action_id),
+        response_url=bot.standin.response_url(USER),
+    )
+    assert bot.post(body, kind).status_code == 200
+    fresh = bot.standin.wait_for_calls("views.publish", count + 1)[-1].args["view"]
+    return _as_dict(fresh)
+
+
+def _as_dict(view: Any) -> dict[str, Any]:
+    loaded = json.loads(view) if isinstance(view, str) else view
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _buttons(view: dict[str, Any]) -> list[str]:
+    return [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_home_shows_where_you_are_what_comes_next_and_your_controls(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    bot.clock.move_to(datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
+    bot.command(USER)
+    bot.dms(USER, 1)
+    view = _open_home(bot, "Ev1")
+    text = text_of(view["blocks"])
+    assert "step 1 of 10" in text
+    assert "Next from me, on Thursday at 09:30: A quiet check-in about feedback" in text
+    assert _buttons(view) == [ids.HOME_PAUSE, ids.HOME_EXPORT, ids.HOME_ERASE]
+    erase = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]][-1]
+    assert erase["style"] == "danger" and erase["confirm"]["confirm"]["text"] == "Erase"
+
+    paused = _press_on_home(bot, view, ids.HOME_PAUSE)
+    assert "paused" in text_of(paused["blocks"])
+    assert _buttons(paused) == [ids.HOME_RESUME, ids.HOME_EXPORT, ids.HOME_ERASE]
+    resumed = _press_on_home(bot, paused, ids.HOME_RESUME)
+    assert _buttons(resumed)[0] == ids.HOME_PAUSE
+    assert len(bot.dms(USER, 2)) == 2  # resuming brings the current step back
+
+
+def test_erase_from_home_removes_everything(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    bot.command(USER)
+    bot.dms(USER, 1)
+    view = _open_home(bot, "Ev1")
+    after = _press_on_home(bot, view, ids.HOME_ERASE)
+    assert _buttons(after) == [ids.HOME_START]  # a newcomer's welcome again
+    with Session(bot.runtime.engine) as session:
+        assert list(session.exec(select(Person))) == []
+
+
+def test_export_sends_a_complete_json_file_to_the_dm(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    bot.command(USER)
+    first = bot.dms(USER, 1)[0]
+    bot.click(USER, first, ids.STAGE_NEXT)
+    bot.dms(USER, 2)
+    reply = bot.command(USER, "export").json()
+    assert "in a file" in reply["text"]
+    assert bot.standin.wait_for(lambda: len(bot.standin.shared_files) == 1)
+    [shared] = bot.standin.shared_files
+    assert shared["channel"] == f"D{USER}"
+    data = json.loads(shared["content"])
+    assert data["person"]["user"] == USER and data["person"]["time_zone"] == "Europe/London"
+    [journey] = data["journeys"]
+    assert journey["status"] == JourneyStatus.ACTIVE and journey["step"] == "professional"
+    kinds = [m["kind"] for m in journey["messages"]]
+    assert kinds.count("stage") == 2 and "feedback_nudge" in kinds
+    assert journey["messages"][0]["your_answer"] == ids.STAGE_NEXT
+    assert data["goals"] == []
+    # From the home tab too; someone unknown gets a plain answer and no file.
+    _press_on_home(bot, _open_home(bot, "Ev2"), ids.HOME_EXPORT)
+    assert bot.standin.wait_for(lambda: len(bot.standin.shared_files) == 2)
+    assert "nothing to export" in bot.command("U0NOBODY", "export").json()["text"]
+    bot.settle()
+    assert len(bot.standin.shared_files) == 2
+    with Session(bot.runtime.engine) as session:
+        assert len(list(session.exec(select(Journey)))) == 1
