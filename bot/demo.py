@@ -99,6 +99,7 @@ class DemoPlayer:
         self.runtime = build_runtime(settings, clock=self.clock, engine=engine)
         self.port = _free_port()
         self.seen = 0
+        self.opened: list[Any] = []
         self.http: aiohttp.ClientSession | None = None
 
     # -- what the person sees --------------------------------------------------------------
@@ -189,10 +190,34 @@ class DemoPlayer:
             return await self.new_dms(len(self.standin.dms_to(USER)) - before)
         return []
 
+    async def opened_form(self) -> dict[str, Any]:
+        """The form the last click opened (the stand-in keeps every views.open)."""
+        count = len(self.opened) + 1
+        calls = await asyncio.to_thread(self.standin.wait_for_calls, "views.open", count, 10.0)
+        view = calls[-1].args["view"]
+        self.opened.append(view)
+        loaded: dict[str, Any] = json.loads(view) if isinstance(view, str) else view
+        return loaded
+
+    async def ask_for_feedback(self) -> None:
+        view = await self.opened_form()
+        self.say(
+            f"\n[{self.when()}] A form opens: “{view['title']['text']}”. You pick who made the"
+        )
+        self.say(
+            "  decision, write what you'd most like to understand, keep the warm tone, and send."
+        )
+        values: dict[str, dict[str, Any]] = {
+            "decider": {"type": "users_select", "selected_user": "U0LEAD"},
+            "focus": {"type": "plain_text_input", "value": "which experience the role needed"},
+            "tone": {"type": "radio_buttons", "selected_option": {"value": "warm"}},
+        }
+        body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=view, values=values)
+        await self.post(body, kind)
+        await self.new_dms(1)
+
     async def write_goals(self, goals: list[tuple[str, str]]) -> None:
-        [opened] = await asyncio.to_thread(self.standin.wait_for_calls, "views.open", 1, 10.0)
-        view = opened.args["view"]
-        view = json.loads(view) if isinstance(view, str) else view
+        view = await self.opened_form()
         self.say(
             f"\n[{self.when()}] A form opens: “{view['title']['text']}”, three goals, each with"
         )
@@ -251,7 +276,8 @@ class DemoPlayer:
         await self.type_command("status")
         self.say("\nThursday: three working days after the start, the first check-in.")
         [nudge] = await self.later(1, 10, 15)
-        await self.press(nudge, ids.NUDGE_HELP, new=1)
+        await self.press(nudge, ids.NUDGE_HELP)
+        await self.ask_for_feedback()
         self.clock.move_to(self.clock() + timedelta(hours=4))
         await self.press(nudge, ids.NUDGE_ASKED)
         await self.press(step, ids.STAGE_NEXT, new=1)

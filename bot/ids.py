@@ -57,5 +57,20 @@ NUDGE_ANSWERS: dict[str, str] = {
     NUDGE_DONE: CHECKIN_KIND_GOAL_PROGRESS,
 }
 
+NUDGE_NOTES = "nudge_notes"
+NUDGE_LET_GO = "nudge_let_go"
+NUDGE_ANSWERS[NUDGE_NOTES] = CHECKIN_KIND_FEEDBACK_FOLLOWUP
+NUDGE_ANSWERS[NUDGE_LET_GO] = CHECKIN_KIND_GOAL_PROGRESS
+
+# Modals (their callback ids), and the buttons that open them.
 GOALS_FORM = "goals_form"
+FEEDBACK_FORM = "feedback_form"
+NOTES_FORM = "notes_form"
+OPEN_FEEDBACK_FORM = "open_feedback_form"
+OPEN_GOALS_FORM = "open_goals_form"
+FORM_OPENERS = {OPEN_FEEDBACK_FORM: FEEDBACK_FORM, OPEN_GOALS_FORM: GOALS_FORM}
+
+# Per-goal buttons on the home tab; the value is the goal's id.
+GOAL_DONE = "goal_done"
+GOAL_DROP = "goal_drop"
 CHECKIN_KIND_GOALS_SAVED = "goals_saved"

@@ -169,11 +169,41 @@ class Goal(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("journey.id", ondelete="SET NULL"), nullable=True),
     )
     what: str = Field(max_length=300)
+    why: str | None = Field(default=None, max_length=300)
     first_step: str | None = Field(default=None, max_length=300)
     by_when: date | None = Field(default=None)
     status: str = Field(default=GoalStatus.ACTIVE, max_length=16)
     created_at: datetime = _utc_column(nullable=False)
     updated_at: datetime = _utc_column(nullable=False)
+
+
+class FeedbackRequest(SQLModel, table=True):
+    """A person's plan to ask for feedback: who decided, what they want to understand."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    decider_user_id: str = Field(max_length=64)
+    focus: str | None = Field(default=None, max_length=500)
+    tone: str = Field(default="warm", max_length=16)
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class FeedbackNote(SQLModel, table=True):
+    """What the person took from the feedback: private, shown to nobody else."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    keep: str | None = Field(default=None, max_length=1000)
+    work_on: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = _utc_column(nullable=False)
 
 
 class ProcessedEvent(SQLModel, table=True):

@@ -13,6 +13,8 @@ from bot.ids import CHECKIN_KIND_STAGE
 from bot.models import (
     Checkin,
     CheckinStatus,
+    FeedbackNote,
+    FeedbackRequest,
     Goal,
     Journey,
     JourneyStatus,
@@ -338,7 +340,8 @@ def forget_old_events(session: Session, *, before: datetime) -> None:
 def delete_person(session: Session, *, person_id: int) -> None:
     """Erase a person; their journeys and check-ins go with them (ON DELETE CASCADE)."""
     journey_ids = select(Journey.id).where(Journey.person_id == person_id)
-    session.exec(delete(Goal).where(col(Goal.person_id) == person_id))
+    for model in (Goal, FeedbackRequest, FeedbackNote):
+        session.exec(delete(model).where(col(model.person_id) == person_id))
     session.exec(delete(Checkin).where(col(Checkin.journey_id).in_(journey_ids)))
     session.exec(delete(Journey).where(col(Journey.person_id) == person_id))
     session.exec(delete(Person).where(col(Person.id) == person_id))

@@ -7,16 +7,21 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import ids, store
-from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
+from bot.models import CheckinStatus, GoalStatus, Journey, JourneyStatus, Person
 from bot.schedule import add_checkin, next_key, person_time
 from bot.services import PersonRef, Services
 from handlers.compose import format_when
+from handlers.goals import close_all_goals
 from handlers.replies import ChoiceReply, find_clicked
 from messages.loader import LocaleContent
 from scheduler.timing import add_working_days
 
 # Answers that leave the check-in's buttons in place.
-KEEPS_BUTTONS = (ids.NUDGE_HELP, ids.NUDGE_WRITE_GOALS)
+KEEPS_BUTTONS = {
+    ids.NUDGE_HELP: ids.FEEDBACK_FORM,
+    ids.NUDGE_WRITE_GOALS: ids.GOALS_FORM,
+    ids.NUDGE_NOTES: ids.NOTES_FORM,
+}
 
 
 def answer_nudge(
@@ -36,28 +41,11 @@ def answer_nudge(
         person, checkin, journey = clicked.person, clicked.checkin, clicked.journey
         if checkin.answered_at is not None:
             return ChoiceReply(note=None)  # another click on it already counted
-        if choice in KEEPS_BUTTONS:
-            return _keep_open(session, journey, checkin, choice, now)
+        if choice in KEEPS_BUTTONS:  # the form it opens answers it when it is sent
+            return ChoiceReply(note=None, open_form=KEEPS_BUTTONS[choice])
         if not store.answer_checkin(session, checkin_id=checkin.id or 0, answer=choice, now=now):
             return ChoiceReply(note=None)
         return ChoiceReply(note=_settle(session, services, locale, person, journey, choice, now))
-
-
-def _keep_open(
-    session: Session, journey: Journey, checkin: Checkin, choice: str, now: datetime
-) -> ChoiceReply:
-    if choice == ids.NUDGE_WRITE_GOALS:
-        return ChoiceReply(note=None, open_goals_form=True)
-    draft = add_checkin(
-        session,
-        journey=journey,
-        kind=ids.CHECKIN_KIND_FEEDBACK_REQUEST,
-        key=f"{ids.CHECKIN_KIND_FEEDBACK_REQUEST}:{checkin.id}",
-        due_at=now,
-        now=now,
-        within_hours=False,
-    )
-    return ChoiceReply(note=None, send_now=(draft.id,) if draft and draft.id else ())
 
 
 def _settle(
@@ -99,6 +87,9 @@ def _settle(
         )
         when = format_when(locale, again.due_at if again else due, zone, now)
         return locale.checkin(section, "chose_later", when=when)
+    if choice in (ids.NUDGE_DONE, ids.NUDGE_LET_GO):
+        status = GoalStatus.DONE if choice == ids.NUDGE_DONE else GoalStatus.DROPPED
+        close_all_goals(session, person, status, now)
     keys = {
         ids.NUDGE_DECLINE: "chose_decline",
         ids.NUDGE_HELPED: "chose_helped",
@@ -108,5 +99,6 @@ def _settle(
         ids.NUDGE_ON_TRACK: "chose_on_track",
         ids.NUDGE_STUCK: "chose_stuck",
         ids.NUDGE_DONE: "chose_done",
+        ids.NUDGE_LET_GO: "chose_let_go",
     }
     return locale.checkin(section, keys[choice])

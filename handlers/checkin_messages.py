@@ -6,7 +6,7 @@ from bot import ids
 from bot.config import Settings
 from handlers.compose import notification
 from messages.loader import LocaleContent
-from messages.model import Bullets, Button, Message, Paragraph, Preformatted, parse_text
+from messages.model import Bullets, Button, Message, parse_text
 
 # The buttons of each check-in, in order, with the key of their label in checkins.toml.
 BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -20,6 +20,7 @@ BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
         (ids.NUDGE_HELPED, "button_helped"),
         (ids.NUDGE_HARD, "button_hard"),
         (ids.NUDGE_NONE, "button_none"),
+        (ids.NUDGE_NOTES, "button_notes"),
     ),
     ids.CHECKIN_KIND_GOALS_NUDGE: (
         (ids.NUDGE_WRITE_GOALS, "button_write"),
@@ -29,6 +30,7 @@ BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
         (ids.NUDGE_ON_TRACK, "button_on_track"),
         (ids.NUDGE_STUCK, "button_stuck"),
         (ids.NUDGE_DONE, "button_done"),
+        (ids.NUDGE_LET_GO, "button_let_go"),
     ),
 }
 
@@ -49,13 +51,7 @@ def checkin_message(
         else []
     )
     todo = None
-    if kind == ids.CHECKIN_KIND_FEEDBACK_REQUEST:
-        blocks = [
-            Paragraph(locale.checkin(section, "intro")),
-            Preformatted(locale.checkin(section, "draft")),
-        ]
-        todo = locale.checkin(section, "todo")
-    elif kind == ids.CHECKIN_KIND_LOOKING_BACK:
+    if kind == ids.CHECKIN_KIND_LOOKING_BACK:
         todo = locale.checkin(section, "todo")
     elif kind == ids.CHECKIN_KIND_GOAL_PROGRESS and goals:
         blocks.append(Bullets(tuple(goals)))

@@ -68,8 +68,18 @@ def stage_message(
             ),
             Button(ids.STAGE_SNOOZE, locale.text("button_snooze"), value),
             Button(ids.STAGE_STOP, locale.text("button_stop"), value),
+            *_helpers(content, locale, stage_id),
         ),
     )
+
+
+def _helpers(content: Content, locale: LocaleContent, stage_id: str) -> tuple[Button, ...]:
+    """The form a stage offers beside its choices: asking for feedback, writing goals."""
+    if stage_id == content.feedback_helper_stage:
+        return (Button(ids.OPEN_FEEDBACK_FORM, locale.text("button_feedback_help"), "stage"),)
+    if stage_id == content.goals_helper_stage:
+        return (Button(ids.OPEN_GOALS_FORM, locale.text("button_write_goals"), "stage"),)
+    return ()
 
 
 def finished_message(locale: LocaleContent, settings: Settings) -> Message:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import time
 
+from bot import ids, store
 from bot import journey as rules
-from bot import store
 from bot.config import WorkingTime, parse_hours, parse_weekdays
 from bot.models import JourneyStatus
 from bot.schedule import person_time, replan_for_person
@@ -135,7 +135,7 @@ def person_locale(services: Services, ref: PersonRef) -> LocaleContent:
 def open_goals(services: Services, ref: PersonRef) -> CommandReply:
     locale = person_locale(services, ref)
     return CommandReply(
-        plain(locale, services.settings, locale.text("goals_opening")), open_goals_form=True
+        plain(locale, services.settings, locale.text("goals_opening")), open_form=ids.GOALS_FORM
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot import store
-from bot.models import Checkin, Goal, Journey
+from bot.models import Checkin, FeedbackNote, FeedbackRequest, Goal, Journey
 from bot.services import PersonRef, Services
 
 FORMAT_VERSION = 1
@@ -31,6 +31,16 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
         ).all()
         goals = session.exec(
             select(Goal).where(Goal.person_id == person.id).order_by(col(Goal.id))
+        ).all()
+        requests = session.exec(
+            select(FeedbackRequest)
+            .where(FeedbackRequest.person_id == person.id)
+            .order_by(col(FeedbackRequest.id))
+        ).all()
+        notes = session.exec(
+            select(FeedbackNote)
+            .where(FeedbackNote.person_id == person.id)
+            .order_by(col(FeedbackNote.id))
         ).all()
         return {
             "format": FORMAT_VERSION,
@@ -71,12 +81,26 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
             "goals": [
                 {
                     "what": g.what,
+                    "why": g.why,
                     "first_step": g.first_step,
                     "by_when": _when(g.by_when),
                     "status": g.status,
                     "written": _when(g.created_at),
                 }
                 for g in goals
+            ],
+            "feedback_requests": [
+                {
+                    "asked": r.decider_user_id,
+                    "to_understand": r.focus,
+                    "tone": r.tone,
+                    "written": _when(r.created_at),
+                }
+                for r in requests
+            ],
+            "feedback_notes": [
+                {"keep": n.keep, "work_on": n.work_on, "written": _when(n.created_at)}
+                for n in notes
             ],
         }
 

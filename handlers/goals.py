@@ -26,6 +26,7 @@ class GoalDraft:
     what: str
     first_step: str
     by_when: date | None
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,13 @@ def current_goals(services: Services, ref: PersonRef) -> tuple[LocaleContent, li
             return locale, []
         goals = _active_goals(session, person)
         return locale, [
-            GoalDraft(number=i, what=g.what, first_step=g.first_step or "", by_when=g.by_when)
+            GoalDraft(
+                number=i,
+                what=g.what,
+                first_step=g.first_step or "",
+                by_when=g.by_when,
+                why=g.why or "",
+            )
             for i, g in enumerate(goals, start=1)
         ]
 
@@ -77,6 +84,7 @@ def save_goals(
                     person_id=person.id or 0,
                     journey_id=journey.id,
                     what=draft.what.strip(),
+                    why=draft.why.strip() or None,
                     first_step=draft.first_step.strip() or None,
                     by_when=draft.by_when,
                     created_at=now,
@@ -136,7 +144,11 @@ def _validate(drafts: list[GoalDraft], *, today: date, form: dict[str, str]) -> 
             errors[f"what_{draft.number}"] = form["step_without_goal"]
         if draft.by_when is not None and draft.by_when < today:
             errors[f"by_when_{draft.number}"] = form["date_in_past"]
-        for field, text in (("what", draft.what), ("first_step", draft.first_step)):
+        for field, text in (
+            ("what", draft.what),
+            ("why", draft.why),
+            ("first_step", draft.first_step),
+        ):
             if len(text) > TEXT_LIMIT:
                 errors[f"{field}_{draft.number}"] = f"{TEXT_LIMIT} characters at most."
     if not any(d.what.strip() for d in drafts):
@@ -204,3 +216,33 @@ def _answer_offer(
 
 def _without_buttons(message: Message, note: str) -> Message:
     return replace(message, buttons=(), note=f"✓ {note}")
+
+
+def set_goal_status(
+    services: Services, ref: PersonRef, *, goal_id: int | None, status: str
+) -> bool:
+    """Mark one of the person's own active goals done or dropped."""
+    if status not in (GoalStatus.DONE, GoalStatus.DROPPED):
+        return False
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        goal = session.get(Goal, goal_id) if goal_id is not None else None
+        if person is None or goal is None or goal.person_id != person.id:
+            return False
+        if goal.status != GoalStatus.ACTIVE:
+            return False
+        goal.status = status
+        goal.updated_at = services.clock()
+        session.add(goal)
+        return True
+
+
+def close_all_goals(session: Session, person: Person, status: str, now: datetime) -> None:
+    for goal in _active_goals(session, person):
+        goal.status = status
+        goal.updated_at = now
+        session.add(goal)
+
+
+def active_goal_rows(session: Session, person: Person) -> list[tuple[int, str]]:
+    return [(goal.id or 0, _describe(goal)) for goal in _active_goals(session, person)]

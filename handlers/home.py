@@ -10,9 +10,10 @@ from bot.schedule import person_time
 from bot.services import PersonRef, Services
 from handlers import controls
 from handlers.compose import format_when, home_message
-from handlers.goals import goals_of
+from handlers.feedback import notes_of
+from handlers.goals import active_goal_rows
 from messages.loader import LocaleContent
-from messages.model import Bullets, Button, Confirm, Message, Paragraph, TextBlock
+from messages.model import Bullets, Button, Confirm, Message, Paragraph, Row, TextBlock
 from scheduler.timing import spread
 
 
@@ -28,18 +29,43 @@ def home(services: Services, ref: PersonRef) -> Message:
         upcoming = _next_message(session, services, person, locale)
         if upcoming:
             blocks.append(Paragraph(upcoming))
-        goals = goals_of(session, person.id or 0)
-        if goals:
-            blocks += [Paragraph(locale.text("home_goals")), Bullets(tuple(goals))]
+        notes = _notes(session, person, locale)
+        if notes:
+            blocks += [Paragraph(locale.text("home_notes")), Bullets(tuple(notes))]
         blocks += base.blocks[1:]
+        goals = active_goal_rows(session, person)
+        if goals:
+            blocks.append(Paragraph(locale.text("home_goals")))
         journey = store.open_journey(session, person_id=person.id or 0)
         return Message(
             notification=base.notification,
             title=base.title,
             blocks=tuple(blocks),
             links=base.links,
+            rows=tuple(_goal_row(locale, goal_id, text) for goal_id, text in goals),
             buttons=_controls(locale, journey),
         )
+
+
+def _notes(session: Session, person: Person, locale: LocaleContent) -> list[str]:
+    lines: list[str] = []
+    for note in notes_of(session, person):
+        if note.keep:
+            lines.append(locale.text("home_note_keep", text=note.keep))
+        if note.work_on:
+            lines.append(locale.text("home_note_work_on", text=note.work_on))
+    return lines
+
+
+def _goal_row(locale: LocaleContent, goal_id: int, text: str) -> Row:
+    value = str(goal_id)
+    return Row(
+        text=text,
+        buttons=(
+            Button(ids.GOAL_DONE, locale.text("goal_done"), value),
+            Button(ids.GOAL_DROP, locale.text("goal_drop"), value),
+        ),
+    )
 
 
 def _next_message(
@@ -74,7 +100,10 @@ def _next_message(
 
 
 def _controls(locale: LocaleContent, journey: Journey | None) -> tuple[Button, ...]:
-    buttons: list[Button] = []
+    buttons = [
+        Button(ids.OPEN_FEEDBACK_FORM, locale.text("home_button_feedback"), "home"),
+        Button(ids.OPEN_GOALS_FORM, locale.text("home_button_goals"), "home"),
+    ]
     if journey is not None and journey.status == JourneyStatus.ACTIVE:
         buttons.append(Button(ids.HOME_PAUSE, locale.text("home_button_pause"), "pause"))
     elif journey is not None:

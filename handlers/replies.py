@@ -18,7 +18,7 @@ class CommandReply:
 
     message: Message
     send_now: tuple[int, ...] = ()
-    open_goals_form: bool = False
+    open_form: str | None = None
     send_export: bool = False
 
 
@@ -28,12 +28,12 @@ class ChoiceReply:
 
     `note` is None when the message stays as it is: another click on it already took effect
     (that click updates it), or the answer keeps the buttons (a draft was sent, a form opens).
-    `open_goals_form` asks the adapter to open the goals form for the clicked check-in.
+    `open_form` names a form (ids.GOALS_FORM, FEEDBACK_FORM, NOTES_FORM) the adapter opens.
     """
 
     note: str | None
     send_now: tuple[int, ...] = ()
-    open_goals_form: bool = False
+    open_form: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "button_snooze": "",
         "button_stop": "",
         "button_start": "",
+        "button_feedback_help": "",
+        "button_write_goals": "",
         "chose_next": "",
         "chose_finish": "",
         "chose_snooze": "when",
@@ -75,6 +77,13 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "export_nothing": "",
         "home_next": "when what",
         "home_goals": "",
+        "home_notes": "",
+        "home_note_keep": "text",
+        "home_note_work_on": "text",
+        "home_button_feedback": "",
+        "home_button_goals": "",
+        "goal_done": "",
+        "goal_drop": "",
         "home_button_pause": "",
         "home_button_resume": "",
         "home_button_export": "",
@@ -109,13 +118,49 @@ CHECKIN_KEYS: dict[str, dict[str, frozenset[str]]] = {
             "chose_later": "when",
             "chose_decline": "",
         },
-        "feedback_request": {"title": "", "intro": "", "draft": "", "todo": ""},
+        "feedback_request": {
+            "title": "",
+            "intro": "",
+            "focus_line": "focus",
+            "draft_short": "focus_line",
+            "draft_warm": "focus_line",
+            "draft_formal": "focus_line",
+            "todo": "",
+        },
+        "feedback_form": {
+            "title": "",
+            "submit": "",
+            "close": "",
+            "intro": "",
+            "decider_label": "",
+            "focus_label": "",
+            "focus_hint": "",
+            "tone_label": "",
+            "tone_short": "",
+            "tone_warm": "",
+            "tone_formal": "",
+            "need_decider": "",
+            "not_yourself": "",
+        },
+        "feedback_notes": {
+            "title": "",
+            "submit": "",
+            "close": "",
+            "intro": "",
+            "keep_label": "",
+            "keep_hint": "",
+            "work_on_label": "",
+            "work_on_hint": "",
+            "need_one": "",
+            "saved": "",
+        },
         "feedback_followup": {
             "title": "",
             "body": "",
             "button_helped": "",
             "button_hard": "",
             "button_none": "",
+            "button_notes": "",
             "chose_helped": "",
             "chose_hard": "",
             "chose_none": "",
@@ -138,6 +183,8 @@ CHECKIN_KEYS: dict[str, dict[str, frozenset[str]]] = {
             "first_step_label": "number",
             "first_step_hint": "",
             "by_when_label": "number",
+            "why_label": "number",
+            "why_hint": "",
             "need_one": "",
             "date_in_past": "",
             "step_without_goal": "",
@@ -148,6 +195,8 @@ CHECKIN_KEYS: dict[str, dict[str, frozenset[str]]] = {
             "button_on_track": "",
             "button_stuck": "",
             "button_done": "",
+            "button_let_go": "",
+            "chose_let_go": "",
             "chose_on_track": "",
             "chose_stuck": "",
             "chose_done": "",
@@ -157,9 +206,9 @@ CHECKIN_KEYS: dict[str, dict[str, frozenset[str]]] = {
 }
 # Slack's limits on the shortest of these: modal titles and buttons.
 SHORT_LIMITS = {
-    ("goals_form", "title"): 24,
-    ("goals_form", "submit"): 24,
-    ("goals_form", "close"): 24,
+    (form, key): 24
+    for form in ("goals_form", "feedback_form", "feedback_notes")
+    for key in ("title", "submit", "close")
 }
 TIMING_DAYS = (
     "feedback_nudge_working_days",
@@ -229,6 +278,8 @@ class Content:
     safety_net_stage: str
     locales: dict[str, LocaleContent]
     timing: Timing = Timing()
+    feedback_helper_stage: str | None = None
+    goals_helper_stage: str | None = None
 
     def for_locale(self, tag: str | None) -> LocaleContent:
         """The best folder for a Slack locale like "fr-FR": fr-FR, then fr, then English."""
@@ -267,11 +318,18 @@ def load_content(root: Path | None = None) -> Content:
         locales[folder.name] = _load_locale(folder, tuple(order))
     if DEFAULT_LOCALE not in locales:
         raise ContentError(f"{root}: the fallback locale folder '{DEFAULT_LOCALE}/' is missing")
+    helpers: dict[str, str | None] = {}
+    for name in ("feedback_helper_stage", "goals_helper_stage"):
+        value = journey.get(name)
+        if value is not None and value not in order:
+            raise ContentError(f"{journey_file}: field '{name}' is not one of 'stages'")
+        helpers[name] = value
     return Content(
         stage_order=tuple(order),
         safety_net_stage=safety_stage,
         locales=locales,
         timing=_timing(journey.get("timing"), journey_file),
+        **helpers,
     )
 
 

@@ -55,6 +55,14 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Row:
+    """A line with buttons of its own (a goal with "done" and "let it go")."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
 class Message:
     """One message. `notification` is what a lock screen shows: always neutral."""
 
@@ -66,6 +74,7 @@ class Message:
     todo_lead: str | None = None
     note: str | None = None
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    rows: tuple[Row, ...] = ()
 
 
 def parse_text(text: str) -> tuple[TextBlock, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from messages.model import Bullets, Message, Paragraph, Preformatted
+from messages.model import Bullets, Button, Message, Paragraph, Preformatted
 
 Block = dict[str, Any]
 
@@ -57,32 +57,40 @@ def build_message_blocks(message: Message) -> list[Block]:
         blocks.append(_section(f"{lead}{escape_mrkdwn(message.todo)}"))
     if message.note:
         blocks.append(_context(escape_mrkdwn(message.note)))
+    for number, row in enumerate(message.rows, start=1):
+        blocks.append(_section(escape_mrkdwn(row.text)))
+        if row.buttons:
+            blocks.append(_actions(row.buttons, block_id=f"row_{number}"))
     if message.buttons:
-        elements: list[Block] = []
-        for button in message.buttons:
-            element: Block = {
-                "type": "button",
-                "action_id": button.action,
-                "text": {
-                    "type": "plain_text",
-                    "text": button.label[:BUTTON_LABEL_LIMIT],
-                    "emoji": False,
-                },
-                "value": button.value,
-            }
-            if button.style:
-                element["style"] = button.style
-            if button.confirm:
-                element["confirm"] = {
-                    "title": _plain(button.confirm.title[:100]),
-                    "text": _plain(button.confirm.text[:300]),
-                    "confirm": _plain(button.confirm.yes[:30]),
-                    "deny": _plain(button.confirm.no[:30]),
-                    "style": "danger",
-                }
-            elements.append(element)
-        blocks.append({"type": "actions", "block_id": "choices", "elements": elements})
+        blocks.append(_actions(message.buttons, block_id="choices"))
     return blocks
+
+
+def _actions(buttons: tuple[Button, ...], *, block_id: str) -> Block:
+    elements: list[Block] = []
+    for button in buttons:
+        element: Block = {
+            "type": "button",
+            "action_id": button.action,
+            "text": {
+                "type": "plain_text",
+                "text": button.label[:BUTTON_LABEL_LIMIT],
+                "emoji": False,
+            },
+            "value": button.value,
+        }
+        if button.style:
+            element["style"] = button.style
+        if button.confirm:
+            element["confirm"] = {
+                "title": _plain(button.confirm.title[:100]),
+                "text": _plain(button.confirm.text[:300]),
+                "confirm": _plain(button.confirm.yes[:30]),
+                "deny": _plain(button.confirm.no[:30]),
+                "style": "danger",
+            }
+        elements.append(element)
+    return {"type": "actions", "block_id": block_id, "elements": elements}
 
 
 def replace_actions_with_note(blocks: list[Block], note: str) -> list[Block]:

@@ -14,7 +14,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids, store
-from bot.models import Platform
+from bot.models import GoalStatus, Platform
 from bot.services import PersonRef, Services
 from bot.slack.blocks import (
     build_home_view,
@@ -22,12 +22,21 @@ from bot.slack.blocks import (
     plain_text_of,
     replace_actions_with_note,
 )
-from bot.slack.views import build_goals_modal, read_goals_form
+from bot.slack.views import (
+    build_feedback_modal,
+    build_goals_modal,
+    build_notes_modal,
+    read_feedback_form,
+    read_goals_form,
+    read_notes_form,
+    saved_view,
+)
 from handlers import controls
 from handlers.checkin_answers import answer_nudge
 from handlers.command import run_command
 from handlers.export import export_data
-from handlers.goals import SavedGoals, current_goals, save_goals
+from handlers.feedback import FormResult, request_feedback, save_notes
+from handlers.goals import SavedGoals, current_goals, save_goals, set_goal_status
 from handlers.home import home
 from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose
@@ -55,6 +64,10 @@ def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
     app.action(ids.HOME_START)(listeners.on_home_start)
     app.action(re.compile(f"^({'|'.join(ids.HOME_CONTROLS)})$"))(listeners.on_home_control)
     app.view(ids.GOALS_FORM)(listeners.on_goals_submitted)
+    app.view(ids.FEEDBACK_FORM)(listeners.on_feedback_submitted)
+    app.view(ids.NOTES_FORM)(listeners.on_notes_submitted)
+    app.action(re.compile(f"^({'|'.join(ids.FORM_OPENERS)})$"))(listeners.on_form_opener)
+    app.action(re.compile(f"^({ids.GOAL_DONE}|{ids.GOAL_DROP})$"))(listeners.on_goal_status)
     app.event("app_home_opened")(listeners.on_home_opened)
     # Anything else is acknowledged, never answered with an error.
     app.command(re.compile(".*"))(listeners.on_command)
@@ -112,10 +125,10 @@ class SlackListeners:
             logger.exception("command failed before it was acknowledged")
             await ack(text=self.unavailable, response_type="ephemeral")
             return
-        if reply.open_goals_form:
+        if reply.open_form:
             # The trigger_id expires three seconds after the command: open the form first.
             await ack()
-            await self._open_goals_form(client, ref, str(body.get("trigger_id") or ""), None)
+            await self._open_form(reply.open_form, client, ref, str(body.get("trigger_id") or ""))
             return
         message = reply.message
         await ack(
@@ -127,15 +140,92 @@ class SlackListeners:
             await self._send_export(client, ref)
         await self._send_now(reply, respond, ref)
 
-    async def _open_goals_form(
-        self, client: AsyncWebClient, ref: PersonRef, trigger_id: str, from_checkin: int | None
+    async def _open_form(
+        self,
+        form: str,
+        client: AsyncWebClient,
+        ref: PersonRef,
+        trigger_id: str,
+        from_checkin: int | None = None,
     ) -> None:
+        """Open a form at once: a trigger_id expires three seconds after the click."""
         try:
-            locale, goals = await asyncio.to_thread(current_goals, self.services, ref)
-            view = build_goals_modal(locale, goals, from_checkin=from_checkin)
+            if form == ids.GOALS_FORM:
+                locale, goals = await asyncio.to_thread(current_goals, self.services, ref)
+                view = build_goals_modal(locale, goals, from_checkin=from_checkin)
+            else:
+                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                view = (
+                    build_feedback_modal(locale, from_checkin=from_checkin)
+                    if form == ids.FEEDBACK_FORM
+                    else build_notes_modal(locale)
+                )
             await client.views_open(trigger_id=trigger_id, view=view)
         except Exception:
-            logger.exception("could not open the goals form")
+            logger.exception("could not open the %s", form)
+
+    async def on_form_opener(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
+        """A button (on a stage or the home tab) that only opens a form."""
+        await ack()
+        ref = person_ref(context)
+        form = ids.FORM_OPENERS.get(str(action.get("action_id")))
+        if ref is not None and form is not None:
+            await self._open_form(form, client, ref, str(body.get("trigger_id") or ""))
+
+    async def on_feedback_submitted(
+        self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        ref = person_ref(context)
+        if ref is None:
+            await ack()
+            return
+        decider, focus, tone = read_feedback_form(view)
+        try:
+            result = await asyncio.to_thread(
+                request_feedback, self.services, ref, decider=decider, focus=focus, tone=tone
+            )
+        except Exception:
+            logger.exception("the feedback request failed")
+            await ack(response_action="errors", errors={"decider": self.unavailable})
+            return
+        if result.errors:
+            await ack(response_action="errors", errors=result.errors)
+            return
+        await ack()
+        await self._send_now(result, None, ref)
+
+    async def on_notes_submitted(
+        self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        ref = person_ref(context)
+        if ref is None:
+            await ack()
+            return
+        keep, work_on = read_notes_form(view)
+        try:
+            result = await asyncio.to_thread(
+                save_notes, self.services, ref, keep=keep, work_on=work_on
+            )
+        except Exception:
+            logger.exception("saving feedback notes failed")
+            await ack(response_action="errors", errors={"keep": self.unavailable})
+            return
+        if result.errors:
+            await ack(response_action="errors", errors=result.errors)
+            return
+        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        form = locale.checkins["feedback_notes"]
+        await ack(
+            response_action="update",
+            view=saved_view(form["title"], form["saved"], form["close"]),
+        )
 
     async def on_goals_submitted(
         self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
@@ -172,7 +262,7 @@ class SlackListeners:
 
     async def _send_now(
         self,
-        reply: CommandReply | ChoiceReply | SavedGoals,
+        reply: CommandReply | ChoiceReply | SavedGoals | FormResult,
         respond: AsyncRespond | None,
         ref: PersonRef,
     ) -> None:
@@ -217,8 +307,9 @@ class SlackListeners:
                 respond(text=self.unavailable, response_type="ephemeral", replace_original=False)
             )
             return
-        if reply.open_goals_form:
-            await self._open_goals_form(client, ref, str(body.get("trigger_id") or ""), checkin_id)
+        if reply.open_form:
+            trigger_id = str(body.get("trigger_id") or "")
+            await self._open_form(reply.open_form, client, ref, trigger_id, checkin_id)
         if reply.note is not None:
             await self._update_clicked(body, client, respond, reply.note)
         await self._send_now(reply, respond, ref)
@@ -289,6 +380,32 @@ class SlackListeners:
             await client.views_publish(user_id=ref.user_id, view=view)
         except Exception:
             logger.exception("could not publish the home tab")
+
+    async def on_goal_status(
+        self,
+        ack: AsyncAck,
+        action: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
+        """Done or let go, from a goal's own buttons on the home tab."""
+        await ack()
+        ref = person_ref(context)
+        if ref is None:
+            return
+        value = str(action.get("value") or "")
+        status = GoalStatus.DONE if action.get("action_id") == ids.GOAL_DONE else GoalStatus.DROPPED
+        try:
+            await asyncio.to_thread(
+                set_goal_status,
+                self.services,
+                ref,
+                goal_id=int(value) if value.isdigit() and len(value) < 18 else None,
+                status=status,
+            )
+        except Exception:
+            logger.exception("changing a goal failed")
+        await self._publish_home(client, ref)
 
     async def on_home_control(
         self,

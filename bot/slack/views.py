@@ -6,7 +6,8 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.ids import GOALS_FORM
+from bot.ids import FEEDBACK_FORM, GOALS_FORM, NOTES_FORM
+from handlers.feedback import FOCUS_LIMIT, NOTE_LIMIT
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft
 from messages.loader import LocaleContent
 
@@ -36,9 +37,17 @@ def build_goals_modal(
             "max_length": TEXT_LIMIT,
             "placeholder": _plain(form["first_step_hint"]),
         }
+        why: Block = {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "max_length": TEXT_LIMIT,
+            "placeholder": _plain(form["why_hint"]),
+        }
         when: Block = {"type": "datepicker", "action_id": "value"}
         if current is not None:
             what["initial_value"] = current.what
+            if current.why:
+                why["initial_value"] = current.why
             if current.first_step:
                 step["initial_value"] = current.first_step
             if current.by_when:
@@ -47,6 +56,7 @@ def build_goals_modal(
             blocks.append({"type": "divider"})
         blocks += [
             _input(f"what_{number}", form["what_label"].format(number=number), what),
+            _input(f"why_{number}", form["why_label"].format(number=number), why),
             _input(f"first_step_{number}", form["first_step_label"].format(number=number), step),
             _input(f"by_when_{number}", form["by_when_label"].format(number=number), when),
         ]
@@ -83,6 +93,7 @@ def read_goals_form(view: dict[str, Any]) -> tuple[list[GoalDraft], int | None]:
     drafts: list[GoalDraft] = []
     for number in range(1, MAX_GOALS + 1):
         what = field(f"what_{number}").get("value")
+        why = field(f"why_{number}").get("value")
         step = field(f"first_step_{number}").get("value")
         picked = field(f"by_when_{number}").get("selected_date")
         try:
@@ -93,6 +104,7 @@ def read_goals_form(view: dict[str, Any]) -> tuple[list[GoalDraft], int | None]:
             GoalDraft(
                 number=number,
                 what=what if isinstance(what, str) else "",
+                why=why if isinstance(why, str) else "",
                 first_step=step if isinstance(step, str) else "",
                 by_when=by_when,
             )
@@ -103,3 +115,113 @@ def read_goals_form(view: dict[str, Any]) -> tuple[list[GoalDraft], int | None]:
         metadata = {}
     offered = metadata.get("checkin") if isinstance(metadata, dict) else None
     return drafts, offered if isinstance(offered, int) else None
+
+
+def build_feedback_modal(locale: LocaleContent, *, from_checkin: int | None) -> dict[str, Any]:
+    form = locale.checkins["feedback_form"]
+    tones = [
+        {"text": _plain(form[f"tone_{tone}"]), "value": tone}
+        for tone in ("short", "warm", "formal")
+    ]
+    return {
+        "type": "modal",
+        "callback_id": FEEDBACK_FORM,
+        "title": _plain(form["title"]),
+        "submit": _plain(form["submit"]),
+        "close": _plain(form["close"]),
+        "private_metadata": json.dumps({"checkin": from_checkin}),
+        "blocks": [
+            {"type": "section", "text": _plain(form["intro"])},
+            {
+                "type": "input",
+                "block_id": "decider",
+                "label": _plain(form["decider_label"]),
+                "element": {"type": "users_select", "action_id": "value"},
+            },
+            _input(
+                "focus",
+                form["focus_label"],
+                {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": FOCUS_LIMIT,
+                    "placeholder": _plain(form["focus_hint"]),
+                },
+            ),
+            {
+                "type": "input",
+                "block_id": "tone",
+                "label": _plain(form["tone_label"]),
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": "value",
+                    "options": tones,
+                    "initial_option": tones[1],
+                },
+            },
+        ],
+    }
+
+
+def read_feedback_form(view: dict[str, Any]) -> tuple[str | None, str, str]:
+    """Who decided, what the person wants to understand, and the tone; never raises."""
+    decider = _field(view, "decider").get("selected_user")
+    focus = _field(view, "focus").get("value")
+    option = _field(view, "tone").get("selected_option")
+    tone = option.get("value") if isinstance(option, dict) else None
+    return (
+        decider if isinstance(decider, str) else None,
+        focus if isinstance(focus, str) else "",
+        tone if isinstance(tone, str) else "warm",
+    )
+
+
+def build_notes_modal(locale: LocaleContent) -> dict[str, Any]:
+    form = locale.checkins["feedback_notes"]
+
+    def box(block_id: str, label: str, hint: str) -> Block:
+        element = {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "multiline": True,
+            "max_length": NOTE_LIMIT,
+            "placeholder": _plain(hint),
+        }
+        return _input(block_id, label, element)
+
+    return {
+        "type": "modal",
+        "callback_id": NOTES_FORM,
+        "title": _plain(form["title"]),
+        "submit": _plain(form["submit"]),
+        "close": _plain(form["close"]),
+        "blocks": [
+            {"type": "section", "text": _plain(form["intro"])},
+            box("keep", form["keep_label"], form["keep_hint"]),
+            box("work_on", form["work_on_label"], form["work_on_hint"]),
+        ],
+    }
+
+
+def read_notes_form(view: dict[str, Any]) -> tuple[str, str]:
+    keep = _field(view, "keep").get("value")
+    work_on = _field(view, "work_on").get("value")
+    return (keep if isinstance(keep, str) else "", work_on if isinstance(work_on, str) else "")
+
+
+def saved_view(title: str, text: str, close: str) -> dict[str, Any]:
+    """What a form turns into once it is saved."""
+    return {
+        "type": "modal",
+        "title": _plain(title),
+        "close": _plain(close),
+        "blocks": [{"type": "section", "text": _plain(text)}],
+    }
+
+
+def _field(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    values = (view.get("state") or {}).get("values") or {}
+    block = values.get(block_id) if isinstance(values, dict) else None
+    found = block.get("value") if isinstance(block, dict) else None
+    return found if isinstance(found, dict) else {}

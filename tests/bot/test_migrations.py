@@ -21,7 +21,16 @@ from bot.services import PersonRef
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 REF = PersonRef("slack", "T1", "U1")
-TABLES = {"person", "workspace", "journey", "checkin", "goal", "processedevent"}
+TABLES = {
+    "person",
+    "workspace",
+    "journey",
+    "checkin",
+    "goal",
+    "feedbackrequest",
+    "feedbacknote",
+    "processedevent",
+}
 
 
 def differences(engine: Engine, metadata: MetaData) -> list[Any]:

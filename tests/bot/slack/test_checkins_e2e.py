@@ -145,20 +145,74 @@ def _nudge(bot: RunningBot) -> PostedMessage:
     return nudge
 
 
-def test_feedback_help_sends_a_copy_ready_draft_once_and_keeps_the_buttons(
-    start_bot: BotFactory,
-) -> None:
+def _opened_view(bot: RunningBot, count: int) -> dict[str, Any]:
+    view = bot.standin.wait_for_calls("views.open", count)[count - 1].args["view"]
+    loaded = json.loads(view) if isinstance(view, str) else view
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_feedback_help_opens_the_request_form_and_sends_a_draft(start_bot: BotFactory) -> None:
     bot = start_bot()
     nudge = _nudge(bot)
     bot.click(USER, nudge, ids.NUDGE_HELP)
+    view = _opened_view(bot, 1)
+    assert view["callback_id"] == ids.FEEDBACK_FORM
+    assert _buttons(nudge) == [ids.NUDGE_ASKED, ids.NUDGE_HELP, ids.NUDGE_LATER, ids.NUDGE_DECLINE]
+
+    def submit(decider: str | None, focus: str, tone: str) -> Any:
+        values: dict[str, dict[str, Any]] = {
+            "decider": {"type": "users_select", "selected_user": decider},
+            "focus": {"type": "plain_text_input", "value": focus},
+            "tone": {"type": "radio_buttons", "selected_option": {"value": tone}},
+        }
+        return _submit(bot, view, values)
+
+    assert submit(None, "", "warm")["errors"] == {
+        "decider": "Pick the person who made the decision."
+    }
+    assert "not yourself" in submit(USER, "", "warm")["errors"]["decider"]
+    assert submit("U0BOSS", "x" * 501, "warm")["errors"] == {"focus": "500 characters at most."}
+    assert submit("U0BOSS", "which <experience> & skills the role needed", "formal") is None
     draft = bot.dms(USER, 3)[2]
     text = text_of(draft.blocks)
-    assert "right candidate next time" in text and "open to future opportunities" in text
+    assert "Kind regards" in text and "right candidate in future" in text
+    assert "which &lt;experience&gt; &amp; skills the role needed" in text
     assert "```" in text  # a box that copies as it stands
-    assert _buttons(nudge) == [ids.NUDGE_ASKED, ids.NUDGE_HELP, ids.NUDGE_LATER, ids.NUDGE_DECLINE]
-    bot.click(USER, nudge, ids.NUDGE_HELP)
+    followups = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_FOLLOWUP)
+    assert len(followups) == 1
+    # A second request sends a second draft but asks only once how it went.
+    assert submit("U0BOSS", "", "short") is None
+    assert "Thanks for considering me" in text_of(bot.dms(USER, 4)[3].blocks)
+    assert len(_rows(bot, ids.CHECKIN_KIND_FEEDBACK_FOLLOWUP)) == 1
+
+
+def test_private_notes_after_the_feedback_conversation(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    nudge = _nudge(bot)
+    bot.click(USER, nudge, ids.NUDGE_ASKED)
+    bot.wait_updated(nudge)
     bot.settle()
-    assert len(bot.standin.dms_to(USER)) == 3
+    [followup] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_FOLLOWUP)
+    [message] = _sweep_at(bot, followup.due_at)
+    bot.click(USER, message, ids.NUDGE_NOTES)
+    view = _opened_view(bot, 1)
+    assert view["callback_id"] == ids.NOTES_FORM
+    empty = {"keep": {"value": ""}, "work_on": {"value": " "}}
+    assert _submit(bot, view, empty)["errors"] == {
+        "keep": "Write something in at least one of the two boxes."
+    }
+    saved = _submit(bot, view, {"keep": {"value": "Shorter answers"}, "work_on": {"value": ""}})
+    assert saved["response_action"] == "update"
+    assert "Saved privately" in json.dumps(saved["view"])
+    body, kind = simulate.event_callback(
+        team_id="T0TEST",
+        event={"type": "app_home_opened", "user": USER, "tab": "home"},
+        event_id="EvNotes",
+    )
+    bot.post(body, kind)
+    home = bot.standin.wait_for_calls("views.publish", 1)[-1].args["view"]
+    assert "To keep: Shorter answers" in (home if isinstance(home, str) else json.dumps(home))
 
 
 def test_yes_i_asked_schedules_the_how_did_it_go_check_in(start_bot: BotFactory) -> None:
@@ -171,7 +225,7 @@ def test_yes_i_asked_schedules_the_how_did_it_go_check_in(start_bot: BotFactory)
     [followup] = _rows(bot, ids.CHECKIN_KIND_FEEDBACK_FOLLOWUP)
     assert _local(followup.due_at, "Europe/London").date() == date(2026, 12, 1)  # 3 working days
     [message] = _sweep_at(bot, followup.due_at)
-    assert _buttons(message) == [ids.NUDGE_HELPED, ids.NUDGE_HARD, ids.NUDGE_NONE]
+    assert _buttons(message) == [ids.NUDGE_HELPED, ids.NUDGE_HARD, ids.NUDGE_NONE, ids.NUDGE_NOTES]
     bot.click(USER, message, ids.NUDGE_NONE)
     assert bot.wait_updated(message)
     assert "no need to chase" in text_of(message.blocks)
