@@ -19,6 +19,7 @@ from bot.schedule import find_workspace, replan_for_person, working_time
 from bot.services import Services
 from handlers.checkin_messages import checkin_message
 from handlers.compose import finished_message, plain, stage_message
+from handlers.feedback import draft_message
 from handlers.goals import goals_of
 from messages.model import Bullets, Message
 from scheduler.delivery import DeliveryDeferred, Profile, Recipient, RecipientUnreachable, Sender
@@ -280,6 +281,11 @@ class Dispatcher:
                 title=locale.checkin("goals_form", "title"),
                 blocks=(*saved.blocks, Bullets(tuple(goals))),
             )
+        if job.kind == ids.CHECKIN_KIND_FEEDBACK_REQUEST:
+            with services.sessions.begin() as session:
+                return draft_message(
+                    session, person_id=job.person_id, locale=locale, services=services
+                )
         if job.kind in locale.checkins:
             return checkin_message(
                 job.kind, locale=locale, settings=settings, checkin_id=job.checkin_id, goals=goals
