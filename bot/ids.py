@@ -68,7 +68,13 @@ FEEDBACK_FORM = "feedback_form"
 NOTES_FORM = "notes_form"
 OPEN_FEEDBACK_FORM = "open_feedback_form"
 OPEN_GOALS_FORM = "open_goals_form"
-FORM_OPENERS = {OPEN_FEEDBACK_FORM: FEEDBACK_FORM, OPEN_GOALS_FORM: GOALS_FORM}
+HOURS_FORM = "hours_form"
+OPEN_HOURS_FORM = "open_hours_form"
+FORM_OPENERS = {
+    OPEN_FEEDBACK_FORM: FEEDBACK_FORM,
+    OPEN_GOALS_FORM: GOALS_FORM,
+    OPEN_HOURS_FORM: HOURS_FORM,
+}
 
 # Per-goal buttons on the home tab; the value is the goal's id.
 GOAL_DONE = "goal_done"

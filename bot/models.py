@@ -70,7 +70,13 @@ class Person(SQLModel, table=True):
     # The person's own working hours ("08:00-16:00") and days ("mon-thu"), over the workspace's.
     work_hours: str | None = Field(default=None, max_length=16)
     work_days: str | None = Field(default=None, max_length=32)
+    # A zone the person chose over the one their Slack profile says.
+    time_zone_override: str | None = Field(default=None, max_length=64)
     created_at: datetime = _utc_column(nullable=False)
+
+    @property
+    def zone_name(self) -> str | None:
+        return self.time_zone_override or self.time_zone
 
 
 class Workspace(SQLModel, table=True):

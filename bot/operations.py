@@ -24,7 +24,7 @@ def print_checkins(
             header = ("id", "due (UTC)", "their time", "user", "what", "status", "tries")
             print("{:>7}  {:16}  {:22}  {:12}  {:22}  {:8}  {}".format(*header), file=out)
             for checkin, person in rows:
-                zone = person_zone(person.time_zone, settings.default_time_zone)
+                zone = person_zone(person.zone_name, settings.default_time_zone)
                 local = checkin.due_at.astimezone(zone)
                 what = (checkin.stage_id and f"{checkin.kind}:{checkin.stage_id}") or checkin.kind
                 print(

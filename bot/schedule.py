@@ -51,7 +51,7 @@ def person_time(
 ) -> tuple[ZoneInfo, WorkingTime]:
     workspace = find_workspace(session, platform=person.platform, workspace_id=person.workspace_id)
     return (
-        person_zone(person.time_zone, settings.default_time_zone),
+        person_zone(person.zone_name, settings.default_time_zone),
         working_time(settings.working_time, workspace=workspace, person=person),
     )
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import time
 
 from bot import ids, store
 from bot import journey as rules
-from bot.config import WorkingTime, parse_hours, parse_weekdays
+from bot.config import WorkingTime, is_time_zone, parse_hours, parse_weekdays
 from bot.models import JourneyStatus
 from bot.schedule import person_time, replan_for_person
 from bot.services import PersonRef, Services
@@ -42,7 +43,7 @@ def status_line(services: Services, ref: PersonRef) -> str | None:
             return f"{current} {locale.text('status_paused')}"
         waiting = store.pending_checkin(session, journey_id=journey.id or 0)
         if waiting is not None and waiting.due_at > now:
-            zone = person_zone(person.time_zone, services.settings.default_time_zone)
+            zone = person_zone(person.zone_name, services.settings.default_time_zone)
             # Shown as the start of working hours, as it was promised, not the spread minutes.
             spread_by = spread(waiting.id or 0, services.content.timing.spread_minutes)
             when = format_when(locale, waiting.due_at - spread_by, zone, now)
@@ -141,30 +142,82 @@ def open_goals(services: Services, ref: PersonRef) -> CommandReply:
 
 def working_hours(services: Services, ref: PersonRef, text: str) -> CommandReply:
     """`hours` shows the person's working time; `hours 08:00-16:00 mon-thu` changes it."""
-    now = services.clock()
     words = text.split()
+    if len(words) > 2:
+        return CommandReply(
+            plain(person_locale(services, ref), services.settings, _hours_bad(services, ref))
+        )
+    hours = words[0] if words else None
+    days = words[1] if len(words) == 2 else None
+    result = set_working_time(services, ref, hours=hours, days=days, zone=None, keep_zone=True)
+    locale = person_locale(services, ref)
+    if result.errors:
+        return CommandReply(plain(locale, services.settings, next(iter(result.errors.values()))))
+    return CommandReply(plain(locale, services.settings, result.summary))
+
+
+@dataclass(frozen=True)
+class WorkingTimeResult:
+    errors: dict[str, str]
+    summary: str = ""
+    current: tuple[str, str, str] = ("", "", "")  # hours, days and chosen zone, as typed
+
+
+def set_working_time(
+    services: Services,
+    ref: PersonRef,
+    *,
+    hours: str | None,
+    days: str | None,
+    zone: str | None,
+    keep_zone: bool = False,
+) -> WorkingTimeResult:
+    """Change (or, given nothing, show) the person's own working hours, days and time zone."""
+    now = services.clock()
     with services.sessions.begin() as session:
         person = store.get_or_create_person(session, ref=ref, now=now)
         locale = services.content.for_locale(person.locale)
-        if words:
-            hours = parse_hours(words[0])
-            days = parse_weekdays(words[1]) if len(words) > 1 else None
-            if hours is None or len(words) > 2 or (len(words) == 2 and days is None):
-                return CommandReply(plain(locale, services.settings, locale.text("hours_bad")))
-            person.work_hours = words[0]
-            if len(words) == 2:
-                person.work_days = words[1].lower()
+        errors: dict[str, str] = {}
+        if hours and parse_hours(hours) is None:
+            errors["hours"] = locale.text("hours_bad")
+        if days and parse_weekdays(days) is None:
+            errors["days"] = locale.text("hours_bad")
+        if zone and not is_time_zone(zone.strip()):
+            errors["zone"] = locale.text("hours_zone_bad")
+        if errors:
+            return WorkingTimeResult(errors=errors)
+        changed = bool(hours or days or not keep_zone)
+        if hours:
+            person.work_hours = hours.strip()
+        if days:
+            person.work_days = days.strip().lower()
+        if not keep_zone:
+            person.time_zone_override = zone.strip() if zone and zone.strip() else None
+        if changed:
             session.add(person)
             session.flush()
             replan_for_person(
                 session, person=person, settings=services.settings, timing=services.content.timing
             )
-        zone, working = person_time(session, person=person, settings=services.settings)
-        key = "hours_set" if words else "hours_now"
+        zone_info, working = person_time(session, person=person, settings=services.settings)
         text = locale.text(
-            key, hours=describe_hours(working), days=describe_days(working, locale), zone=zone.key
+            "hours_set" if changed else "hours_now",
+            hours=describe_hours(working),
+            days=describe_days(working, locale),
+            zone=zone_info.key,
         )
-        return CommandReply(plain(locale, services.settings, text))
+        current = (
+            f"{working.start:%H:%M}-{describe_hours(working).split('–')[1]}",
+            ",".join(
+                ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d] for d in sorted(working.days)
+            ),
+            person.time_zone_override or "",
+        )
+        return WorkingTimeResult(errors={}, summary=text, current=current)
+
+
+def _hours_bad(services: Services, ref: PersonRef) -> str:
+    return person_locale(services, ref).text("hours_bad")
 
 
 def describe_hours(working: WorkingTime) -> str:

@@ -50,6 +50,7 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
                 "workspace": person.workspace_id,
                 "user": person.user_id,
                 "time_zone": person.time_zone,
+                "time_zone_chosen": person.time_zone_override,
                 "locale": person.locale,
                 "working_hours": person.work_hours,
                 "working_days": person.work_days,

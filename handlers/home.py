@@ -103,6 +103,7 @@ def _controls(locale: LocaleContent, journey: Journey | None) -> tuple[Button, .
     buttons = [
         Button(ids.OPEN_FEEDBACK_FORM, locale.text("home_button_feedback"), "home"),
         Button(ids.OPEN_GOALS_FORM, locale.text("home_button_goals"), "home"),
+        Button(ids.OPEN_HOURS_FORM, locale.text("home_button_hours"), "home"),
     ]
     if journey is not None and journey.status == JourneyStatus.ACTIVE:
         buttons.append(Button(ids.HOME_PAUSE, locale.text("home_button_pause"), "pause"))

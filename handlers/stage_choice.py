@@ -34,7 +34,7 @@ def choose(
             rules.end(session, journey=journey, now=now)
             return ChoiceReply(note=locale.text("chose_stop"))
         if choice == ids.STAGE_SNOOZE:
-            zone = person_zone(person.time_zone, services.settings.default_time_zone)
+            zone = person_zone(person.zone_name, services.settings.default_time_zone)
             until = next_working_day_start(now, zone, services.settings.working_time)
             # The note names the start of working hours; the message comes a few minutes into it.
             rules.snooze(

@@ -25,9 +25,11 @@ from bot.slack.blocks import (
 from bot.slack.views import (
     build_feedback_modal,
     build_goals_modal,
+    build_hours_modal,
     build_notes_modal,
     read_feedback_form,
     read_goals_form,
+    read_hours_form,
     read_notes_form,
     saved_view,
 )
@@ -66,6 +68,7 @@ def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
     app.view(ids.GOALS_FORM)(listeners.on_goals_submitted)
     app.view(ids.FEEDBACK_FORM)(listeners.on_feedback_submitted)
     app.view(ids.NOTES_FORM)(listeners.on_notes_submitted)
+    app.view(ids.HOURS_FORM)(listeners.on_hours_submitted)
     app.action(re.compile(f"^({'|'.join(ids.FORM_OPENERS)})$"))(listeners.on_form_opener)
     app.action(re.compile(f"^({ids.GOAL_DONE}|{ids.GOAL_DROP})$"))(listeners.on_goal_status)
     app.event("app_home_opened")(listeners.on_home_opened)
@@ -153,6 +156,18 @@ class SlackListeners:
             if form == ids.GOALS_FORM:
                 locale, goals = await asyncio.to_thread(current_goals, self.services, ref)
                 view = build_goals_modal(locale, goals, from_checkin=from_checkin)
+            elif form == ids.HOURS_FORM:
+                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                shown = await asyncio.to_thread(
+                    controls.set_working_time,
+                    self.services,
+                    ref,
+                    hours=None,
+                    days=None,
+                    zone=None,
+                    keep_zone=True,
+                )
+                view = build_hours_modal(locale, shown.current)
             else:
                 locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
                 view = (
@@ -380,6 +395,38 @@ class SlackListeners:
             await client.views_publish(user_id=ref.user_id, view=view)
         except Exception:
             logger.exception("could not publish the home tab")
+
+    async def on_hours_submitted(
+        self,
+        ack: AsyncAck,
+        view: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
+        ref = person_ref(context)
+        if ref is None:
+            await ack()
+            return
+        hours, days, zone = read_hours_form(view)
+        try:
+            result = await asyncio.to_thread(
+                controls.set_working_time, self.services, ref, hours=hours, days=days, zone=zone
+            )
+        except Exception:
+            logger.exception("saving working time failed")
+            await ack(response_action="errors", errors={"hours": self.unavailable})
+            return
+        if result.errors:
+            await ack(response_action="errors", errors=result.errors)
+            return
+        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        await ack(
+            response_action="update",
+            view=saved_view(
+                locale.text("hours_form_title"), result.summary, locale.text("hours_form_close")
+            ),
+        )
+        await self._publish_home(client, ref)
 
     async def on_goal_status(
         self,

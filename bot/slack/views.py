@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.ids import FEEDBACK_FORM, GOALS_FORM, NOTES_FORM
+from bot.ids import FEEDBACK_FORM, GOALS_FORM, HOURS_FORM, NOTES_FORM
 from handlers.feedback import FOCUS_LIMIT, NOTE_LIMIT
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft
 from messages.loader import LocaleContent
@@ -225,3 +225,48 @@ def _field(view: dict[str, Any], block_id: str) -> dict[str, Any]:
     block = values.get(block_id) if isinstance(values, dict) else None
     found = block.get("value") if isinstance(block, dict) else None
     return found if isinstance(found, dict) else {}
+
+
+def build_hours_modal(locale: LocaleContent, current: tuple[str, str, str]) -> dict[str, Any]:
+    hours, days, zone = current
+
+    def text_input(initial: str, hint: str | None = None) -> Block:
+        element: Block = {"type": "plain_text_input", "action_id": "value", "max_length": 64}
+        if initial:
+            element["initial_value"] = initial
+        if hint:
+            element["placeholder"] = _plain(hint)
+        return element
+
+    return {
+        "type": "modal",
+        "callback_id": HOURS_FORM,
+        "title": _plain(locale.text("hours_form_title")),
+        "submit": _plain(locale.text("hours_form_submit")),
+        "close": _plain(locale.text("hours_form_close")),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "hours",
+                "label": _plain(locale.text("hours_form_hours")),
+                "element": text_input(hours, "09:00-17:00"),
+            },
+            {
+                "type": "input",
+                "block_id": "days",
+                "label": _plain(locale.text("hours_form_days")),
+                "element": text_input(days, "mon-fri"),
+            },
+            _input(
+                "zone",
+                locale.text("hours_form_zone"),
+                text_input(zone, locale.text("hours_form_zone_hint")),
+            ),
+        ],
+    }
+
+
+def read_hours_form(view: dict[str, Any]) -> tuple[str, str, str]:
+    found = [_field(view, block_id).get("value") for block_id in ("hours", "days", "zone")]
+    hours, days, zone = (value if isinstance(value, str) else "" for value in found)
+    return hours, days, zone

@@ -68,7 +68,7 @@ def test_home_shows_where_you_are_what_comes_next_and_your_controls(start_bot: B
     text = text_of(view["blocks"])
     assert "step 1 of 10" in text
     assert "Next from me, on Thursday at 09:30: A quiet check-in about feedback" in text
-    forms = [ids.OPEN_FEEDBACK_FORM, ids.OPEN_GOALS_FORM]
+    forms = [ids.OPEN_FEEDBACK_FORM, ids.OPEN_GOALS_FORM, ids.OPEN_HOURS_FORM]
     assert _buttons(view) == [*forms, ids.HOME_PAUSE, ids.HOME_EXPORT, ids.HOME_ERASE]
     erase = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]][-1]
     assert erase["style"] == "danger" and erase["confirm"]["confirm"]["text"] == "Erase"
@@ -119,3 +119,56 @@ def test_export_sends_a_complete_json_file_to_the_dm(start_bot: BotFactory) -> N
     assert len(bot.standin.shared_files) == 2
     with Session(bot.runtime.engine) as session:
         assert len(list(session.exec(select(Journey)))) == 1
+
+
+def test_working_time_and_time_zone_from_home(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    bot.command(USER)
+    bot.dms(USER, 1)
+    view = _open_home(bot, "Ev1")
+    home_as_message = PostedMessage(
+        channel="", ts="", text="", blocks=view["blocks"], metadata=None
+    )
+    body, kind = simulate.button_click(
+        user_id=USER,
+        team_id="T0TEST",
+        message=home_as_message,
+        action_id=ids.OPEN_HOURS_FORM,
+        value="home",
+        response_url=bot.standin.response_url(USER),
+    )
+    bot.post(body, kind)
+    form = _as_dict(bot.standin.wait_for_calls("views.open", 1)[0].args["view"])
+    assert form["callback_id"] == ids.HOURS_FORM
+    assert form["blocks"][0]["element"]["initial_value"] == "09:00-17:00"
+
+    def submit(hours: str, days: str, zone: str) -> Any:
+        values = {
+            "hours": {"type": "plain_text_input", "value": hours},
+            "days": {"type": "plain_text_input", "value": days},
+            "zone": {"type": "plain_text_input", "value": zone},
+        }
+        body, kind = simulate.view_submission(
+            user_id=USER, team_id="T0TEST", view=form, values=values
+        )
+        response = bot.post(body, kind)
+        return response.json() if response.content else None
+
+    errors = submit("9 to 5", "weekdays", "Mars/Olympus")["errors"]
+    assert set(errors) == {"hours", "days", "zone"}
+    saved = submit("08:00-16:00", "mon-thu", "America/Chicago")
+    assert saved["response_action"] == "update"
+    assert "08:00–16:00" in json.dumps(saved["view"], ensure_ascii=False)
+    with Session(bot.runtime.engine) as session:
+        [person] = session.exec(select(Person))
+    assert (person.work_hours, person.work_days, person.time_zone_override) == (
+        "08:00-16:00",
+        "mon-thu",
+        "America/Chicago",
+    )
+    assert person.time_zone == "Europe/London"  # what Slack says stays, the choice wins
+    # Leaving the zone empty follows Slack again.
+    submit("08:00-16:00", "mon-thu", "")
+    with Session(bot.runtime.engine) as session:
+        [person] = session.exec(select(Person))
+    assert person.time_zone_override is None
