@@ -76,6 +76,12 @@ FORM_OPENERS = {
     OPEN_HOURS_FORM: HOURS_FORM,
 }
 
+CHECKIN_KIND_GOAL_STUCK = "goal_stuck"
+PROGRESS_LATER = "progress_later"
+NUDGE_ANSWERS[PROGRESS_LATER] = CHECKIN_KIND_GOAL_STUCK
+PROGRESS_NOTE_FORM = "progress_note_form"
+OPEN_PROGRESS_NOTE = "open_progress_note"
+
 # Per-goal buttons on the home tab; the value is the goal's id.
 GOAL_DONE = "goal_done"
 GOAL_DROP = "goal_drop"

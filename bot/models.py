@@ -153,6 +153,8 @@ class Checkin(SQLModel, table=True):
     sent_at: datetime | None = _utc_column(nullable=True)
     answer: str | None = Field(default=None, max_length=32)
     answered_at: datetime | None = _utc_column(nullable=True)
+    # A private note the person added to their answer (how a goal is going).
+    note: str | None = Field(default=None, max_length=1000)
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = _utc_column(nullable=False)
 

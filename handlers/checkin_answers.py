@@ -11,10 +11,12 @@ from bot.models import CheckinStatus, GoalStatus, Journey, JourneyStatus, Person
 from bot.schedule import add_checkin, next_key, person_time
 from bot.services import PersonRef, Services
 from handlers.compose import format_when
+from handlers.feedback import NOTE_LIMIT
 from handlers.goals import close_all_goals
 from handlers.replies import ChoiceReply, find_clicked
 from messages.loader import LocaleContent
-from scheduler.timing import add_working_days
+from messages.model import Button
+from scheduler.timing import add_days, add_working_days
 
 # Answers that leave the check-in's buttons in place.
 KEEPS_BUTTONS = {
@@ -45,7 +47,47 @@ def answer_nudge(
             return ChoiceReply(note=None, open_form=KEEPS_BUTTONS[choice])
         if not store.answer_checkin(session, checkin_id=checkin.id or 0, answer=choice, now=now):
             return ChoiceReply(note=None)
-        return ChoiceReply(note=_settle(session, services, locale, person, journey, choice, now))
+        note = _settle(session, services, locale, person, journey, choice, now)
+        if checkin.kind != ids.CHECKIN_KIND_GOAL_PROGRESS:
+            return ChoiceReply(note=note)
+        add_note = Button(
+            ids.OPEN_PROGRESS_NOTE,
+            locale.checkin("goal_progress", "button_note"),
+            str(checkin.id),
+        )
+        stuck = None
+        if choice == ids.NUDGE_STUCK:  # guidance, and a way to reshape or wait a week
+            kind = ids.CHECKIN_KIND_GOAL_STUCK
+            stuck = add_checkin(
+                session,
+                journey=journey,
+                kind=kind,
+                key=next_key(session, journey=journey, kind=kind),
+                due_at=now,
+                now=now,
+                within_hours=False,
+            )
+        return ChoiceReply(
+            note=note,
+            follow_up=(add_note,),
+            send_now=(stuck.id,) if stuck and stuck.id else (),
+        )
+
+
+def save_progress_note(
+    services: Services, ref: PersonRef, *, checkin_id: int | None, text: str
+) -> str | None:
+    """Keep a private note with a progress answer; an error message, or None when saved."""
+    with services.sessions.begin() as session:
+        clicked = find_clicked(session, ref, checkin_id)
+        locale = services.content.for_locale(clicked.person.locale if clicked else None)
+        if clicked is None or clicked.checkin.kind != ids.CHECKIN_KIND_GOAL_PROGRESS:
+            return locale.text("button_expired")
+        if len(text) > NOTE_LIMIT:
+            return f"{NOTE_LIMIT} characters at most."
+        clicked.checkin.note = text.strip() or None
+        session.add(clicked.checkin)
+        return None
 
 
 def _settle(
@@ -73,6 +115,19 @@ def _settle(
             spread_minutes=timing.spread_minutes,
         )
         return locale.checkin(section, "chose_asked")
+    if choice == ids.PROGRESS_LATER:
+        kind = ids.CHECKIN_KIND_GOAL_PROGRESS
+        again = add_checkin(
+            session,
+            journey=journey,
+            kind=kind,
+            key=next_key(session, journey=journey, kind=kind),
+            due_at=add_days(now, 7, zone, working),
+            now=now,
+            spread_minutes=timing.spread_minutes,
+        )
+        when = format_when(locale, again.due_at if again else now, zone, now)
+        return locale.checkin(section, "chose_later", when=when)
     if choice == ids.NUDGE_LATER:
         due = add_working_days(now, timing.feedback_later_working_days, zone, working)
         kind = ids.CHECKIN_KIND_FEEDBACK_NUDGE

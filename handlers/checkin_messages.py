@@ -26,6 +26,10 @@ BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
         (ids.NUDGE_WRITE_GOALS, "button_write"),
         (ids.NUDGE_NOT_NOW, "button_later"),
     ),
+    ids.CHECKIN_KIND_GOAL_STUCK: (
+        (ids.OPEN_GOALS_FORM, "button_reshape"),
+        (ids.PROGRESS_LATER, "button_later"),
+    ),
     ids.CHECKIN_KIND_GOAL_PROGRESS: (
         (ids.NUDGE_ON_TRACK, "button_on_track"),
         (ids.NUDGE_STUCK, "button_stuck"),

@@ -72,6 +72,7 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
                             "sent": _when(c.sent_at),
                             "your_answer": c.answer,
                             "answered": _when(c.answered_at),
+                            "your_note": c.note,
                         }
                         for c in checkins
                         if c.journey_id == j.id

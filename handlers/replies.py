@@ -9,7 +9,7 @@ from sqlmodel import Session
 from bot import store
 from bot.models import Checkin, Journey, Person
 from bot.services import PersonRef
-from messages.model import Message
+from messages.model import Button, Message
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class ChoiceReply:
     note: str | None
     send_now: tuple[int, ...] = ()
     open_form: str | None = None
+    # Buttons to show under the note, in place of the ones that were there.
+    follow_up: tuple[Button, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -205,10 +205,26 @@ CHECKIN_KEYS: dict[str, dict[str, frozenset[str]]] = {
             "button_stuck": "",
             "button_done": "",
             "button_let_go": "",
+            "button_note": "",
             "chose_let_go": "",
             "chose_on_track": "",
             "chose_stuck": "",
             "chose_done": "",
+        },
+        "goal_stuck": {
+            "title": "",
+            "body": "",
+            "button_reshape": "",
+            "button_later": "",
+            "chose_later": "when",
+        },
+        "progress_note": {
+            "title": "",
+            "submit": "",
+            "close": "",
+            "label": "",
+            "hint": "",
+            "saved": "",
         },
         "looking_back": {"title": "", "body": "", "todo": ""},
     }.items()
@@ -216,7 +232,7 @@ CHECKIN_KEYS: dict[str, dict[str, frozenset[str]]] = {
 # Slack's limits on the shortest of these: modal titles and buttons.
 SHORT_LIMITS = {
     (form, key): 24
-    for form in ("goals_form", "feedback_form", "feedback_notes")
+    for form in ("goals_form", "feedback_form", "feedback_notes", "progress_note")
     for key in ("title", "submit", "close")
 }
 TIMING_DAYS = (

@@ -93,10 +93,14 @@ def _actions(buttons: tuple[Button, ...], *, block_id: str) -> Block:
     return {"type": "actions", "block_id": block_id, "elements": elements}
 
 
-def replace_actions_with_note(blocks: list[Block], note: str) -> list[Block]:
-    """The clicked message, its buttons gone and the choice shown in their place."""
+def replace_actions_with_note(
+    blocks: list[Block], note: str, buttons: tuple[Button, ...] = ()
+) -> list[Block]:
+    """The clicked message, its buttons gone and the choice shown in their place (with any
+    buttons that follow from the choice)."""
     kept = [block for block in blocks if isinstance(block, dict) and block.get("type") != "actions"]
-    return [*kept, _context(f"✓ {escape_mrkdwn(note)}")]
+    shown = [*kept, _context(f"✓ {escape_mrkdwn(note)}")]
+    return [*shown, _actions(buttons, block_id="follow_up")] if buttons else shown
 
 
 def build_home_view(message: Message) -> Block:

@@ -27,14 +27,16 @@ from bot.slack.views import (
     build_goals_modal,
     build_hours_modal,
     build_notes_modal,
+    build_progress_note_modal,
     read_feedback_form,
     read_goals_form,
     read_hours_form,
     read_notes_form,
+    read_progress_note_form,
     saved_view,
 )
 from handlers import controls
-from handlers.checkin_answers import answer_nudge
+from handlers.checkin_answers import answer_nudge, save_progress_note
 from handlers.command import run_command
 from handlers.export import export_data
 from handlers.feedback import FormResult, request_feedback, save_notes
@@ -43,6 +45,7 @@ from handlers.home import home
 from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose
 from handlers.start import start_or_resume
+from messages.model import Button
 from scheduler.dispatcher import Dispatcher, SendOutcome
 
 logger = logging.getLogger(__name__)
@@ -69,7 +72,9 @@ def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
     app.view(ids.FEEDBACK_FORM)(listeners.on_feedback_submitted)
     app.view(ids.NOTES_FORM)(listeners.on_notes_submitted)
     app.view(ids.HOURS_FORM)(listeners.on_hours_submitted)
-    app.action(re.compile(f"^({'|'.join(ids.FORM_OPENERS)})$"))(listeners.on_form_opener)
+    openers = (*ids.FORM_OPENERS, ids.OPEN_PROGRESS_NOTE)
+    app.action(re.compile(f"^({'|'.join(openers)})$"))(listeners.on_form_opener)
+    app.view(ids.PROGRESS_NOTE_FORM)(listeners.on_progress_note_submitted)
     app.action(re.compile(f"^({ids.GOAL_DONE}|{ids.GOAL_DROP})$"))(listeners.on_goal_status)
     app.event("app_home_opened")(listeners.on_home_opened)
     # Anything else is acknowledged, never answered with an error.
@@ -156,6 +161,9 @@ class SlackListeners:
             if form == ids.GOALS_FORM:
                 locale, goals = await asyncio.to_thread(current_goals, self.services, ref)
                 view = build_goals_modal(locale, goals, from_checkin=from_checkin)
+            elif form == ids.PROGRESS_NOTE_FORM:
+                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                view = build_progress_note_modal(locale, from_checkin=from_checkin)
             elif form == ids.HOURS_FORM:
                 locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
                 shown = await asyncio.to_thread(
@@ -190,9 +198,17 @@ class SlackListeners:
         """A button (on a stage or the home tab) that only opens a form."""
         await ack()
         ref = person_ref(context)
-        form = ids.FORM_OPENERS.get(str(action.get("action_id")))
-        if ref is not None and form is not None:
-            await self._open_form(form, client, ref, str(body.get("trigger_id") or ""))
+        opener = str(action.get("action_id"))
+        form = ids.FORM_OPENERS.get(opener)
+        trigger_id = str(body.get("trigger_id") or "")
+        if ref is None:
+            return
+        if opener == ids.OPEN_PROGRESS_NOTE:
+            value = str(action.get("value") or "")
+            checkin_id = int(value) if value.isdigit() and len(value) < 18 else None
+            await self._open_form(ids.PROGRESS_NOTE_FORM, client, ref, trigger_id, checkin_id)
+        elif form is not None:
+            await self._open_form(form, client, ref, trigger_id)
 
     async def on_feedback_submitted(
         self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
@@ -326,7 +342,7 @@ class SlackListeners:
             trigger_id = str(body.get("trigger_id") or "")
             await self._open_form(reply.open_form, client, ref, trigger_id, checkin_id)
         if reply.note is not None:
-            await self._update_clicked(body, client, respond, reply.note)
+            await self._update_clicked(body, client, respond, reply.note, reply.follow_up)
         await self._send_now(reply, respond, ref)
 
     async def on_forget_confirm(
@@ -395,6 +411,31 @@ class SlackListeners:
             await client.views_publish(user_id=ref.user_id, view=view)
         except Exception:
             logger.exception("could not publish the home tab")
+
+    async def on_progress_note_submitted(
+        self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        ref = person_ref(context)
+        if ref is None:
+            await ack()
+            return
+        checkin_id, text = read_progress_note_form(view)
+        try:
+            error = await asyncio.to_thread(
+                save_progress_note, self.services, ref, checkin_id=checkin_id, text=text
+            )
+        except Exception:
+            logger.exception("saving a progress note failed")
+            error = self.unavailable
+        if error:
+            await ack(response_action="errors", errors={"note": error})
+            return
+        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        form = locale.checkins["progress_note"]
+        await ack(
+            response_action="update",
+            view=saved_view(form["title"], form["saved"], form["close"]),
+        )
 
     async def on_hours_submitted(
         self,
@@ -525,13 +566,18 @@ class SlackListeners:
         await ack()
 
     async def _update_clicked(
-        self, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, note: str
+        self,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        note: str,
+        follow_up: tuple[Button, ...] = (),
     ) -> None:
         """Show the choice in place of the buttons of the message that was clicked."""
         message = body.get("message")
         if not isinstance(message, dict):
             return
-        blocks = replace_actions_with_note(list(message.get("blocks") or []), note)
+        blocks = replace_actions_with_note(list(message.get("blocks") or []), note, follow_up)
         text = str(message.get("text") or note)
         container = body.get("container") or {}
         channel = (body.get("channel") or {}).get("id")

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
-from bot.ids import FEEDBACK_FORM, GOALS_FORM, HOURS_FORM, NOTES_FORM
+from bot.ids import FEEDBACK_FORM, GOALS_FORM, HOURS_FORM, NOTES_FORM, PROGRESS_NOTE_FORM
 from handlers.feedback import FOCUS_LIMIT, NOTE_LIMIT
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft
 from messages.loader import LocaleContent
@@ -109,12 +109,7 @@ def read_goals_form(view: dict[str, Any]) -> tuple[list[GoalDraft], int | None]:
                 by_when=by_when,
             )
         )
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        metadata = {}
-    offered = metadata.get("checkin") if isinstance(metadata, dict) else None
-    return drafts, offered if isinstance(offered, int) else None
+    return drafts, _offered_checkin(view)
 
 
 def build_feedback_modal(locale: LocaleContent, *, from_checkin: int | None) -> dict[str, Any]:
@@ -270,3 +265,44 @@ def read_hours_form(view: dict[str, Any]) -> tuple[str, str, str]:
     found = [_field(view, block_id).get("value") for block_id in ("hours", "days", "zone")]
     hours, days, zone = (value if isinstance(value, str) else "" for value in found)
     return hours, days, zone
+
+
+def build_progress_note_modal(locale: LocaleContent, *, from_checkin: int | None) -> dict[str, Any]:
+    form = locale.checkins["progress_note"]
+    return {
+        "type": "modal",
+        "callback_id": PROGRESS_NOTE_FORM,
+        "title": _plain(form["title"]),
+        "submit": _plain(form["submit"]),
+        "close": _plain(form["close"]),
+        "private_metadata": json.dumps({"checkin": from_checkin}),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "note",
+                "label": _plain(form["label"]),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": NOTE_LIMIT,
+                    "placeholder": _plain(form["hint"]),
+                },
+            }
+        ],
+    }
+
+
+def read_progress_note_form(view: dict[str, Any]) -> tuple[int | None, str]:
+    text = _field(view, "note").get("value")
+    return _offered_checkin(view), text if isinstance(text, str) else ""
+
+
+def _offered_checkin(view: dict[str, Any]) -> int | None:
+    """The check-in a form was opened from, kept in the view's private metadata."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    offered = metadata.get("checkin") if isinstance(metadata, dict) else None
+    return offered if isinstance(offered, int) else None

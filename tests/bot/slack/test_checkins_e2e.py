@@ -407,3 +407,66 @@ def test_forget_erases_goals_and_everything_scheduled(start_bot: BotFactory) -> 
         assert list(session.exec(select(Checkin))) == []
         assert list(session.exec(select(Person))) == []
     assert _sweep_at(bot, datetime(2026, 12, 20, 10, 0, tzinfo=LONDON)) == []
+
+
+def _goals_written(bot: RunningBot, *goals: str) -> list[Checkin]:
+    _start(bot, datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
+    bot.command(USER, "goals")
+    view = _opened_view(bot, len(bot.standin.calls_to("views.open")))
+    values = _goals_values(*((what, "", None) for what in goals))
+    assert _submit(bot, view, values) is None
+    bot.settle()
+    return _rows(bot, ids.CHECKIN_KIND_GOAL_PROGRESS)
+
+
+def test_stuck_brings_guidance_a_week_later_and_a_private_note(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    progress = _goals_written(bot, "Run a planning session")
+    [check] = [
+        m for m in _sweep_at(bot, progress[0].due_at) if "How are your goals" in text_of(m.blocks)
+    ]
+    assert _buttons(check) == [
+        ids.NUDGE_ON_TRACK,
+        ids.NUDGE_STUCK,
+        ids.NUDGE_DONE,
+        ids.NUDGE_LET_GO,
+    ]
+    before = len(bot.standin.dms_to(USER))
+    bot.click(USER, check, ids.NUDGE_STUCK)
+    assert bot.wait_updated(check)
+    assert _buttons(check) == [ids.OPEN_PROGRESS_NOTE]  # the answer, and a way to add a note
+    guidance = bot.dms(USER, before + 1)[before]
+    assert "mentor" in text_of(guidance.blocks)
+    assert _buttons(guidance) == [ids.OPEN_GOALS_FORM, ids.PROGRESS_LATER]
+
+    bot.click(USER, guidance, ids.PROGRESS_LATER)
+    assert bot.wait_updated(guidance)
+    assert "I'll ask again how it's going" in text_of(guidance.blocks)
+    bot.settle()
+    rows = _rows(bot, ids.CHECKIN_KIND_GOAL_PROGRESS)
+    assert len(rows) == 3 and (rows[-1].due_at - bot.clock()).days in (6, 7)
+
+    bot.click(USER, check, ids.OPEN_PROGRESS_NOTE)
+    view = _opened_view(bot, len(bot.standin.calls_to("views.open")))
+    assert view["callback_id"] == ids.PROGRESS_NOTE_FORM
+    assert _submit(bot, view, {"note": {"value": "x" * 1001}})["errors"] == {
+        "note": "1000 characters at most."
+    }
+    saved = _submit(bot, view, {"note": {"value": "The data part is hard"}})
+    assert saved["response_action"] == "update"
+    assert _rows(bot, ids.CHECKIN_KIND_GOAL_PROGRESS)[0].note == "The data part is hard"
+        0
+    ] == "The data part is hard"
+
+
+def test_done_and_let_go_close_the_goals(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    progress = _goals_written(bot, "Give a talk", "Finish the course")
+    [check] = [
+        m for m in _sweep_at(bot, progress[0].due_at) if "How are your goals" in text_of(m.blocks)
+    ]
+    bot.click(USER, check, ids.NUDGE_DONE)
+    assert bot.wait_updated(check)
+    bot.settle()
+    with Session(bot.runtime.engine) as session:
+        assert {g.status for g in session.exec(select(Goal))} == {"done"}

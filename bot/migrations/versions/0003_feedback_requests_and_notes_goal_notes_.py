@@ -1,4 +1,4 @@
-"""feedback requests and notes, why a goal matters, own time zone
+"""feedback requests and notes, goal notes, own time zone
 
 Revision ID: 0003
 Revises: 0002
@@ -50,6 +50,11 @@ def upgrade() -> None:
             batch_op.f("ix_feedbackrequest_person_id"), ["person_id"], unique=False
         )
 
+    with op.batch_alter_table("checkin", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True)
+        )
+
     with op.batch_alter_table("goal", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("why", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True)
@@ -72,6 +77,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table("goal", schema=None) as batch_op:
         batch_op.drop_column("why")
+
+    with op.batch_alter_table("checkin", schema=None) as batch_op:
+        batch_op.drop_column("note")
 
     with op.batch_alter_table("feedbackrequest", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_feedbackrequest_person_id"))
