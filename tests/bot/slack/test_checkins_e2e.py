@@ -455,8 +455,6 @@ def test_stuck_brings_guidance_a_week_later_and_a_private_note(start_bot: BotFac
     saved = _submit(bot, view, {"note": {"value": "The data part is hard"}})
     assert saved["response_action"] == "update"
     assert _rows(bot, ids.CHECKIN_KIND_GOAL_PROGRESS)[0].note == "The data part is hard"
-        0
-    ] == "The data part is hard"
 
 
 def test_done_and_let_go_close_the_goals(start_bot: BotFactory) -> None:
