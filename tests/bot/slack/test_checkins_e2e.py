@@ -412,7 +412,7 @@ def test_forget_erases_goals_and_everything_scheduled(start_bot: BotFactory) -> 
 def _goals_written(bot: RunningBot, *goals: str) -> list[Checkin]:
     _start(bot, datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
     bot.command(USER, "goals")
-    view = _opened_view(bot, len(bot.standin.calls_to("views.open")))
+    view = _opened_view(bot, 1)
     values = _goals_values(*((what, "", None) for what in goals))
     assert _submit(bot, view, values) is None
     bot.settle()
@@ -447,7 +447,7 @@ def test_stuck_brings_guidance_a_week_later_and_a_private_note(start_bot: BotFac
     assert len(rows) == 3 and (rows[-1].due_at - bot.clock()).days in (6, 7)
 
     bot.click(USER, check, ids.OPEN_PROGRESS_NOTE)
-    view = _opened_view(bot, len(bot.standin.calls_to("views.open")))
+    view = _opened_view(bot, 2)
     assert view["callback_id"] == ids.PROGRESS_NOTE_FORM
     assert _submit(bot, view, {"note": {"value": "x" * 1001}})["errors"] == {
         "note": "1000 characters at most."
