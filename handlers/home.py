@@ -36,6 +36,9 @@ def home(services: Services, ref: PersonRef) -> Message:
         goals = active_goal_rows(session, person)
         if goals:
             blocks.append(Paragraph(locale.text("home_goals")))
+            progress = _last_progress(session, person, locale)
+            if progress:
+                blocks.append(Paragraph(progress))
         journey = store.open_journey(session, person_id=person.id or 0)
         return Message(
             notification=base.notification,
@@ -45,6 +48,32 @@ def home(services: Services, ref: PersonRef) -> Message:
             rows=tuple(_goal_row(locale, goal_id, text) for goal_id, text in goals),
             buttons=_controls(locale, journey),
         )
+
+
+def _last_progress(session: Session, person: Person, locale: LocaleContent) -> str | None:
+    """How the person last said their goals were going, with their note."""
+    row = session.exec(
+        select(Checkin)
+        .join(Journey, col(Journey.id) == col(Checkin.journey_id))
+        .where(
+            Journey.person_id == person.id,
+            Checkin.kind == ids.CHECKIN_KIND_GOAL_PROGRESS,
+            col(Checkin.answered_at).is_not(None),
+        )
+        .order_by(col(Checkin.answered_at).desc())
+        .limit(1)
+    ).first()
+    labels = {
+        ids.NUDGE_ON_TRACK: "button_on_track",
+        ids.NUDGE_STUCK: "button_stuck",
+        ids.NUDGE_DONE: "button_done",
+        ids.NUDGE_LET_GO: "button_let_go",
+    }
+    if row is None or row.answer not in labels or row.answered_at is None:
+        return None
+    said = locale.checkin("goal_progress", labels[row.answer])
+    line = locale.text("home_progress", answer=said, date=row.answered_at.date().isoformat())
+    return f"{line} {row.note}" if row.note else line
 
 
 def _notes(session: Session, person: Person, locale: LocaleContent) -> list[str]:

@@ -87,6 +87,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "home_next": "when what",
         "home_goals": "",
         "home_notes": "",
+        "home_progress": "answer date",
         "home_note_keep": "text",
         "home_note_work_on": "text",
         "home_button_feedback": "",

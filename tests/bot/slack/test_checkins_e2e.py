@@ -454,6 +454,14 @@ def test_stuck_brings_guidance_a_week_later_and_a_private_note(start_bot: BotFac
     }
     saved = _submit(bot, view, {"note": {"value": "The data part is hard"}})
     assert saved["response_action"] == "update"
+    body, kind = simulate.event_callback(
+        team_id="T0TEST",
+        event={"type": "app_home_opened", "user": USER, "tab": "home"},
+        event_id="EvP",
+    )
+    bot.post(body, kind)
+    home = json.dumps(bot.standin.wait_for_calls("views.publish", 1)[-1].args["view"])
+    assert "you said: Stuck. The data part is hard" in home and "Run a planning session" in home
     assert _rows(bot, ids.CHECKIN_KIND_GOAL_PROGRESS)[0].note == "The data part is hard"
 
 
