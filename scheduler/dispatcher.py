@@ -51,6 +51,7 @@ class _Job:
     profile: Profile
     profile_fresh: bool
     working: WorkingTime
+    zone_override: str | None
     superseded: tuple[str, str] | None  # channel and ts of the copy this one replaces
 
 
@@ -179,6 +180,7 @@ class Dispatcher:
                 working=working_time(
                     self.services.settings.working_time, workspace=workspace, person=person
                 ),
+                zone_override=person.time_zone_override,
                 superseded=superseded,
             )
 
@@ -236,7 +238,9 @@ class Dispatcher:
 
     async def _in_working_hours(self, job: _Job, profile: Profile) -> bool:
         """True to send now; else the row goes back until the person's working hours begin."""
-        zone = person_zone(profile.time_zone, self.services.settings.default_time_zone)
+        zone = person_zone(
+            job.zone_override or profile.time_zone, self.services.settings.default_time_zone
+        )
         now = self.services.clock()
         if is_working_moment(now, zone, job.working):
             return True
@@ -327,7 +331,11 @@ class Dispatcher:
             person = session.get(Person, person_id)
             if person is None:
                 return
-            moved = bool(profile.time_zone) and profile.time_zone != person.time_zone
+            moved = (
+                bool(profile.time_zone)
+                and profile.time_zone != person.time_zone
+                and not person.time_zone_override  # their own choice stands
+            )
             person.time_zone = profile.time_zone or person.time_zone
             person.locale = profile.locale or person.locale
             person.profile_checked_at = self.services.clock()
