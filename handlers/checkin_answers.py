@@ -11,7 +11,7 @@ from bot.models import CheckinStatus, GoalStatus, Journey, JourneyStatus, Person
 from bot.schedule import add_checkin, next_key, person_time
 from bot.services import PersonRef, Services
 from handlers.compose import format_when
-from handlers.feedback import NOTE_LIMIT
+from handlers.feedback import NOTE_LIMIT, FormResult
 from handlers.goals import close_all_goals
 from handlers.replies import ChoiceReply, find_clicked
 from messages.loader import LocaleContent
@@ -76,18 +76,18 @@ def answer_nudge(
 
 def save_progress_note(
     services: Services, ref: PersonRef, *, checkin_id: int | None, text: str
-) -> str | None:
-    """Keep a private note with a progress answer; an error message, or None when saved."""
+) -> FormResult:
+    """Keep a private note with a progress answer."""
     with services.sessions.begin() as session:
         clicked = find_clicked(session, ref, checkin_id)
         locale = services.content.for_locale(clicked.person.locale if clicked else None)
         if clicked is None or clicked.checkin.kind != ids.CHECKIN_KIND_GOAL_PROGRESS:
-            return locale.text("button_expired")
+            return FormResult(errors={"note": locale.text("button_expired")})
         if len(text) > NOTE_LIMIT:
-            return f"{NOTE_LIMIT} characters at most."
+            return FormResult(errors={"note": f"{NOTE_LIMIT} characters at most."})
         clicked.checkin.note = text.strip() or None
         session.add(clicked.checkin)
-        return None
+        return FormResult(errors={})
 
 
 def _settle(

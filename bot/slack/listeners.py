@@ -50,6 +50,9 @@ from scheduler.dispatcher import Dispatcher, SendOutcome
 
 logger = logging.getLogger(__name__)
 
+# What a form's handler gives back: inline errors, or what saving it asks of the adapter.
+FormOutcome = SavedGoals | FormResult | controls.WorkingTimeResult
+
 
 def person_ref(context: AsyncBoltContext) -> PersonRef | None:
     workspace = context.team_id or context.enterprise_id
@@ -213,70 +216,48 @@ class SlackListeners:
     async def on_feedback_submitted(
         self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        ref = person_ref(context)
-        if ref is None:
-            await ack()
-            return
         decider, focus, tone = read_feedback_form(view)
-        try:
-            result = await asyncio.to_thread(
-                request_feedback, self.services, ref, decider=decider, focus=focus, tone=tone
-            )
-        except Exception:
-            logger.exception("the feedback request failed")
-            await ack(response_action="errors", errors={"decider": self.unavailable})
-            return
-        if result.errors:
-            await ack(response_action="errors", errors=result.errors)
-            return
-        await ack()
-        await self._send_now(result, None, ref)
+        accepted = await self._accept_form(
+            ack,
+            context,
+            "decider",
+            lambda ref: request_feedback(
+                self.services, ref, decider=decider, focus=focus, tone=tone
+            ),
+        )
+        if accepted is not None:
+            ref, result = accepted
+            assert isinstance(result, FormResult)
+            await ack()
+            await self._send_now(result, None, ref)
 
     async def on_notes_submitted(
         self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        ref = person_ref(context)
-        if ref is None:
-            await ack()
-            return
         keep, work_on = read_notes_form(view)
-        try:
-            result = await asyncio.to_thread(
-                save_notes, self.services, ref, keep=keep, work_on=work_on
-            )
-        except Exception:
-            logger.exception("saving feedback notes failed")
-            await ack(response_action="errors", errors={"keep": self.unavailable})
-            return
-        if result.errors:
-            await ack(response_action="errors", errors=result.errors)
-            return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
-        form = locale.checkins["feedback_notes"]
-        await ack(
-            response_action="update",
-            view=saved_view(form["title"], form["saved"], form["close"]),
+        accepted = await self._accept_form(
+            ack,
+            context,
+            "keep",
+            lambda ref: save_notes(self.services, ref, keep=keep, work_on=work_on),
         )
+        if accepted is not None:
+            await self._ack_saved(ack, accepted[0], "feedback_notes")
 
     async def on_goals_submitted(
         self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
-        ref = person_ref(context)
-        if ref is None:
-            await ack()
-            return
         drafts, from_checkin = read_goals_form(view)
-        try:
-            saved = await asyncio.to_thread(
-                save_goals, self.services, ref, drafts, from_checkin=from_checkin
-            )
-        except Exception:
-            logger.exception("saving goals failed")
-            await ack(response_action="errors", errors={"what_1": self.unavailable})
+        accepted = await self._accept_form(
+            ack,
+            context,
+            "what_1",
+            lambda ref: save_goals(self.services, ref, drafts, from_checkin=from_checkin),
+        )
+        if accepted is None:
             return
-        if saved.errors:
-            await ack(response_action="errors", errors=saved.errors)
-            return
+        ref, saved = accepted
+        assert isinstance(saved, SavedGoals)
         await ack()
         if saved.retire is not None:
             channel, ts, shown = saved.retire
@@ -415,26 +396,45 @@ class SlackListeners:
     async def on_progress_note_submitted(
         self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext
     ) -> None:
+        checkin_id, text = read_progress_note_form(view)
+        accepted = await self._accept_form(
+            ack,
+            context,
+            "note",
+            lambda ref: save_progress_note(self.services, ref, checkin_id=checkin_id, text=text),
+        )
+        if accepted is not None:
+            await self._ack_saved(ack, accepted[0], "progress_note")
+
+    async def _accept_form(
+        self,
+        ack: AsyncAck,
+        context: AsyncBoltContext,
+        first_field: str,
+        save: Callable[[PersonRef], FormOutcome],
+    ) -> tuple[PersonRef, FormOutcome] | None:
+        """Run a form's handler; errors go back inline in the form, and None is returned."""
         ref = person_ref(context)
         if ref is None:
             await ack()
-            return
-        checkin_id, text = read_progress_note_form(view)
+            return None
         try:
-            error = await asyncio.to_thread(
-                save_progress_note, self.services, ref, checkin_id=checkin_id, text=text
-            )
+            result = await asyncio.to_thread(save, ref)
         except Exception:
-            logger.exception("saving a progress note failed")
-            error = self.unavailable
-        if error:
-            await ack(response_action="errors", errors={"note": error})
-            return
+            logger.exception("a form could not be saved")
+            await ack(response_action="errors", errors={first_field: self.unavailable})
+            return None
+        if result.errors:
+            await ack(response_action="errors", errors=result.errors)
+            return None
+        return ref, result
+
+    async def _ack_saved(self, ack: AsyncAck, ref: PersonRef, section: str) -> None:
+        """Turn the form into a short note that it was saved."""
         locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
-        form = locale.checkins["progress_note"]
+        form = locale.checkins[section]
         await ack(
-            response_action="update",
-            view=saved_view(form["title"], form["saved"], form["close"]),
+            response_action="update", view=saved_view(form["title"], form["saved"], form["close"])
         )
 
     async def on_hours_submitted(
@@ -444,29 +444,22 @@ class SlackListeners:
         context: AsyncBoltContext,
         client: AsyncWebClient,
     ) -> None:
-        ref = person_ref(context)
-        if ref is None:
-            await ack()
-            return
         hours, days, zone = read_hours_form(view)
-        try:
-            result = await asyncio.to_thread(
-                controls.set_working_time, self.services, ref, hours=hours, days=days, zone=zone
-            )
-        except Exception:
-            logger.exception("saving working time failed")
-            await ack(response_action="errors", errors={"hours": self.unavailable})
-            return
-        if result.errors:
-            await ack(response_action="errors", errors=result.errors)
-            return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
-        await ack(
-            response_action="update",
-            view=saved_view(
-                locale.text("hours_form_title"), result.summary, locale.text("hours_form_close")
+        accepted = await self._accept_form(
+            ack,
+            context,
+            "hours",
+            lambda ref: controls.set_working_time(
+                self.services, ref, hours=hours, days=days, zone=zone
             ),
         )
+        if accepted is None:
+            return
+        ref, result = accepted
+        assert isinstance(result, controls.WorkingTimeResult)
+        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        title, close = locale.text("hours_form_title"), locale.text("hours_form_close")
+        await ack(response_action="update", view=saved_view(title, result.summary, close))
         await self._publish_home(client, ref)
 
     async def on_goal_status(
