@@ -283,6 +283,11 @@ def test_the_goals_form_validates_inline_and_saves(start_bot: BotFactory) -> Non
     view = opened.args["view"]
     view = json.loads(view) if isinstance(view, str) else view
     assert view["callback_id"] == ids.GOALS_FORM and len(view["title"]["text"]) <= 24
+    # Three goals at most: the form has three, and saving it replaces the active ones.
+    goal_fields = [
+        b["block_id"] for b in view["blocks"] if b.get("block_id", "").startswith("what_")
+    ]
+    assert goal_fields == ["what_1", "what_2", "what_3"]
 
     assert _submit(bot, view, {}) == {
         "response_action": "errors",
