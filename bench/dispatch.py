@@ -35,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -57,7 +57,7 @@ from bot.migrate import upgrade
 from bot.models import Checkin, CheckinStatus, JourneyStatus, Platform
 from bot.services import Services
 from bot.slack.blocks import build_message_blocks
-from bot.slack.client import make_web_client
+from bot.slack.client import close_shared_session, make_web_client, open_shared_session
 from bot.slack.sender import SlackSender
 from bot.slack.standin import Payload, SlackStandIn, _make_handler, _QuietServer
 from handlers.compose import stage_message
@@ -152,6 +152,8 @@ class CountingStandIn(SlackStandIn):
     first_post: float = 0.0
     last_post: float = 0.0
     seen: bytearray = field(default_factory=bytearray)
+    # How long each post takes to answer, as real Slack over a network would (--slack-latency-ms).
+    latency: ClassVar[float] = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -167,6 +169,8 @@ class CountingStandIn(SlackStandIn):
     def handle(
         self, method: str, args: Payload, token: str | None
     ) -> tuple[int, Payload, dict[str, str]]:
+        if self.latency and method == "chat.postMessage":
+            time.sleep(self.latency)  # on the stand-in's own request thread
         status, body, headers = super().handle(method, args, token)
         with self._lock:
             self.calls.clear()
@@ -327,12 +331,16 @@ def settings_for(standin: SlackStandIn, target: Target) -> Settings:
     return Settings(slack_bot_token=TOKEN, slack_api_url=standin.api_url, database_url=target.url)
 
 
-async def run_ours(target: Target, rows: int) -> dict[str, Any]:
+async def run_ours(target: Target, rows: int, concurrency: int) -> dict[str, Any]:
     standin = CountingStandIn(team_id=WORKSPACE, expected=rows).start()
     engine = target.engine()
     settings = settings_for(standin, target)
     services = Services(settings=settings, sessions=make_sessions(engine), content=load_content())
-    dispatcher = Dispatcher(services, {Platform.SLACK: SlackSender(make_web_client(settings))})
+    client = make_web_client(settings)
+    await open_shared_session(client)  # as serve and worker do
+    dispatcher = Dispatcher(
+        services, {Platform.SLACK: SlackSender(client)}, concurrency=concurrency
+    )
     rss_before = current_rss()
     with Sampler() as sampler:
         started = time.perf_counter()
@@ -340,6 +348,7 @@ async def run_ours(target: Target, rows: int) -> dict[str, Any]:
         seconds = time.perf_counter() - started
     rss_after = current_rss()
     peak = peak_rss()
+    await close_shared_session(client)
     with engine.connect() as connection:
         marked = connection.execute(
             select(func.count()).where(col(Checkin.status) == CheckinStatus.SENT)
@@ -359,7 +368,8 @@ async def run_ours(target: Target, rows: int) -> dict[str, Any]:
     if marked != rows:
         problems.append(f"{marked} rows marked sent, not {rows}")
     return {
-        "run": "ours",
+        "run": f"ours, {concurrency} at a time",
+        "concurrency": concurrency,
         "rows": rows,
         "delivered": standin.posts,
         "duplicates": standin.duplicates,
@@ -511,10 +521,11 @@ def child(spec: dict[str, Any]) -> None:
     target = Target(**spec["target"])
     rows = int(spec["rows"])
     role = spec["role"]
+    CountingStandIn.latency = float(spec.get("latency_ms", 0)) / 1000
     if role == "seed":
         emit(seed(target, rows))
     elif role == "ours":
-        emit(asyncio.run(run_ours(target, rows)))
+        emit(asyncio.run(run_ours(target, rows, int(spec["concurrency"]))))
     elif role == "baseline-add":
         emit(asyncio.run(add_baseline_jobs(target, rows, grace_none=spec["grace_none"])))
     elif role == "baseline-run":
@@ -524,7 +535,15 @@ def child(spec: dict[str, Any]) -> None:
 
 
 def in_child(role: str, target: Target, rows: int, **extra: Any) -> dict[str, Any]:
-    spec = json.dumps({"role": role, "target": target.as_dict(), "rows": rows, **extra})
+    spec = json.dumps(
+        {
+            "role": role,
+            "target": target.as_dict(),
+            "rows": rows,
+            "latency_ms": SLACK_LATENCY_MS[0],
+            **extra,
+        }
+    )
     done = subprocess.run(
         [sys.executable, __file__, "--child", spec], stdout=subprocess.PIPE, text=True, check=False
     )
@@ -538,6 +557,8 @@ def in_child(role: str, target: Target, rows: int, **extra: Any) -> dict[str, An
 
 
 # -- the parent ----------------------------------------------------------------------------
+
+SLACK_LATENCY_MS = [0.0]  # set from --slack-latency-ms, handed to every child
 
 
 class Targets:
@@ -574,11 +595,11 @@ def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def measure_ours(targets: Targets, rows: int) -> dict[str, Any]:
-    target = targets.fresh(f"ours-{rows}")
+def measure_ours(targets: Targets, rows: int, concurrency: int) -> dict[str, Any]:
+    target = targets.fresh(f"ours-{rows}-{concurrency}")
     seeded = in_child("seed", target, rows)
-    log(f"ours, {rows} rows: seeded in {seeded['seed_s']} s; dispatching")
-    result = in_child("ours", target, rows)
+    log(f"ours, {rows} rows, {concurrency} at a time: seeded in {seeded['seed_s']} s; dispatching")
+    result = in_child("ours", target, rows, concurrency=concurrency)
     result.update(seeded)
     if result["problems"]:
         raise SystemExit(f"ours, {rows} rows: " + "; ".join(result["problems"]))
@@ -635,6 +656,19 @@ def main() -> None:
         default=10_000,
         help="largest baseline run, and the size of the default-grace run (default 10000)",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[8],
+        help="people sent to at once by our dispatcher; each value is a run (default 8)",
+    )
+    parser.add_argument(
+        "--slack-latency-ms",
+        type=float,
+        default=0.0,
+        help="delay each post's answer at the stand-in, as a real network would (default 0)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write every result to FILE")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -643,6 +677,7 @@ def main() -> None:
         return
 
     rows = sorted(set(args.rows))
+    SLACK_LATENCY_MS[0] = args.slack_latency_ms
     baseline_sizes = sorted({min(n, args.baseline_rows) for n in rows})
     capped = [n for n in rows if n > args.baseline_rows]
     log(f"machine: {machine()}; database: {args.database}")
@@ -652,7 +687,8 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     try:
         for n in rows:
-            results.append(measure_ours(targets, n))
+            for c in sorted(set(args.concurrency)):
+                results.append(measure_ours(targets, n, c))
         for n in baseline_sizes:
             results.append(measure_baseline(targets, n, grace_none=True))
         results.append(measure_baseline(targets, args.baseline_rows, grace_none=False))
@@ -662,12 +698,15 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(
         f"database: {args.database}; the Slack stand-in runs in the measured process "
-        "(a thread of its own), with no rate limit"
+        f"(a thread of its own), with no rate limit; each post answered after "
+        f"{args.slack_latency_ms:g} ms"
     )
     print()
     print(table(results))
     print()
-    ours = {r["rows"]: r for r in results if r["run"] == "ours"}
+    # The figures beside the baseline's are those of our largest concurrency.
+    widest = max(args.concurrency)
+    ours = {r["rows"]: r for r in results if r.get("concurrency") == widest}
     base = {r["rows"]: r for r in results if r["run"] == "baseline"}
     for r in results:
         if r["run"].startswith("baseline"):
@@ -683,7 +722,7 @@ def main() -> None:
         b = base.get(min(n, args.baseline_rows))
         if b and b["rows_per_s"]:
             print(
-                f"rows/s, ours at {n} / baseline at {b['rows']}: "
+                f"rows/s, {ours[n]['run']} at {n} / baseline at {b['rows']}: "
                 f"{ours[n]['rows_per_s'] / b['rows_per_s']:.1f}x"
             )
     fractions = "/".join(f"{f:.0%}" for f in Sampler.FRACTIONS)
@@ -698,7 +737,7 @@ def main() -> None:
     if len(ours) > 1:
         small, large = ours[rows[0]], ours[rows[-1]]
         print(
-            f"ours, peak RSS at {large['rows']} / at {small['rows']} rows: "
+            f"{large['run']}, peak RSS at {large['rows']} / at {small['rows']} rows: "
             f"{large['peak_rss_mb'] / small['peak_rss_mb']:.2f}x "
             f"({small['peak_rss_mb']} MB -> {large['peak_rss_mb']} MB; growth during the "
             f"run {small['growth_mb']} MB -> {large['growth_mb']} MB)"

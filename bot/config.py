@@ -49,6 +49,8 @@ class Settings:
     dispatch_interval_seconds: float = 30.0
     # How long a worker holds a check-in it is sending; longer than any send can wait.
     lease_seconds: float = 300.0
+    # How many people's messages one worker sends at the same time.
+    dispatch_concurrency: int = 8
     port: int = 3000
 
     def require_http(self) -> None:
@@ -157,6 +159,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         lease_seconds=_positive_number(
             get("NOTPROMOTED_LEASE_SECONDS"), "NOTPROMOTED_LEASE_SECONDS", 300
         ),
+        dispatch_concurrency=_whole_number(
+            get("NOTPROMOTED_DISPATCH_CONCURRENCY"), "NOTPROMOTED_DISPATCH_CONCURRENCY", 8, 64
+        ),
         port=_port(get("PORT")),
     )
 
@@ -191,12 +196,16 @@ def _positive_number(raw: str | None, name: str, default: float) -> float:
     return value
 
 
-def _port(raw: str | None) -> int:
+def _whole_number(raw: str | None, name: str, default: int, most: int) -> int:
     if raw is None:
-        return 3000
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise ConfigError(f"PORT must be a whole number from 1 to 65535, got {raw!r}")
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise ConfigError(f"{name} must be a whole number from 1 to {most}, got {raw!r}")
     return int(raw)
+
+
+def _port(raw: str | None) -> int:
+    return _whole_number(raw, "PORT", 3000, 65535)
 
 
 def _working_time(hours: str | None, days: str | None) -> WorkingTime:

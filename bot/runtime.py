@@ -14,7 +14,7 @@ from bot.db import make_engine, make_sessions
 from bot.logs import BOLT_LOGGER
 from bot.models import Platform
 from bot.services import Clock, Services, system_clock
-from bot.slack.client import make_web_client
+from bot.slack.client import close_shared_session, make_web_client, open_shared_session
 from bot.slack.listeners import register
 from bot.slack.sender import SlackSender
 from messages.loader import Content, load_content
@@ -28,6 +28,13 @@ class Runtime:
     bolt: AsyncApp
     client: AsyncWebClient
     dispatcher: Dispatcher
+
+    async def open(self) -> None:
+        """Start what belongs to the running event loop: the pooled Slack HTTP session."""
+        await open_shared_session(self.client)
+
+    async def close(self) -> None:
+        await close_shared_session(self.client)
 
 
 def build_runtime(
@@ -45,7 +52,11 @@ def build_runtime(
         clock=clock,
     )
     client = make_web_client(settings)
-    dispatcher = Dispatcher(services, {Platform.SLACK: SlackSender(client)})
+    dispatcher = Dispatcher(
+        services,
+        {Platform.SLACK: SlackSender(client)},
+        concurrency=settings.dispatch_concurrency,
+    )
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret,

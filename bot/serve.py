@@ -41,6 +41,7 @@ def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None
 
 async def run_socket_mode(settings: Settings) -> None:
     runtime = prepared_runtime(settings)
+    await runtime.open()
     scheduler = start_dispatching(
         runtime.dispatcher, interval_seconds=settings.dispatch_interval_seconds
     )
@@ -50,6 +51,7 @@ async def run_socket_mode(settings: Settings) -> None:
     finally:
         await stop_dispatching(scheduler, runtime.dispatcher)
         await handler.close_async()  # type: ignore[no-untyped-call]
+        await runtime.close()
 
 
 async def run_worker(settings: Settings) -> None:
@@ -59,6 +61,7 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    await runtime.open()
     scheduler = start_dispatching(
         runtime.dispatcher, interval_seconds=settings.dispatch_interval_seconds
     )
@@ -69,5 +72,6 @@ async def run_worker(settings: Settings) -> None:
         await stop.wait()
     finally:
         await stop_dispatching(scheduler, runtime.dispatcher)
+        await runtime.close()
         runtime.engine.dispose()
         logger.info("worker %s stopped", runtime.dispatcher.owner)

@@ -209,6 +209,15 @@ def due_checkin_ids(session: Session, *, now: datetime, limit: int) -> Sequence[
     return found
 
 
+def journeys_of_checkins(session: Session, checkin_ids: Sequence[int]) -> dict[int, int]:
+    if not checkin_ids:
+        return {}
+    rows = session.exec(
+        select(Checkin.id, Checkin.journey_id).where(col(Checkin.id).in_(checkin_ids))
+    )
+    return {checkin_id: journey_id for checkin_id, journey_id in rows if checkin_id is not None}
+
+
 def mark_sent(
     session: Session,
     *,

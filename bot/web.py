@@ -62,6 +62,7 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await runtime.open()
         scheduler = (
             start_dispatching(
                 runtime.dispatcher,
@@ -75,6 +76,7 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
         finally:
             if scheduler is not None:
                 await stop_dispatching(scheduler, runtime.dispatcher)
+            await runtime.close()
 
     return Starlette(
         routes=[

@@ -65,6 +65,7 @@ class Dispatcher:
         page_size: int = 50,
         lease: timedelta | None = None,
         max_attempts: int = 8,
+        concurrency: int = 8,
     ) -> None:
         self.services = services
         self.senders = senders
@@ -72,6 +73,7 @@ class Dispatcher:
         self.page_size = page_size
         self.lease = lease or timedelta(seconds=services.settings.lease_seconds)
         self.max_attempts = max_attempts
+        self.concurrency = concurrency
         self.stopping = False
         self._sweeping = asyncio.Lock()
 
@@ -82,18 +84,35 @@ class Dispatcher:
         return await self._deliver(checkin_id)
 
     async def run_once(self) -> int:
-        """Send everything due, a page at a time so memory stays flat; return how many went."""
+        """Send everything due, a page at a time so memory stays flat; return how many went.
+
+        Within a page, up to `concurrency` people are sent to at once; one person's rows go
+        one after another, in the order they were due.
+        """
         sent = 0
         async with self._sweeping:
             while not self.stopping:
                 claimed = await asyncio.to_thread(self._claim_page)
-                for checkin_id in claimed:
-                    if self.stopping:  # give the rest back at once rather than at lease expiry
-                        await asyncio.to_thread(self._unclaim, checkin_id)
-                    elif await self._deliver(checkin_id) is SendOutcome.SENT:
-                        sent += 1
+                lanes: dict[int, list[int]] = {}
+                for checkin_id, journey_id in claimed:
+                    lanes.setdefault(journey_id, []).append(checkin_id)
+                gate = asyncio.Semaphore(self.concurrency)
+                counts = await asyncio.gather(
+                    *(self._deliver_lane(lane, gate) for lane in lanes.values())
+                )
+                sent += sum(counts)
                 if len(claimed) < self.page_size:
                     break
+        return sent
+
+    async def _deliver_lane(self, lane: Sequence[int], gate: asyncio.Semaphore) -> int:
+        sent = 0
+        async with gate:
+            for checkin_id in lane:
+                if self.stopping:  # give the rest back at once rather than at lease expiry
+                    await asyncio.to_thread(self._unclaim, checkin_id)
+                elif await self._deliver(checkin_id) is SendOutcome.SENT:
+                    sent += 1
         return sent
 
     async def stop(self) -> None:
@@ -118,17 +137,20 @@ class Dispatcher:
                 lease=self.lease,
             )
 
-    def _claim_page(self) -> Sequence[int]:
+    def _claim_page(self) -> Sequence[tuple[int, int]]:
+        """Claim a page of due rows; each with its journey, so one person's stay in order."""
         now = self.services.clock()
         with self.services.sessions.begin() as session:
             due = store.due_checkin_ids(session, now=now, limit=self.page_size)
-            return [
+            claimed = [
                 checkin_id
                 for checkin_id in due
                 if store.claim_checkin(
                     session, checkin_id=checkin_id, owner=self.owner, now=now, lease=self.lease
                 )
             ]
+            journeys = store.journeys_of_checkins(session, claimed)
+            return [(checkin_id, journeys[checkin_id]) for checkin_id in claimed]
 
     def _unclaim(self, checkin_id: int) -> None:
         with self.services.sessions.begin() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -17,3 +18,19 @@ def make_web_client(settings: Settings, *, timeout: int = 10) -> AsyncWebClient:
         # Retry-After values, and a row still limited goes back to the outbox with the wait.
         retry_handlers=retry_handlers(),
     )
+
+
+async def open_shared_session(client: AsyncWebClient) -> None:
+    """Give the client one pooled HTTP session for its calls.
+
+    Without one, slack-sdk opens and closes a session, and with it a connection, per call.
+    A session belongs to the running event loop, so this is done where the loop starts.
+    """
+    if client.session is None or client.session.closed:
+        client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+
+
+async def close_shared_session(client: AsyncWebClient) -> None:
+    session, client.session = client.session, None
+    if session is not None:
+        await session.close()

@@ -104,6 +104,11 @@ class SlackStandIn:
         return f"http://{host!s}:{port}/"
 
     @property
+    def connections(self) -> int:
+        """How many TCP connections clients have opened to the stand-in so far."""
+        return self._server.connections if isinstance(self._server, _QuietServer) else 0
+
+    @property
     def api_url(self) -> str:
         return self.base_url + "api/"
 
@@ -336,7 +341,16 @@ class SlackStandIn:
 
 
 class _QuietServer(ThreadingHTTPServer):
-    """Clients that hang up (timeouts being rehearsed, shutdowns) are not errors here."""
+    """Clients that hang up (timeouts being rehearsed, shutdowns) are not errors here.
+
+    Counts the connections it accepted, so tests can see whether clients reuse them.
+    """
+
+    connections = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1
+        super().process_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -359,6 +373,9 @@ def _json_field(value: Any) -> Any:
 def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body are written separately; with Nagle's algorithm on, a kept-alive
+        # connection would wait for the client's delayed ACK (about 40 ms) on every answer.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return

@@ -120,13 +120,16 @@ def make_dispatcher(
     owner: str,
     clock: Clock = system_clock,
     page_size: int = 50,
+    concurrency: int = 8,
 ) -> Dispatcher:
     """A dispatcher with its own Slack client, as `notpromoted worker` assembles one."""
     services = Services(
         settings=settings, sessions=make_sessions(engine), content=content(), clock=clock
     )
     sender = SlackSender(make_web_client(settings))
-    return Dispatcher(services, {"slack": sender}, owner=owner, page_size=page_size)
+    return Dispatcher(
+        services, {"slack": sender}, owner=owner, page_size=page_size, concurrency=concurrency
+    )
 
 
 def unfinished(engine: Engine) -> int:

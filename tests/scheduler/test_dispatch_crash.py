@@ -41,7 +41,7 @@ from tests.scheduler.seeding import (
 
 pytestmark = pytest.mark.postgres
 
-ROWS = 300
+ROWS = 2000  # enough that 16 kills land before a worker sending 8 at a time is done
 KILLS = 16
 HOLD_EVERY = 4  # rounds 4, 8, 12, 16 kill while Slack holds the answer to a post it took
 SEED = 20261123
