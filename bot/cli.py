@@ -62,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     hours.add_argument("days", nargs="?", help="e.g. mon-fri or sun-thu")
     hours.add_argument("--platform", default="slack", choices=("slack", "teams"))
 
+    trail = commands.add_parser(
+        "audit", help="the manager flow's audit trail: grants, meetings, refusals, answers"
+    )
+    trail.add_argument("--since", type=_moment, help="from this ISO time (UTC if no offset)")
+    trail.add_argument(
+        "--user", help="only rows naming this user id (found too after they erased their data)"
+    )
+    trail.add_argument("--json", action="store_true", help="one JSON object per line")
+
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument(
         "--url", help="public base URL, e.g. https://bot.example.com (without: Socket Mode)"
@@ -133,6 +142,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.serve import serve
 
         settings.require_http()
+        settings.require_secret_key()
         serve(
             settings,
             host=args.host,
@@ -144,12 +154,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.serve import run_worker
 
         _require_token(settings)
+        settings.require_secret_key()
         asyncio.run(run_worker(settings))
         return 0
     if args.command == "checkins":
         from bot.operations import print_checkins
 
         print_checkins(settings, user=args.user, due_before=args.due_before, out=sys.stdout)
+        return 0
+    if args.command == "audit":
+        from bot.operations import print_audit
+
+        print_audit(settings, since=args.since, user=args.user, as_json=args.json, out=sys.stdout)
         return 0
     if args.command == "workspace-hours":
         from bot.operations import workspace_hours
@@ -160,6 +176,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.serve import run_socket_mode
 
         settings.require_socket()
+        settings.require_secret_key()
         asyncio.run(run_socket_mode(settings))
         return 0
     raise AssertionError(args.command)

@@ -52,11 +52,26 @@ class Settings:
     # How many people's messages one worker sends at the same time.
     dispatch_concurrency: int = 8
     port: int = 3000
+    # Who may prepare a feedback meeting for anyone: a user group's handle, and user ids.
+    manager_usergroup: str | None = None
+    admin_users: frozenset[str] = frozenset()
+    # Keys the hash that stands in for an erased person's id in the audit trail.
+    secret_key: str | None = None
 
     def require_http(self) -> None:
         """`serve` needs the bot token and the signing secret."""
         _require(self.slack_bot_token, "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...)")
         _require(self.slack_signing_secret, "SLACK_SIGNING_SECRET", "the app's Signing Secret")
+
+    def require_secret_key(self) -> str:
+        """Erasing a person keeps a keyed hash of their id in the audit trail: it needs a key."""
+        _require(
+            self.secret_key,
+            "NOTPROMOTED_SECRET_KEY",
+            'a long random secret (python -c "import secrets; print(secrets.token_urlsafe(32))")',
+        )
+        assert self.secret_key is not None
+        return self.secret_key
 
     def require_socket(self) -> None:
         """`socket` needs the bot token and an app-level token with connections:write."""
@@ -163,6 +178,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             get("NOTPROMOTED_DISPATCH_CONCURRENCY"), "NOTPROMOTED_DISPATCH_CONCURRENCY", 8, 64
         ),
         port=_port(get("PORT")),
+        manager_usergroup=_usergroup(get("NOTPROMOTED_MANAGER_USERGROUP")),
+        admin_users=_user_ids(get("NOTPROMOTED_ADMIN_USERS")),
+        secret_key=_secret_key(get("NOTPROMOTED_SECRET_KEY")),
     )
 
 
@@ -202,6 +220,37 @@ def _whole_number(raw: str | None, name: str, default: int, most: int) -> int:
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= most:
         raise ConfigError(f"{name} must be a whole number from 1 to {most}, got {raw!r}")
     return int(raw)
+
+
+def _usergroup(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    handle = raw.removeprefix("@")
+    if not re.fullmatch(r"[a-z0-9._-]{1,80}", handle):
+        raise ConfigError(
+            "NOTPROMOTED_MANAGER_USERGROUP is a user group's handle, like people-managers, "
+            f"got {raw!r}"
+        )
+    return handle
+
+
+def _user_ids(raw: str | None) -> frozenset[str]:
+    if raw is None:
+        return frozenset()
+    ids = [part.strip() for part in raw.split(",") if part.strip()]
+    bad = [part for part in ids if not re.fullmatch(r"[A-Za-z0-9:_-]{2,64}", part)]
+    if bad:
+        raise ConfigError(
+            "NOTPROMOTED_ADMIN_USERS is a comma-separated list of user ids like U0123ABCD, "
+            f"got {bad[0]!r}"
+        )
+    return frozenset(ids)
+
+
+def _secret_key(raw: str | None) -> str | None:
+    if raw is not None and len(raw) < 16:
+        raise ConfigError("NOTPROMOTED_SECRET_KEY is too short: use at least 16 random characters")
+    return raw
 
 
 def _port(raw: str | None) -> int:

@@ -93,6 +93,7 @@ class DemoPlayer:
             slack_signing_secret=self.secret,
             slack_api_url=self.standin.api_url,
             database_url=f"sqlite:///{folder / 'demo.db'}",
+            secret_key=secrets.token_urlsafe(32),
         )
         engine = make_engine(settings.database_url)
         upgrade(engine)

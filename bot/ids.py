@@ -86,3 +86,32 @@ OPEN_PROGRESS_NOTE = "open_progress_note"
 GOAL_DONE = "goal_done"
 GOAL_DROP = "goal_drop"
 CHECKIN_KIND_GOALS_SAVED = "goals_saved"
+
+# Feedback meetings. Check-in kinds (messages to the person and to their manager):
+CHECKIN_KIND_MEETING_GRANT = "meeting_grant"  # to a manager: you have been invited
+CHECKIN_KIND_MEETING_AGENDA = "meeting_agenda"  # to the manager: the agenda they prepared
+CHECKIN_KIND_MEETING_OFFER = "meeting_offer"  # to the person: accept or decline
+CHECKIN_KIND_MEETING_ACCEPTED = "meeting_accepted"  # to either: accepted, with the agenda
+CHECKIN_KIND_MEETING_DECLINED = "meeting_declined"  # to the manager
+CHECKIN_KIND_MEETING_FOLLOWUP = "meeting_followup"  # to both, after the meeting date
+CHECKIN_KIND_MEETING_REMINDER = "meeting_reminder"  # to both, on the follow-up date
+MEETING_KINDS = (
+    CHECKIN_KIND_MEETING_GRANT,
+    CHECKIN_KIND_MEETING_AGENDA,
+    CHECKIN_KIND_MEETING_OFFER,
+    CHECKIN_KIND_MEETING_ACCEPTED,
+    CHECKIN_KIND_MEETING_DECLINED,
+    CHECKIN_KIND_MEETING_FOLLOWUP,
+    CHECKIN_KIND_MEETING_REMINDER,
+)
+# Forms, shortcut and buttons.
+MANAGER_INVITE_FORM = "manager_invite_form"
+OPEN_MANAGER_INVITE = "open_manager_invite"
+MANAGER_REVOKE = "manager_revoke"  # the value is the grant's id
+MEETING_PICK_FORM = "meeting_pick_form"
+MEETING_FORM = "meeting_form"
+MEETING_SHORTCUT = "plan_feedback_meeting"
+MEETING_PREPARE = "meeting_prepare"  # the value is the person's user id
+MEETING_ACCEPT = "meeting_accept"  # the value is the meeting's id
+MEETING_DECLINE = "meeting_decline"
+MEETING_TO_GOALS = "meeting_to_goals"

@@ -124,14 +124,36 @@ class Checkin(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("journey_id", "key"),
+        UniqueConstraint(
+            "meeting_id", "recipient_id", "key", name="uq_checkin_meeting_recipient_key"
+        ),
         Index("ix_checkin_status_due", "status", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    journey_id: int = Field(
+    # The journey a message belongs to; none for a feedback meeting's messages.
+    journey_id: int | None = Field(
+        default=None,
         sa_column=Column(
-            Integer, ForeignKey("journey.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+            Integer, ForeignKey("journey.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    # Who receives it when that is not the journey's person: a manager, or anyone a meeting
+    # is for. Exactly one of journey_id and recipient_id says who it goes to.
+    recipient_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    meeting_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("feedbackmeeting.id", ondelete="CASCADE"),
+            nullable=True,
+            index=True,
+        ),
     )
     kind: str = Field(max_length=32)
     key: str = Field(max_length=128)
@@ -212,6 +234,74 @@ class FeedbackNote(SQLModel, table=True):
     keep: str | None = Field(default=None, max_length=1000)
     work_on: str | None = Field(default=None, max_length=1000)
     created_at: datetime = _utc_column(nullable=False)
+
+
+class ManagerGrant(SQLModel, table=True):
+    """A person's invitation to their manager to prepare a feedback meeting for them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    manager_user_id: str = Field(max_length=64)
+    granted_at: datetime = _utc_column(nullable=False)
+    revoked_at: datetime | None = _utc_column(nullable=True)
+
+
+class MeetingStatus:
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class FeedbackMeeting(SQLModel, table=True):
+    """A feedback meeting a manager prepared for a person, from the template."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    manager_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    # Why the manager could: the person invited them, their user group, or admin.
+    authority: str = Field(max_length=16)
+    status: str = Field(default=MeetingStatus.OFFERED, max_length=16)
+    thanks: str = Field(max_length=1500)
+    observed: str = Field(max_length=1500)
+    gaps: str = Field(max_length=1500)
+    next_steps: str = Field(max_length=1500)
+    growth: str | None = Field(default=None, max_length=1500)
+    meeting_on: date
+    follow_up_on: date
+    linked_to_goals: bool = Field(default=False)
+    created_at: datetime = _utc_column(nullable=False)
+    answered_at: datetime | None = _utc_column(nullable=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, for whom, when, and the outcome: the managers' trail for HR.
+
+    `actor`, `subject` (the person it is for) and `other` (the manager a grant names) hold a
+    user id, or after that person erased their data, "h:" and a keyed hash of it.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc_column(nullable=False, index=True)
+    platform: str = Field(max_length=16)
+    workspace_id: str = Field(max_length=64)
+    actor: str = Field(max_length=80, index=True)
+    subject: str | None = Field(default=None, max_length=80, index=True)
+    other: str | None = Field(default=None, max_length=80)
+    action: str = Field(max_length=24)
+    outcome: str = Field(max_length=24)
+    reason: str | None = Field(default=None, max_length=40)
 
 
 class ProcessedEvent(SQLModel, table=True):

@@ -1,10 +1,13 @@
-"""Operator commands: what is scheduled, and a workspace's working time."""
+"""Operator commands: what is scheduled, a workspace's working time, the audit trail."""
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import datetime
 from typing import TextIO
 
+from bot import audit
 from bot.config import ConfigError, Settings, parse_hours, parse_weekdays
 from bot.db import make_engine, make_sessions
 from bot.models import Workspace
@@ -37,6 +40,53 @@ def print_checkins(
             return len(rows)
     finally:
         engine.dispose()
+
+
+def print_audit(
+    settings: Settings,
+    *,
+    since: datetime | None,
+    user: str | None,
+    as_json: bool,
+    out: TextIO,
+) -> int:
+    """The audit trail, oldest first; `user` matches their id, or its hash once erased."""
+    if user is not None and settings.secret_key is None:
+        print(
+            "notpromoted: NOTPROMOTED_SECRET_KEY is not set: rows of erased people can't be found",
+            file=sys.stderr,
+        )
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessions(engine).begin() as session:
+            rows = audit.entries(session, since=since, user_id=user, key=settings.secret_key)
+            if not as_json:
+                header = ("when (UTC)", "workspace", "who", "for whom", "other", "what", "outcome")
+                print("{:19}  {:11}  {:12}  {:12}  {:12}  {:9}  {}".format(*header), file=out)
+            for row in rows:
+                if as_json:
+                    record = row.model_dump(exclude={"id"})
+                    record["at"] = row.at.isoformat()
+                    print(json.dumps(record, sort_keys=True), file=out)
+                    continue
+                outcome = f"{row.outcome} ({row.reason})" if row.reason else row.outcome
+                print(
+                    f"{row.at:%Y-%m-%d %H:%M:%S}  {row.workspace_id:11}  {_short(row.actor):12}  "
+                    f"{_short(row.subject):12}  {_short(row.other):12}  {row.action:9}  {outcome}",
+                    file=out,
+                )
+            if not as_json:
+                print(f"{len(rows)} rows", file=out)
+            return len(rows)
+    finally:
+        engine.dispose()
+
+
+def _short(user: str | None) -> str:
+    """An id as it is; a hash (an erased person) shortened to stay readable."""
+    if user is None:
+        return "-"
+    return user[:12] + "…" if user.startswith(audit.HASH_PREFIX) else user
 
 
 def workspace_hours(

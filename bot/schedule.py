@@ -103,6 +103,42 @@ def add_checkin(
     return checkin
 
 
+def add_message(
+    session: Session,
+    *,
+    recipient: Person,
+    kind: str,
+    key: str,
+    due_at: datetime,
+    now: datetime,
+    meeting_id: int | None = None,
+    within_hours: bool = True,
+) -> Checkin | None:
+    """Schedule a message to one person outside any journey (a feedback meeting's), once."""
+    assert recipient.id is not None
+    existing = session.exec(
+        select(Checkin).where(
+            Checkin.recipient_id == recipient.id,
+            Checkin.meeting_id == meeting_id,
+            Checkin.key == key,
+        )
+    ).first()
+    if existing is not None:
+        return None
+    checkin = Checkin(
+        recipient_id=recipient.id,
+        meeting_id=meeting_id,
+        kind=kind,
+        key=key,
+        due_at=due_at,
+        within_hours=within_hours,
+        created_at=now,
+    )
+    session.add(checkin)
+    session.flush()
+    return checkin
+
+
 def next_key(session: Session, *, journey: Journey, kind: str) -> str:
     """A fresh unique key for one more check-in of `kind` in this journey."""
     count = len(

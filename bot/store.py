@@ -13,11 +13,13 @@ from bot.ids import CHECKIN_KIND_STAGE
 from bot.models import (
     Checkin,
     CheckinStatus,
+    FeedbackMeeting,
     FeedbackNote,
     FeedbackRequest,
     Goal,
     Journey,
     JourneyStatus,
+    ManagerGrant,
     Person,
     ProcessedEvent,
 )
@@ -191,12 +193,13 @@ def due_checkin_ids(session: Session, *, now: datetime, limit: int) -> Sequence[
     ):
         query = (
             select(Checkin.id)
-            .join(Journey, col(Journey.id) == col(Checkin.journey_id))
+            .outerjoin(Journey, col(Journey.id) == col(Checkin.journey_id))
             .where(
                 col(Checkin.status) == status,
                 condition,
                 col(Checkin.due_at) <= now,
-                col(Journey.status) != JourneyStatus.PAUSED,
+                # A meeting's messages have no journey: a paused journey does not hold them.
+                or_(col(Checkin.journey_id).is_(None), col(Journey.status) != JourneyStatus.PAUSED),
             )
             .order_by(order, col(Checkin.id))
             .limit(limit - len(found))
@@ -209,13 +212,20 @@ def due_checkin_ids(session: Session, *, now: datetime, limit: int) -> Sequence[
     return found
 
 
-def journeys_of_checkins(session: Session, checkin_ids: Sequence[int]) -> dict[int, int]:
+def lanes_of_checkins(session: Session, checkin_ids: Sequence[int]) -> dict[int, str]:
+    """For each row, who it goes to: rows with the same lane are sent one after another."""
     if not checkin_ids:
         return {}
     rows = session.exec(
-        select(Checkin.id, Checkin.journey_id).where(col(Checkin.id).in_(checkin_ids))
+        select(Checkin.id, Checkin.journey_id, Checkin.recipient_id).where(
+            col(Checkin.id).in_(checkin_ids)
+        )
     )
-    return {checkin_id: journey_id for checkin_id, journey_id in rows if checkin_id is not None}
+    return {
+        checkin_id: f"person:{recipient_id}" if recipient_id else f"journey:{journey_id}"
+        for checkin_id, journey_id, recipient_id in rows
+        if checkin_id is not None
+    }
 
 
 def mark_sent(
@@ -361,9 +371,19 @@ def forget_old_events(session: Session, *, before: datetime) -> None:
 
 
 def delete_person(session: Session, *, person_id: int) -> None:
-    """Erase a person; their journeys and check-ins go with them (ON DELETE CASCADE)."""
+    """Erase a person: journeys, messages, goals, notes, invitations, and the meetings they
+    were part of on either side (with those meetings' messages)."""
     journey_ids = select(Journey.id).where(Journey.person_id == person_id)
-    for model in (Goal, FeedbackRequest, FeedbackNote):
+    meeting_ids = select(FeedbackMeeting.id).where(
+        or_(
+            col(FeedbackMeeting.person_id) == person_id,
+            col(FeedbackMeeting.manager_id) == person_id,
+        )
+    )
+    session.exec(delete(Checkin).where(col(Checkin.meeting_id).in_(meeting_ids)))
+    session.exec(delete(FeedbackMeeting).where(col(FeedbackMeeting.id).in_(meeting_ids)))
+    session.exec(delete(Checkin).where(col(Checkin.recipient_id) == person_id))
+    for model in (Goal, FeedbackRequest, FeedbackNote, ManagerGrant):
         session.exec(delete(model).where(col(model.person_id) == person_id))
     session.exec(delete(Checkin).where(col(Checkin.journey_id).in_(journey_ids)))
     session.exec(delete(Journey).where(col(Journey.person_id) == person_id))
@@ -378,11 +398,14 @@ def list_checkins(
     statuses: tuple[str, ...] = (CheckinStatus.PENDING, CheckinStatus.CLAIMED),
     limit: int = 500,
 ) -> list[tuple[Checkin, Person]]:
-    """What is scheduled, soonest first, for operators."""
+    """What is scheduled, soonest first, for operators; each with the person it goes to."""
     query = (
         select(Checkin, Person)
-        .join(Journey, col(Journey.id) == col(Checkin.journey_id))
-        .join(Person, col(Person.id) == col(Journey.person_id))
+        .outerjoin(Journey, col(Journey.id) == col(Checkin.journey_id))
+        .join(
+            Person,
+            col(Person.id) == func.coalesce(col(Checkin.recipient_id), col(Journey.person_id)),
+        )
         .where(col(Checkin.status).in_(statuses))
         .order_by(col(Checkin.due_at), col(Checkin.id))
         .limit(limit)

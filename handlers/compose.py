@@ -79,6 +79,9 @@ def _helpers(content: Content, locale: LocaleContent, stage_id: str) -> tuple[Bu
         return (Button(ids.OPEN_FEEDBACK_FORM, locale.text("button_feedback_help"), "stage"),)
     if stage_id == content.goals_helper_stage:
         return (Button(ids.OPEN_GOALS_FORM, locale.text("button_write_goals"), "stage"),)
+    if stage_id == content.manager_helper_stage:
+        label = locale.checkin("meeting_stage", "button_invite")
+        return (Button(ids.OPEN_MANAGER_INVITE, label, "stage"),)
     return ()
 
 

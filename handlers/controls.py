@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from dataclasses import dataclass
 from datetime import time
 
-from bot import ids, store
+from sqlmodel import Session
+
+from bot import audit, ids, store
 from bot import journey as rules
 from bot.config import WorkingTime, is_time_zone, parse_hours, parse_weekdays
-from bot.models import JourneyStatus
+from bot.models import JourneyStatus, Person
 from bot.schedule import person_time, replan_for_person
 from bot.services import PersonRef, Services
 from handlers.compose import forget_prompt, format_when, plain
 from handlers.replies import ChoiceReply, CommandReply
 from messages.loader import LocaleContent
 from scheduler.timing import person_zone, spread
+
+logger = logging.getLogger(__name__)
 
 
 def status_line(services: Services, ref: PersonRef) -> str | None:
@@ -119,8 +125,19 @@ def confirm_forget(services: Services, ref: PersonRef) -> ChoiceReply:
         person = store.find_person(session, ref=ref)
         if person is None or person.id is None:
             return ChoiceReply(note=locale.text("nothing_to_forget"))
-        store.delete_person(session, person_id=person.id)
+        erase_person(session, services, person)
     return ChoiceReply(note=locale.text("forgotten"))
+
+
+def erase_person(session: Session, services: Services, person: Person) -> None:
+    """Delete everything about the person; the audit trail keeps a keyed hash of their id."""
+    assert person.id is not None
+    store.delete_person(session, person_id=person.id)
+    key = services.settings.secret_key
+    if key is None:  # only outside serve, socket and worker, which require one
+        logger.warning("NOTPROMOTED_SECRET_KEY is not set: erased ids are hashed with a random key")
+        key = secrets.token_urlsafe(32)
+    audit.forget_user(session, person.user_id, key=key)
 
 
 def cancel_forget(services: Services, ref: PersonRef) -> ChoiceReply:

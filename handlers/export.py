@@ -7,8 +7,17 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot import store
-from bot.models import Checkin, FeedbackNote, FeedbackRequest, Goal, Journey
+from bot import audit, store
+from bot.models import (
+    Checkin,
+    FeedbackMeeting,
+    FeedbackNote,
+    FeedbackRequest,
+    Goal,
+    Journey,
+    ManagerGrant,
+    Person,
+)
 from bot.services import PersonRef, Services
 
 FORMAT_VERSION = 1
@@ -42,6 +51,22 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
             .where(FeedbackNote.person_id == person.id)
             .order_by(col(FeedbackNote.id))
         ).all()
+        grants = session.exec(
+            select(ManagerGrant)
+            .where(ManagerGrant.person_id == person.id)
+            .order_by(col(ManagerGrant.id))
+        ).all()
+        meetings = session.exec(
+            select(FeedbackMeeting)
+            .where(FeedbackMeeting.person_id == person.id)
+            .order_by(col(FeedbackMeeting.id))
+        ).all()
+        managers = {
+            m.manager_id: manager.user_id
+            for m in meetings
+            if (manager := session.get(Person, m.manager_id)) is not None
+        }
+        trail = audit.about(session, person.user_id, key=services.settings.secret_key)
         return {
             "format": FORMAT_VERSION,
             "exported_at": _when(services.clock()),
@@ -103,6 +128,42 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
             "feedback_notes": [
                 {"keep": n.keep, "work_on": n.work_on, "written": _when(n.created_at)}
                 for n in notes
+            ],
+            "managers_invited": [
+                {
+                    "manager": g.manager_user_id,
+                    "invited": _when(g.granted_at),
+                    "withdrawn": _when(g.revoked_at),
+                }
+                for g in grants
+            ],
+            "feedback_meetings": [
+                {
+                    "manager": managers.get(m.manager_id),
+                    "status": m.status,
+                    "meeting_on": _when(m.meeting_on),
+                    "follow_up_on": _when(m.follow_up_on),
+                    "thanks": m.thanks,
+                    "observed": m.observed,
+                    "gaps": m.gaps,
+                    "next_steps": m.next_steps,
+                    "growth": m.growth,
+                    "prepared": _when(m.created_at),
+                    "answered": _when(m.answered_at),
+                }
+                for m in meetings
+            ],
+            "audit_trail": [
+                {
+                    "when": _when(e.at),
+                    "who": e.actor,
+                    "for_whom": e.subject,
+                    "other": e.other,
+                    "what": e.action,
+                    "outcome": e.outcome,
+                    "reason": e.reason,
+                }
+                for e in trail
             ],
         }
 

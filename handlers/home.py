@@ -5,15 +5,25 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from bot import ids, store
-from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
+from bot.models import Checkin, CheckinStatus, FeedbackMeeting, Journey, JourneyStatus, Person
 from bot.schedule import person_time
 from bot.services import PersonRef, Services
 from handlers import controls
 from handlers.compose import format_when, home_message
 from handlers.feedback import notes_of
 from handlers.goals import active_goal_rows
+from handlers.meetings import live_grants
 from messages.loader import LocaleContent
-from messages.model import Bullets, Button, Confirm, Message, Paragraph, Row, TextBlock
+from messages.model import (
+    Bullets,
+    Button,
+    Confirm,
+    Message,
+    Paragraph,
+    Row,
+    TextBlock,
+    mention,
+)
 from scheduler.timing import spread
 
 
@@ -45,7 +55,10 @@ def home(services: Services, ref: PersonRef) -> Message:
             title=base.title,
             blocks=tuple(blocks),
             links=base.links,
-            rows=tuple(_goal_row(locale, goal_id, text) for goal_id, text in goals),
+            rows=(
+                *(_goal_row(locale, goal_id, text) for goal_id, text in goals),
+                *_manager_rows(session, person, locale),
+            ),
             buttons=_controls(locale, journey),
         )
 
@@ -84,6 +97,41 @@ def _notes(session: Session, person: Person, locale: LocaleContent) -> list[str]
         if note.work_on:
             lines.append(locale.text("home_note_work_on", text=note.work_on))
     return lines
+
+
+def _manager_rows(session: Session, person: Person, locale: LocaleContent) -> list[Row]:
+    """Who the person invited (each with a way to withdraw), and their meetings."""
+    texts = locale.checkins["meeting_home"]
+    grants = live_grants(session, person)
+    meetings = session.exec(
+        select(FeedbackMeeting)
+        .where(FeedbackMeeting.person_id == person.id)
+        .order_by(col(FeedbackMeeting.id))
+    ).all()
+    rows = [Row(texts["section"] if grants or meetings else f"{texts['section']}: {texts['none']}")]
+    for grant in grants:
+        line = locale.checkin(
+            "meeting_home",
+            "invited",
+            manager=mention(grant.manager_user_id),
+            date=grant.granted_at.date().isoformat(),
+        )
+        withdraw = Button(ids.MANAGER_REVOKE, texts["button_withdraw"], str(grant.id))
+        rows.append(Row(line, (withdraw,)))
+    for meeting in meetings:
+        manager = session.get(Person, meeting.manager_id)
+        rows.append(
+            Row(
+                locale.checkin(
+                    "meeting_home",
+                    "meeting",
+                    manager=mention(manager.user_id) if manager else "",
+                    meeting_on=meeting.meeting_on.isoformat(),
+                    status=texts[f"status_{meeting.status}"],
+                )
+            )
+        )
+    return rows
 
 
 def _goal_row(locale: LocaleContent, goal_id: int, text: str) -> Row:
@@ -133,6 +181,7 @@ def _controls(locale: LocaleContent, journey: Journey | None) -> tuple[Button, .
         Button(ids.OPEN_FEEDBACK_FORM, locale.text("home_button_feedback"), "home"),
         Button(ids.OPEN_GOALS_FORM, locale.text("home_button_goals"), "home"),
         Button(ids.OPEN_HOURS_FORM, locale.text("home_button_hours"), "home"),
+        Button(ids.OPEN_MANAGER_INVITE, locale.checkin("meeting_home", "button_invite"), "home"),
     ]
     if journey is not None and journey.status == JourneyStatus.ACTIVE:
         buttons.append(Button(ids.HOME_PAUSE, locale.text("home_button_pause"), "pause"))

@@ -51,7 +51,11 @@ def find_clicked(session: Session, ref: PersonRef, checkin_id: int | None) -> Cl
     """The row a button points at, if it is the clicking person's own; else None."""
     person = store.find_person(session, ref=ref)
     checkin = session.get(Checkin, checkin_id) if checkin_id is not None else None
-    journey = session.get(Journey, checkin.journey_id) if checkin is not None else None
+    journey = (
+        session.get(Journey, checkin.journey_id)
+        if checkin is not None and checkin.journey_id is not None
+        else None
+    )
     if person is None or checkin is None or journey is None or journey.person_id != person.id:
         return None
     return Clicked(person=person, checkin=checkin, journey=journey)

@@ -230,10 +230,142 @@ CHECKIN_KEYS: dict[str, dict[str, frozenset[str]]] = {
         "looking_back": {"title": "", "body": "", "todo": ""},
     }.items()
 }
+
+
+def _keys(spec: dict[str, dict[str, str]]) -> dict[str, dict[str, frozenset[str]]]:
+    return {
+        section: {key: frozenset(fields.split()) for key, fields in keys.items()}
+        for section, keys in spec.items()
+    }
+
+
+# meetings.toml: a feedback meeting a manager prepares. person and manager are mentions.
+MEETING_KEYS = _keys(
+    {
+        "invite_form": dict.fromkeys(
+            [
+                "title",
+                "submit",
+                "close",
+                "intro",
+                "manager_label",
+                "manager_hint",
+                "saved",
+                "already",
+                "error_self",
+                "error_bot",
+                "error_unknown",
+            ],
+            "",
+        ),
+        "pick_form": dict.fromkeys(["title", "submit", "close", "person_label", "person_hint"], ""),
+        "template_form": {
+            **dict.fromkeys(
+                [
+                    "title",
+                    "submit",
+                    "close",
+                    "thanks_label",
+                    "thanks_hint",
+                    "thanks_initial",
+                    "observed_label",
+                    "observed_hint",
+                    "gaps_label",
+                    "gaps_hint",
+                    "next_steps_label",
+                    "next_steps_hint",
+                    "growth_label",
+                    "growth_hint",
+                    "meeting_on_label",
+                    "follow_up_on_label",
+                    "error_required",
+                    "error_date_missing",
+                    "error_past",
+                    "error_order",
+                ],
+                "",
+            ),
+            "intro": "person",
+            "error_too_long": "limit",
+            "saved": "person",
+        },
+        "refused": dict.fromkeys(["not_allowed", "self", "not_a_person"], ""),
+        "grant": {"title": "", "body": "person", "button_prepare": ""},
+        "agenda": {
+            **dict.fromkeys(
+                [
+                    "heading_thanks",
+                    "heading_observed",
+                    "heading_gaps",
+                    "heading_next_steps",
+                    "heading_growth",
+                ],
+                "",
+            ),
+            "title": "person",
+            "intro": "person",
+            "dates": "meeting_on follow_up_on",
+        },
+        "offer": {
+            "title": "",
+            "body": "manager meeting_on",
+            "button_accept": "",
+            "button_decline": "",
+            "chose_accept": "",
+            "chose_decline": "manager",
+            "answered": "",
+        },
+        "accepted": {
+            "title_person": "meeting_on",
+            "intro_person": "manager",
+            "button_goals": "",
+            "title_manager": "person",
+            "intro_manager": "meeting_on",
+        },
+        "declined": {"title": "", "body": "person"},
+        "followup": {
+            "title": "",
+            "body_person": "manager meeting_on",
+            "body_manager": "person meeting_on",
+            "button_goals": "",
+        },
+        "reminder": {
+            "title": "",
+            "body_person": "manager follow_up_on",
+            "body_manager": "person follow_up_on",
+        },
+        "home": {
+            **dict.fromkeys(
+                [
+                    "section",
+                    "none",
+                    "button_invite",
+                    "button_withdraw",
+                    "status_offered",
+                    "status_accepted",
+                    "status_declined",
+                ],
+                "",
+            ),
+            "invited": "manager date",
+            "meeting": "manager meeting_on status",
+        },
+        "stage": {"button_invite": ""},
+    }
+)
+
 # Slack's limits on the shortest of these: modal titles and buttons.
 SHORT_LIMITS = {
     (form, key): 24
-    for form in ("goals_form", "feedback_form", "feedback_notes", "progress_note")
+    for form in (
+        "goals_form",
+        "feedback_form",
+        "feedback_notes",
+        "progress_note",
+        "invite_form",
+        "pick_form",
+        "template_form",
+    )
     for key in ("title", "submit", "close")
 }
 TIMING_DAYS = (
@@ -306,6 +438,7 @@ class Content:
     timing: Timing = Timing()
     feedback_helper_stage: str | None = None
     goals_helper_stage: str | None = None
+    manager_helper_stage: str | None = None
 
     def for_locale(self, tag: str | None) -> LocaleContent:
         """The best folder for a Slack locale like "fr-FR": fr-FR, then fr, then English."""
@@ -345,7 +478,7 @@ def load_content(root: Path | None = None) -> Content:
     if DEFAULT_LOCALE not in locales:
         raise ContentError(f"{root}: the fallback locale folder '{DEFAULT_LOCALE}/' is missing")
     helpers: dict[str, str | None] = {}
-    for name in ("feedback_helper_stage", "goals_helper_stage"):
+    for name in ("feedback_helper_stage", "goals_helper_stage", "manager_helper_stage"):
         value = journey.get(name)
         if value is not None and value not in order:
             raise ContentError(f"{journey_file}: field '{name}' is not one of 'stages'")
@@ -417,18 +550,25 @@ def _load_locale(folder: Path, order: tuple[str, ...]) -> LocaleContent:
         stage_id: _load_stage(folder / "stages" / f"{stage_id}.toml", stage_id)
         for stage_id in order
     }
+    checkins = _load_sections(folder / "checkins.toml", CHECKIN_KEYS)
+    meetings = {
+        f"meeting_{section}": texts
+        for section, texts in _load_sections(folder / "meetings.toml", MEETING_KEYS).items()
+    }
     return LocaleContent(
-        locale=folder.name, stages=stages, ui=ui, checkins=_load_checkins(folder / "checkins.toml")
+        locale=folder.name, stages=stages, ui=ui, checkins={**checkins, **meetings}
     )
 
 
-def _load_checkins(path: Path) -> dict[str, dict[str, str]]:
+def _load_sections(
+    path: Path, spec: dict[str, dict[str, frozenset[str]]]
+) -> dict[str, dict[str, str]]:
     data = _read_toml(path)
-    unknown = set(data) - set(CHECKIN_KEYS)
+    unknown = set(data) - set(spec)
     if unknown:
         raise ContentError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     sections: dict[str, dict[str, str]] = {}
-    for section, keys in CHECKIN_KEYS.items():
+    for section, keys in spec.items():
         table = data.get(section)
         if not isinstance(table, dict):
             raise ContentError(f"{path}: section [{section}] is missing")

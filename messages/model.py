@@ -8,6 +8,14 @@ from typing import Literal
 
 ButtonStyle = Literal["primary", "danger"] | None
 
+# A person named in a text: each platform's renderer shows it as that person's name.
+MENTION_MARK = "\u2063"  # INVISIBLE SEPARATOR, never typed on purpose
+MENTION = re.compile(f"{MENTION_MARK}@([A-Za-z0-9:_-]{{1,64}}){MENTION_MARK}")
+
+
+def mention(user_id: str) -> str:
+    return f"{MENTION_MARK}@{user_id}{MENTION_MARK}"
+
 
 @dataclass(frozen=True)
 class Paragraph:

@@ -21,6 +21,7 @@ from handlers.checkin_messages import checkin_message
 from handlers.compose import finished_message, plain, stage_message
 from handlers.feedback import draft_message
 from handlers.goals import goals_of
+from handlers.meeting_messages import NothingToSay, meeting_message
 from messages.model import Bullets, Message
 from scheduler.delivery import DeliveryDeferred, Profile, Recipient, RecipientUnreachable, Sender
 from scheduler.timing import is_working_moment, next_working_moment, person_zone, spread
@@ -47,7 +48,8 @@ class _Job:
     posting_since: datetime | None
     recipient: Recipient
     person_id: int
-    journey_id: int
+    journey_id: int | None
+    meeting_id: int | None
     profile: Profile
     profile_fresh: bool
     working: WorkingTime
@@ -93,9 +95,9 @@ class Dispatcher:
         async with self._sweeping:
             while not self.stopping:
                 claimed = await asyncio.to_thread(self._claim_page)
-                lanes: dict[int, list[int]] = {}
-                for checkin_id, journey_id in claimed:
-                    lanes.setdefault(journey_id, []).append(checkin_id)
+                lanes: dict[str, list[int]] = {}
+                for checkin_id, lane in claimed:
+                    lanes.setdefault(lane, []).append(checkin_id)
                 gate = asyncio.Semaphore(self.concurrency)
                 counts = await asyncio.gather(
                     *(self._deliver_lane(lane, gate) for lane in lanes.values())
@@ -137,8 +139,8 @@ class Dispatcher:
                 lease=self.lease,
             )
 
-    def _claim_page(self) -> Sequence[tuple[int, int]]:
-        """Claim a page of due rows; each with its journey, so one person's stay in order."""
+    def _claim_page(self) -> Sequence[tuple[int, str]]:
+        """Claim a page of due rows; each with its lane, so one person's stay in order."""
         now = self.services.clock()
         with self.services.sessions.begin() as session:
             due = store.due_checkin_ids(session, now=now, limit=self.page_size)
@@ -149,8 +151,8 @@ class Dispatcher:
                     session, checkin_id=checkin_id, owner=self.owner, now=now, lease=self.lease
                 )
             ]
-            journeys = store.journeys_of_checkins(session, claimed)
-            return [(checkin_id, journeys[checkin_id]) for checkin_id in claimed]
+            lanes = store.lanes_of_checkins(session, claimed)
+            return [(checkin_id, lanes[checkin_id]) for checkin_id in claimed]
 
     def _unclaim(self, checkin_id: int) -> None:
         with self.services.sessions.begin() as session:
@@ -168,9 +170,10 @@ class Dispatcher:
             checkin = session.get(Checkin, checkin_id)
             if attempts is None or checkin is None:
                 return None
-            journey = session.get(Journey, checkin.journey_id)
-            person = session.get(Person, journey.person_id) if journey else None
-            if journey is None or person is None or person.id is None:
+            journey = session.get(Journey, checkin.journey_id) if checkin.journey_id else None
+            person_id = checkin.recipient_id or (journey.person_id if journey else None)
+            person = session.get(Person, person_id) if person_id else None
+            if person is None or person.id is None:
                 return None
             superseded = None
             if checkin.supersedes_checkin_id is not None:
@@ -195,7 +198,8 @@ class Dispatcher:
                     dm_channel_id=person.dm_channel_id,
                 ),
                 person_id=person.id,
-                journey_id=journey.id or 0,
+                journey_id=journey.id if journey else None,
+                meeting_id=checkin.meeting_id,
                 profile=Profile(time_zone=person.time_zone, locale=person.locale),
                 profile_fresh=checked is not None
                 and self.services.clock() - checked < PROFILE_MAX_AGE,
@@ -235,6 +239,10 @@ class Dispatcher:
                 found = await sender.deliver(job.recipient, message, checkin_id=checkin_id)
             else:
                 logger.info("check-in %s: already delivered, not posting again", checkin_id)
+        except NothingToSay as error:
+            logger.info("check-in %s: not sent, %s is gone", checkin_id, error)
+            await asyncio.to_thread(self._fail, job, f"gone: {error}", pause=False)
+            return SendOutcome.FAILED
         except RecipientUnreachable as error:
             logger.warning(
                 "check-in %s: recipient unreachable (%s); journey paused", checkin_id, error
@@ -296,6 +304,16 @@ class Dispatcher:
             )
         if job.kind == ids.CHECKIN_KIND_FINISHED:
             return finished_message(locale, settings)
+        if job.meeting_id is not None or job.kind == ids.CHECKIN_KIND_MEETING_GRANT:
+            with services.sessions.begin() as session:
+                return meeting_message(
+                    session,
+                    kind=job.kind,
+                    checkin_id=job.checkin_id,
+                    recipient_id=job.person_id,
+                    locale=locale,
+                    services=services,
+                )
         with services.sessions.begin() as session:
             goals = goals_of(session, job.person_id)
         if job.kind == ids.CHECKIN_KIND_GOALS_SAVED:
@@ -412,7 +430,7 @@ class Dispatcher:
     def _fail(self, job: _Job, reason: str, *, pause: bool) -> None:
         with self.services.sessions.begin() as session:
             store.fail_checkin(session, checkin_id=job.checkin_id, owner=self.owner, error=reason)
-            journey = session.get(Journey, job.journey_id)
+            journey = session.get(Journey, job.journey_id) if job.journey_id else None
             if pause and journey is not None and journey.status == JourneyStatus.ACTIVE:
                 journey.status = JourneyStatus.PAUSED
                 journey.updated_at = self.services.clock()

@@ -125,6 +125,9 @@ def standin() -> Iterator[SlackStandIn]:
     fake.stop()
 
 
+AUDIT_KEY = "test-audit-key-0123456789"
+
+
 def make_settings(standin: SlackStandIn, **overrides: Any) -> Settings:
     """Settings built explicitly: tests never read a developer's .env."""
     base = Settings(
@@ -132,6 +135,7 @@ def make_settings(standin: SlackStandIn, **overrides: Any) -> Settings:
         slack_signing_secret=SECRET,
         slack_api_url=standin.api_url,
         database_url="sqlite://",
+        secret_key=AUDIT_KEY,
     )
     settings = replace(base, **overrides)
     assert _is_loopback(settings.slack_api_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from messages.model import Bullets, Button, Message, Paragraph, Preformatted
+from messages.model import MENTION, Bullets, Button, Message, Paragraph, Preformatted
 
 Block = dict[str, Any]
 
@@ -14,8 +14,12 @@ BUTTON_LABEL_LIMIT = 75
 
 
 def escape_mrkdwn(text: str) -> str:
-    """Slack's three control characters; everything typed or stored goes through this."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters; everything typed or stored goes through this.
+
+    People named with messages.model.mention become Slack mentions, shown as their names.
+    """
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return MENTION.sub(r"<@\1>", escaped)
 
 
 def _plain(text: str) -> Block:

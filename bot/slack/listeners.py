@@ -14,7 +14,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids, store
-from bot.models import GoalStatus, Platform
+from bot.models import GoalStatus
 from bot.services import PersonRef, Services
 from bot.slack.blocks import (
     build_home_view,
@@ -22,6 +22,8 @@ from bot.slack.blocks import (
     plain_text_of,
     replace_actions_with_note,
 )
+from bot.slack.context import person_ref, quietly
+from bot.slack.meeting_listeners import MeetingListeners, register_meetings
 from bot.slack.views import (
     build_feedback_modal,
     build_goals_modal,
@@ -54,13 +56,6 @@ logger = logging.getLogger(__name__)
 FormOutcome = SavedGoals | FormResult | controls.WorkingTimeResult
 
 
-def person_ref(context: AsyncBoltContext) -> PersonRef | None:
-    workspace = context.team_id or context.enterprise_id
-    if not workspace or not context.user_id:
-        return None
-    return PersonRef(platform=Platform.SLACK, workspace_id=workspace, user_id=context.user_id)
-
-
 def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
     listeners = SlackListeners(services, dispatcher)
     app.middleware(listeners.skip_redelivered_events)
@@ -80,6 +75,7 @@ def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
     app.view(ids.PROGRESS_NOTE_FORM)(listeners.on_progress_note_submitted)
     app.action(re.compile(f"^({ids.GOAL_DONE}|{ids.GOAL_DROP})$"))(listeners.on_goal_status)
     app.event("app_home_opened")(listeners.on_home_opened)
+    listeners.meetings = register_meetings(app, listeners)
     # Anything else is acknowledged, never answered with an error.
     app.command(re.compile(".*"))(listeners.on_command)
     app.action(re.compile(".*"))(listeners.on_unknown_action)
@@ -95,6 +91,7 @@ class SlackListeners:
         self.dispatcher = dispatcher
         # Said when the database does not answer, so in the default language: no locale known.
         self.unavailable = services.content.for_locale(None).text("ack_unavailable")
+        self.meetings: MeetingListeners | None = None
 
     async def skip_redelivered_events(
         self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
@@ -128,10 +125,13 @@ class SlackListeners:
         if ref is None:
             await ack()
             return
+        text = str(body.get("text") or "")
+        word, _, rest = text.strip().partition(" ")
+        if word.lower() == "meeting" and self.meetings is not None:
+            await self.meetings.on_command(ref, rest, body, ack, respond, client)
+            return
         try:
-            reply = await asyncio.to_thread(
-                run_command, self.services, ref, str(body.get("text") or "")
-            )
+            reply = await asyncio.to_thread(run_command, self.services, ref, text)
         except Exception:
             logger.exception("command failed before it was acknowledged")
             await ack(text=self.unavailable, response_type="ephemeral")
@@ -272,6 +272,14 @@ class SlackListeners:
                 logger.warning("could not update the goals check-in", exc_info=True)
         await self._send_now(saved, None, ref)
 
+    async def send_rows(self, checkin_ids: tuple[int, ...]) -> None:
+        """Send rows a handler just wrote, at once; whatever fails here a sweep sends later."""
+        for checkin_id in checkin_ids:
+            try:
+                await self.dispatcher.send_now(checkin_id)
+            except Exception:
+                logger.exception("sending check-in %s failed", checkin_id)
+
     async def _send_now(
         self,
         reply: CommandReply | ChoiceReply | SavedGoals | FormResult,
@@ -287,9 +295,7 @@ class SlackListeners:
             if outcome is SendOutcome.FAILED and respond is not None:
                 locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
                 text = locale.text("ack_dm_failed", app_name=self.services.settings.display_name)
-                await _quietly(
-                    respond(text=text, response_type="ephemeral", replace_original=False)
-                )
+                await quietly(respond(text=text, response_type="ephemeral", replace_original=False))
 
     async def on_checkin_button(
         self,
@@ -315,7 +321,7 @@ class SlackListeners:
             )
         except Exception:
             logger.exception("a button answer failed")
-            await _quietly(
+            await quietly(
                 respond(text=self.unavailable, response_type="ephemeral", replace_original=False)
             )
             return
@@ -323,7 +329,7 @@ class SlackListeners:
             trigger_id = str(body.get("trigger_id") or "")
             await self._open_form(reply.open_form, client, ref, trigger_id, checkin_id)
         if reply.note is not None:
-            await self._update_clicked(body, client, respond, reply.note, reply.follow_up)
+            await self.update_clicked(body, client, respond, reply.note, reply.follow_up)
         await self._send_now(reply, respond, ref)
 
     async def on_forget_confirm(
@@ -342,11 +348,11 @@ class SlackListeners:
             reply = await asyncio.to_thread(controls.confirm_forget, self.services, ref)
         except Exception:
             logger.exception("forget failed")
-            await _quietly(
+            await quietly(
                 respond(text=self.unavailable, response_type="ephemeral", replace_original=False)
             )
             return
-        await self._update_clicked(body, client, respond, reply.note or "")
+        await self.update_clicked(body, client, respond, reply.note or "")
 
     async def on_forget_cancel(
         self,
@@ -361,7 +367,7 @@ class SlackListeners:
         if ref is None:
             return
         reply = await asyncio.to_thread(controls.cancel_forget, self.services, ref)
-        await self._update_clicked(body, client, respond, reply.note or "")
+        await self.update_clicked(body, client, respond, reply.note or "")
 
     async def on_home_start(
         self, ack: AsyncAck, context: AsyncBoltContext, client: AsyncWebClient
@@ -376,7 +382,7 @@ class SlackListeners:
             logger.exception("start from the home tab failed")
             return
         await self._send_now(reply, None, ref)
-        await self._publish_home(client, ref)
+        await self.publish_home(client, ref)
 
     async def on_home_opened(
         self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
@@ -384,9 +390,9 @@ class SlackListeners:
         ref = person_ref(context)
         if ref is None or event.get("tab") != "home":
             return
-        await self._publish_home(client, ref)
+        await self.publish_home(client, ref)
 
-    async def _publish_home(self, client: AsyncWebClient, ref: PersonRef) -> None:
+    async def publish_home(self, client: AsyncWebClient, ref: PersonRef) -> None:
         try:
             view = build_home_view(await asyncio.to_thread(home, self.services, ref))
             await client.views_publish(user_id=ref.user_id, view=view)
@@ -460,7 +466,7 @@ class SlackListeners:
         locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
         title, close = locale.text("hours_form_title"), locale.text("hours_form_close")
         await ack(response_action="update", view=saved_view(title, result.summary, close))
-        await self._publish_home(client, ref)
+        await self.publish_home(client, ref)
 
     async def on_goal_status(
         self,
@@ -486,7 +492,7 @@ class SlackListeners:
             )
         except Exception:
             logger.exception("changing a goal failed")
-        await self._publish_home(client, ref)
+        await self.publish_home(client, ref)
 
     async def on_home_control(
         self,
@@ -512,7 +518,7 @@ class SlackListeners:
                 await self._send_now(reply, None, ref)
         except Exception:
             logger.exception("a home tab control failed")
-        await self._publish_home(client, ref)
+        await self.publish_home(client, ref)
 
     async def _send_export(self, client: AsyncWebClient, ref: PersonRef) -> None:
         """Everything kept about the person, as a JSON file in their DM with the bot."""
@@ -550,7 +556,7 @@ class SlackListeners:
             if locale
             else self.services.content.for_locale(None).text("button_expired")
         )
-        await self._update_clicked(body, client, respond, note)
+        await self.update_clicked(body, client, respond, note)
 
     async def on_other_event(self, ack: AsyncAck) -> None:
         await ack()
@@ -558,7 +564,7 @@ class SlackListeners:
     async def ack_only(self, ack: AsyncAck) -> None:
         await ack()
 
-    async def _update_clicked(
+    async def update_clicked(
         self,
         body: dict[str, Any],
         client: AsyncWebClient,
@@ -583,10 +589,3 @@ class SlackListeners:
                 )
         except Exception:
             logger.warning("could not update the clicked message", exc_info=True)
-
-
-async def _quietly(call: Awaitable[Any]) -> None:
-    try:
-        await call
-    except Exception:
-        logger.warning("could not answer through response_url", exc_info=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.ids import COMMAND
+from bot.ids import COMMAND, MEETING_SHORTCUT
 
 # Every Web API method the bot calls, and the bot scope it needs (None: no scope needed).
 METHOD_SCOPES: dict[str, str | None] = {
@@ -14,6 +14,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.update": "chat:write",
     "conversations.open": "im:write",
     "users.info": "users:read",
+    # Whether someone is in NOTPROMOTED_MANAGER_USERGROUP.
+    "usergroups.list": "usergroups:read",
     "views.publish": None,
     "views.open": None,
     "conversations.history": "im:history",
@@ -36,7 +38,7 @@ def build_manifest(display_name: str, *, base_url: str | None) -> dict[str, Any]
     command: dict[str, Any] = {
         "command": COMMAND,
         "description": "A private companion for what comes next",
-        "usage_hint": "[help | status | pause | resume | stop | forget]",
+        "usage_hint": "[help | status | pause | resume | stop | forget | meeting @person]",
         "should_escape": True,
     }
     events: dict[str, Any] = {"bot_events": ["app_home_opened"]}
@@ -60,6 +62,14 @@ def build_manifest(display_name: str, *, base_url: str | None) -> dict[str, Any]
             },
             "bot_user": {"display_name": display_name, "always_online": False},
             "slash_commands": [command],
+            "shortcuts": [
+                {
+                    "name": "Plan a feedback meeting",
+                    "type": "global",
+                    "callback_id": MEETING_SHORTCUT,
+                    "description": "Prepare a feedback meeting for someone from a template",
+                }
+            ],
         },
         "oauth_config": {"scopes": {"bot": bot_scopes()}},
         "settings": {

@@ -72,6 +72,9 @@ class SlackStandIn:
     uploads: dict[str, bytes] = field(default_factory=dict)
     shared_files: list[Payload] = field(default_factory=list)
     socket_url: str | None = None
+    # User groups by handle, with their members; ids users.info says it has never heard of.
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    missing_users: set[str] = field(default_factory=set)
     # What "now" is for message timestamps; the demo and tests pass their own clock.
     clock: Callable[[], float] = time.time
 
@@ -202,6 +205,8 @@ class SlackStandIn:
         return f"{self._last_ts:.6f}"
 
     def _user(self, user_id: str) -> StandInUser | None:
+        if user_id in self.missing_users:
+            return None
         user = self.users.get(user_id)
         if user is None and user_id.startswith(("U", "W")):
             user = StandInUser(id=user_id, tz=self.default_tz, team_id=self.team_id)
@@ -234,6 +239,16 @@ class SlackStandIn:
         if str(args.get("include_locale", "")).lower() in ("true", "1"):
             info["locale"] = user.locale
         return {"ok": True, "user": info}
+
+    def _usergroups_list(self, args: Payload) -> Payload:
+        with_users = str(args.get("include_users", "")).lower() in ("true", "1")
+        groups: list[Payload] = []
+        for number, (handle, members) in enumerate(sorted(self.usergroups.items()), start=1):
+            group: Payload = {"id": f"S{number:08d}", "team_id": self.team_id, "handle": handle}
+            if with_users:
+                group["users"] = list(members)
+            groups.append(group)
+        return {"ok": True, "usergroups": groups}
 
     def _conversations_open(self, args: Payload) -> Payload:
         users = str(args.get("users", ""))

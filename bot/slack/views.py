@@ -14,7 +14,7 @@ from messages.loader import LocaleContent
 Block = dict[str, Any]
 
 
-def _plain(text: str) -> dict[str, Any]:
+def plain_text(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": False}
 
 
@@ -22,26 +22,26 @@ def build_goals_modal(
     locale: LocaleContent, goals: list[GoalDraft], *, from_checkin: int | None
 ) -> dict[str, Any]:
     form = locale.checkins["goals_form"]
-    blocks: list[Block] = [{"type": "section", "text": _plain(form["intro"])}]
+    blocks: list[Block] = [{"type": "section", "text": plain_text(form["intro"])}]
     for number in range(1, MAX_GOALS + 1):
         current = next((g for g in goals if g.number == number), None)
         what: Block = {
             "type": "plain_text_input",
             "action_id": "value",
             "max_length": TEXT_LIMIT,
-            "placeholder": _plain(form["what_hint"]),
+            "placeholder": plain_text(form["what_hint"]),
         }
         step: Block = {
             "type": "plain_text_input",
             "action_id": "value",
             "max_length": TEXT_LIMIT,
-            "placeholder": _plain(form["first_step_hint"]),
+            "placeholder": plain_text(form["first_step_hint"]),
         }
         why: Block = {
             "type": "plain_text_input",
             "action_id": "value",
             "max_length": TEXT_LIMIT,
-            "placeholder": _plain(form["why_hint"]),
+            "placeholder": plain_text(form["why_hint"]),
         }
         when: Block = {"type": "datepicker", "action_id": "value"}
         if current is not None:
@@ -63,9 +63,9 @@ def build_goals_modal(
     return {
         "type": "modal",
         "callback_id": GOALS_FORM,
-        "title": _plain(form["title"]),
-        "submit": _plain(form["submit"]),
-        "close": _plain(form["close"]),
+        "title": plain_text(form["title"]),
+        "submit": plain_text(form["submit"]),
+        "close": plain_text(form["close"]),
         "private_metadata": json.dumps({"checkin": from_checkin}),
         "blocks": blocks,
     }
@@ -76,7 +76,7 @@ def _input(block_id: str, label: str, element: Block) -> Block:
         "type": "input",
         "block_id": block_id,
         "optional": True,
-        "label": _plain(label),
+        "label": plain_text(label),
         "element": element,
     }
 
@@ -115,22 +115,22 @@ def read_goals_form(view: dict[str, Any]) -> tuple[list[GoalDraft], int | None]:
 def build_feedback_modal(locale: LocaleContent, *, from_checkin: int | None) -> dict[str, Any]:
     form = locale.checkins["feedback_form"]
     tones = [
-        {"text": _plain(form[f"tone_{tone}"]), "value": tone}
+        {"text": plain_text(form[f"tone_{tone}"]), "value": tone}
         for tone in ("short", "warm", "formal")
     ]
     return {
         "type": "modal",
         "callback_id": FEEDBACK_FORM,
-        "title": _plain(form["title"]),
-        "submit": _plain(form["submit"]),
-        "close": _plain(form["close"]),
+        "title": plain_text(form["title"]),
+        "submit": plain_text(form["submit"]),
+        "close": plain_text(form["close"]),
         "private_metadata": json.dumps({"checkin": from_checkin}),
         "blocks": [
-            {"type": "section", "text": _plain(form["intro"])},
+            {"type": "section", "text": plain_text(form["intro"])},
             {
                 "type": "input",
                 "block_id": "decider",
-                "label": _plain(form["decider_label"]),
+                "label": plain_text(form["decider_label"]),
                 "element": {"type": "users_select", "action_id": "value"},
             },
             _input(
@@ -141,13 +141,13 @@ def build_feedback_modal(locale: LocaleContent, *, from_checkin: int | None) -> 
                     "action_id": "value",
                     "multiline": True,
                     "max_length": FOCUS_LIMIT,
-                    "placeholder": _plain(form["focus_hint"]),
+                    "placeholder": plain_text(form["focus_hint"]),
                 },
             ),
             {
                 "type": "input",
                 "block_id": "tone",
-                "label": _plain(form["tone_label"]),
+                "label": plain_text(form["tone_label"]),
                 "element": {
                     "type": "radio_buttons",
                     "action_id": "value",
@@ -161,9 +161,9 @@ def build_feedback_modal(locale: LocaleContent, *, from_checkin: int | None) -> 
 
 def read_feedback_form(view: dict[str, Any]) -> tuple[str | None, str, str]:
     """Who decided, what the person wants to understand, and the tone; never raises."""
-    decider = _field(view, "decider").get("selected_user")
-    focus = _field(view, "focus").get("value")
-    option = _field(view, "tone").get("selected_option")
+    decider = field_value(view, "decider").get("selected_user")
+    focus = field_value(view, "focus").get("value")
+    option = field_value(view, "tone").get("selected_option")
     tone = option.get("value") if isinstance(option, dict) else None
     return (
         decider if isinstance(decider, str) else None,
@@ -181,18 +181,18 @@ def build_notes_modal(locale: LocaleContent) -> dict[str, Any]:
             "action_id": "value",
             "multiline": True,
             "max_length": NOTE_LIMIT,
-            "placeholder": _plain(hint),
+            "placeholder": plain_text(hint),
         }
         return _input(block_id, label, element)
 
     return {
         "type": "modal",
         "callback_id": NOTES_FORM,
-        "title": _plain(form["title"]),
-        "submit": _plain(form["submit"]),
-        "close": _plain(form["close"]),
+        "title": plain_text(form["title"]),
+        "submit": plain_text(form["submit"]),
+        "close": plain_text(form["close"]),
         "blocks": [
-            {"type": "section", "text": _plain(form["intro"])},
+            {"type": "section", "text": plain_text(form["intro"])},
             box("keep", form["keep_label"], form["keep_hint"]),
             box("work_on", form["work_on_label"], form["work_on_hint"]),
         ],
@@ -200,8 +200,8 @@ def build_notes_modal(locale: LocaleContent) -> dict[str, Any]:
 
 
 def read_notes_form(view: dict[str, Any]) -> tuple[str, str]:
-    keep = _field(view, "keep").get("value")
-    work_on = _field(view, "work_on").get("value")
+    keep = field_value(view, "keep").get("value")
+    work_on = field_value(view, "work_on").get("value")
     return (keep if isinstance(keep, str) else "", work_on if isinstance(work_on, str) else "")
 
 
@@ -209,13 +209,13 @@ def saved_view(title: str, text: str, close: str) -> dict[str, Any]:
     """What a form turns into once it is saved."""
     return {
         "type": "modal",
-        "title": _plain(title),
-        "close": _plain(close),
-        "blocks": [{"type": "section", "text": _plain(text)}],
+        "title": plain_text(title),
+        "close": plain_text(close),
+        "blocks": [{"type": "section", "text": plain_text(text)}],
     }
 
 
-def _field(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+def field_value(view: dict[str, Any], block_id: str) -> dict[str, Any]:
     values = (view.get("state") or {}).get("values") or {}
     block = values.get(block_id) if isinstance(values, dict) else None
     found = block.get("value") if isinstance(block, dict) else None
@@ -230,26 +230,26 @@ def build_hours_modal(locale: LocaleContent, current: tuple[str, str, str]) -> d
         if initial:
             element["initial_value"] = initial
         if hint:
-            element["placeholder"] = _plain(hint)
+            element["placeholder"] = plain_text(hint)
         return element
 
     return {
         "type": "modal",
         "callback_id": HOURS_FORM,
-        "title": _plain(locale.text("hours_form_title")),
-        "submit": _plain(locale.text("hours_form_submit")),
-        "close": _plain(locale.text("hours_form_close")),
+        "title": plain_text(locale.text("hours_form_title")),
+        "submit": plain_text(locale.text("hours_form_submit")),
+        "close": plain_text(locale.text("hours_form_close")),
         "blocks": [
             {
                 "type": "input",
                 "block_id": "hours",
-                "label": _plain(locale.text("hours_form_hours")),
+                "label": plain_text(locale.text("hours_form_hours")),
                 "element": text_input(hours, "09:00-17:00"),
             },
             {
                 "type": "input",
                 "block_id": "days",
-                "label": _plain(locale.text("hours_form_days")),
+                "label": plain_text(locale.text("hours_form_days")),
                 "element": text_input(days, "mon-fri"),
             },
             _input(
@@ -262,7 +262,7 @@ def build_hours_modal(locale: LocaleContent, current: tuple[str, str, str]) -> d
 
 
 def read_hours_form(view: dict[str, Any]) -> tuple[str, str, str]:
-    found = [_field(view, block_id).get("value") for block_id in ("hours", "days", "zone")]
+    found = [field_value(view, block_id).get("value") for block_id in ("hours", "days", "zone")]
     hours, days, zone = (value if isinstance(value, str) else "" for value in found)
     return hours, days, zone
 
@@ -272,21 +272,21 @@ def build_progress_note_modal(locale: LocaleContent, *, from_checkin: int | None
     return {
         "type": "modal",
         "callback_id": PROGRESS_NOTE_FORM,
-        "title": _plain(form["title"]),
-        "submit": _plain(form["submit"]),
-        "close": _plain(form["close"]),
+        "title": plain_text(form["title"]),
+        "submit": plain_text(form["submit"]),
+        "close": plain_text(form["close"]),
         "private_metadata": json.dumps({"checkin": from_checkin}),
         "blocks": [
             {
                 "type": "input",
                 "block_id": "note",
-                "label": _plain(form["label"]),
+                "label": plain_text(form["label"]),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "value",
                     "multiline": True,
                     "max_length": NOTE_LIMIT,
-                    "placeholder": _plain(form["hint"]),
+                    "placeholder": plain_text(form["hint"]),
                 },
             }
         ],
@@ -294,7 +294,7 @@ def build_progress_note_modal(locale: LocaleContent, *, from_checkin: int | None
 
 
 def read_progress_note_form(view: dict[str, Any]) -> tuple[int | None, str]:
-    text = _field(view, "note").get("value")
+    text = field_value(view, "note").get("value")
     return _offered_checkin(view), text if isinstance(text, str) else ""
 
 

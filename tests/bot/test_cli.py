@@ -87,6 +87,15 @@ def test_dotenv_is_read_and_the_environment_wins(
             {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "mysql://x"},
             "DATABASE_URL",
         ),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, "NOTPROMOTED_SECRET_KEY"),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "NOTPROMOTED_SECRET_KEY": "too-short",
+            },
+            "NOTPROMOTED_SECRET_KEY",
+        ),
     ],
 )
 def test_serve_with_missing_or_bad_settings_stops_with_one_line(
@@ -166,6 +175,7 @@ def test_serve_answers_a_signed_command_and_stops_on_sigterm(
     env.update(
         SLACK_BOT_TOKEN="xoxb-serve-test",
         SLACK_SIGNING_SECRET="serve-secret",
+        NOTPROMOTED_SECRET_KEY="serve-test-secret-key",
         SLACK_API_URL=standin.api_url,
         DATABASE_URL=f"sqlite:///{clean_env / 'serve.db'}",
     )

@@ -38,7 +38,7 @@ def begin(sessions: Sessions, first_stage: str = "s1", now: datetime = NOW) -> t
     with sessions.begin() as session:
         person = store.get_or_create_person(session, ref=REF, now=now)
         first = rules.begin(session, person=person, first_stage=first_stage, now=now)
-        assert first.id is not None
+        assert first.id is not None and first.journey_id is not None
         return first.journey_id, first.id
 
 

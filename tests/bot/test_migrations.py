@@ -30,6 +30,9 @@ TABLES = {
     "feedbackrequest",
     "feedbacknote",
     "processedevent",
+    "managergrant",
+    "feedbackmeeting",
+    "auditentry",
 }
 
 

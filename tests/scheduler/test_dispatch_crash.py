@@ -151,6 +151,7 @@ def workers(tmp_path: Path, standin: SlackStandIn, postgres_engine: Engine) -> I
     env = {k: v for k, v in os.environ.items() if not k.startswith(DEVELOPER_VARIABLES)}
     env.update(
         SLACK_BOT_TOKEN="xoxb-test",
+        NOTPROMOTED_SECRET_KEY="crash-test-secret-key",
         SLACK_API_URL=standin.api_url,
         DATABASE_URL=database_url,
         NOTPROMOTED_DISPATCH_INTERVAL_SECONDS="0.2",

@@ -37,10 +37,15 @@ DEAD = "dead-worker"
 
 
 def _dispatcher(
-    standin: SlackStandIn, engine: Engine, *, owner: str = "fresh", clock: Clock = system_clock
+    standin: SlackStandIn,
+    engine: Engine,
+    *,
+    owner: str = "fresh",
+    clock: Clock = system_clock,
+    concurrency: int = 8,
 ) -> Dispatcher:
     settings = make_settings(standin, lease_seconds=LEASE_SECONDS)
-    return make_dispatcher(settings, engine, owner=owner, clock=clock)
+    return make_dispatcher(settings, engine, owner=owner, clock=clock, concurrency=concurrency)
 
 
 def _left_by_a_dead_worker(
@@ -253,7 +258,8 @@ def test_a_row_whose_lease_ran_out_while_it_waited_in_the_page_is_not_posted_twi
     now = datetime.now(UTC)
     clock = ManualClock(now)
     seeded = seed_checkins(engine, 2, due_at=now - timedelta(minutes=1), now=now)
-    slow = _dispatcher(standin, engine, owner="slow", clock=clock)
+    # One at a time, so that the second row waits in the claimed page behind the first.
+    slow = _dispatcher(standin, engine, owner="slow", clock=clock, concurrency=1)
     other = _dispatcher(standin, engine, owner="other", clock=clock)
     lease = timedelta(seconds=LEASE_SECONDS)
     slow.senders = {"slack": SlowSender(slow.senders["slack"], clock, lease, meanwhile=other)}

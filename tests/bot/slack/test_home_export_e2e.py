@@ -68,7 +68,12 @@ def test_home_shows_where_you_are_what_comes_next_and_your_controls(start_bot: B
     text = text_of(view["blocks"])
     assert "step 1 of 10" in text
     assert "Next from me, on Thursday at 09:30: A quiet check-in about feedback" in text
-    forms = [ids.OPEN_FEEDBACK_FORM, ids.OPEN_GOALS_FORM, ids.OPEN_HOURS_FORM]
+    forms = [
+        ids.OPEN_FEEDBACK_FORM,
+        ids.OPEN_GOALS_FORM,
+        ids.OPEN_HOURS_FORM,
+        ids.OPEN_MANAGER_INVITE,
+    ]
     assert _buttons(view) == [*forms, ids.HOME_PAUSE, ids.HOME_EXPORT, ids.HOME_ERASE]
     erase = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]][-1]
     assert erase["style"] == "danger" and erase["confirm"]["confirm"]["text"] == "Erase"

@@ -231,7 +231,14 @@ def test_manifest_bot_scopes_are_the_fewest_that_work(
         for method in methods
         if method in METHOD_SCOPES and (scope := METHOD_SCOPES[method]) is not None
     }
-    assert needed == {"chat:write", "files:write", "im:history", "im:write", "users:read"}
+    assert needed == {
+        "chat:write",
+        "files:write",
+        "im:history",
+        "im:write",
+        "users:read",
+        "usergroups:read",
+    }
     expected = sorted(needed | {"commands"})
     assert http_manifest["oauth_config"]["scopes"]["bot"] == expected
     assert socket_manifest["oauth_config"]["scopes"]["bot"] == expected

@@ -1,0 +1,98 @@
+"""The audit trail of the manager flow: who did what, for whom, when, and the outcome.
+
+Rows hold user ids. When a person erases their data, their id in every row becomes "h:" and a
+keyed hash of it (HMAC-SHA256 with NOTPROMOTED_SECRET_KEY): the trail keeps its shape and can
+still be searched for that person by whoever knows the id, but no longer holds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from bot.models import AuditEntry
+from bot.services import PersonRef
+
+HASH_PREFIX = "h:"
+
+# What an entry records (action) and how it ended (outcome).
+GRANT = "grant"
+WITHDRAW = "withdraw"
+PREPARE = "prepare"
+ACCEPT = "accept"
+DECLINE = "decline"
+ALLOWED = "allowed"
+REFUSED = "refused"
+DONE = "done"
+
+
+def hashed(user_id: str, key: str) -> str:
+    digest = hmac.new(key.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+    return HASH_PREFIX + digest
+
+
+def record(
+    session: Session,
+    *,
+    at: datetime,
+    actor: PersonRef,
+    action: str,
+    outcome: str,
+    subject: str | None = None,
+    other: str | None = None,
+    reason: str | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            at=at,
+            platform=actor.platform,
+            workspace_id=actor.workspace_id,
+            actor=actor.user_id,
+            subject=subject,
+            other=other,
+            action=action,
+            outcome=outcome,
+            reason=reason,
+        )
+    )
+
+
+def about(session: Session, user_id: str, *, key: str | None) -> Sequence[AuditEntry]:
+    """Every row naming this user, as actor, subject or other, by id or by its hash."""
+    names = [user_id] + ([hashed(user_id, key)] if key else [])
+    return session.exec(
+        select(AuditEntry)
+        .where(
+            or_(
+                col(AuditEntry.actor).in_(names),
+                col(AuditEntry.subject).in_(names),
+                col(AuditEntry.other).in_(names),
+            )
+        )
+        .order_by(col(AuditEntry.at), col(AuditEntry.id))
+    ).all()
+
+
+def entries(
+    session: Session, *, since: datetime | None, user_id: str | None, key: str | None
+) -> Sequence[AuditEntry]:
+    if user_id is not None:
+        rows = about(session, user_id, key=key)
+        return [row for row in rows if since is None or row.at >= since]
+    query = select(AuditEntry).order_by(col(AuditEntry.at), col(AuditEntry.id))
+    if since is not None:
+        query = query.where(col(AuditEntry.at) >= since)
+    return session.exec(query).all()
+
+
+def forget_user(session: Session, user_id: str, *, key: str) -> None:
+    """Replace this user's id with its keyed hash wherever the trail names them."""
+    stand_in = hashed(user_id, key)
+    for column in ("actor", "subject", "other"):
+        field = getattr(AuditEntry, column)
+        session.exec(update(AuditEntry).where(col(field) == user_id).values({column: stand_in}))
