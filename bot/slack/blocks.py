@@ -42,7 +42,8 @@ def build_message_blocks(message: Message) -> list[Block]:
                 "type": "header",
                 "text": {
                     "type": "plain_text",
-                    "text": message.title[:HEADER_LIMIT],
+                    # Plain text cannot show a mention; content keeps people out of titles.
+                    "text": MENTION.sub(r"@\1", message.title)[:HEADER_LIMIT],
                     "emoji": False,
                 },
             }

@@ -140,3 +140,18 @@ def view_submission(
         "response_urls": [],
     }
     return urlencode({"payload": json.dumps(payload)}).encode(), FORM
+
+
+def global_shortcut(*, user_id: str, team_id: str, callback_id: str) -> tuple[bytes, str]:
+    """A global shortcut chosen from Slack's shortcut menu."""
+    payload: dict[str, Any] = {
+        "type": "shortcut",
+        "token": "unused-verification-token",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team_id, "domain": "standin"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "is_enterprise_install": False,
+        "callback_id": callback_id,
+        "trigger_id": f"{int(time.time())}.4.trigger",
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode(), FORM

@@ -17,7 +17,7 @@ from bot.slack.blocks import (
 )
 from handlers.compose import stage_message
 from messages.loader import Content, load_content
-from messages.model import Bullets, Button, Link, Message, Paragraph
+from messages.model import Bullets, Button, Link, Message, Paragraph, mention
 
 Block = dict[str, Any]
 
@@ -307,3 +307,17 @@ def test_middle_stage_has_the_next_label(content: Content) -> None:
     _, blocks = render_stage(content, Settings(), "network")
     assert only_actions(blocks)["elements"][0]["text"]["text"] == "I'm ready for the next step"
     assert context_texts(blocks) == ["Step 9 of 10"]
+
+
+def test_the_manager_stage_offers_to_invite_the_manager(content: Content) -> None:
+    _, blocks = render_stage(content, Settings(), "manager")
+    actions = [e["action_id"] for e in only_actions(blocks)["elements"]]
+    assert actions == [ids.STAGE_NEXT, ids.STAGE_SNOOZE, ids.STAGE_STOP, ids.OPEN_MANAGER_INVITE]
+
+
+def test_mentions_become_slack_mentions_and_typed_brackets_stay_text() -> None:
+    text = f"{mention('U0ANA')} wrote <@U0FAKE> & more"
+    assert escape_mrkdwn(text) == "<@U0ANA> wrote &lt;@U0FAKE&gt; &amp; more"
+    message = Message(notification="n", title=f"Meeting with {mention('U0ANA')}")
+    [header] = build_message_blocks(message)
+    assert header["text"]["text"] == "Meeting with @U0ANA"
