@@ -33,6 +33,14 @@ from bot.slack.standin import PostedMessage, SlackStandIn
 from bot.web import build_web_app
 
 USER = "U0YOU"
+MANAGER = "U0SAM"  # your manager, whom you invite to prepare a feedback meeting
+# Buttons that open a form and leave their message as it is.
+OPENS_A_FORM = (
+    ids.NUDGE_HELP,
+    ids.NUDGE_WRITE_GOALS,
+    ids.OPEN_MANAGER_INVITE,
+    ids.MEETING_PREPARE,
+)
 TEAM = "T0DEMO"
 ZONE = "Europe/London"
 WIDTH = 78
@@ -59,7 +67,12 @@ def render_for_terminal(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(lines).rstrip()
 
 
+# How the demo's people are named where Slack would show their names.
+NAMES = {"U0YOU": "Alex", "U0SAM": "Sam"}
+
+
 def _unmark(text: str) -> str:
+    text = re.sub(r"<@([A-Z0-9]+)>", lambda m: "@" + NAMES.get(m.group(1), m.group(1)), text)
     text = re.sub(
         r"<(https?://[^|>]+|mailto:[^|>]+)(?:\|([^>]*))?>", lambda m: m.group(2) or m.group(1), text
     )
@@ -84,6 +97,8 @@ class DemoPlayer:
         self.out = out
         self.standin = SlackStandIn(team_id=TEAM, default_tz=ZONE).start()
         self.standin.add_user(USER, tz=ZONE, locale="en-GB")
+        self.standin.add_user(MANAGER, tz=ZONE, locale="en-GB")
+        self.manager_seen = 0
         self.secret = secrets.token_hex(16)
         self.clock = ManualClock(_next_monday_morning())
         self.standin.clock = lambda: self.clock().timestamp()
@@ -155,7 +170,9 @@ class DemoPlayer:
         name = self.runtime.services.settings.display_name
         self.show(f"Only visible to you · {name}", reply.get("blocks") or [fallback])
 
-    async def press(self, message: PostedMessage, action_id: str, *, new: int = 0) -> None:
+    async def press(
+        self, message: PostedMessage, action_id: str, *, new: int = 0, user: str = USER
+    ) -> None:
         label = next(
             e["text"]["text"]
             for b in message.blocks
@@ -163,10 +180,11 @@ class DemoPlayer:
             for e in b["elements"]
             if e["action_id"] == action_id
         )
-        self.say(f"\n[{self.when()}] You press  [ {label} ]")
+        who = "You press " if user == USER else "Sam presses"
+        self.say(f"\n[{self.when()}] {who}  [ {label} ]")
         updates = message.updates
         body, kind = simulate.button_click(
-            user_id=USER,
+            user_id=user,
             team_id=TEAM,
             message=message,
             action_id=action_id,
@@ -174,7 +192,7 @@ class DemoPlayer:
             response_url=self.standin.response_url("b"),
         )
         await self.post(body, kind)
-        if action_id not in (ids.NUDGE_HELP, ids.NUDGE_WRITE_GOALS):
+        if action_id not in OPENS_A_FORM:
             await asyncio.to_thread(self.standin.wait_for, lambda: message.updates > updates, 10)
             note = render_for_terminal(message.blocks).splitlines()[-1].strip()
             self.say(f"  The message updates in place: {note}")
@@ -187,6 +205,8 @@ class DemoPlayer:
         self.clock.move_to(local.replace(hour=hour, minute=minute))
         before = self.seen
         await self.runtime.dispatcher.run_once()
+        if len(self.standin.dms_to(MANAGER)) > self.manager_seen:
+            await self.manager_dms(len(self.standin.dms_to(MANAGER)) - self.manager_seen)
         if len(self.standin.dms_to(USER)) > before:
             return await self.new_dms(len(self.standin.dms_to(USER)) - before)
         return []
@@ -231,6 +251,66 @@ class DemoPlayer:
         await self.post(body, kind)
         await self.new_dms(1)
 
+    async def manager_dms(self, expected: int = 1) -> list[PostedMessage]:
+        """Sam's new direct messages, printed as Sam would see them."""
+        await asyncio.to_thread(
+            self.standin.wait_for,
+            lambda: len(self.standin.dms_to(MANAGER)) >= self.manager_seen + expected,
+            10,
+        )
+        fresh = self.standin.dms_to(MANAGER)[self.manager_seen :]
+        self.manager_seen += len(fresh)
+        for message in fresh:
+            self.say(f"\n[{self.when()}] Sam, your manager, gets a direct message")
+            self.show(self.runtime.services.settings.display_name, message.blocks)
+        return fresh
+
+    async def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> None:
+        body, kind = simulate.view_submission(user_id=user, team_id=TEAM, view=view, values=values)
+        await self.post(body, kind)
+
+    async def feedback_meeting(self, step: PostedMessage) -> None:
+        """The manager stage: invite Sam, who prepares a meeting you then accept."""
+        await self.press(step, ids.OPEN_MANAGER_INVITE)
+        view = await self.opened_form()
+        self.say(f"\n[{self.when()}] A form opens: “{view['title']['text']}”. You pick Sam.")
+        await self.submit(
+            USER, view, {"manager": {"type": "users_select", "selected_user": MANAGER}}
+        )
+        [invitation] = await self.manager_dms()
+        self.clock.move_to(self.clock() + timedelta(hours=2))
+        await self.press(invitation, ids.MEETING_PREPARE, user=MANAGER)
+        view = await self.opened_form()
+        self.say(f"\n[{self.when()}] Sam's form opens: “{view['title']['text']}”, a field for")
+        self.say("  each part of a good feedback meeting, with hints. Sam fills it in.")
+        meeting_on = self.clock().date() + timedelta(days=2)
+        values: dict[str, Any] = {
+            "thanks": {"type": "plain_text_input", "value": "Thank you for going for it."},
+            "observed": {
+                "type": "plain_text_input",
+                "value": "Your planning examples were strong; the budget answer stayed general.",
+            },
+            "gaps": {
+                "type": "plain_text_input",
+                "value": "The role owns a budget; you haven't yet managed one.",
+            },
+            "next_steps": {
+                "type": "plain_text_input",
+                "value": "Co-own the Q2 tooling budget with me\nJoin the finance-for-leads course",
+            },
+            "growth": {"type": "plain_text_input", "value": "A lead role in six to nine months."},
+            "meeting_on": {"type": "datepicker", "selected_date": meeting_on.isoformat()},
+            "follow_up_on": {
+                "type": "datepicker",
+                "selected_date": (meeting_on + timedelta(days=28)).isoformat(),
+            },
+        }
+        await self.submit(MANAGER, view, values)
+        await self.manager_dms()
+        [offer] = await self.new_dms()
+        await self.press(offer, ids.MEETING_ACCEPT, new=1)
+        await self.manager_dms()
+
     # -- the story -------------------------------------------------------------------------
 
     async def play(self) -> None:
@@ -245,7 +325,8 @@ class DemoPlayer:
         while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
             await asyncio.sleep(0.02)
         self.say(f"notpromoted demo: one person's journey with “{settings.display_name}”,")
-        self.say("against a stand-in for Slack on this machine. Nothing leaves it.")
+        self.say("against a stand-in for Slack on this machine. Nothing leaves it. You are Alex;")
+        self.say("on the way you invite Sam, your manager, to prepare a feedback meeting.")
         self.say("The clock moves on where the story says hours or days pass.")
         try:
             async with aiohttp.ClientSession() as self.http:
@@ -304,13 +385,16 @@ class DemoPlayer:
             if number % 2:
                 self.say("\nThe next working day.")
                 self.clock.move_to(self._next_working_morning())
+            if any(ids.OPEN_MANAGER_INVITE in str(block) for block in step.blocks):
+                await self.feedback_meeting(step)
             await self.press(step, ids.STAGE_NEXT, new=1)
             step = self.standin.dms_to(USER)[-1]
             if number == total:
                 break
         self.say("\nTwo weeks after the goals were written down.")
         self.clock.move_to(goals_written + timedelta(days=13))
-        [progress] = await self.later(1, 11, 0)
+        arrived = await self.later(1, 11, 0)
+        [progress] = [m for m in arrived if ids.NUDGE_ON_TRACK in str(m.blocks)]
         await self.press(progress, ids.NUDGE_ON_TRACK)
         self.say("\nAbout three months after the start.")
         self.clock.move_to(self.start + timedelta(days=89))

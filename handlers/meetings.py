@@ -95,16 +95,50 @@ def _access(
         return Access(None, refused["self"])
     if not subject.found or not subject.active or subject.is_bot:
         return Access(None, refused["not_a_person"])
+    grant = _live_grant(session, _ref_for(actor, subject.user_id), actor.user_id)
     if actor.user_id in services.settings.admin_users:
-        return Access(AUTHORITY_ADMIN)
-    if in_group:
-        return Access(AUTHORITY_GROUP)
-    if _live_grant(session, _ref_for(actor, subject.user_id), actor.user_id) is not None:
-        return Access(AUTHORITY_INVITED)
-    return Access(None, refused["not_allowed"])
+        authority = AUTHORITY_ADMIN
+    elif in_group:
+        authority = AUTHORITY_GROUP
+    elif grant is not None:
+        authority = AUTHORITY_INVITED
+    else:
+        return Access(None, refused["not_allowed"])
+    last = _last_meeting(session, actor, subject.user_id)
+    if last is not None and last.status == MeetingStatus.OFFERED:
+        return Access(None, refused["waiting"])
+    if _declined_since(last, grant):
+        return Access(None, refused["not_allowed"])
+    return Access(authority)
 
 
-def _refusal_reason(actor: PersonRef, subject: Someone) -> str:
+def _declined_since(last: FeedbackMeeting | None, grant: ManagerGrant | None) -> bool:
+    """A decline is final: the person said no to this manager's last meeting and has not
+    invited them again since."""
+    if last is None or last.status != MeetingStatus.DECLINED:
+        return False
+    return grant is None or grant.granted_at <= (last.answered_at or last.created_at)
+
+
+def _last_meeting(session: Session, actor: PersonRef, subject_id: str) -> FeedbackMeeting | None:
+    """The latest meeting this actor prepared for this person, if any."""
+    manager = store.find_person(session, ref=actor)
+    person = store.find_person(session, ref=_ref_for(actor, subject_id))
+    if manager is None or person is None:
+        return None
+    return session.exec(
+        select(FeedbackMeeting)
+        .where(
+            FeedbackMeeting.person_id == person.id,
+            FeedbackMeeting.manager_id == manager.id,
+        )
+        .order_by(col(FeedbackMeeting.id).desc())
+    ).first()
+
+
+def _refusal_reason(
+    session: Session, actor: PersonRef, subject: Someone, *, in_group: bool, admin: bool
+) -> str:
     if subject.user_id == actor.user_id:
         return "self"
     if not subject.found:
@@ -113,6 +147,12 @@ def _refusal_reason(actor: PersonRef, subject: Someone) -> str:
         return "bot"
     if not subject.active:
         return "deactivated"
+    last = _last_meeting(session, actor, subject.user_id)
+    if last is not None and last.status == MeetingStatus.OFFERED:
+        return "waiting"
+    grant = _live_grant(session, _ref_for(actor, subject.user_id), actor.user_id)
+    if admin or in_group or grant is not None:
+        return "declined"
     return "not_invited"
 
 
@@ -126,7 +166,13 @@ def _record_refusal(
         subject=subject.user_id,
         action=audit.PREPARE,
         outcome=audit.REFUSED,
-        reason=_refusal_reason(actor, subject),
+        reason=_refusal_reason(
+            session,
+            actor,
+            subject,
+            in_group=in_group,
+            admin=actor.user_id in services.settings.admin_users,
+        ),
     )
 
 
@@ -157,8 +203,13 @@ def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> Form
             return FormAnswer(errors={"manager": form["error_bot"]})
         if not manager.found or not manager.active:
             return FormAnswer(errors={"manager": form["error_unknown"]})
-        if _live_grant(session, ref, manager.user_id) is not None:
-            return FormAnswer(errors={}, saved=form["already"])
+        live = _live_grant(session, ref, manager.user_id)
+        if live is not None:
+            last = _last_meeting(session, _ref_for(ref, manager.user_id), ref.user_id)
+            if not _declined_since(last, live):
+                return FormAnswer(errors={}, saved=form["already"])
+            live.revoked_at = now  # asked again after a "no": a fresh invitation
+            session.add(live)
         person = store.get_or_create_person(session, ref=ref, now=now)
         grant = ManagerGrant(
             person_id=person.id or 0, manager_user_id=manager.user_id, granted_at=now

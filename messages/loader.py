@@ -289,7 +289,7 @@ MEETING_KEYS = _keys(
             "error_too_long": "limit",
             "saved": "person",
         },
-        "refused": dict.fromkeys(["not_allowed", "self", "not_a_person"], ""),
+        "refused": dict.fromkeys(["not_allowed", "self", "not_a_person", "waiting"], ""),
         "grant": {"title": "", "body": "person", "button_prepare": ""},
         "agenda": {
             **dict.fromkeys(

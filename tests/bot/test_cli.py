@@ -156,6 +156,11 @@ def test_demo_plays_the_whole_journey_without_any_configuration(clean_env: Path)
     assert "I'll bring this step back tomorrow at 09:00" in out
     assert "You've been through every step" in out
     assert "/notpromoted status" in out and "What I can do" in out
+    # The manager flow: Sam is invited, prepares the meeting, Alex accepts, both follow up.
+    assert "@Alex has invited you to prepare a feedback meeting" in out
+    assert "@Sam has prepared a feedback meeting" in out
+    assert "Your feedback meeting was accepted" in out
+    assert out.count("After the feedback meeting") == 2
     assert "Traceback" not in out + result.stderr
     assert not (clean_env / "must-not-be-used.db").exists()
     assert list(clean_env.iterdir()) == []

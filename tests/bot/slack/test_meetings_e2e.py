@@ -345,6 +345,10 @@ def test_invite_prepare_accept_follow_up_and_remind(start_bot: BotFactory) -> No
 def test_a_decline_is_final_and_private(start_bot: BotFactory) -> None:
     bot = _start(start_bot)
     _agenda, offer = _prepared(bot)
+    # While the person has not answered, a second meeting is not sent on top of the first.
+    _meeting_command(bot, MANAGER, PERSON)
+    assert "still waiting for their answer" in _refusals_to(bot, MANAGER)[-1]
+    assert _audit(bot)[-1].reason == "waiting"
     assert bot.click(PERSON, offer, ids.MEETING_DECLINE).status_code == 200
     assert bot.wait_updated(offer)
     told = bot.dms(MANAGER, 3)[-1]
@@ -357,6 +361,20 @@ def test_a_decline_is_final_and_private(start_bot: BotFactory) -> None:
         assert _count(bot, MANAGER, title) == 0
     assert len(bot.standin.dms_to(MANAGER)) == 3
     assert [(r.actor, r.action) for r in _audit(bot)][-1] == (PERSON, audit.DECLINE)
+    # The manager can't ask again, by command or from the old invitation's button...
+    person_dms = len(bot.standin.dms_to(PERSON))
+    views = len(bot.standin.opened_views)
+    _meeting_command(bot, MANAGER, PERSON)
+    grant = bot.standin.dms_to(MANAGER)[0]
+    assert bot.click(MANAGER, grant, ids.MEETING_PREPARE).status_code == 200
+    bot.settle()
+    assert len(bot.standin.opened_views) == views
+    assert len(bot.standin.dms_to(PERSON)) == person_dms
+    assert [r.reason for r in _audit(bot)[-2:]] == ["declined", "declined"]
+    # ...until the person invites them again.
+    _invite(bot, MANAGER)
+    _meeting_command(bot, MANAGER, PERSON)
+    assert _opened(bot, views + 2)["callback_id"] == ids.MEETING_FORM
 
 
 def test_erasing_keeps_only_a_keyed_hash_in_the_audit_trail(start_bot: BotFactory) -> None:
