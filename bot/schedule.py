@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -81,23 +82,19 @@ def add_checkin(
 ) -> Checkin | None:
     """Schedule a check-in once: None if this journey already has one under `key`."""
     assert journey.id is not None
-    existing = session.exec(
-        select(Checkin).where(Checkin.journey_id == journey.id, Checkin.key == key)
-    ).first()
-    if existing is not None:
-        return None
-    checkin = Checkin(
-        journey_id=journey.id,
-        kind=kind,
-        key=key,
-        due_at=due_at,
-        within_hours=within_hours,
-        created_at=now,
+    checkin = _add_once(
+        session,
+        Checkin(
+            journey_id=journey.id,
+            kind=kind,
+            key=key,
+            due_at=due_at,
+            within_hours=within_hours,
+            created_at=now,
+        ),
+        Checkin.journey_id == journey.id,
     )
-    session.add(checkin)
-    session.flush()
-    assert checkin.id is not None
-    if spread_minutes:
+    if checkin is not None and checkin.id is not None and spread_minutes:
         checkin.due_at = due_at + spread(checkin.id, spread_minutes)
         session.add(checkin)
     return checkin
@@ -116,24 +113,26 @@ def add_message(
 ) -> Checkin | None:
     """Schedule a message to one person outside any journey (a feedback meeting's), once."""
     assert recipient.id is not None
-    existing = session.exec(
-        select(Checkin).where(
-            Checkin.recipient_id == recipient.id,
-            Checkin.meeting_id == meeting_id,
-            Checkin.key == key,
-        )
-    ).first()
-    if existing is not None:
-        return None
-    checkin = Checkin(
-        recipient_id=recipient.id,
-        meeting_id=meeting_id,
-        kind=kind,
-        key=key,
-        due_at=due_at,
-        within_hours=within_hours,
-        created_at=now,
+    return _add_once(
+        session,
+        Checkin(
+            recipient_id=recipient.id,
+            meeting_id=meeting_id,
+            kind=kind,
+            key=key,
+            due_at=due_at,
+            within_hours=within_hours,
+            created_at=now,
+        ),
+        Checkin.recipient_id == recipient.id,
+        Checkin.meeting_id == meeting_id,
     )
+
+
+def _add_once(session: Session, checkin: Checkin, *same: Any) -> Checkin | None:
+    """Insert the row unless one with its key and the `same` conditions exists."""
+    if session.exec(select(Checkin).where(Checkin.key == checkin.key, *same)).first():
+        return None
     session.add(checkin)
     session.flush()
     return checkin

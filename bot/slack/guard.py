@@ -89,6 +89,32 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
     return "no command, payload or event"
 
 
+# Fields Slack always sends as strings, where present; Bolt matches on them as strings.
+PAYLOAD_STRINGS = (
+    "callback_id",
+    "trigger_id",
+    "response_url",
+    "api_app_id",
+    "token",
+    "action_ts",
+    "block_id",
+    "action_id",
+    "value",
+)
+VIEW_STRINGS = ("type", "callback_id", "private_metadata", "id", "hash", "external_id")
+EVENT_BODY_STRINGS = ("team_id", "api_app_id", "event_id", "enterprise_id")
+EVENT_STRINGS = ("type", "subtype", "channel", "channel_type", "tab", "thread_ts", "bot_id")
+
+
+def _not_strings(data: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    """The first of `names` present in `data` with a value that is not a string."""
+    return next((name for name in names if not _is_optional_str(data.get(name))), None)
+
+
+# What Slack sends as a JSON body: the Events API's requests.
+JSON_TYPES = frozenset({"url_verification", "event_callback", "app_rate_limited"})
+
+
 def _json_reason(text: str) -> str | None:
     try:
         data = json.loads(text)
@@ -96,6 +122,9 @@ def _json_reason(text: str) -> str | None:
         return "body is not JSON"
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         return "JSON body without a type"
+    if data["type"] not in JSON_TYPES:
+        # Interactivity arrives form-encoded; only the Events API sends JSON.
+        return f"JSON body of type {data['type'][:40]!r}"
     if data["type"] == "url_verification":
         return (
             None if isinstance(data.get("challenge"), str) else "url_verification without challenge"
@@ -110,6 +139,12 @@ def _json_reason(text: str) -> str | None:
             return "event_callback with a malformed team"
         if not (_is_optional_str(event.get("user")) or isinstance(event.get("user"), dict)):
             return "event_callback with a malformed user"
+        wrong = _not_strings(data, EVENT_BODY_STRINGS) or _not_strings(event, EVENT_STRINGS)
+        if wrong:
+            return f"event_callback with a malformed {wrong}"
+        for name in ("message", "previous_message", "item"):
+            if event.get(name) is not None and not isinstance(event.get(name), dict):
+                return f"event_callback with a malformed {name}"
     return _authorizations_reason(data)
 
 
@@ -146,10 +181,26 @@ def _payload_reason(raw: str) -> str | None:
         for name in ("message", "channel", "container"):
             if payload.get(name) is not None and not isinstance(payload.get(name), dict):
                 return f"block_actions with a malformed {name}"
+    view = payload.get("view")
     if payload["type"] in ("view_submission", "view_closed"):
-        view = payload.get("view")
         if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
             return f"{payload['type']} without a view callback_id"
+        if payload["type"] == "view_submission" and not isinstance(view.get("type"), str):
+            return "view_submission without a view type"  # Bolt reads it unchecked
+    elif "view" in payload and not isinstance(view, dict):
+        return "payload with a malformed view"
+    wrong = _not_strings(payload, PAYLOAD_STRINGS) or (
+        _not_strings(view, VIEW_STRINGS) if isinstance(view, dict) else None
+    )
+    if wrong:
+        return f"payload with a malformed {wrong}"
+    urls = payload.get("response_urls")
+    if "response_urls" in payload and not (
+        isinstance(urls, list) and all(isinstance(u, dict) for u in urls)
+    ):
+        return "payload with malformed response_urls"
+    if not _is_optional_str(payload.get("response_url")):
+        return "payload with a malformed response_url"
     return _authorizations_reason(payload)
 
 
