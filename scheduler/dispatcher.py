@@ -108,13 +108,19 @@ class Dispatcher:
         return sent
 
     async def _deliver_lane(self, lane: Sequence[int], gate: asyncio.Semaphore) -> int:
+        """One person's rows, in order. If the database fails under it, the lane stops: the
+        rows it still holds wait for their leases to run out, and a later sweep sends them."""
         sent = 0
         async with gate:
             for checkin_id in lane:
-                if self.stopping:  # give the rest back at once rather than at lease expiry
-                    await asyncio.to_thread(self._unclaim, checkin_id)
-                elif await self._deliver(checkin_id) is SendOutcome.SENT:
-                    sent += 1
+                try:
+                    if self.stopping:  # give the rest back at once rather than at lease expiry
+                        await asyncio.to_thread(self._unclaim, checkin_id)
+                    elif await self._deliver(checkin_id) is SendOutcome.SENT:
+                        sent += 1
+                except Exception:
+                    logger.exception("check-in %s: could not be recorded", checkin_id)
+                    break
         return sent
 
     async def stop(self) -> None:

@@ -50,6 +50,10 @@ def start_dispatching(dispatcher: Dispatcher, *, interval_seconds: float) -> Asy
 
 
 async def stop_dispatching(scheduler: AsyncIOScheduler, dispatcher: Dispatcher) -> None:
-    """No new sweeps; the running one finishes its current send and hands back the rest."""
-    scheduler.shutdown(wait=False)
+    """No new sweeps; the running one finishes its current sends and hands back the rest.
+
+    The dispatcher stops first: shutting the scheduler down cancels a running job, which
+    would cut a post off halfway and leave its row to wait for the lease to run out.
+    """
     await dispatcher.stop()
+    scheduler.shutdown(wait=False)
