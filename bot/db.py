@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -15,7 +16,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs
         )
         event.listen(engine, "connect", _tune_sqlite)
-        event.listen(engine, "begin", _begin_immediately)
+        writer = _OneWriter()
+        event.listen(engine, "begin", writer.begin)
+        event.listen(engine, "commit", writer.end)
+        event.listen(engine, "rollback", writer.end)
         return engine
     return create_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=3, **kwargs
@@ -34,10 +38,33 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediately(connection: Any) -> None:
-    # IMMEDIATE takes the write lock at the start, so a transaction that reads and then writes
-    # waits for busy_timeout instead of failing when another writer got there first.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+class _OneWriter:
+    """SQLite has one writer at a time. Within this process, threads queue on a lock for it;
+    SQLite's own busy handler, which sleeps and polls, is left for other processes.
+
+    BEGIN IMMEDIATE takes the write lock at the start, so a transaction that reads and then
+    writes waits instead of failing when another writer got there first.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+
+    def begin(self, connection: Any) -> None:
+        self.lock.acquire()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
+        connection.info[_HOLDS_WRITER] = connection.info.get(_HOLDS_WRITER, 0) + 1
+
+    def end(self, connection: Any) -> None:
+        if connection.info.get(_HOLDS_WRITER, 0) > 0:
+            connection.info[_HOLDS_WRITER] -= 1
+            self.lock.release()
+
+
+_HOLDS_WRITER = "notpromoted_holds_writer"
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
