@@ -16,10 +16,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs
         )
         event.listen(engine, "connect", _tune_sqlite)
-        writer = _OneWriter()
-        event.listen(engine, "begin", writer.begin)
-        event.listen(engine, "commit", writer.end)
-        event.listen(engine, "rollback", writer.end)
+        _OneWriter().install(engine)
         return engine
     return create_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=3, **kwargs
@@ -43,11 +40,32 @@ class _OneWriter:
     SQLite's own busy handler, which sleeps and polls, is left for other processes.
 
     BEGIN IMMEDIATE takes the write lock at the start, so a transaction that reads and then
-    writes waits instead of failing when another writer got there first.
+    writes waits instead of failing when another writer got there first. The lock is let go
+    only once COMMIT or ROLLBACK has run (SQLAlchemy's commit event comes before it).
     """
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+
+    def install(self, engine: Engine) -> None:
+        event.listen(engine, "begin", self.begin)
+        dialect = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection: Any) -> None:
+            try:
+                commit(dbapi_connection)
+            finally:
+                self.end(dbapi_connection)
+
+        def do_rollback(dbapi_connection: Any) -> None:
+            try:
+                rollback(dbapi_connection)
+            finally:
+                self.end(dbapi_connection)
+
+        dialect.do_commit = do_commit  # type: ignore[method-assign]
+        dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
     def begin(self, connection: Any) -> None:
         self.lock.acquire()
@@ -58,9 +76,14 @@ class _OneWriter:
             raise
         connection.info[_HOLDS_WRITER] = connection.info.get(_HOLDS_WRITER, 0) + 1
 
-    def end(self, connection: Any) -> None:
-        if connection.info.get(_HOLDS_WRITER, 0) > 0:
-            connection.info[_HOLDS_WRITER] -= 1
+    def end(self, dbapi_connection: Any) -> None:
+        """After COMMIT or ROLLBACK on a pooled connection (its info is the Connection's)."""
+        try:
+            info = dbapi_connection.info
+        except (AttributeError, NotImplementedError):  # a raw or first-connect connection
+            return
+        if isinstance(info, dict) and info.get(_HOLDS_WRITER, 0) > 0:
+            info[_HOLDS_WRITER] -= 1
             self.lock.release()
 
 

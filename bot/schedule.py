@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -157,20 +157,31 @@ def plan_start_checkins(
     timing: Timing,
     now: datetime,
 ) -> None:
-    """The check-ins every journey gets: feedback, goals, and a look back."""
+    """The check-ins every journey gets: feedback, goals, and a look back.
+
+    For a journey just begun, in the same transaction: it has no check-ins of these kinds yet,
+    so they are added without looking, and written in one go at commit.
+    """
+    assert journey.id is not None
     zone, working = person_time(session, person=person, settings=settings)
     for kind in FROM_START:
-        add_checkin(
-            session,
-            journey=journey,
-            kind=kind,
-            key=kind,
-            due_at=due_from_start(
-                kind, started_at=journey.started_at, zone=zone, working=working, timing=timing
-            ),
-            now=now,
-            spread_minutes=timing.spread_minutes,
+        due = due_from_start(
+            kind, started_at=journey.started_at, zone=zone, working=working, timing=timing
         )
+        session.add(
+            Checkin(
+                journey_id=journey.id,
+                kind=kind,
+                key=kind,
+                due_at=due + _start_spread(journey.id, kind, timing),
+                created_at=now,
+            )
+        )
+
+
+def _start_spread(journey_id: int, kind: str, timing: Timing) -> timedelta:
+    """Where in the first minutes of working hours a journey's check-in of `kind` falls."""
+    return spread(journey_id * len(FROM_START) + FROM_START.index(kind), timing.spread_minutes)
 
 
 def replan_for_person(
@@ -189,10 +200,10 @@ def replan_for_person(
         )
     ).all()
     for checkin, journey in rows:
-        assert checkin.id is not None
+        assert journey.id is not None
         due = due_from_start(
             checkin.kind, started_at=journey.started_at, zone=zone, working=working, timing=timing
         )
-        checkin.due_at = due + spread(checkin.id, timing.spread_minutes)
+        checkin.due_at = due + _start_spread(journey.id, checkin.kind, timing)
         session.add(checkin)
     return len(rows)
