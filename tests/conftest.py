@@ -26,6 +26,7 @@ from bot.migrate import upgrade
 from bot.runtime import Runtime, build_runtime
 from bot.services import ManualClock, PersonRef
 from bot.slack import simulate
+from bot.slack.client import close_shared_session, open_shared_session
 from bot.slack.settle import listeners_settled
 from bot.slack.standin import PostedMessage, SlackStandIn
 from bot.web import build_web_app
@@ -202,6 +203,16 @@ class RunningBot:
         """Run one dispatcher sweep in the server's loop, as the interval job would."""
         future = asyncio.run_coroutine_threadsafe(self.runtime.dispatcher.run_once(), self.loop)
         return future.result(timeout=20)
+
+    def slack_timeout(self, seconds: int) -> None:
+        """Make the bot's Slack calls time out sooner (its pooled session carries the limit)."""
+
+        async def reopen() -> None:
+            await close_shared_session(self.runtime.client)
+            self.runtime.client.timeout = seconds
+            await open_shared_session(self.runtime.client)
+
+        asyncio.run_coroutine_threadsafe(reopen(), self.loop).result(timeout=10)
 
     def settle(self) -> None:
         """Let the work a listener does after its ack finish."""

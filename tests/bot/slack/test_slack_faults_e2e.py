@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 from sqlmodel import Session, select
@@ -89,7 +90,7 @@ def test_a_send_gives_up_after_the_attempt_limit(start_bot: BotFactory) -> None:
 
 def test_a_timeout_is_retried_later_and_not_lost(start_bot: BotFactory) -> None:
     bot = start_bot()
-    bot.runtime.client.timeout = 1
+    bot.slack_timeout(1)
     bot.standin.fail_next("users.info", Failure(delay=1.5))
     bot.standin.fail_next("conversations.open", Failure(delay=1.5))
     bot.command(USER)
@@ -132,3 +133,25 @@ def test_a_failed_click_update_leaves_the_journey_consistent(start_bot: BotFacto
     with Session(bot.runtime.engine) as session:
         [journey] = session.exec(select(Journey))
     assert journey.stage_id == "professional"
+
+
+def test_connection_refused_is_retried_later_and_not_lost(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    bot.command("U0FIRST")  # Bolt checks its token once, at the first request
+    bot.dms("U0FIRST", 1)
+    working = bot.runtime.client.base_url
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    bot.runtime.client.base_url = f"http://127.0.0.1:{port}/api/"
+    bot.command(USER)
+    bot.settle()
+    row = _checkin(bot)
+    assert row.status == CheckinStatus.PENDING and row.attempts == 1
+    assert row.due_at - bot.clock() >= timedelta(seconds=30)  # backed off
+    assert bot.standin.dms_to(USER) == []
+    bot.runtime.client.base_url = working
+    bot.clock.move_to(row.due_at)
+    assert bot.sweep() == 1
+    assert len(bot.standin.dms_to(USER)) == 1
+    assert bot.sweep() == 0
