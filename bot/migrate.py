@@ -10,6 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from bot.config import ConfigError
+from bot.db import make_engine
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -30,3 +33,15 @@ def is_current(engine: Engine) -> bool:
     heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     with engine.connect() as connection:
         return set(MigrationContext.configure(connection).get_current_heads()) == heads
+
+
+def ready_engine(url: str) -> Engine:
+    """An engine on a current schema: SQLite files are brought up to date here; PostgreSQL,
+    shared by many processes, is migrated by `notpromoted db upgrade` and only checked."""
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+    elif not is_current(engine):
+        engine.dispose()
+        raise ConfigError("the database schema is behind: run `notpromoted db upgrade` first")
+    return engine

@@ -9,7 +9,8 @@ from typing import TextIO
 
 from bot import audit
 from bot.config import ConfigError, Settings, parse_hours, parse_weekdays
-from bot.db import make_engine, make_sessions
+from bot.db import make_sessions
+from bot.migrate import ready_engine
 from bot.models import Workspace
 from bot.schedule import find_workspace, working_time
 from bot.store import list_checkins
@@ -20,7 +21,7 @@ def print_checkins(
     settings: Settings, *, user: str | None, due_before: datetime | None, out: TextIO
 ) -> int:
     """One line per pending check-in: when (UTC and the person's time), who, what, tries."""
-    engine = make_engine(settings.database_url)
+    engine = ready_engine(settings.database_url)
     try:
         with make_sessions(engine).begin() as session:
             rows = list_checkins(session, user_id=user, due_before=due_before)
@@ -56,7 +57,7 @@ def print_audit(
             "notpromoted: NOTPROMOTED_SECRET_KEY is not set: rows of erased people can't be found",
             file=sys.stderr,
         )
-    engine = make_engine(settings.database_url)
+    engine = ready_engine(settings.database_url)
     try:
         with make_sessions(engine).begin() as session:
             rows = audit.entries(session, since=since, user_id=user, key=settings.secret_key)
@@ -96,7 +97,7 @@ def workspace_hours(
         raise ConfigError(f"working hours must look like 08:00-16:00, got {hours!r}")
     if days is not None and parse_weekdays(days) is None:
         raise ConfigError(f"working days must look like mon-fri or sun-thu, got {days!r}")
-    engine = make_engine(settings.database_url)
+    engine = ready_engine(settings.database_url)
     try:
         with make_sessions(engine).begin() as session:
             workspace = find_workspace(session, platform=platform, workspace_id=workspace_id)

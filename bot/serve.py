@@ -9,9 +9,8 @@ import signal
 import uvicorn
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.config import ConfigError, Settings
-from bot.db import make_engine
-from bot.migrate import is_current, upgrade
+from bot.config import Settings
+from bot.migrate import ready_engine
 from bot.runtime import Runtime, build_runtime
 from bot.web import build_web_app
 from scheduler.runner import start_dispatching, stop_dispatching
@@ -20,13 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def prepared_runtime(settings: Settings) -> Runtime:
-    """SQLite files are brought up to date here; PostgreSQL is migrated by `db upgrade`."""
-    engine = make_engine(settings.database_url)
-    if engine.dialect.name == "sqlite":
-        upgrade(engine)
-    elif not is_current(engine):
-        raise ConfigError("the database schema is behind: run `notpromoted db upgrade` first")
-    return build_runtime(settings, engine=engine)
+    return build_runtime(settings, engine=ready_engine(settings.database_url))
 
 
 def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None:

@@ -13,10 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from bot.cli import main
+from bot.db import make_engine
 from bot.slack import simulate
 from bot.slack.standin import SlackStandIn
+from tests.conftest import postgres_url
 
 SLACK_VARIABLES = (
     "SLACK_BOT_TOKEN",
@@ -218,3 +221,40 @@ def test_serve_answers_a_signed_command_and_stops_on_sigterm(
     assert "Application shutdown complete" in output
     assert "Traceback" not in output
     assert "xoxb-serve-test" not in output
+
+
+def test_operator_commands_work_on_a_database_never_used_before(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit"]) == 0
+    assert "0 rows" in capsys.readouterr().out
+    assert main(["checkins", "list"]) == 0
+    assert "0 pending" in capsys.readouterr().out
+
+
+@pytest.fixture
+def server_url() -> str:
+    """Read before clean_env empties the environment."""
+    return postgres_url()
+
+
+@pytest.mark.postgres
+def test_operator_commands_on_an_unmigrated_postgres_say_what_to_run(
+    server_url: str,
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = server_url
+    engine = make_engine(url)
+    schema = f"unmigrated_{os.getpid()}"
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        monkeypatch.setenv("DATABASE_URL", f"{url}?options=-csearch_path%3D{schema}")
+        assert main(["audit"]) == 2
+        assert "notpromoted db upgrade" in capsys.readouterr().err
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()

@@ -195,6 +195,7 @@ def test_signed_bodies_of_any_shape_never_get_a_500(start_bot: BotFactory) -> No
     post()
     bot.settle()
     assert statuses, "nothing was sent"
+    print(f"\nfuzzing: answers by status {dict(sorted(statuses.items()))}")
     _still_answers(bot)
 
 
