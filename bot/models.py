@@ -127,7 +127,9 @@ class Checkin(SQLModel, table=True):
         UniqueConstraint(
             "meeting_id", "recipient_id", "key", name="uq_checkin_meeting_recipient_key"
         ),
-        Index("ix_checkin_status_due", "status", "due_at"),
+        # The sweep pages through due rows in (due_at, id) order: the index gives that order,
+        # with no sort of every waiting row, even when thousands fall due at the same moment.
+        Index("ix_checkin_status_due_id", "status", "due_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
