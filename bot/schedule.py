@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -164,24 +164,23 @@ def plan_start_checkins(
     """
     assert journey.id is not None
     zone, working = person_time(session, person=person, settings=settings)
-    for kind in FROM_START:
-        due = due_from_start(
-            kind, started_at=journey.started_at, zone=zone, working=working, timing=timing
+    planned = [
+        Checkin(
+            journey_id=journey.id,
+            kind=kind,
+            key=kind,
+            due_at=due_from_start(
+                kind, started_at=journey.started_at, zone=zone, working=working, timing=timing
+            ),
+            created_at=now,
         )
-        session.add(
-            Checkin(
-                journey_id=journey.id,
-                kind=kind,
-                key=kind,
-                due_at=due + _start_spread(journey.id, kind, timing),
-                created_at=now,
-            )
-        )
-
-
-def _start_spread(journey_id: int, kind: str, timing: Timing) -> timedelta:
-    """Where in the first minutes of working hours a journey's check-in of `kind` falls."""
-    return spread(journey_id * len(FROM_START) + FROM_START.index(kind), timing.spread_minutes)
+        for kind in FROM_START
+    ]
+    session.add_all(planned)
+    session.flush()
+    for checkin in planned:
+        assert checkin.id is not None
+        checkin.due_at += spread(checkin.id, timing.spread_minutes)
 
 
 def replan_for_person(
@@ -189,21 +188,23 @@ def replan_for_person(
 ) -> int:
     """After a person's time zone or working time changed: move what is counted from the start."""
     zone, working = person_time(session, person=person, settings=settings)
-    rows = session.exec(
+    # Found through the person's journeys, then filtered here: a condition on the check-in's
+    # status would let SQLite walk every pending row of every person by the status index.
+    found = session.exec(
         select(Checkin, Journey)
         .join(Journey, col(Journey.id) == col(Checkin.journey_id))
-        .where(
-            Journey.person_id == person.id,
-            col(Journey.status) != JourneyStatus.STOPPED,
-            Checkin.status == CheckinStatus.PENDING,
-            col(Checkin.key).in_(FROM_START),  # the first of each, not a snoozed repeat
-        )
+        .where(Journey.person_id == person.id, col(Journey.status) != JourneyStatus.STOPPED)
     ).all()
+    rows = [
+        (checkin, journey)
+        for checkin, journey in found
+        # the first of each kind, not a snoozed repeat
+        if checkin.status == CheckinStatus.PENDING and checkin.key in FROM_START
+    ]
     for checkin, journey in rows:
-        assert journey.id is not None
         due = due_from_start(
             checkin.kind, started_at=journey.started_at, zone=zone, working=working, timing=timing
         )
-        checkin.due_at = due + _start_spread(journey.id, checkin.kind, timing)
+        checkin.due_at = due + spread(checkin.id or 0, timing.spread_minutes)
         session.add(checkin)
     return len(rows)

@@ -150,18 +150,18 @@ def _next_message(
 ) -> str | None:
     """The next message scheduled for later, in the person's own time."""
     now = services.clock()
-    row = session.exec(
+    # Through the person's journeys, then chosen here: a condition on the check-in's status
+    # would let SQLite walk every pending row of every person by the status index.
+    theirs = session.exec(
         select(Checkin)
         .join(Journey, col(Journey.id) == col(Checkin.journey_id))
         .where(
             Journey.person_id == person.id,
             col(Journey.status).in_((JourneyStatus.ACTIVE, JourneyStatus.COMPLETED)),
-            Checkin.status == CheckinStatus.PENDING,
-            col(Checkin.due_at) > now,
         )
-        .order_by(col(Checkin.due_at))
-        .limit(1)
-    ).first()
+    ).all()
+    later = [c for c in theirs if c.status == CheckinStatus.PENDING and c.due_at > now]
+    row = min(later, key=lambda c: (c.due_at, c.id or 0), default=None)
     if row is None:
         return None
     if row.kind == ids.CHECKIN_KIND_STAGE and row.stage_id in locale.stages:

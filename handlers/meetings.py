@@ -55,6 +55,7 @@ class Access:
 
     authority: str | None
     refusal: str | None = None
+    reason: str | None = None  # for the audit trail: self, bot, not_invited, declined...
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def check_access(
         locale = _locale(session, services, actor)
         access = _access(session, services, actor, subject, in_group=in_group, locale=locale)
         if access.authority is None:
-            _record_refusal(session, services, actor, subject, in_group=in_group)
+            _record_refusal(session, services, actor, subject, access)
         return access
 
 
@@ -92,9 +93,10 @@ def _access(
 ) -> Access:
     refused = locale.checkins["meeting_refused"]
     if subject.user_id == actor.user_id:
-        return Access(None, refused["self"])
+        return Access(None, refused["self"], "self")
     if not subject.found or not subject.active or subject.is_bot:
-        return Access(None, refused["not_a_person"])
+        reason = "unknown_user" if not subject.found else "bot" if subject.is_bot else "deactivated"
+        return Access(None, refused["not_a_person"], reason)
     grant = _live_grant(session, _ref_for(actor, subject.user_id), actor.user_id)
     if actor.user_id in services.settings.admin_users:
         authority = AUTHORITY_ADMIN
@@ -103,12 +105,12 @@ def _access(
     elif grant is not None:
         authority = AUTHORITY_INVITED
     else:
-        return Access(None, refused["not_allowed"])
+        return Access(None, refused["not_allowed"], "not_invited")
     last = _last_meeting(session, actor, subject.user_id)
     if last is not None and last.status == MeetingStatus.OFFERED:
-        return Access(None, refused["waiting"])
+        return Access(None, refused["waiting"], "waiting")
     if _declined_since(last, grant):
-        return Access(None, refused["not_allowed"])
+        return Access(None, refused["not_allowed"], "declined")
     return Access(authority)
 
 
@@ -136,28 +138,8 @@ def _last_meeting(session: Session, actor: PersonRef, subject_id: str) -> Feedba
     ).first()
 
 
-def _refusal_reason(
-    session: Session, actor: PersonRef, subject: Someone, *, in_group: bool, admin: bool
-) -> str:
-    if subject.user_id == actor.user_id:
-        return "self"
-    if not subject.found:
-        return "unknown_user"
-    if subject.is_bot:
-        return "bot"
-    if not subject.active:
-        return "deactivated"
-    last = _last_meeting(session, actor, subject.user_id)
-    if last is not None and last.status == MeetingStatus.OFFERED:
-        return "waiting"
-    grant = _live_grant(session, _ref_for(actor, subject.user_id), actor.user_id)
-    if admin or in_group or grant is not None:
-        return "declined"
-    return "not_invited"
-
-
 def _record_refusal(
-    session: Session, services: Services, actor: PersonRef, subject: Someone, *, in_group: bool
+    session: Session, services: Services, actor: PersonRef, subject: Someone, access: Access
 ) -> None:
     audit.record(
         session,
@@ -166,13 +148,7 @@ def _record_refusal(
         subject=subject.user_id,
         action=audit.PREPARE,
         outcome=audit.REFUSED,
-        reason=_refusal_reason(
-            session,
-            actor,
-            subject,
-            in_group=in_group,
-            admin=actor.user_id in services.settings.admin_users,
-        ),
+        reason=access.reason,
     )
 
 
@@ -295,7 +271,7 @@ def prepare_meeting(
         locale = _locale(session, services, actor)
         access = _access(session, services, actor, subject, in_group=in_group, locale=locale)
         if access.authority is None:
-            _record_refusal(session, services, actor, subject, in_group=in_group)
+            _record_refusal(session, services, actor, subject, access)
             return FormAnswer(errors={"thanks": access.refusal or ""})
         manager = store.get_or_create_person(session, ref=actor, now=now)
         zone, _ = person_time(session, person=manager, settings=services.settings)
