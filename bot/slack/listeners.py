@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -51,6 +52,8 @@ from messages.model import Button
 from scheduler.dispatcher import Dispatcher, SendOutcome
 
 logger = logging.getLogger(__name__)
+
+ACK_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ack")
 
 # What a form's handler gives back: inline errors, or what saving it asks of the adapter.
 FormOutcome = SavedGoals | FormResult | controls.WorkingTimeResult
@@ -131,7 +134,11 @@ class SlackListeners:
             await self.meetings.on_command(ref, rest, body, ack, respond, client)
             return
         try:
-            reply = await asyncio.to_thread(run_command, self.services, ref, text)
+            # Threads of their own: the acknowledgement never queues behind the sending work
+            # that follows earlier commands (which uses the default pool).
+            reply = await asyncio.get_running_loop().run_in_executor(
+                ACK_THREADS, run_command, self.services, ref, text
+            )
         except Exception:
             logger.exception("command failed before it was acknowledged")
             await ack(text=self.unavailable, response_type="ephemeral")
