@@ -146,8 +146,13 @@ def cancel_forget(services: Services, ref: PersonRef) -> ChoiceReply:
 
 def person_locale(services: Services, ref: PersonRef) -> LocaleContent:
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
-        return services.content.for_locale(person.locale if person else None)
+        return locale_in(session, services, ref)
+
+
+def locale_in(session: Session, services: Services, ref: PersonRef) -> LocaleContent:
+    """The person's language, inside a transaction the caller already has."""
+    person = store.find_person(session, ref=ref)
+    return services.content.for_locale(person.locale if person else None)
 
 
 def open_goals(services: Services, ref: PersonRef) -> CommandReply:

@@ -16,6 +16,7 @@ from bot import audit, ids, store
 from bot.models import Checkin, FeedbackMeeting, ManagerGrant, MeetingStatus, Person
 from bot.schedule import add_message, person_time
 from bot.services import PersonRef, Services
+from handlers.controls import locale_in
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft, current_goals
 from handlers.replies import ChoiceReply
 from messages.loader import LocaleContent
@@ -75,7 +76,7 @@ def check_access(
 ) -> Access:
     """May `actor` prepare a meeting for `subject`? A refusal is written to the audit trail."""
     with services.sessions.begin() as session:
-        locale = _locale(session, services, actor)
+        locale = locale_in(session, services, actor)
         access = _access(session, services, actor, subject, in_group=in_group, locale=locale)
         if access.authority is None:
             _record_refusal(session, services, actor, subject, access)
@@ -171,7 +172,7 @@ def _live_grant(session: Session, person_ref: PersonRef, manager_id: str) -> Man
 def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> FormAnswer:
     now = services.clock()
     with services.sessions.begin() as session:
-        locale = _locale(session, services, ref)
+        locale = locale_in(session, services, ref)
         form = locale.checkins["meeting_invite_form"]
         if manager.user_id == ref.user_id:
             return FormAnswer(errors={"manager": form["error_self"]})
@@ -253,11 +254,6 @@ def live_grants(session: Session, person: Person) -> list[ManagerGrant]:
 # -- the manager prepares the meeting ---------------------------------------------------------
 
 
-def locale_of(services: Services, ref: PersonRef) -> LocaleContent:
-    with services.sessions.begin() as session:
-        return _locale(session, services, ref)
-
-
 def prepare_meeting(
     services: Services,
     actor: PersonRef,
@@ -268,7 +264,7 @@ def prepare_meeting(
 ) -> FormAnswer:
     now = services.clock()
     with services.sessions.begin() as session:
-        locale = _locale(session, services, actor)
+        locale = locale_in(session, services, actor)
         access = _access(session, services, actor, subject, in_group=in_group, locale=locale)
         if access.authority is None:
             _record_refusal(session, services, actor, subject, access)
@@ -358,7 +354,7 @@ def answer_offer(
 ) -> ChoiceReply:
     now = services.clock()
     with services.sessions.begin() as session:
-        locale = _locale(session, services, ref)
+        locale = locale_in(session, services, ref)
         offer = locale.checkins["meeting_offer"]
         person = store.find_person(session, ref=ref)
         meeting = session.get(FeedbackMeeting, meeting_id) if meeting_id is not None else None
@@ -453,7 +449,7 @@ def next_steps_as_goals(
 ) -> tuple[LocaleContent, list[GoalDraft]] | None:
     """The goals form, filled with the person's goals and then the meeting's next steps."""
     with services.sessions.begin() as session:
-        locale = _locale(session, services, ref)
+        locale = locale_in(session, services, ref)
         person = store.find_person(session, ref=ref)
         meeting = session.get(FeedbackMeeting, meeting_id) if meeting_id is not None else None
         if person is None or meeting is None or meeting.person_id != person.id:
@@ -474,11 +470,6 @@ def next_steps_as_goals(
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _locale(session: Session, services: Services, ref: PersonRef) -> LocaleContent:
-    person = store.find_person(session, ref=ref)
-    return services.content.for_locale(person.locale if person else None)
 
 
 def _ref_for(like: PersonRef, user_id: str) -> PersonRef:

@@ -23,7 +23,7 @@ from bot.slack.blocks import (
     plain_text_of,
     replace_actions_with_note,
 )
-from bot.slack.context import person_ref, quietly
+from bot.slack.context import button_number, person_ref, quietly
 from bot.slack.meeting_listeners import MeetingListeners, register_meetings
 from bot.slack.views import (
     build_feedback_modal,
@@ -214,8 +214,7 @@ class SlackListeners:
         if ref is None:
             return
         if opener == ids.OPEN_PROGRESS_NOTE:
-            value = str(action.get("value") or "")
-            checkin_id = int(value) if value.isdigit() and len(value) < 18 else None
+            checkin_id = button_number(action.get("value"))
             await self._open_form(ids.PROGRESS_NOTE_FORM, client, ref, trigger_id, checkin_id)
         elif form is not None:
             await self._open_form(form, client, ref, trigger_id)
@@ -320,8 +319,7 @@ class SlackListeners:
             return
         choice = str(action.get("action_id"))
         answer = choose if choice in ids.STAGE_CHOICES else answer_nudge
-        value = str(action.get("value") or "")
-        checkin_id = int(value) if value.isdigit() and len(value) < 18 else None
+        checkin_id = button_number(action.get("value"))
         try:
             reply = await asyncio.to_thread(
                 answer, self.services, ref, checkin_id=checkin_id, choice=choice
@@ -487,14 +485,13 @@ class SlackListeners:
         ref = person_ref(context)
         if ref is None:
             return
-        value = str(action.get("value") or "")
         status = GoalStatus.DONE if action.get("action_id") == ids.GOAL_DONE else GoalStatus.DROPPED
         try:
             await asyncio.to_thread(
                 set_goal_status,
                 self.services,
                 ref,
-                goal_id=int(value) if value.isdigit() and len(value) < 18 else None,
+                goal_id=button_number(action.get("value")),
                 status=status,
             )
         except Exception:

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.services import PersonRef, Services
-from bot.slack.context import person_ref, quietly
+from bot.slack.context import button_number, person_ref, quietly
 from bot.slack.directory import SlackDirectory
 from bot.slack.meeting_views import (
     build_invite_modal,
@@ -27,7 +27,7 @@ from bot.slack.meeting_views import (
     read_user_pick,
 )
 from bot.slack.views import build_goals_modal
-from handlers import meetings
+from handlers import controls, meetings
 from handlers.meetings import Access
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class MeetingListeners:
         trigger_id = str(body.get("trigger_id") or "")
         target = named_user(rest)
         if target is None:
-            locale = await asyncio.to_thread(meetings.locale_of, self.services, ref)
+            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
             await self._open(client, trigger_id, build_pick_modal(locale))
             return
         await self._start(ref, target, trigger_id, client, respond)
@@ -93,7 +93,7 @@ class MeetingListeners:
         ref = person_ref(context)
         if ref is None:
             return
-        locale = await asyncio.to_thread(meetings.locale_of, self.services, ref)
+        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
         await self._open(client, str(body.get("trigger_id") or ""), build_pick_modal(locale))
 
     async def on_prepare_button(
@@ -128,7 +128,7 @@ class MeetingListeners:
                 respond(text=text or "", response_type="ephemeral", replace_original=False)
             )
             return
-        locale = await asyncio.to_thread(meetings.locale_of, self.services, ref)
+        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
         await self._open(client, trigger_id, build_template_modal(locale, target))
 
     async def on_person_picked(
@@ -144,7 +144,7 @@ class MeetingListeners:
             refusal = access.refusal if access else self.unavailable
             await ack(response_action="errors", errors={"person": refusal or ""})
             return
-        locale = await asyncio.to_thread(meetings.locale_of, self.services, ref)
+        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
         await ack(response_action="update", view=build_template_modal(locale, target))
 
     async def on_template_submitted(
@@ -168,7 +168,7 @@ class MeetingListeners:
         if answer.errors:
             await ack(response_action="errors", errors=answer.errors)
             return
-        form = (await asyncio.to_thread(meetings.locale_of, self.services, ref)).checkins[
+        form = (await asyncio.to_thread(controls.person_locale, self.services, ref)).checkins[
             "meeting_template_form"
         ]
         await ack(
@@ -208,7 +208,7 @@ class MeetingListeners:
                 meetings.answer_offer,
                 self.services,
                 ref,
-                _number(action.get("value")),
+                button_number(action.get("value")),
                 accept=action.get("action_id") == ids.MEETING_ACCEPT,
             )
         except Exception:
@@ -235,7 +235,7 @@ class MeetingListeners:
             return
         try:
             found = await asyncio.to_thread(
-                meetings.next_steps_as_goals, self.services, ref, _number(action.get("value"))
+                meetings.next_steps_as_goals, self.services, ref, button_number(action.get("value"))
             )
         except Exception:
             logger.exception("could not fill the goals form from a meeting")
@@ -254,7 +254,7 @@ class MeetingListeners:
         ref = person_ref(context)
         if ref is None:
             return
-        locale = await asyncio.to_thread(meetings.locale_of, self.services, ref)
+        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
         await self._open(client, str(body.get("trigger_id") or ""), build_invite_modal(locale))
 
     async def on_invite_submitted(
@@ -275,7 +275,7 @@ class MeetingListeners:
         if answer.errors:
             await ack(response_action="errors", errors=answer.errors)
             return
-        form = (await asyncio.to_thread(meetings.locale_of, self.services, ref)).checkins[
+        form = (await asyncio.to_thread(controls.person_locale, self.services, ref)).checkins[
             "meeting_invite_form"
         ]
         await ack(
@@ -297,7 +297,7 @@ class MeetingListeners:
             return
         try:
             await asyncio.to_thread(
-                meetings.withdraw_invitation, self.services, ref, _number(action.get("value"))
+                meetings.withdraw_invitation, self.services, ref, button_number(action.get("value"))
             )
         except Exception:
             logger.exception("withdrawing an invitation failed")
@@ -308,8 +308,3 @@ class MeetingListeners:
             await client.views_open(trigger_id=trigger_id, view=view)
         except Exception:
             logger.exception("could not open a meeting form")
-
-
-def _number(value: object) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 18 else None
