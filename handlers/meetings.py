@@ -449,7 +449,6 @@ def next_steps_as_goals(
 ) -> tuple[LocaleContent, list[GoalDraft]] | None:
     """The goals form, filled with the person's goals and then the meeting's next steps."""
     with services.sessions.begin() as session:
-        locale = locale_in(session, services, ref)
         person = store.find_person(session, ref=ref)
         meeting = session.get(FeedbackMeeting, meeting_id) if meeting_id is not None else None
         if person is None or meeting is None or meeting.person_id != person.id:
@@ -458,7 +457,7 @@ def next_steps_as_goals(
             return None
         meeting.linked_to_goals = True
         session.add(meeting)
-    _, goals = current_goals(services, ref)
+    locale, goals = current_goals(services, ref)
     steps = [line.strip(" -•*\t") for line in meeting.next_steps.splitlines()]
     for step in (s for s in steps if s):
         if len(goals) >= MAX_GOALS:
