@@ -9,8 +9,11 @@ distinct people on an open loop: each request has a scheduled time, and its late
 that time to the answer, so a server that falls behind is charged for the wait.
 
 For each server it measures: RSS after 1,000 and after 20,000 commands (from a fresh start),
-then `--rate` commands a second for `--seconds` (p50, p95, p99, max, achieved rate, errors),
-then a ramp of rates for `--ramp-seconds` each, to the highest with p99 under 1 s and no errors.
+then `--rate` commands a second for `--seconds` (p50, p95, p99, max, achieved rate, errors, and
+the server's CPU time per command, the DM that follows included), then a ramp of rates for
+`--ramp-seconds` each, to the highest with p99 under 1 s and no errors. Between phases it
+waits until the server has sent the first DMs of the commands so far, so that one phase's
+backlog is not charged to the next.
 It prints a Markdown table and the ratios, and checks that every command of ours produced
 exactly one direct message at the stand-in.
 """
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -111,6 +115,12 @@ class Server:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
         return 0.0
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the server has used so far."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -296,7 +306,14 @@ class Load:
         )
 
 
-async def measure(server: Server, load: Load, args: argparse.Namespace) -> dict[str, Any]:
+async def measure(
+    server: Server,
+    load: Load,
+    args: argparse.Namespace,
+    settle: Callable[[int], Awaitable[float]],
+) -> dict[str, Any]:
+    """`settle(commands)` waits until the server has done the work that follows that many
+    commands (their first DMs), so one phase's backlog is not charged to the next."""
     print(f"== {server.name}", file=sys.stderr, flush=True)
     result: dict[str, Any] = {"server": server.name}
     await load.run(server.url, 50, 50)  # warm up: imports, connections, caches
@@ -307,25 +324,34 @@ async def measure(server: Server, load: Load, args: argparse.Namespace) -> dict[
             count = min(mark - done, MEMORY_BATCH)
             await load.closed_loop(server.url, count, MEMORY_IN_FLIGHT)
             done += count
-        await asyncio.sleep(2)  # let the sends that follow each ack finish
+        await settle(done)
         memory[mark] = round(server.rss_mb(), 1)
         print(f"   RSS after {mark} commands: {memory[mark]} MB", file=sys.stderr, flush=True)
     result["rss_mb"] = memory
+    await settle(done)
+    cpu_before = server.cpu_seconds()
     main = await load.at_rate_for(server.url, args.rate, args.seconds)
+    done += main.sent
+    result["settle_after_main_s"] = await settle(done)
     result["main"] = main.row()
+    # CPU for everything a command causes: the answer, and the DM sent after it.
+    result["main"]["cpu_ms_per_command"] = round(
+        (server.cpu_seconds() - cpu_before) / main.sent * 1000, 2
+    )
     print(f"   {args.rate}/s for {args.seconds} s: {result['main']}", file=sys.stderr, flush=True)
     ramp = []
     for rate in args.ramp:
         phase = await load.at_rate_for(server.url, rate, args.ramp_seconds)
+        done += phase.sent
         ramp.append(phase.row())
         print(f"   ramp {rate}/s: {ramp[-1]}", file=sys.stderr, flush=True)
         if phase.errors or phase.percentile(99) > P99_LIMIT_SECONDS:
             break
-        await asyncio.sleep(3)
+        await settle(done)
     result["ramp"] = ramp
     passing = [r["rate"] for r in ramp if not r["errors"] and r["p99_ms"] <= 1000]
     result["highest_rate_p99_under_1s"] = max(passing, default=None)
-    result["commands"] = done + main.sent + sum(r["sent"] for r in ramp)
+    result["commands"] = done
     return result
 
 
@@ -405,10 +431,16 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             else:
                 server = await start_bare(api_url, server_cpu)
             before = stats(api_url)["posts"]
+
+            async def settle(commands: int, which: str = which, before: int = before) -> float:
+                if which == "bare":  # it sends nothing
+                    await asyncio.sleep(1)
+                    return 0.0
+                return await drained(api_url, before + commands)
+
             try:
-                result = await measure(server, load, args)
-                if which == "ours":
-                    result["drain_s"] = await drained(api_url, before + result["commands"])
+                result = await measure(server, load, args, settle)
+                result["drain_s"] = await settle(result["commands"])
             finally:
                 server.stop()
             after = stats(api_url)
@@ -434,13 +466,17 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     ours, bare = results
     print(f"database: {args.database}; machine: {os.cpu_count()} cores; Python {sys.version[:6]}")
     print()
-    print("| server | rate/s | achieved/s | p50 ms | p95 ms | p99 ms | max ms | errors |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| server | rate/s | achieved/s | p50 ms | p95 ms | p99 ms | max ms | errors "
+        "| CPU ms/command |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for result in results:
         m = result["main"]
         print(
             f"| {result['server']} | {m['rate']:g} | {m['achieved_per_s']} | {m['p50_ms']} "
-            f"| {m['p95_ms']} | {m['p99_ms']} | {m['max_ms']} | {m['errors']} |"
+            f"| {m['p95_ms']} | {m['p99_ms']} | {m['max_ms']} | {m['errors']} "
+            f"| {m['cpu_ms_per_command']} |"
         )
     print()
     for key in ("p50_ms", "p95_ms", "p99_ms"):
@@ -457,7 +493,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
         f"ours: {ours['commands']} commands, {ours['dms']} first DMs at the stand-in, "
         f"{ours['dms_twice']} people with more than one; the last DM went out "
-        f"{ours['drain_s']} s after the last command was answered"
+        f"{ours['drain_s']} s after the last command was answered; in the {args.rate:g}/s "
+        f"phase, {ours['settle_after_main_s']} s after its last answer"
     )
 
 

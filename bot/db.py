@@ -36,8 +36,12 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 class _OneWriter:
-    """SQLite has one writer at a time. Within this process, threads queue on a lock for it;
+    """SQLite has one writer at a time. Within this process, threads queue for it here;
     SQLite's own busy handler, which sleeps and polls, is left for other processes.
+
+    Threads marked urgent (`mark_thread_urgent`: the ones that answer a person who is waiting
+    for the reply) go before the others in the queue, so an acknowledgement never waits behind
+    a backlog of sending work, only behind the one transaction that holds the writer.
 
     BEGIN IMMEDIATE takes the write lock at the start, so a transaction that reads and then
     writes waits instead of failing when another writer got there first. The lock is let go
@@ -45,7 +49,10 @@ class _OneWriter:
     """
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self._state = threading.Condition()
+        self._holder: int | None = None
+        self._depth = 0
+        self._urgent_waiting = 0
 
     def install(self, engine: Engine) -> None:
         event.listen(engine, "begin", self.begin)
@@ -67,12 +74,36 @@ class _OneWriter:
         dialect.do_commit = do_commit  # type: ignore[method-assign]
         dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        urgent = getattr(_thread_role, "urgent", False)
+        with self._state:
+            if self._holder == me:
+                self._depth += 1
+                return
+            if urgent:
+                self._urgent_waiting += 1
+            try:
+                while self._holder is not None or (not urgent and self._urgent_waiting):
+                    self._state.wait()
+            finally:
+                if urgent:
+                    self._urgent_waiting -= 1
+            self._holder, self._depth = me, 1
+
+    def release(self) -> None:
+        with self._state:
+            self._depth -= 1
+            if self._depth == 0:
+                self._holder = None
+                self._state.notify_all()
+
     def begin(self, connection: Any) -> None:
-        self.lock.acquire()
+        self.acquire()
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            self.lock.release()
+            self.release()
             raise
         connection.info[_HOLDS_WRITER] = connection.info.get(_HOLDS_WRITER, 0) + 1
 
@@ -84,7 +115,15 @@ class _OneWriter:
             return
         if isinstance(info, dict) and info.get(_HOLDS_WRITER, 0) > 0:
             info[_HOLDS_WRITER] -= 1
-            self.lock.release()
+            self.release()
+
+
+_thread_role = threading.local()
+
+
+def mark_thread_urgent() -> None:
+    """For a thread pool's initializer: this thread's SQLite writes go first in the queue."""
+    _thread_role.urgent = True
 
 
 _HOLDS_WRITER = "notpromoted_holds_writer"

@@ -3,31 +3,52 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlmodel import Session
 
 from bot import store
-from bot.ids import CHECKIN_KIND_FINISHED
-from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
+from bot.ids import CHECKIN_KIND_FINISHED, CHECKIN_KIND_STAGE
+from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus
 from bot.schedule import add_checkin
 from scheduler.timing import spread
 
 
-def begin(session: Session, *, person: Person, first_stage: str, now: datetime) -> Checkin:
-    """A new journey and its first stage message, due now, in the caller's transaction."""
-    assert person.id is not None
-    journey = Journey(
-        person_id=person.id,
+class Begun(NamedTuple):
+    journey_id: int
+    checkin_id: int
+
+
+def begin(session: Session, *, person_id: int, first_stage: str, now: datetime) -> Begun:
+    """A new journey and its first stage message, due now, in the caller's transaction.
+
+    Plain INSERTs, no ORM objects: this runs before a new person's command is answered.
+    """
+    journey_id = store.insert_row(
+        session,
+        Journey,
+        person_id=person_id,
         status=JourneyStatus.ACTIVE,
         stage_id=first_stage,
+        deliveries=1,
         started_at=now,
         updated_at=now,
     )
-    session.add(journey)
-    session.flush()
-    return store.add_stage_checkin(
-        session, journey=journey, stage_id=first_stage, due_at=now, now=now
+    checkin_id = store.insert_row(
+        session,
+        Checkin,
+        journey_id=journey_id,
+        kind=CHECKIN_KIND_STAGE,
+        key=store.stage_key(first_stage, 1),
+        stage_id=first_stage,
+        status=CheckinStatus.PENDING,
+        due_at=now,
+        within_hours=False,
+        attempts=0,
+        created_at=now,
     )
+    store.set_current_checkin(session, journey_id=journey_id, checkin_id=checkin_id)
+    return Begun(journey_id=journey_id, checkin_id=checkin_id)
 
 
 def redeliver(session: Session, *, journey: Journey, now: datetime) -> Checkin:

@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from bot import ids
+from bot import ids, store
 from bot.config import Settings, WorkingTime, parse_hours, parse_weekdays
-from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person, Workspace
+from bot.models import Checkin, Journey, Person, Workspace
 from messages.loader import Timing
 from scheduler.timing import add_days, add_working_days, person_zone, spread
 
@@ -26,14 +26,22 @@ def working_time(
     default: WorkingTime, *, workspace: Workspace | None = None, person: Person | None = None
 ) -> WorkingTime:
     """The deployment's working time, overridden by the workspace's, then by the person's."""
+    return overridden_working_time(
+        default,
+        *((source.work_hours, source.work_days) for source in (workspace, person) if source),
+    )
+
+
+def overridden_working_time(
+    default: WorkingTime, *overrides: tuple[str | None, str | None]
+) -> WorkingTime:
+    """`default` with each (hours, days) pair laid over it in turn; None keeps what was."""
     start, end, days = default.start, default.end, default.days
-    for source in (workspace, person):
-        if source is None:
-            continue
-        hours = parse_hours(source.work_hours) if source.work_hours else None
+    for work_hours, work_days in overrides:
+        hours = parse_hours(work_hours) if work_hours else None
         if hours is not None:
             start, end = hours
-        chosen = parse_weekdays(source.work_days) if source.work_days else None
+        chosen = parse_weekdays(work_days) if work_days else None
         if chosen:
             days = chosen
     return WorkingTime(start=start, end=end, days=days)
@@ -151,60 +159,69 @@ def next_key(session: Session, *, journey: Journey, kind: str) -> str:
 def plan_start_checkins(
     session: Session,
     *,
-    journey: Journey,
-    person: Person,
-    settings: Settings,
+    journey_id: int,
+    started_at: datetime,
+    zone: ZoneInfo,
+    working: WorkingTime,
     timing: Timing,
     now: datetime,
 ) -> None:
     """The check-ins every journey gets: feedback, goals, and a look back.
 
     For a journey just begun, in the same transaction: it has no check-ins of these kinds yet,
-    so they are added without looking, and written in one go at commit.
+    so they are added without looking, in one INSERT (this runs before a new person's
+    command is answered), then spread by their ids.
     """
-    assert journey.id is not None
-    zone, working = person_time(session, person=person, settings=settings)
-    planned = [
-        Checkin(
-            journey_id=journey.id,
-            kind=kind,
-            key=kind,
-            due_at=due_from_start(
-                kind, started_at=journey.started_at, zone=zone, working=working, timing=timing
-            ),
-            created_at=now,
-        )
+    due = [
+        due_from_start(kind, started_at=started_at, zone=zone, working=working, timing=timing)
         for kind in FROM_START
     ]
-    session.add_all(planned)
-    session.flush()
-    for checkin in planned:
-        assert checkin.id is not None
-        checkin.due_at += spread(checkin.id, timing.spread_minutes)
+    ids = store.insert_rows(
+        session,
+        Checkin,
+        [
+            {"journey_id": journey_id, "kind": kind, "key": kind, "due_at": at, "created_at": now}
+            for kind, at in zip(FROM_START, due, strict=True)
+        ],
+    )
+    if timing.spread_minutes:
+        store.set_due_times(
+            session,
+            {
+                checkin_id: at + spread(checkin_id, timing.spread_minutes)
+                for checkin_id, at in zip(ids, due, strict=True)
+            },
+        )
 
 
 def replan_for_person(
     session: Session, *, person: Person, settings: Settings, timing: Timing
 ) -> int:
     """After a person's time zone or working time changed: move what is counted from the start."""
+    assert person.id is not None
     zone, working = person_time(session, person=person, settings=settings)
-    # Found through the person's journeys, then filtered here: a condition on the check-in's
-    # status would let SQLite walk every pending row of every person by the status index.
-    found = session.exec(
-        select(Checkin, Journey)
-        .join(Journey, col(Journey.id) == col(Checkin.journey_id))
-        .where(Journey.person_id == person.id, col(Journey.status) != JourneyStatus.STOPPED)
-    ).all()
-    rows = [
-        (checkin, journey)
-        for checkin, journey in found
-        # the first of each kind, not a snoozed repeat
-        if checkin.status == CheckinStatus.PENDING and checkin.key in FROM_START
-    ]
-    for checkin, journey in rows:
-        due = due_from_start(
-            checkin.kind, started_at=journey.started_at, zone=zone, working=working, timing=timing
-        )
-        checkin.due_at = due + spread(checkin.id or 0, timing.spread_minutes)
-        session.add(checkin)
-    return len(rows)
+    session.flush()
+    moved = replan_start_checkins(
+        session, person_id=person.id, zone=zone, working=working, timing=timing
+    )
+    session.expire_all()  # the rows were moved under any copies this session holds
+    return moved
+
+
+def replan_start_checkins(
+    session: Session, *, person_id: int, zone: ZoneInfo, working: WorkingTime, timing: Timing
+) -> int:
+    """Move a person's waiting check-ins that count from a journey's start to `zone` and
+    `working`; how many moved. Plain SQL: the dispatcher runs this for every new person."""
+    found = store.waiting_start_checkins(session, person_id=person_id, keys=FROM_START)
+    store.set_due_times(
+        session,
+        {
+            checkin_id: due_from_start(
+                kind, started_at=started_at, zone=zone, working=working, timing=timing
+            )
+            + spread(checkin_id, timing.spread_minutes)
+            for checkin_id, kind, started_at in found
+        },
+    )
+    return len(found)

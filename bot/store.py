@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, update
+from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -22,6 +24,7 @@ from bot.models import (
     ManagerGrant,
     Person,
     ProcessedEvent,
+    Workspace,
 )
 from bot.services import PersonRef
 
@@ -42,17 +45,346 @@ def get_or_create_person(session: Session, *, ref: PersonRef, now: datetime) -> 
         return person
     try:
         with session.begin_nested():
-            person = Person(
+            person_id = insert_row(
+                session,
+                Person,
                 platform=ref.platform,
                 workspace_id=ref.workspace_id,
                 user_id=ref.user_id,
                 created_at=now,
             )
-            session.add(person)
     except IntegrityError:  # created by a concurrent request a moment ago
         person = find_person(session, ref=ref)
         assert person is not None
+        return person
+    person = session.get(Person, person_id)
+    assert person is not None
     return person
+
+
+class StartFacts(NamedTuple):
+    """What answering `/notpromoted` needs to know of a person, read in one query."""
+
+    person_id: int
+    locale: str | None
+    zone_name: str | None
+    work_hours: str | None
+    work_days: str | None
+    journey_id: int | None
+    journey_status: str | None
+    workspace_hours: str | None
+    workspace_days: str | None
+
+
+# Built once: on the path a person waits on, building a statement costs more than running it.
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+_JOURNEY = Journey.__table__  # type: ignore[attr-defined]
+_WORKSPACE = Workspace.__table__  # type: ignore[attr-defined]
+_START_FACTS = (
+    select_columns(
+        _PERSON.c.id,
+        _PERSON.c.locale,
+        func.coalesce(_PERSON.c.time_zone_override, _PERSON.c.time_zone),
+        _PERSON.c.work_hours,
+        _PERSON.c.work_days,
+        _JOURNEY.c.id,
+        _JOURNEY.c.status,
+        _WORKSPACE.c.work_hours,
+        _WORKSPACE.c.work_days,
+    )
+    .select_from(_PERSON)
+    .outerjoin(
+        _JOURNEY,
+        and_(
+            _JOURNEY.c.person_id == _PERSON.c.id,
+            _JOURNEY.c.status.in_(JourneyStatus.OPEN),
+        ),
+    )
+    .outerjoin(
+        _WORKSPACE,
+        and_(
+            _WORKSPACE.c.platform == _PERSON.c.platform,
+            _WORKSPACE.c.workspace_id == _PERSON.c.workspace_id,
+        ),
+    )
+    .where(
+        _PERSON.c.platform == bindparam("platform"),
+        _PERSON.c.workspace_id == bindparam("workspace_id"),
+        _PERSON.c.user_id == bindparam("user_id"),
+    )
+)
+_CHECKIN = Checkin.__table__  # type: ignore[attr-defined]
+_WORKSPACE_HOURS = select_columns(_WORKSPACE.c.work_hours, _WORKSPACE.c.work_days).where(
+    _WORKSPACE.c.platform == bindparam("platform"),
+    _WORKSPACE.c.workspace_id == bindparam("workspace_id"),
+)
+_SET_DUE = (
+    update(_CHECKIN).where(_CHECKIN.c.id == bindparam("row_id")).values(due_at=bindparam("due"))
+)
+_SET_CURRENT = (
+    update(_JOURNEY)
+    .where(_JOURNEY.c.id == bindparam("row_id"))
+    .values(current_checkin_id=bindparam("current"))
+)
+# The outbox row's life, in the dispatcher's hot path. Parameter names differ from column
+# names, which SQLAlchemy keeps for the SET clause.
+_CLAIM = (
+    update(_CHECKIN)
+    .where(
+        _CHECKIN.c.id == bindparam("row_id"),
+        or_(
+            _CHECKIN.c.status == CheckinStatus.PENDING,
+            and_(
+                _CHECKIN.c.status == CheckinStatus.CLAIMED,
+                _CHECKIN.c.lease_expires_at < bindparam("now_"),
+            ),
+        ),
+    )
+    .values(
+        status=CheckinStatus.CLAIMED,
+        lease_owner=bindparam("owner_"),
+        lease_expires_at=bindparam("until"),
+    )
+)
+_BEGIN_ATTEMPT = (
+    update(_CHECKIN)
+    .where(_CHECKIN.c.id == bindparam("row_id"), _CHECKIN.c.lease_owner == bindparam("owner_"))
+    .values(attempts=_CHECKIN.c.attempts + 1)
+    .returning(_CHECKIN.c.attempts)
+)
+_MARK_POSTING = (
+    update(_CHECKIN)
+    .where(
+        _CHECKIN.c.id == bindparam("row_id"),
+        _CHECKIN.c.lease_owner == bindparam("owner_"),
+        _CHECKIN.c.status == CheckinStatus.CLAIMED,
+        _CHECKIN.c.lease_expires_at > bindparam("now_"),
+    )
+    .values(
+        posting_since=func.coalesce(
+            _CHECKIN.c.posting_since, bindparam("now_", type_=_CHECKIN.c.posting_since.type)
+        ),
+        lease_expires_at=bindparam("until"),
+    )
+)
+_MARK_SENT = (
+    update(_CHECKIN)
+    .where(
+        _CHECKIN.c.id == bindparam("row_id"),
+        _CHECKIN.c.status == CheckinStatus.CLAIMED,
+        _CHECKIN.c.lease_owner == bindparam("owner_"),
+    )
+    .values(
+        status=CheckinStatus.SENT,
+        channel_id=bindparam("channel"),
+        message_ts=bindparam("ts"),
+        sent_at=bindparam("now_"),
+        lease_owner=None,
+        lease_expires_at=None,
+        last_error=None,
+    )
+)
+_WAITING_START = (
+    select_columns(
+        _CHECKIN.c.id, _CHECKIN.c.kind, _CHECKIN.c.key, _CHECKIN.c.status, _JOURNEY.c.started_at
+    )
+    .join(_JOURNEY, _JOURNEY.c.id == _CHECKIN.c.journey_id)
+    .where(
+        _JOURNEY.c.person_id == bindparam("person"),
+        _JOURNEY.c.status != JourneyStatus.STOPPED,
+    )
+)
+_SUPERSEDED = _CHECKIN.alias("superseded")
+_DELIVERY_FACTS = (
+    select_columns(
+        _CHECKIN.c.kind,
+        _CHECKIN.c.stage_id,
+        _CHECKIN.c.within_hours,
+        _CHECKIN.c.posting_since,
+        _CHECKIN.c.journey_id,
+        _CHECKIN.c.meeting_id,
+        _PERSON.c.id,
+        _PERSON.c.platform,
+        _PERSON.c.workspace_id,
+        _PERSON.c.user_id,
+        _PERSON.c.dm_channel_id,
+        _PERSON.c.time_zone,
+        _PERSON.c.locale,
+        _PERSON.c.profile_checked_at,
+        _PERSON.c.work_hours,
+        _PERSON.c.work_days,
+        _PERSON.c.time_zone_override,
+        _WORKSPACE.c.work_hours,
+        _WORKSPACE.c.work_days,
+        _SUPERSEDED.c.channel_id,
+        _SUPERSEDED.c.message_ts,
+    )
+    .select_from(_CHECKIN)
+    .outerjoin(_JOURNEY, _JOURNEY.c.id == _CHECKIN.c.journey_id)
+    .join(_PERSON, _PERSON.c.id == func.coalesce(_CHECKIN.c.recipient_id, _JOURNEY.c.person_id))
+    .outerjoin(
+        _WORKSPACE,
+        and_(
+            _WORKSPACE.c.platform == _PERSON.c.platform,
+            _WORKSPACE.c.workspace_id == _PERSON.c.workspace_id,
+        ),
+    )
+    .outerjoin(_SUPERSEDED, _SUPERSEDED.c.id == _CHECKIN.c.supersedes_checkin_id)
+    .where(_CHECKIN.c.id == bindparam("row_id"))
+)
+_SAVE_PROFILE = (
+    update(_PERSON)
+    .where(_PERSON.c.id == bindparam("row_id"))
+    .values(
+        time_zone=func.coalesce(
+            bindparam("zone", type_=_PERSON.c.time_zone.type), _PERSON.c.time_zone
+        ),
+        locale=func.coalesce(bindparam("lang", type_=_PERSON.c.locale.type), _PERSON.c.locale),
+        profile_checked_at=bindparam("now_"),
+    )
+)
+_SET_DM_CHANNEL = (
+    update(_PERSON)
+    .where(
+        _PERSON.c.id == bindparam("row_id"),
+        or_(_PERSON.c.dm_channel_id.is_(None), _PERSON.c.dm_channel_id != bindparam("channel")),
+    )
+    .values(dm_channel_id=bindparam("channel"))
+)
+_INSERTS: dict[type[Any], Any] = {}
+
+
+def _inserting(model: type[Any]) -> Any:
+    """An INSERT ... RETURNING id for the table, built once per table."""
+    if model not in _INSERTS:
+        table = model.__table__
+        _INSERTS[model] = insert(table).returning(table.c.id)
+    return _INSERTS[model]
+
+
+def start_facts(session: Session, *, ref: PersonRef) -> StartFacts | None:
+    row = (
+        session.connection()
+        .execute(
+            _START_FACTS,
+            {"platform": ref.platform, "workspace_id": ref.workspace_id, "user_id": ref.user_id},
+        )
+        .first()
+    )
+    return StartFacts(*row) if row is not None else None
+
+
+def create_person_for_start(session: Session, *, ref: PersonRef, now: datetime) -> StartFacts:
+    """A person seen for the first time; the one a concurrent request made, if it won."""
+    try:
+        with session.begin_nested():
+            person_id = insert_row(
+                session,
+                Person,
+                platform=ref.platform,
+                workspace_id=ref.workspace_id,
+                user_id=ref.user_id,
+                created_at=now,
+            )
+    except IntegrityError:
+        found = start_facts(session, ref=ref)
+        assert found is not None
+        return found
+    workspace = (
+        session.connection()
+        .execute(_WORKSPACE_HOURS, {"platform": ref.platform, "workspace_id": ref.workspace_id})
+        .first()
+    )
+    hours, days = workspace if workspace is not None else (None, None)
+    return StartFacts(person_id, None, None, None, None, None, None, hours, days)
+
+
+def waiting_start_checkins(
+    session: Session, *, person_id: int, keys: Sequence[str]
+) -> list[tuple[int, str, datetime]]:
+    """(id, kind, journey start) of a person's pending rows under `keys`, in journeys that go on.
+
+    Found through the person's journeys, then filtered here: a condition on the check-in's
+    status alone would let SQLite walk every pending row of every person by the status index.
+    """
+    rows = session.connection().execute(_WAITING_START, {"person": person_id})
+    return [
+        (checkin_id, kind, started_at)
+        for checkin_id, kind, key, status, started_at in rows
+        if status == CheckinStatus.PENDING and key in keys
+    ]
+
+
+class DeliveryFacts(NamedTuple):
+    """What sending one outbox row needs to know, read in one query."""
+
+    kind: str
+    stage_id: str | None
+    within_hours: bool
+    posting_since: datetime | None
+    journey_id: int | None
+    meeting_id: int | None
+    person_id: int
+    platform: str
+    workspace_id: str
+    user_id: str
+    dm_channel_id: str | None
+    time_zone: str | None
+    locale: str | None
+    profile_checked_at: datetime | None
+    work_hours: str | None
+    work_days: str | None
+    time_zone_override: str | None
+    workspace_hours: str | None
+    workspace_days: str | None
+    superseded_channel_id: str | None
+    superseded_ts: str | None
+
+
+def delivery_facts(session: Session, *, checkin_id: int) -> DeliveryFacts | None:
+    row = session.connection().execute(_DELIVERY_FACTS, {"row_id": checkin_id}).first()
+    return DeliveryFacts._make(row) if row is not None else None
+
+
+def save_profile(
+    session: Session, *, person_id: int, time_zone: str | None, locale: str | None, now: datetime
+) -> None:
+    """What the platform says of a person: kept where it says something, and when we asked."""
+    session.connection().execute(
+        _SAVE_PROFILE,
+        {"row_id": person_id, "zone": time_zone or None, "lang": locale or None, "now_": now},
+    )
+
+
+def set_dm_channel(session: Session, *, person_id: int, channel_id: str) -> None:
+    session.connection().execute(_SET_DM_CHANNEL, {"row_id": person_id, "channel": channel_id})
+
+
+def insert_row(session: Session, model: type[Any], /, **values: Any) -> int:
+    """Insert one row and return its id, without building an ORM object first.
+
+    For the paths a person waits on: a SQLModel table object costs far more to construct
+    than the INSERT itself.
+    """
+    inserted: int = session.connection().execute(_inserting(model), values).scalar_one()
+    return inserted
+
+
+def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert several rows of one table in one statement; their ids, in the order given."""
+    table = model.__table__
+    result = session.connection().execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
+    )
+    return [row_id for (row_id,) in result]
+
+
+def set_due_times(session: Session, due: dict[int, datetime]) -> None:
+    """Move several check-ins to new due times in one statement."""
+    if due:
+        session.connection().execute(
+            _SET_DUE, [{"row_id": row_id, "due": at} for row_id, at in due.items()]
+        )
 
 
 def open_journey(session: Session, *, person_id: int) -> Journey | None:
@@ -92,7 +424,7 @@ def add_stage_checkin(
     checkin = Checkin(
         journey_id=journey.id,
         kind=CHECKIN_KIND_STAGE,
-        key=f"{CHECKIN_KIND_STAGE}:{stage_id}:{journey.deliveries}",
+        key=stage_key(stage_id, journey.deliveries),
         stage_id=stage_id,
         due_at=due_at,
         within_hours=within_hours,
@@ -105,6 +437,15 @@ def add_stage_checkin(
     journey.updated_at = now
     session.add(journey)
     return checkin
+
+
+def stage_key(stage_id: str, delivery: int) -> str:
+    """A stage message's key: one per delivery of the journey, so a repeat is a new row."""
+    return f"{CHECKIN_KIND_STAGE}:{stage_id}:{delivery}"
+
+
+def set_current_checkin(session: Session, *, journey_id: int, checkin_id: int) -> None:
+    session.connection().execute(_SET_CURRENT, {"row_id": journey_id, "current": checkin_id})
 
 
 def answer_checkin(session: Session, *, checkin_id: int, answer: str, now: datetime) -> bool:
@@ -167,14 +508,8 @@ def claim_checkin(
     A claim is not an attempt: a worker that dies holding a page never tried most of it.
     The dispatcher counts an attempt when it starts on the row (`begin_attempt`).
     """
-    result = session.exec(
-        update(Checkin)
-        .where(col(Checkin.id) == checkin_id, _claimable(now))
-        .values(
-            status=CheckinStatus.CLAIMED,
-            lease_owner=owner,
-            lease_expires_at=now + lease,
-        )
+    result = session.connection().execute(
+        _CLAIM, {"row_id": checkin_id, "owner_": owner, "now_": now, "until": now + lease}
     )
     return result.rowcount == 1
 
@@ -238,22 +573,15 @@ def mark_sent(
     now: datetime,
 ) -> bool:
     """Only the worker still holding the lease may mark its row sent."""
-    result = session.exec(
-        update(Checkin)
-        .where(
-            col(Checkin.id) == checkin_id,
-            col(Checkin.status) == CheckinStatus.CLAIMED,
-            col(Checkin.lease_owner) == owner,
-        )
-        .values(
-            status=CheckinStatus.SENT,
-            channel_id=channel_id,
-            message_ts=message_ts,
-            sent_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-            last_error=None,
-        )
+    result = session.connection().execute(
+        _MARK_SENT,
+        {
+            "row_id": checkin_id,
+            "owner_": owner,
+            "channel": channel_id,
+            "ts": message_ts,
+            "now_": now,
+        },
     )
     return result.rowcount == 1
 
@@ -294,14 +622,12 @@ def release_checkin(
 
 def begin_attempt(session: Session, *, checkin_id: int, owner: str) -> int | None:
     """Count one more try of a row this worker holds; its new count, or None if not held."""
-    result = session.exec(
-        update(Checkin)
-        .where(col(Checkin.id) == checkin_id, col(Checkin.lease_owner) == owner)
-        .values(attempts=col(Checkin.attempts) + 1)
+    attempts: int | None = (
+        session.connection()
+        .execute(_BEGIN_ATTEMPT, {"row_id": checkin_id, "owner_": owner})
+        .scalar_one_or_none()
     )
-    if result.rowcount != 1:
-        return None
-    return session.exec(select(Checkin.attempts).where(Checkin.id == checkin_id)).one()
+    return attempts
 
 
 def mark_posting(
@@ -313,18 +639,8 @@ def mark_posting(
     the row while the post is under way (a lease that ran out while the row waited its turn
     in a page may already belong to someone else).
     """
-    result = session.exec(
-        update(Checkin)
-        .where(
-            col(Checkin.id) == checkin_id,
-            col(Checkin.lease_owner) == owner,
-            col(Checkin.status) == CheckinStatus.CLAIMED,
-            col(Checkin.lease_expires_at) > now,
-        )
-        .values(
-            posting_since=func.coalesce(col(Checkin.posting_since), now),
-            lease_expires_at=now + lease,
-        )
+    result = session.connection().execute(
+        _MARK_POSTING, {"row_id": checkin_id, "owner_": owner, "now_": now, "until": now + lease}
     )
     return result.rowcount == 1
 

@@ -7,10 +7,11 @@ from sqlalchemy.exc import IntegrityError
 from bot import journey as rules
 from bot import store
 from bot.models import Journey, JourneyStatus
-from bot.schedule import plan_start_checkins
+from bot.schedule import overridden_working_time, plan_start_checkins
 from bot.services import PersonRef, Services
 from handlers.compose import plain
 from handlers.replies import CommandReply
+from scheduler.timing import person_zone
 
 
 def start_or_resume(services: Services, ref: PersonRef) -> CommandReply:
@@ -23,32 +24,41 @@ def start_or_resume(services: Services, ref: PersonRef) -> CommandReply:
 
 def _start_or_resume(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
+    settings = services.settings
     with services.sessions.begin() as session:
-        person = store.get_or_create_person(session, ref=ref, now=now)
-        assert person.id is not None
-        locale = services.content.for_locale(person.locale)
-        journey = store.open_journey(session, person_id=person.id)
-        if journey is None:
-            first = rules.begin(
-                session, person=person, first_stage=services.content.stage_order[0], now=now
+        facts = store.start_facts(session, ref=ref) or store.create_person_for_start(
+            session, ref=ref, now=now
+        )
+        locale = services.content.for_locale(facts.locale)
+        if facts.journey_id is None:
+            begun = rules.begin(
+                session,
+                person_id=facts.person_id,
+                first_stage=services.content.stage_order[0],
+                now=now,
             )
-            journey = session.get(Journey, first.journey_id)
-            assert journey is not None
             plan_start_checkins(
                 session,
-                journey=journey,
-                person=person,
-                settings=services.settings,
+                journey_id=begun.journey_id,
+                started_at=now,
+                zone=person_zone(facts.zone_name, settings.default_time_zone),
+                working=overridden_working_time(
+                    settings.working_time,
+                    (facts.workspace_hours, facts.workspace_days),
+                    (facts.work_hours, facts.work_days),
+                ),
                 timing=services.content.timing,
                 now=now,
             )
+            first_id = begun.checkin_id
             reply_key = "ack_started"
         else:
+            journey = session.get(Journey, facts.journey_id)
+            assert journey is not None
             reply_key = (
                 "ack_resumed_paused" if journey.status == JourneyStatus.PAUSED else "ack_resumed"
             )
             first = rules.redeliver(session, journey=journey, now=now)
-        assert first.id is not None
-        return CommandReply(
-            plain(locale, services.settings, locale.text(reply_key)), send_now=(first.id,)
-        )
+            assert first.id is not None
+            first_id = first.id
+        return CommandReply(plain(locale, settings, locale.text(reply_key)), send_now=(first_id,))

@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel import Session
+
 from bot import ids, store
 from bot.config import WorkingTime
-from bot.models import Checkin, Journey, JourneyStatus, Person
-from bot.schedule import find_workspace, replan_for_person, working_time
+from bot.models import Journey, JourneyStatus
+from bot.schedule import overridden_working_time, replan_start_checkins
 from bot.services import Services
 from handlers.checkin_messages import checkin_message
 from handlers.compose import finished_message, plain, stage_message
@@ -81,9 +83,10 @@ class Dispatcher:
 
     async def send_now(self, checkin_id: int) -> SendOutcome:
         """Send one row at once (the command path); a no-op if another worker has it."""
-        if not await asyncio.to_thread(self._claim_one, checkin_id):
+        job = await asyncio.to_thread(self._claim_and_load, checkin_id)
+        if job is None:
             return SendOutcome.SKIPPED
-        return await self._deliver(checkin_id)
+        return await self._send(job)
 
     async def run_once(self) -> int:
         """Send everything due, a page at a time so memory stays flat; return how many went.
@@ -135,15 +138,17 @@ class Dispatcher:
 
     # -- claiming --------------------------------------------------------------------------
 
-    def _claim_one(self, checkin_id: int) -> bool:
+    def _claim_and_load(self, checkin_id: int) -> _Job | None:
+        """Claim one row and start on it, in one transaction."""
         with self.services.sessions.begin() as session:
-            return store.claim_checkin(
+            claimed = store.claim_checkin(
                 session,
                 checkin_id=checkin_id,
                 owner=self.owner,
                 now=self.services.clock(),
                 lease=self.lease,
             )
+            return self._load_in(session, checkin_id) if claimed else None
 
     def _claim_page(self) -> Sequence[tuple[int, str]]:
         """Claim a page of due rows; each with its lane, so one person's stay in order."""
@@ -172,49 +177,44 @@ class Dispatcher:
 
     def _load(self, checkin_id: int) -> _Job | None:
         with self.services.sessions.begin() as session:
-            attempts = store.begin_attempt(session, checkin_id=checkin_id, owner=self.owner)
-            checkin = session.get(Checkin, checkin_id)
-            if attempts is None or checkin is None:
-                return None
-            journey = session.get(Journey, checkin.journey_id) if checkin.journey_id else None
-            person_id = checkin.recipient_id or (journey.person_id if journey else None)
-            person = session.get(Person, person_id) if person_id else None
-            if person is None or person.id is None:
-                return None
-            superseded = None
-            if checkin.supersedes_checkin_id is not None:
-                old = session.get(Checkin, checkin.supersedes_checkin_id)
-                if old is not None and old.channel_id and old.message_ts:
-                    superseded = (old.channel_id, old.message_ts)
-            workspace = find_workspace(
-                session, platform=person.platform, workspace_id=person.workspace_id
-            )
-            checked = person.profile_checked_at
-            return _Job(
-                checkin_id=checkin_id,
-                kind=checkin.kind,
-                stage_id=checkin.stage_id,
-                attempts=attempts,
-                within_hours=checkin.within_hours,
-                posting_since=checkin.posting_since,
-                recipient=Recipient(
-                    platform=person.platform,
-                    workspace_id=person.workspace_id,
-                    user_id=person.user_id,
-                    dm_channel_id=person.dm_channel_id,
-                ),
-                person_id=person.id,
-                journey_id=journey.id if journey else None,
-                meeting_id=checkin.meeting_id,
-                profile=Profile(time_zone=person.time_zone, locale=person.locale),
-                profile_fresh=checked is not None
-                and self.services.clock() - checked < PROFILE_MAX_AGE,
-                working=working_time(
-                    self.services.settings.working_time, workspace=workspace, person=person
-                ),
-                zone_override=person.time_zone_override,
-                superseded=superseded,
-            )
+            return self._load_in(session, checkin_id)
+
+    def _load_in(self, session: Session, checkin_id: int) -> _Job | None:
+        """Count an attempt at a row this worker holds, and read what sending it needs."""
+        attempts = store.begin_attempt(session, checkin_id=checkin_id, owner=self.owner)
+        facts = store.delivery_facts(session, checkin_id=checkin_id) if attempts else None
+        if attempts is None or facts is None:
+            return None
+        checked = facts.profile_checked_at
+        superseded = None
+        if facts.superseded_channel_id and facts.superseded_ts:
+            superseded = (facts.superseded_channel_id, facts.superseded_ts)
+        return _Job(
+            checkin_id=checkin_id,
+            kind=facts.kind,
+            stage_id=facts.stage_id,
+            attempts=attempts,
+            within_hours=facts.within_hours,
+            posting_since=facts.posting_since,
+            recipient=Recipient(
+                platform=facts.platform,
+                workspace_id=facts.workspace_id,
+                user_id=facts.user_id,
+                dm_channel_id=facts.dm_channel_id,
+            ),
+            person_id=facts.person_id,
+            journey_id=facts.journey_id,
+            meeting_id=facts.meeting_id,
+            profile=Profile(time_zone=facts.time_zone, locale=facts.locale),
+            profile_fresh=checked is not None and self.services.clock() - checked < PROFILE_MAX_AGE,
+            working=overridden_working_time(
+                self.services.settings.working_time,
+                (facts.workspace_hours, facts.workspace_days),
+                (facts.work_hours, facts.work_days),
+            ),
+            zone_override=facts.time_zone_override,
+            superseded=superseded,
+        )
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -222,14 +222,22 @@ class Dispatcher:
         job = await asyncio.to_thread(self._load, checkin_id)
         if job is None:
             return SendOutcome.SKIPPED
+        return await self._send(job)
+
+    async def _send(self, job: _Job) -> SendOutcome:
+        checkin_id = job.checkin_id
         sender = self.senders.get(job.recipient.platform)
         if sender is None:
             await asyncio.to_thread(self._fail, job, "no sender for this platform", pause=False)
             return SendOutcome.FAILED
         posting = False
+        # A profile read from the platform is saved with the next thing this row records.
+        fetched: Profile | None = None
         try:
-            profile = job.profile if job.profile_fresh else await self._refresh_profile(sender, job)
-            if job.within_hours and not await self._in_working_hours(job, profile):
+            if not job.profile_fresh:
+                fetched = await self._fetch_profile(sender, job)
+            profile = fetched or job.profile
+            if job.within_hours and not await self._in_working_hours(job, profile, fetched):
                 return SendOutcome.DEFERRED
             found = None
             if job.posting_since is not None:
@@ -239,7 +247,9 @@ class Dispatcher:
                 )
             if found is None:
                 message = await asyncio.to_thread(self._compose, job, profile)
-                if not await asyncio.to_thread(self._mark_posting, job):
+                marked = await asyncio.to_thread(self._mark_posting, job, fetched)
+                fetched = None
+                if not marked:
                     return SendOutcome.SKIPPED  # the lease went to another worker
                 posting = True
                 found = await sender.deliver(job.recipient, message, checkin_id=checkin_id)
@@ -258,21 +268,24 @@ class Dispatcher:
         except DeliveryDeferred as error:
             # Only a post that surely failed clears the mark; a fault before it changes nothing.
             return await self._retry_later(
-                job, error, maybe_posted=error.maybe_delivered or not posting
+                job, error, maybe_posted=error.maybe_delivered or not posting, profile=fetched
             )
         except Exception:
             logger.exception("check-in %s: unexpected error while sending", checkin_id)
             return await self._retry_later(
-                job, DeliveryDeferred("unexpected error"), maybe_posted=True
+                job, DeliveryDeferred("unexpected error"), maybe_posted=True, profile=fetched
             )
 
-        if not await asyncio.to_thread(self._mark_sent, job, found.channel_id, found.message_ts):
+        marked_sent = await asyncio.to_thread(
+            self._mark_sent, job, found.channel_id, found.message_ts, fetched
+        )
+        if not marked_sent:
             logger.warning("check-in %s: lease lost before it was marked sent", checkin_id)
         if job.superseded is not None:
             await self._retire(sender, job, profile)
         return SendOutcome.SENT
 
-    async def _in_working_hours(self, job: _Job, profile: Profile) -> bool:
+    async def _in_working_hours(self, job: _Job, profile: Profile, fetched: Profile | None) -> bool:
         """True to send now; else the row goes back until the person's working hours begin."""
         zone = person_zone(
             job.zone_override or profile.time_zone, self.services.settings.default_time_zone
@@ -283,18 +296,18 @@ class Dispatcher:
         due = next_working_moment(now, zone, job.working) + spread(
             job.checkin_id, self.services.content.timing.spread_minutes
         )
-        await asyncio.to_thread(self._release, job, due, "outside working hours", False, True)
+        await asyncio.to_thread(
+            self._release, job, due, "outside working hours", False, True, fetched
+        )
         return False
 
-    async def _refresh_profile(self, sender: Sender, job: _Job) -> Profile:
-        """Time zone and locale from the platform; what we knew before if it can't say now."""
+    async def _fetch_profile(self, sender: Sender, job: _Job) -> Profile | None:
+        """Time zone and locale from the platform; None if it can't say now."""
         try:
-            profile = await sender.fetch_profile(job.recipient)
+            return await sender.fetch_profile(job.recipient)
         except DeliveryDeferred as error:
             logger.info("check-in %s: profile not refreshed (%s)", job.checkin_id, error)
-            return job.profile
-        await asyncio.to_thread(self._save_profile, job.person_id, profile)
-        return profile
+            return None
 
     def _compose(self, job: _Job, profile: Profile) -> Message:
         services = self.services
@@ -355,7 +368,12 @@ class Dispatcher:
             )
 
     async def _retry_later(
-        self, job: _Job, error: DeliveryDeferred, *, maybe_posted: bool
+        self,
+        job: _Job,
+        error: DeliveryDeferred,
+        *,
+        maybe_posted: bool,
+        profile: Profile | None = None,
     ) -> SendOutcome:
         reason = str(error)
         if job.attempts >= self.max_attempts:
@@ -367,35 +385,40 @@ class Dispatcher:
         backoff = min(30 * 2 ** (job.attempts - 1), 3600)
         due = self.services.clock() + timedelta(seconds=max(error.retry_after, backoff))
         logger.info("check-in %s: retry at %s (%s)", job.checkin_id, due.isoformat(), reason)
-        await asyncio.to_thread(self._release, job, due, reason, maybe_posted, False)
+        await asyncio.to_thread(self._release, job, due, reason, maybe_posted, False, profile)
         return SendOutcome.DEFERRED
 
     # -- recording -------------------------------------------------------------------------
 
-    def _save_profile(self, person_id: int, profile: Profile) -> None:
-        with self.services.sessions.begin() as session:
-            person = session.get(Person, person_id)
-            if person is None:
-                return
-            moved = (
-                bool(profile.time_zone)
-                and profile.time_zone != person.time_zone
-                and not person.time_zone_override  # their own choice stands
+    def _save_profile(self, session: Session, job: _Job, profile: Profile | None) -> None:
+        """Keep what the platform said of the person, in the caller's transaction; if their
+        time zone moved, move what counts from their journey's start with it."""
+        if profile is None:
+            return
+        store.save_profile(
+            session,
+            person_id=job.person_id,
+            time_zone=profile.time_zone,
+            locale=profile.locale,
+            now=self.services.clock(),
+        )
+        moved = (
+            bool(profile.time_zone)
+            and profile.time_zone != job.profile.time_zone
+            and not job.zone_override  # their own choice stands
+        )
+        if moved:
+            replan_start_checkins(
+                session,
+                person_id=job.person_id,
+                zone=person_zone(profile.time_zone, self.services.settings.default_time_zone),
+                working=job.working,
+                timing=self.services.content.timing,
             )
-            person.time_zone = profile.time_zone or person.time_zone
-            person.locale = profile.locale or person.locale
-            person.profile_checked_at = self.services.clock()
-            session.add(person)
-            if moved:
-                replan_for_person(
-                    session,
-                    person=person,
-                    settings=self.services.settings,
-                    timing=self.services.content.timing,
-                )
 
-    def _mark_posting(self, job: _Job) -> bool:
+    def _mark_posting(self, job: _Job, profile: Profile | None) -> bool:
         with self.services.sessions.begin() as session:
+            self._save_profile(session, job, profile)
             return store.mark_posting(
                 session,
                 checkin_id=job.checkin_id,
@@ -404,12 +427,13 @@ class Dispatcher:
                 lease=self.lease,
             )
 
-    def _mark_sent(self, job: _Job, channel_id: str, message_ts: str) -> bool:
+    def _mark_sent(
+        self, job: _Job, channel_id: str, message_ts: str, profile: Profile | None
+    ) -> bool:
         with self.services.sessions.begin() as session:
-            person = session.get(Person, job.person_id)
-            if person is not None and person.dm_channel_id != channel_id:
-                person.dm_channel_id = channel_id
-                session.add(person)
+            self._save_profile(session, job, profile)
+            if job.recipient.dm_channel_id != channel_id:
+                store.set_dm_channel(session, person_id=job.person_id, channel_id=channel_id)
             return store.mark_sent(
                 session,
                 checkin_id=job.checkin_id,
@@ -420,9 +444,16 @@ class Dispatcher:
             )
 
     def _release(
-        self, job: _Job, due: datetime, reason: str, maybe_posted: bool, refund_attempt: bool
+        self,
+        job: _Job,
+        due: datetime,
+        reason: str,
+        maybe_posted: bool,
+        refund_attempt: bool,
+        profile: Profile | None = None,
     ) -> None:
         with self.services.sessions.begin() as session:
+            self._save_profile(session, job, profile)
             store.release_checkin(
                 session,
                 checkin_id=job.checkin_id,

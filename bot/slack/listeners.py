@@ -8,13 +8,14 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids, store
+from bot.db import mark_thread_urgent
 from bot.models import GoalStatus
 from bot.services import PersonRef, Services
 from bot.slack.blocks import (
@@ -53,7 +54,7 @@ from scheduler.dispatcher import Dispatcher, SendOutcome
 
 logger = logging.getLogger(__name__)
 
-ACK_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ack")
+_T = TypeVar("_T")
 
 # What a form's handler gives back: inline errors, or what saving it asks of the adapter.
 FormOutcome = SavedGoals | FormResult | controls.WorkingTimeResult
@@ -95,6 +96,12 @@ class SlackListeners:
         # Said when the database does not answer, so in the default language: no locale known.
         self.unavailable = services.content.for_locale(None).text("ack_unavailable")
         self.meetings: MeetingListeners | None = None
+        # Work a person is waiting on before Slack gets its answer (a command, a form) runs
+        # on threads of its own, first in the database's queue: it never waits behind the
+        # sending that follows earlier commands, which uses the default pool.
+        self.answering = ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="answer", initializer=mark_thread_urgent
+        )
 
     async def skip_redelivered_events(
         self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
@@ -116,6 +123,9 @@ class SlackListeners:
         with self.services.sessions.begin() as session:
             return store.record_event(session, event_id=event_id, now=self.services.clock())
 
+    async def _answer(self, work: Callable[..., _T], *args: Any) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self.answering, work, *args)
+
     async def on_command(
         self,
         ack: AsyncAck,
@@ -134,11 +144,7 @@ class SlackListeners:
             await self.meetings.on_command(ref, rest, body, ack, respond, client)
             return
         try:
-            # Threads of their own: the acknowledgement never queues behind the sending work
-            # that follows earlier commands (which uses the default pool).
-            reply = await asyncio.get_running_loop().run_in_executor(
-                ACK_THREADS, run_command, self.services, ref, text
-            )
+            reply = await self._answer(run_command, self.services, ref, text)
         except Exception:
             logger.exception("command failed before it was acknowledged")
             await ack(text=self.unavailable, response_type="ephemeral")
@@ -430,7 +436,7 @@ class SlackListeners:
             await ack()
             return None
         try:
-            result = await asyncio.to_thread(save, ref)
+            result = await self._answer(save, ref)
         except Exception:
             logger.exception("a form could not be saved")
             await ack(response_action="errors", errors={first_field: self.unavailable})

@@ -37,9 +37,9 @@ def begin(sessions: Sessions, first_stage: str = "s1", now: datetime = NOW) -> t
     """A new journey for REF; its id and its first row's id."""
     with sessions.begin() as session:
         person = store.get_or_create_person(session, ref=REF, now=now)
-        first = rules.begin(session, person=person, first_stage=first_stage, now=now)
-        assert first.id is not None and first.journey_id is not None
-        return first.journey_id, first.id
+        assert person.id is not None
+        first = rules.begin(session, person_id=person.id, first_stage=first_stage, now=now)
+        return first.journey_id, first.checkin_id
 
 
 def deliver(sessions: Sessions, checkin_id: int, now: datetime = NOW) -> None:
