@@ -49,10 +49,14 @@ class _OneWriter:
     """
 
     def __init__(self) -> None:
-        self._state = threading.Condition()
+        self._lock = threading.Lock()
+        # Two queues on one lock, so that a release wakes one waiter, not every thread.
+        self._urgent = threading.Condition(self._lock)
+        self._others = threading.Condition(self._lock)
         self._holder: int | None = None
         self._depth = 0
         self._urgent_waiting = 0
+        self._others_waiting = 0
 
     def install(self, engine: Engine) -> None:
         event.listen(engine, "begin", self.begin)
@@ -76,27 +80,32 @@ class _OneWriter:
 
     def acquire(self) -> None:
         me = threading.get_ident()
-        urgent = getattr(_thread_role, "urgent", False)
-        with self._state:
+        with self._lock:
             if self._holder == me:
                 self._depth += 1
                 return
-            if urgent:
+            if getattr(_thread_role, "urgent", False):
                 self._urgent_waiting += 1
-            try:
-                while self._holder is not None or (not urgent and self._urgent_waiting):
-                    self._state.wait()
-            finally:
-                if urgent:
-                    self._urgent_waiting -= 1
+                while self._holder is not None:
+                    self._urgent.wait()
+                self._urgent_waiting -= 1
+            else:
+                self._others_waiting += 1
+                while self._holder is not None or self._urgent_waiting:
+                    self._others.wait()
+                self._others_waiting -= 1
             self._holder, self._depth = me, 1
 
     def release(self) -> None:
-        with self._state:
+        with self._lock:
             self._depth -= 1
-            if self._depth == 0:
-                self._holder = None
-                self._state.notify_all()
+            if self._depth:
+                return
+            self._holder = None
+            if self._urgent_waiting:
+                self._urgent.notify()
+            elif self._others_waiting:
+                self._others.notify()
 
     def begin(self, connection: Any) -> None:
         self.acquire()

@@ -246,7 +246,11 @@ class Dispatcher:
                     job.recipient, checkin_id=checkin_id, since=job.posting_since
                 )
             if found is None:
-                message = await asyncio.to_thread(self._compose, job, profile)
+                message = (
+                    self._compose(job, profile)  # no database work: not worth a thread hop
+                    if self._composed_from_content(job, profile)
+                    else await asyncio.to_thread(self._compose, job, profile)
+                )
                 marked = await asyncio.to_thread(self._mark_posting, job, fetched)
                 fetched = None
                 if not marked:
@@ -308,6 +312,13 @@ class Dispatcher:
         except DeliveryDeferred as error:
             logger.info("check-in %s: profile not refreshed (%s)", job.checkin_id, error)
             return None
+
+    def _composed_from_content(self, job: _Job, profile: Profile) -> bool:
+        """True for the messages `_compose` makes from the content files alone."""
+        if job.kind == ids.CHECKIN_KIND_FINISHED:
+            return True
+        stages = self.services.content.for_locale(profile.locale).stages
+        return job.kind == ids.CHECKIN_KIND_STAGE and job.stage_id in stages
 
     def _compose(self, job: _Job, profile: Profile) -> Message:
         services = self.services
