@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from bot import ids, store
 from bot.config import WorkingTime
+from bot.metrics import Metrics
 from bot.models import Checkin, Journey, JourneyStatus, Person
 from bot.schedule import find_workspace, replan_for_person, working_time
 from bot.services import Services
@@ -68,8 +69,10 @@ class Dispatcher:
         lease: timedelta | None = None,
         max_attempts: int = 8,
         concurrency: int = 8,
+        metrics: Metrics | None = None,
     ) -> None:
         self.services = services
+        self.metrics = metrics
         self.senders = senders
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.page_size = page_size
@@ -405,6 +408,8 @@ class Dispatcher:
             )
 
     def _mark_sent(self, job: _Job, channel_id: str, message_ts: str) -> bool:
+        if self.metrics is not None:
+            self.metrics.checkin_outcome(job.kind, SendOutcome.SENT.value)
         with self.services.sessions.begin() as session:
             person = session.get(Person, job.person_id)
             if person is not None and person.dm_channel_id != channel_id:
@@ -422,6 +427,8 @@ class Dispatcher:
     def _release(
         self, job: _Job, due: datetime, reason: str, maybe_posted: bool, refund_attempt: bool
     ) -> None:
+        if self.metrics is not None:
+            self.metrics.checkin_outcome(job.kind, SendOutcome.DEFERRED.value)
         with self.services.sessions.begin() as session:
             store.release_checkin(
                 session,
@@ -434,6 +441,8 @@ class Dispatcher:
             )
 
     def _fail(self, job: _Job, reason: str, *, pause: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.checkin_outcome(job.kind, SendOutcome.FAILED.value)
         with self.services.sessions.begin() as session:
             store.fail_checkin(session, checkin_id=job.checkin_id, owner=self.owner, error=reason)
             journey = session.get(Journey, job.journey_id) if job.journey_id else None
