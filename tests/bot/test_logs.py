@@ -98,7 +98,7 @@ def captured() -> Iterator[io.StringIO]:
 
 
 def _submit_goals(bot: RunningBot, view: dict[str, Any]) -> None:
-    values = {
+    values: dict[str, dict[str, Any]] = {
         "what_1": {"type": "plain_text_input", "value": TYPED_GOAL},
         "first_step_1": {"type": "plain_text_input", "value": TYPED_STEP},
         "by_when_1": {"type": "datepicker", "selected_date": None},
