@@ -29,6 +29,12 @@ DECLINE = "decline"
 ALLOWED = "allowed"
 REFUSED = "refused"
 DONE = "done"
+# Data lifecycle: the retention job's purges, and HR's export and erase requests (bot.cli).
+PURGE = "purge"
+EXPORT = "export"
+ERASE = "erase"
+ERASED = "erased"  # the person and everything about them
+JOURNEYS_ONLY = "journeys"  # old journeys only; the person has a live one
 
 
 def hashed(user_id: str, key: str) -> str:

@@ -15,6 +15,7 @@ from dotenv import dotenv_values
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
+from bot.report import Month, ReportRangeError
 
 logger = logging.getLogger("notpromoted")
 
@@ -71,6 +72,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trail.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    for name, what in (
+        ("export", "print everything kept about one person, as JSON (an HR or DPO request)"),
+        ("erase", "erase everything kept about one person (an HR or DPO request)"),
+    ):
+        request = commands.add_parser(name, help=what)
+        request.add_argument("--user", required=True, help="their user id, e.g. U0123ABCD")
+        request.add_argument(
+            "--workspace", help="the Slack team id (T...) or Teams tenant, if known in several"
+        )
+        request.add_argument("--platform", default="slack", choices=("slack", "teams"))
+        request.add_argument(
+            "--operator", help="who is running this, for the audit trail (default: your login)"
+        )
+        if name == "erase":
+            request.add_argument(
+                "--yes", action="store_true", help="really erase (without it: say what would go)"
+            )
+
+    report = commands.add_parser(
+        "report", help="the HR report: people per month at each step, small counts hidden"
+    )
+    report.add_argument("--from", dest="first", type=_month, help="first month, e.g. 2026-01")
+    report.add_argument(
+        "--to", dest="last", type=_month, help="last month (default: the last complete one)"
+    )
+    report.add_argument("--workspace", help="one workspace only (default: all)")
+    report.add_argument("--platform", default="slack", choices=("slack", "teams"))
+    report.add_argument("--json", action="store_true", help="as JSON; hidden counts are null")
+
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument(
         "--url", help="public base URL, e.g. https://bot.example.com (without: Socket Mode)"
@@ -95,11 +125,23 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _month(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except ReportRangeError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+# The long-running modes log for a collector by default; the rest for a person at a terminal.
+JSON_LOG_COMMANDS = frozenset({"serve", "socket", "worker"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(read_environment())
-        configure_logging(settings.log_level)
+        default_format = "json" if args.command in JSON_LOG_COMMANDS else "text"
+        configure_logging(settings.log_level, settings.log_format or default_format)
         return _run(args, settings)
     except ConfigError as error:
         print(f"notpromoted: {error}", file=sys.stderr)
@@ -167,6 +209,33 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         print_audit(settings, since=args.since, user=args.user, as_json=args.json, out=sys.stdout)
         return 0
+    if args.command in ("export", "erase"):
+        from bot import data_requests
+
+        request = data_requests.Request(
+            platform=args.platform,
+            user_id=args.user.strip(),
+            workspace_id=args.workspace.strip() if args.workspace else None,
+            operator=data_requests.operator_name(args.operator),
+        )
+        if args.command == "export":
+            return data_requests.export_person(settings, request, out=sys.stdout, err=sys.stderr)
+        return data_requests.erase_person_data(
+            settings, request, confirmed=args.yes, out=sys.stdout, err=sys.stderr
+        )
+    if args.command == "report":
+        from bot.operations import print_report
+
+        return print_report(
+            settings,
+            first=args.first,
+            last=args.last,
+            platform=args.platform,
+            workspace=args.workspace,
+            as_json=args.json,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
     if args.command == "workspace-hours":
         from bot.operations import workspace_hours
 

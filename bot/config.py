@@ -20,6 +20,14 @@ LINK_VARIABLES = {key: f"NOTPROMOTED_{key.upper()}_URL" for key in LINK_KEYS}
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+
+DEFAULT_RETENTION_DAYS = 365
+# Shorter than a month would purge journeys between two ordinary check-ins.
+MIN_RETENTION_DAYS = 30
+DEFAULT_REPORT_MIN_CELL = 5
+# Below three, a count and what a colleague knows can point to one person.
+MIN_REPORT_MIN_CELL = 3
 
 
 class ConfigError(Exception):
@@ -57,6 +65,12 @@ class Settings:
     admin_users: frozenset[str] = frozenset()
     # Keys the hash that stands in for an erased person's id in the audit trail.
     secret_key: str | None = None
+    # Journeys with no activity for this many days are purged (bot/retention.py).
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    # "json" or "text"; None leaves the choice to the command (json for the long-running ones).
+    log_format: str | None = None
+    # The HR report hides any count of fewer people than this (bot/report.py).
+    report_min_cell: int = DEFAULT_REPORT_MIN_CELL
 
     def require_http(self) -> None:
         """`serve` needs the bot token and the signing secret."""
@@ -128,6 +142,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if log_level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
 
+    log_format = get("NOTPROMOTED_LOG_FORMAT")
+    if log_format is not None and log_format.lower() not in LOG_FORMATS:
+        raise ConfigError(f"NOTPROMOTED_LOG_FORMAT must be json or text, got {log_format!r}")
+
     display_name = get("NOTPROMOTED_DISPLAY_NAME") or DEFAULT_DISPLAY_NAME
     if len(display_name) > 35:
         raise ConfigError("NOTPROMOTED_DISPLAY_NAME is longer than Slack's 35 characters")
@@ -181,6 +199,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         manager_usergroup=_usergroup(get("NOTPROMOTED_MANAGER_USERGROUP")),
         admin_users=_user_ids(get("NOTPROMOTED_ADMIN_USERS")),
         secret_key=_secret_key(get("NOTPROMOTED_SECRET_KEY")),
+        retention_days=_retention_days(get("NOTPROMOTED_RETENTION_DAYS")),
+        log_format=log_format.lower() if log_format else None,
+        report_min_cell=_report_min_cell(get("NOTPROMOTED_REPORT_MIN_CELL")),
     )
 
 
@@ -251,6 +272,32 @@ def _secret_key(raw: str | None) -> str | None:
     if raw is not None and len(raw) < 16:
         raise ConfigError("NOTPROMOTED_SECRET_KEY is too short: use at least 16 random characters")
     return raw
+
+
+def _retention_days(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_RETENTION_DAYS
+    if not raw.isascii() or not raw.isdigit() or not MIN_RETENTION_DAYS <= int(raw) <= 3650:
+        raise ConfigError(
+            f"NOTPROMOTED_RETENTION_DAYS must be a whole number of days from {MIN_RETENTION_DAYS} "
+            f"to 3650, got {raw!r}"
+        )
+    return int(raw)
+
+
+def _report_min_cell(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_REPORT_MIN_CELL
+    if not raw.isascii() or not raw.isdigit():
+        raise ConfigError(f"NOTPROMOTED_REPORT_MIN_CELL must be a whole number, got {raw!r}")
+    if int(raw) < MIN_REPORT_MIN_CELL:
+        raise ConfigError(
+            f"NOTPROMOTED_REPORT_MIN_CELL can't be below {MIN_REPORT_MIN_CELL}: smaller counts "
+            f"can point to one person (got {raw}; the default is {DEFAULT_REPORT_MIN_CELL})"
+        )
+    if int(raw) > 1000:
+        raise ConfigError(f"NOTPROMOTED_REPORT_MIN_CELL must be at most 1000, got {raw!r}")
+    return int(raw)
 
 
 def _port(raw: str | None) -> int:

@@ -11,6 +11,8 @@ from sqlmodel import Session
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # SQL errors would otherwise carry their parameters (typed text) into the logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -29,10 +30,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+@cache
+def head_revisions() -> frozenset[str]:
+    """The revisions the packaged migrations end in (read from disk once: they ship with us)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def is_current(engine: Engine) -> bool:
-    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     with engine.connect() as connection:
-        return set(MigrationContext.configure(connection).get_current_heads()) == heads
+        return set(MigrationContext.configure(connection).get_current_heads()) == head_revisions()
 
 
 def ready_engine(url: str) -> Engine:

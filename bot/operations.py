@@ -1,10 +1,11 @@
-"""Operator commands: what is scheduled, a workspace's working time, the audit trail."""
+"""Operator commands: what is scheduled, a workspace's working time, the audit trail, the
+HR report."""
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TextIO
 
 from bot import audit
@@ -12,6 +13,7 @@ from bot.config import ConfigError, Settings, parse_hours, parse_weekdays
 from bot.db import make_sessions
 from bot.migrate import ready_engine
 from bot.models import Workspace
+from bot.report import Month, ReportRangeError, Scope, build_report, count_people, report_range
 from bot.schedule import find_workspace, working_time
 from bot.store import list_checkins
 from scheduler.timing import person_zone
@@ -120,3 +122,43 @@ def workspace_hours(
             )
     finally:
         engine.dispose()
+
+
+def print_report(
+    settings: Settings,
+    *,
+    first: Month | None,
+    last: Month | None,
+    platform: str,
+    workspace: str | None,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """The HR report (bot/report.py), as a table or JSON; 1 for a range it can't cover."""
+    from handlers.admin_report import report_table
+    from messages.loader import load_content
+
+    try:
+        months = report_range(datetime.now(UTC), first, last)
+    except ReportRangeError as error:
+        print(f"notpromoted: {error}", file=err)
+        return 1
+    scope = Scope(platform, workspace) if workspace else None
+    engine = ready_engine(settings.database_url)
+    try:
+        with make_sessions(engine).begin() as session:
+            counts = count_people(session, months=months, scope=scope)
+    finally:
+        engine.dispose()
+    report = build_report(counts, months, min_cell=settings.report_min_cell)
+    if as_json:
+        print(json.dumps(report.as_json(), indent=2), file=out)
+        return 0
+    locale = load_content(settings.content_dir).for_locale(None)
+    print(locale.text("report_intro", min_cell=report.min_cell), file=out)
+    print(file=out)
+    print(report_table(report, locale), file=out)
+    print(file=out)
+    print(locale.text("report_legend"), file=out)
+    return 0

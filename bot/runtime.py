@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.db import make_engine, make_sessions
 from bot.logs import BOLT_LOGGER
+from bot.metrics import Metrics
 from bot.models import Platform
 from bot.services import Clock, Services, system_clock
 from bot.slack.client import close_shared_session, make_web_client, open_shared_session
@@ -28,6 +29,7 @@ class Runtime:
     bolt: AsyncApp
     client: AsyncWebClient
     dispatcher: Dispatcher
+    metrics: Metrics
 
     async def open(self) -> None:
         """Start what belongs to the running event loop: the pooled Slack HTTP session."""
@@ -43,6 +45,7 @@ def build_runtime(
     clock: Clock = system_clock,
     content: Content | None = None,
     engine: Engine | None = None,
+    metrics: Metrics | None = None,
 ) -> Runtime:
     engine = engine or make_engine(settings.database_url)
     services = Services(
@@ -51,11 +54,13 @@ def build_runtime(
         content=content or load_content(settings.content_dir),
         clock=clock,
     )
-    client = make_web_client(settings)
+    metrics = metrics or Metrics()
+    client = make_web_client(settings, metrics=metrics)
     dispatcher = Dispatcher(
         services,
         {Platform.SLACK: SlackSender(client)},
         concurrency=settings.dispatch_concurrency,
+        metrics=metrics,
     )
     bolt = AsyncApp(
         client=client,
@@ -66,5 +71,10 @@ def build_runtime(
     )
     register(bolt, services, dispatcher)
     return Runtime(
-        services=services, engine=engine, bolt=bolt, client=client, dispatcher=dispatcher
+        services=services,
+        engine=engine,
+        bolt=bolt,
+        client=client,
+        dispatcher=dispatcher,
+        metrics=metrics,
     )

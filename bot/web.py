@@ -1,22 +1,29 @@
-"""The ASGI app: Slack's one endpoint behind the guard, and the health check."""
+"""The ASGI app: Slack's one endpoint behind the guard, health, readiness and metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncBoltRequest
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import logs
+from bot.metrics import CONTENT_TYPE, OUTBOX_QUERY_TIMEOUT_SECONDS, OutboxReading, read_outbox
+from bot.migrate import is_current
 from bot.runtime import Runtime
 from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
+from bot.slack.observe import count_request
 from scheduler.runner import start_dispatching, stop_dispatching
 
 logger = logging.getLogger(__name__)
@@ -27,7 +34,10 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette:
     secret = runtime.services.settings.slack_signing_secret or ""
 
+    metrics = runtime.metrics
+
     async def slack_events(request: Request) -> Response:
+        arrived = time.perf_counter()
         try:
             body = await read_limited_body(request)
         except BodyTooLarge:
@@ -43,11 +53,14 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
             query=dict(request.query_params),
             headers={key: value for key, value in request.headers.items()},
         )
+        is_command = count_request(metrics, bolt_request.body)
         try:
             bolt_response = await runtime.bolt.async_dispatch(bolt_request)
         except Exception:
             logger.exception("Bolt could not handle a signed request")
             return PlainTextResponse("bad request", status_code=400)
+        if is_command:  # async_dispatch returns once the listener has acknowledged
+            metrics.ack_latency.observe(time.perf_counter() - arrived)
         if (
             bolt_response.status == 404
         ):  # nothing listens for it: acknowledge, don't make Slack retry
@@ -59,6 +72,16 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
         return JSONResponse(
             {"database": "ok" if ok else "unavailable"}, status_code=200 if ok else 503
         )
+
+    async def readyz(_request: Request) -> Response:
+        reason = await not_ready_reason(runtime)
+        if reason is None:
+            return JSONResponse({"ready": True})
+        return JSONResponse({"ready": False, "reason": reason}, status_code=503)
+
+    async def metrics_page(_request: Request) -> Response:
+        await refresh_outbox_gauges(runtime)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -82,9 +105,51 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_page, methods=["GET"]),
         ],
+        middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
+
+
+class RequestIdMiddleware:
+    """Gives each HTTP request an id for its log lines (the caller's X-Request-Id when sane),
+    and sends it back in the response's X-Request-Id header.
+
+    Plain ASGI rather than BaseHTTPMiddleware: nothing is buffered, and the context variable is
+    set in the task Bolt's listeners are started from, so their later log lines carry it too.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next(
+            (
+                value.decode("latin-1")
+                for name, value in scope.get("headers", [])
+                if name == b"x-request-id"
+            ),
+            None,
+        )
+        current = logs.accepted_request_id(incoming)
+        token = logs.request_id.set(current)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", current.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logs.request_id.reset(token)
 
 
 async def database_answers(runtime: Runtime) -> bool:
@@ -98,3 +163,33 @@ async def database_answers(runtime: Runtime) -> bool:
         logger.warning("health check: the database does not answer", exc_info=True)
         return False
     return True
+
+
+async def not_ready_reason(runtime: Runtime) -> str | None:
+    """None when the database answers and its schema is at the migrations' head."""
+    try:
+        current = await asyncio.wait_for(
+            asyncio.to_thread(is_current, runtime.engine), HEALTH_TIMEOUT_SECONDS
+        )
+    except Exception:
+        logger.warning("readiness check: the database does not answer", exc_info=True)
+        return "the database does not answer"
+    if not current:
+        return "the database schema is not at the latest migration: run `notpromoted db upgrade`"
+    return None
+
+
+async def refresh_outbox_gauges(runtime: Runtime) -> None:
+    """Read the waiting check-ins and the dispatcher's lag for this scrape, within a limit."""
+
+    def read() -> OutboxReading:
+        with runtime.services.sessions.begin() as session:
+            return read_outbox(session, now=runtime.services.clock())
+
+    try:
+        reading = await asyncio.wait_for(asyncio.to_thread(read), OUTBOX_QUERY_TIMEOUT_SECONDS)
+    except Exception:
+        logger.warning("metrics: the outbox could not be read", exc_info=True)
+        runtime.metrics.set_outbox(None)
+        return
+    runtime.metrics.set_outbox(reading)

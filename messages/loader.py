@@ -107,6 +107,17 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "home_journey": "number total title",
         "home_paused": "number total",
         "home_finished": "",
+        "report_title": "",
+        "report_intro": "min_cell",
+        "report_month": "",
+        "report_journeys_started": "",
+        "report_feedback_requested": "",
+        "report_goals_set": "",
+        "report_meetings_held": "",
+        "report_journeys_completed": "",
+        "report_hidden": "min_cell",
+        "report_legend": "",
+        "report_unavailable": "",
     }.items()
 }
 

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from bot import ids, store
 from bot.config import WorkingTime
+from bot.metrics import Metrics
 from bot.models import Journey, JourneyStatus
 from bot.schedule import overridden_working_time, replan_start_checkins
 from bot.services import Services
@@ -70,8 +71,10 @@ class Dispatcher:
         lease: timedelta | None = None,
         max_attempts: int = 8,
         concurrency: int = 8,
+        metrics: Metrics | None = None,
     ) -> None:
         self.services = services
+        self.metrics = metrics
         self.senders = senders
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.page_size = page_size
@@ -441,6 +444,8 @@ class Dispatcher:
     def _mark_sent(
         self, job: _Job, channel_id: str, message_ts: str, profile: Profile | None
     ) -> bool:
+        if self.metrics is not None:
+            self.metrics.checkin_outcome(job.kind, SendOutcome.SENT.value)
         with self.services.sessions.begin() as session:
             self._save_profile(session, job, profile)
             if job.recipient.dm_channel_id != channel_id:
@@ -463,6 +468,8 @@ class Dispatcher:
         refund_attempt: bool,
         profile: Profile | None = None,
     ) -> None:
+        if self.metrics is not None:
+            self.metrics.checkin_outcome(job.kind, SendOutcome.DEFERRED.value)
         with self.services.sessions.begin() as session:
             self._save_profile(session, job, profile)
             store.release_checkin(
@@ -476,6 +483,8 @@ class Dispatcher:
             )
 
     def _fail(self, job: _Job, reason: str, *, pause: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.checkin_outcome(job.kind, SendOutcome.FAILED.value)
         with self.services.sessions.begin() as session:
             store.fail_checkin(session, checkin_id=job.checkin_id, owner=self.owner, error=reason)
             journey = session.get(Journey, job.journey_id) if job.journey_id else None

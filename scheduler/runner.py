@@ -1,19 +1,29 @@
-"""The APScheduler job that sweeps due check-ins; the rows, not its job store, hold the state."""
+"""The APScheduler jobs: the sweep of due check-ins, pruning, and the daily retention purge.
+
+The rows, not APScheduler's job store, hold the state; every job is safe in several processes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import logs
+from bot.retention import purge_expired
 from scheduler.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
 
+# The first purge waits a little after start, so a fleet restarting together spreads it out.
+RETENTION_FIRST_RUN_SECONDS = (60, 600)
+
 
 async def _sweep(dispatcher: Dispatcher) -> None:
+    logs.request_id.set(logs.new_request_id("sweep-"))  # this job's own task and context
     try:
         sent = await dispatcher.run_once()
     except Exception:  # the database may be away for a moment; the next sweep tries again
@@ -28,6 +38,17 @@ async def _prune(dispatcher: Dispatcher) -> None:
         await asyncio.to_thread(dispatcher.prune)
     except Exception:
         logger.exception("pruning processed events failed")
+
+
+async def _purge(dispatcher: Dispatcher) -> None:
+    logs.request_id.set(logs.new_request_id("retention-"))
+    try:
+        purged = await asyncio.to_thread(purge_expired, dispatcher.services)
+    except Exception:  # tomorrow's run tries again; nothing is half-erased (one transaction)
+        logger.exception("retention purge failed")
+        return
+    if dispatcher.metrics is not None:
+        dispatcher.metrics.purged.inc(purged.journeys_erased)
 
 
 def start_dispatching(dispatcher: Dispatcher, *, interval_seconds: float) -> AsyncIOScheduler:
@@ -45,6 +66,20 @@ def start_dispatching(dispatcher: Dispatcher, *, interval_seconds: float) -> Asy
         misfire_grace_time=None,
     )
     scheduler.add_job(_prune, "interval", args=[dispatcher], hours=1, id="prune", coalesce=True)
+    first_purge = datetime.now(UTC) + timedelta(
+        seconds=random.uniform(*RETENTION_FIRST_RUN_SECONDS)
+    )
+    scheduler.add_job(
+        _purge,
+        "interval",
+        args=[dispatcher],
+        days=1,
+        next_run_time=first_purge,
+        id="retention",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
     scheduler.start()
     return scheduler
 

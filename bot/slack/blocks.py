@@ -108,8 +108,12 @@ def replace_actions_with_note(
     return [*shown, _actions(buttons, block_id="follow_up")] if buttons else shown
 
 
-def build_home_view(message: Message) -> Block:
-    return {"type": "home", "blocks": build_message_blocks(message)}
+def build_home_view(message: Message, section: Message | None = None) -> Block:
+    """The home tab; `section` (the admins' report) follows the person's own, set apart."""
+    blocks = build_message_blocks(message)
+    if section is not None:
+        blocks += [{"type": "divider"}, *build_message_blocks(section)]
+    return {"type": "home", "blocks": blocks}
 
 
 def plain_text_of(message: Message) -> str:

@@ -6,17 +6,22 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.metrics import Metrics
+from bot.slack.observe import ApiErrorCounter
 from bot.slack.retries import retry_handlers
 
 
-def make_web_client(settings: Settings, *, timeout: int = 10) -> AsyncWebClient:
+def make_web_client(
+    settings: Settings, *, timeout: int = 10, metrics: Metrics | None = None
+) -> AsyncWebClient:
+    observers = [ApiErrorCounter(metrics, settings.slack_api_url)] if metrics else []
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=timeout,
         # Rate-limit retries are off by default in slack-sdk; ours wait only for short
         # Retry-After values, and a row still limited goes back to the outbox with the wait.
-        retry_handlers=retry_handlers(),
+        retry_handlers=[*observers, *retry_handlers()],
     )
 
 

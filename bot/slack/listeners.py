@@ -40,6 +40,7 @@ from bot.slack.views import (
     saved_view,
 )
 from handlers import controls
+from handlers.admin_report import admin_section
 from handlers.checkin_answers import answer_nudge, save_progress_note
 from handlers.command import run_command
 from handlers.export import export_data
@@ -405,10 +406,14 @@ class SlackListeners:
 
     async def publish_home(self, client: AsyncWebClient, ref: PersonRef) -> None:
         try:
-            view = build_home_view(await asyncio.to_thread(home, self.services, ref))
+            view = await asyncio.to_thread(self._home_view, ref)
             await client.views_publish(user_id=ref.user_id, view=view)
         except Exception:
             logger.exception("could not publish the home tab")
+
+    def _home_view(self, ref: PersonRef) -> dict[str, Any]:
+        """The person's home, and for HR admins the report under it."""
+        return build_home_view(home(self.services, ref), admin_section(self.services, ref))
 
     async def on_progress_note_submitted(
         self, ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext

@@ -1,0 +1,151 @@
+"""JSON log lines, request ids, and a whole journey's logs searched for what must not be there."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import ids, logs
+from bot.db import make_engine
+from bot.slack import simulate
+from bot.slack.standin import Failure
+from scheduler import runner
+from tests.conftest import TEAM, BotFactory, RunningBot
+
+USER = "U0LOGS"
+TYPED_GOAL = "Quietly-typed goal 7f3a"
+TYPED_STEP = "First step only I know 91c2"
+TYPED_COMMAND = "words I typed by mistake 4d1e"
+
+
+def _record(message: str, *args: object, exc: bool = False) -> logging.LogRecord:
+    exc_info = None
+    if exc:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            exc_info = sys.exc_info()
+    return logging.LogRecord("notpromoted.test", logging.INFO, __file__, 1, message, args, exc_info)
+
+
+def test_json_lines_have_the_fields_and_the_request_id_when_there_is_one() -> None:
+    formatter = logs.JsonFormatter()
+    outside = json.loads(formatter.format(_record("sent %s check-in(s)", 3)))
+    assert set(outside) == {"timestamp", "level", "logger", "message"}
+    assert outside["message"] == "sent 3 check-in(s)" and outside["level"] == "INFO"
+    assert outside["timestamp"].endswith("+00:00")
+    token = logs.request_id.set("req-0123456789")
+    try:
+        inside = json.loads(formatter.format(_record("failed", exc=True)))
+    finally:
+        logs.request_id.reset(token)
+    assert inside["request_id"] == "req-0123456789"
+    assert "ValueError: boom" in inside["exception"]
+    assert "\n" not in formatter.format(_record("one\nline", exc=True))
+
+
+def test_text_lines_carry_the_request_id_too() -> None:
+    token = logs.request_id.set("sweep-abc")
+    try:
+        line = logs.TextFormatter().format(_record("hello"))
+    finally:
+        logs.request_id.reset(token)
+    assert line.endswith("hello [sweep-abc]")
+
+
+def test_an_incoming_request_id_is_kept_only_when_it_is_a_plain_token() -> None:
+    assert logs.accepted_request_id("abc-123_456.789:x") == "abc-123_456.789:x"
+    for bad in (None, "", "short", "a b c d e f g h", "x" * 65, 'inject"}\n{"level":"ERROR'):
+        made = logs.accepted_request_id(bad)
+        assert made != bad and len(made) == 32
+
+
+def test_sql_errors_do_not_carry_what_was_typed_into_the_logs() -> None:
+    engine = make_engine("sqlite://")
+    with pytest.raises(SQLAlchemyError) as raised, engine.connect() as connection:
+        connection.execute(text("INSERT INTO nowhere VALUES (:typed)"), {"typed": TYPED_GOAL})
+    assert TYPED_GOAL not in str(raised.value)
+    engine.dispose()
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """Every record at DEBUG, formatted as `serve` writes them, with its library levels."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    names = ("slack_sdk", "slack_bolt", logs.BOLT_LOGGER, "apscheduler", "alembic")
+    before = (root.level, {name: logging.getLogger(name).level for name in names})
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    logs.quiet_chatty_loggers()
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(before[0])
+    for name, level in before[1].items():
+        logging.getLogger(name).setLevel(level)
+
+
+def _submit_goals(bot: RunningBot, view: dict[str, Any]) -> None:
+    values: dict[str, dict[str, Any]] = {
+        "what_1": {"type": "plain_text_input", "value": TYPED_GOAL},
+        "first_step_1": {"type": "plain_text_input", "value": TYPED_STEP},
+        "by_when_1": {"type": "datepicker", "selected_date": None},
+    }
+    body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=view, values=values)
+    assert bot.post(body, kind).status_code == 200
+
+
+def test_a_journey_logs_no_typed_text_no_message_bodies_and_no_tokens(
+    start_bot: BotFactory, captured: io.StringIO
+) -> None:
+    bot = start_bot()
+    # The first post fails: the retry is logged by work that runs after the command's ack.
+    bot.standin.fail_next("chat.postMessage", Failure(status=500, error="internal_error"))
+    started = bot.command(USER)
+    bot.standin.wait_for_calls("chat.postMessage", 1)
+    bot.settle()
+    bot.clock.move_to(bot.clock.now + timedelta(minutes=5))
+    sweep = asyncio.run_coroutine_threadsafe(runner._sweep(bot.runtime.dispatcher), bot.loop)
+    sweep.result(timeout=20)
+    [first] = bot.dms(USER, 1)
+    bot.click(USER, first, ids.STAGE_NEXT)
+    bot.dms(USER, 2)
+    bot.command(USER, TYPED_COMMAND)
+    bot.command(USER, "goals")
+    [opened] = bot.standin.wait_for_calls("views.open", 1)
+    view = opened.args["view"]
+    _submit_goals(bot, json.loads(view) if isinstance(view, str) else view)
+    bot.settle()
+    bot.sweep()
+    bot.command(USER, "export")
+    bot.standin.wait_for_calls("files.completeUploadExternal", 1)
+    bot.settle()
+
+    lines = captured.getvalue().splitlines()
+    assert len(lines) > 5, "the journey should have logged something"
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    everything = captured.getvalue()
+    for secret in (TYPED_GOAL, TYPED_STEP, TYPED_COMMAND, "xox"):
+        assert secret not in everything
+    # Nor any text the bot sent: a stage's title and the export's comment.
+    assert "Everything I keep about you" not in everything
+    assert first.text not in everything
+    # Lines logged while serving a request carry its id.
+    # A line logged after the ack carries the id of the request it belongs to; a sweep's
+    # lines carry the sweep's own.
+    retry = [r for r in records if "retry at" in r["message"]]
+    assert [r.get("request_id") for r in retry] == [started.headers["x-request-id"]]
+    swept = [r for r in records if r["message"].startswith("dispatch sweep sent")]
+    assert swept and swept[0]["request_id"].startswith("sweep-")
