@@ -26,9 +26,14 @@ WITHDRAW = "withdraw"
 PREPARE = "prepare"
 ACCEPT = "accept"
 DECLINE = "decline"
+INSTALL = "install"
+UNINSTALL = "uninstall"
 ALLOWED = "allowed"
 REFUSED = "refused"
 DONE = "done"
+
+# The actor of what the platform did on its own, like removing the app from a workspace.
+PLATFORM_ACTOR = "platform"
 
 
 def hashed(user_id: str, key: str) -> str:

@@ -16,6 +16,7 @@ from bot.models import Platform
 from bot.services import Clock, Services, system_clock
 from bot.slack.client import close_shared_session, make_web_client, open_shared_session
 from bot.slack.listeners import register
+from bot.slack.oauth import SlackInstalls, build_installs
 from bot.slack.sender import SlackSender
 from messages.loader import Content, load_content
 from scheduler.dispatcher import Dispatcher
@@ -28,6 +29,7 @@ class Runtime:
     bolt: AsyncApp
     client: AsyncWebClient
     dispatcher: Dispatcher
+    installs: SlackInstalls | None = None
 
     async def open(self) -> None:
         """Start what belongs to the running event loop: the pooled Slack HTTP session."""
@@ -52,9 +54,11 @@ def build_runtime(
         clock=clock,
     )
     client = make_web_client(settings)
+    # Several workspaces (OAuth): each one's token comes from its stored installation.
+    installs = build_installs(services, engine, client) if settings.oauth_enabled else None
     dispatcher = Dispatcher(
         services,
-        {Platform.SLACK: SlackSender(client)},
+        {Platform.SLACK: SlackSender(client, installs.tokens if installs else None)},
         concurrency=settings.dispatch_concurrency,
     )
     bolt = AsyncApp(
@@ -63,8 +67,19 @@ def build_runtime(
         request_verification_enabled=settings.slack_signing_secret is not None,
         name="notpromoted",
         logger=logging.getLogger(BOLT_LOGGER),
+        oauth_flow=installs.flow if installs else None,
+        # An AsyncAuthorize (Bolt's own kind) may answer None; the parameter's type says not.
+        authorize=installs.authorize if installs else None,  # type: ignore[arg-type]
+        user_facing_authorize_error_message=services.content.for_locale(None).text(
+            "not_installed", app_name=settings.display_name
+        ),
     )
-    register(bolt, services, dispatcher)
+    register(bolt, services, dispatcher, installs)
     return Runtime(
-        services=services, engine=engine, bolt=bolt, client=client, dispatcher=dispatcher
+        services=services,
+        engine=engine,
+        bolt=bolt,
+        client=client,
+        dispatcher=dispatcher,
+        installs=installs,
     )

@@ -39,6 +39,9 @@ def find_person(session: Session, *, ref: PersonRef) -> Person | None:
 def get_or_create_person(session: Session, *, ref: PersonRef, now: datetime) -> Person:
     person = find_person(session, ref=ref)
     if person is not None:
+        if ref.enterprise_id and person.enterprise_id != ref.enterprise_id:
+            person.enterprise_id = ref.enterprise_id  # the workspace joined a Grid org since
+            session.add(person)
         return person
     try:
         with session.begin_nested():
@@ -46,6 +49,7 @@ def get_or_create_person(session: Session, *, ref: PersonRef, now: datetime) -> 
                 platform=ref.platform,
                 workspace_id=ref.workspace_id,
                 user_id=ref.user_id,
+                enterprise_id=ref.enterprise_id,
                 created_at=now,
             )
             session.add(person)
@@ -415,3 +419,23 @@ def list_checkins(
     if due_before is not None:
         query = query.where(col(Checkin.due_at) < due_before)
     return [(checkin, person) for checkin, person in session.exec(query).all()]
+
+
+def people_of_workspace(
+    session: Session, *, platform: str, workspace_id: str | None, enterprise_id: str | None
+) -> Sequence[Person]:
+    """Everyone in a workspace; with no workspace given, everyone in the Enterprise Grid org
+    (including what happened at the org's own level, kept under the org's id)."""
+    query = select(Person).where(Person.platform == platform)
+    if workspace_id is not None:
+        query = query.where(Person.workspace_id == workspace_id)
+    elif enterprise_id is not None:
+        query = query.where(
+            or_(
+                col(Person.enterprise_id) == enterprise_id,
+                col(Person.workspace_id) == enterprise_id,
+            )
+        )
+    else:
+        return []
+    return session.exec(query).all()

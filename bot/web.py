@@ -1,4 +1,5 @@
-"""The ASGI app: Slack's one endpoint behind the guard, and the health check."""
+"""The ASGI app: Slack's endpoint behind the guard, the health check, and (installed in several
+workspaces) the install page and Slack's redirect back to it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from starlette.routing import Route
 
 from bot.runtime import Runtime
 from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
+from bot.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from scheduler.runner import start_dispatching, stop_dispatching
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,19 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
             return Response(status_code=200)
         return to_starlette_response(bolt_response)
 
+    async def slack_install(request: Request) -> Response:
+        """The install page and Slack's way back (several-workspace installs only)."""
+        assert runtime.installs is not None
+        flow = runtime.installs.flow
+        bolt_request = AsyncBoltRequest(
+            body="",
+            query=request.url.query,
+            headers={key: value for key, value in request.headers.items()},
+        )
+        if request.url.path == INSTALL_PATH:
+            return to_starlette_response(await flow.handle_installation(bolt_request))
+        return to_starlette_response(await flow.handle_callback(bolt_request))
+
     async def healthz(_request: Request) -> Response:
         ok = await database_answers(runtime)
         return JSONResponse(
@@ -78,13 +93,16 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
                 await stop_dispatching(scheduler, runtime.dispatcher)
             await runtime.close()
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if runtime.installs is not None:
+        routes += [
+            Route(INSTALL_PATH, slack_install, methods=["GET"]),
+            Route(REDIRECT_PATH, slack_install, methods=["GET"]),
+        ]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 async def database_answers(runtime: Runtime) -> bool:

@@ -107,6 +107,16 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "home_journey": "number total title",
         "home_paused": "number total",
         "home_finished": "",
+        "install_title": "app_name",
+        "install_body": "app_name",
+        "install_button": "",
+        "installed_title": "app_name team",
+        "installed_body": "app_name",
+        "install_cancelled": "",
+        "install_expired": "",
+        "install_unavailable": "",
+        "install_again": "",
+        "not_installed": "app_name",
     }.items()
 }
 

@@ -202,6 +202,7 @@ class Dispatcher:
                     workspace_id=person.workspace_id,
                     user_id=person.user_id,
                     dm_channel_id=person.dm_channel_id,
+                    enterprise_id=person.enterprise_id,
                 ),
                 person_id=person.id,
                 journey_id=journey.id if journey else None,
@@ -347,7 +348,9 @@ class Dispatcher:
         locale = self.services.content.for_locale(profile.locale)
         try:
             await sender.replace(
-                *job.superseded, plain(locale, self.services.settings, locale.text("superseded"))
+                job.recipient,
+                *job.superseded,
+                plain(locale, self.services.settings, locale.text("superseded")),
             )
         except Exception:  # the new copy went out; an old copy left as it was is harmless
             logger.warning(
