@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--url", help="public base URL, e.g. https://bot.example.com (without: Socket Mode)"
     )
 
+    commands.add_parser(
+        "rotate-key",
+        help="encrypt every stored Slack token with NOTPROMOTED_ENCRYPTION_KEY "
+        "(after moving the old key to NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS)",
+    )
+
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
     db_commands.add_parser("upgrade", help="apply the migrations")
@@ -153,7 +159,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "worker":
         from bot.serve import run_worker
 
-        _require_token(settings)
+        settings.require_sending()
         settings.require_secret_key()
         asyncio.run(run_worker(settings))
         return 0
@@ -179,15 +185,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings.require_secret_key()
         asyncio.run(run_socket_mode(settings))
         return 0
+    if args.command == "rotate-key":
+        from bot.operations import rotate_key
+
+        return rotate_key(settings, out=sys.stdout)
     raise AssertionError(args.command)
-
-
-def _require_token(settings: Settings) -> None:
-    if not settings.slack_bot_token:
-        raise ConfigError(
-            "SLACK_BOT_TOKEN is not set: put the Bot User OAuth Token (xoxb-...) in the "
-            "environment or in .env"
-        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Operator commands: what is scheduled, a workspace's working time, the audit trail."""
+"""Operator commands: what is scheduled, a workspace's working time, the audit trail, and
+re-encrypting the stored tokens after a key change."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import TextIO
 from bot import audit
 from bot.config import ConfigError, Settings, parse_hours, parse_weekdays
 from bot.db import make_sessions
+from bot.encryption import TokenCipher
 from bot.migrate import ready_engine
 from bot.models import Workspace
 from bot.schedule import find_workspace, working_time
+from bot.slack.installations import reseal_tokens
 from bot.store import list_checkins
 from scheduler.timing import person_zone
 
@@ -120,3 +123,27 @@ def workspace_hours(
             )
     finally:
         engine.dispose()
+
+
+def rotate_key(settings: Settings, *, out: TextIO) -> int:
+    """Seal every stored Slack token with the current key; 1 if some no key opens."""
+    cipher = TokenCipher(settings.require_encryption_keys())
+    engine = ready_engine(settings.database_url)
+    try:
+        report = reseal_tokens(engine, cipher)
+    finally:
+        engine.dispose()
+    print(
+        f"re-encrypted {report.resealed} stored secrets with the current key "
+        f"({report.current} already were)",
+        file=out,
+    )
+    if report.unreadable:
+        print(
+            f"notpromoted: {report.unreadable} stored secrets open with none of the configured "
+            "keys and were left as they are: add the key they were encrypted with to "
+            "NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS and run this again",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
