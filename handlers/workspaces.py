@@ -6,7 +6,7 @@ import logging
 
 from bot import audit, store
 from bot.services import PersonRef, Services
-from handlers.controls import erase_person
+from handlers.controls import audit_key, erase_person
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ def forget_workspace(
     reason: str,
 ) -> int:
     """Erase everyone in a workspace the app was removed from (with no workspace, a whole Grid
-    org), each as `forget` would; their pending messages go with them. How many were erased.
+    org), each as `forget` would, with their pending messages; the workspace's audit rows keep
+    only keyed hashes of user ids. How many people were erased.
 
     Safe to run again: the second of Slack's two removal events finds no one left.
     """
@@ -44,6 +45,13 @@ def forget_workspace(
         )
         for person in people:
             erase_person(session, services, person)
+        # Ids of people who kept no data here (the installer, say) leave the trail too.
+        audit.forget_workspaces(
+            session,
+            platform=platform,
+            workspace_ids={place, *(person.workspace_id for person in people)},
+            key=audit_key(services),
+        )
         audit.record(
             session,
             at=services.clock(),

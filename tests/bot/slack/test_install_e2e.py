@@ -56,7 +56,9 @@ def test_an_install_stores_the_token_encrypted_and_the_team_is_served_with_it(
 def test_two_workspaces_each_get_their_own_token(bot: RunningBot, standin: SlackStandIn) -> None:
     install(bot, NORTH)
     install(bot, SOUTH)
-    tokens = {team: opened(sealed) for team, sealed in stored_bot_tokens(bot.runtime.engine).items()}
+    tokens = {
+        team: opened(sealed) for team, sealed in stored_bot_tokens(bot.runtime.engine).items()
+    }
     assert tokens[NORTH] != tokens[SOUTH]
 
     bot.command(ALICE, team=NORTH)
