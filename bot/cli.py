@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument(
         "--url", help="public base URL, e.g. https://bot.example.com (without: Socket Mode)"
     )
+    manifest.add_argument(
+        "--token-rotation",
+        action="store_true",
+        help="Slack's expiring tokens, for installing in several workspaces (can't be undone)",
+    )
 
     commands.add_parser(
         "rotate-key",
@@ -125,7 +130,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.url is not None and not args.url.startswith("https://"):
             raise ConfigError("manifest --url must be the app's public https:// address")
-        print(manifest_json(settings.display_name, base_url=args.url))
+        if args.token_rotation and args.url is None:
+            raise ConfigError("manifest --token-rotation is for installing with --url (OAuth)")
+        print(
+            manifest_json(
+                settings.display_name, base_url=args.url, token_rotation=args.token_rotation
+            )
+        )
         return 0
     if args.command == "content":
         from messages.loader import ContentError, load_content

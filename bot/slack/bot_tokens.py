@@ -81,7 +81,7 @@ class WorkspaceTokens:
         self.cache_size = cache_size
         self.wall_clock = wall_clock
         # Synchronous: the refresh runs on a thread, inside the transaction that holds the row.
-        self.oauth = WebClient(base_url=api_url, timeout=timeout)
+        self.oauth_client = WebClient(base_url=api_url, timeout=timeout)
         self._known: OrderedDict[tuple[str | None, str | None], _Known] = OrderedDict()
 
     async def for_workspace(self, workspace_id: str, enterprise_id: str | None) -> str:
@@ -163,7 +163,7 @@ class WorkspaceTokens:
 
     def _ask_slack(self, refresh_token: str) -> dict[str, Any]:
         try:
-            response = self.oauth.oauth_v2_access(
+            response = self.oauth_client.oauth_v2_access(
                 client_id=self.client_id,
                 client_secret=self.client_secret,
                 grant_type="refresh_token",
