@@ -42,7 +42,6 @@ def build_manifest(
     With a base URL the OAuth redirect is listed too, for installing in several workspaces;
     `token_rotation` turns on Slack's expiring tokens (which can't be turned off again).
     """
-    endpoint = f"{base_url.rstrip('/')}/slack/events" if base_url else None
     command: dict[str, Any] = {
         "command": COMMAND,
         "description": "A private companion for what comes next",
@@ -55,7 +54,8 @@ def build_manifest(
     }
     oauth: dict[str, Any] = {"scopes": {"bot": bot_scopes()}}
     interactivity: dict[str, Any] = {"is_enabled": True}
-    if endpoint:
+    if base_url:
+        endpoint = f"{base_url.rstrip('/')}/slack/events"
         command["url"] = endpoint
         events["request_url"] = endpoint
         interactivity["request_url"] = endpoint
@@ -89,7 +89,7 @@ def build_manifest(
             "event_subscriptions": events,
             "interactivity": interactivity,
             "org_deploy_enabled": False,
-            "socket_mode_enabled": endpoint is None,
+            "socket_mode_enabled": base_url is None,
             "token_rotation_enabled": token_rotation,
         },
     }

@@ -8,8 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from bot import audit
 from bot.models import AuditEntry, Checkin, Journey, Person, slack_bots, slack_installations
@@ -41,7 +41,7 @@ def _installed_teams(bot: RunningBot) -> dict[str, set[str]]:
 
 def _people(bot: RunningBot) -> set[tuple[str, str]]:
     with Session(bot.runtime.engine) as session:
-        return {(p.workspace_id, p.user_id) for p in session.exec(select(Person)).scalars()}
+        return {(p.workspace_id, p.user_id) for p in session.exec(select(Person))}
 
 
 def _checkins_of(bot: RunningBot, user: str) -> int:
@@ -53,7 +53,7 @@ def _checkins_of(bot: RunningBot, user: str) -> int:
             .join(Person, col(Person.id) == col(Journey.person_id))
             .where(Person.user_id == user)
         )
-        return int(session.execute(query).scalar_one())
+        return int(session.exec(query).one())
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_removing_the_app_deletes_the_workspace_and_nothing_is_sent_there_afterw
     assert _checkins_of(bot, BRUNO) >= 3
 
     with Session(bot.runtime.engine) as session:
-        trail = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).scalars().all()
+        trail = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
     removals = [row for row in trail if row.action == audit.UNINSTALL]
     assert [(row.workspace_id, row.reason) for row in removals] == [
         (NORTH, events[0]["type"]),
