@@ -44,14 +44,17 @@ def _store(engine: Engine) -> SealedInstallationStore:
     return SealedInstallationStore(client_id=CLIENT, engine=engine, cipher=TokenCipher([KEY]))
 
 
-def _tokens(engine: Engine, **kwargs: float) -> WorkspaceTokens:
+def _tokens(
+    engine: Engine, *, cache_seconds: float = 60, cache_size: int = 1024
+) -> WorkspaceTokens:
     return WorkspaceTokens(
         engine=engine,
         cipher=TokenCipher([KEY]),
         client_id=CLIENT,
         client_secret="s",
         api_url="http://127.0.0.1:9/api/",  # never called: nothing here is expiring
-        **kwargs,  # type: ignore[arg-type]
+        cache_seconds=cache_seconds,
+        cache_size=cache_size,
     )
 
 
