@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from logging import Logger
 from typing import Any, TypeVar
 
@@ -19,7 +20,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 
 from bot.encryption import TokenCipher, UnreadableSecret
 from bot.models import (
@@ -214,7 +215,17 @@ class AsyncOAuthStates(AsyncOAuthStateStore):
         return logger
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        return await asyncio.to_thread(self.store.issue)
+        return await asyncio.to_thread(self._issue)
+
+    def _issue(self) -> str:
+        # slack-sdk deletes a state when it is used; those never used would stay for good.
+        with self.store.engine.begin() as connection:
+            connection.execute(
+                delete(slack_oauth_states).where(
+                    slack_oauth_states.c.expire_at < datetime.now(UTC).replace(tzinfo=None)
+                )
+            )
+        return self.store.issue()
 
     async def async_consume(self, state: str) -> bool:
         return await asyncio.to_thread(self.store.consume, state)

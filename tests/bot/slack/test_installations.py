@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select
 
 from bot.config import ConfigError, load_settings
 from bot.encryption import TokenCipher, UnreadableSecret
-from bot.models import slack_bots, slack_installations
+from bot.models import slack_bots, slack_installations, slack_oauth_states
 from bot.slack.bot_tokens import NotInstalled, WorkspaceTokens
-from bot.slack.installations import SealedInstallationStore
+from bot.slack.installations import AsyncOAuthStates, SealedInstallationStore
 
 KEY = Fernet.generate_key().decode()
 CLIENT = "111.222"
@@ -163,3 +163,16 @@ def test_settings_read_the_key_and_the_previous_ones() -> None:
         load_settings({"NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS": second})
     with pytest.raises(ConfigError, match="SLACK_AUTHORIZE_URL"):
         load_settings({"SLACK_AUTHORIZE_URL": "slack-gov.com/oauth"})
+
+
+def test_unused_oauth_states_expire_and_are_cleared(engine: Engine) -> None:
+    states = AsyncOAuthStates(engine, expiration_seconds=0)
+    first = asyncio.run(states.async_issue())
+    assert not asyncio.run(states.async_consume(first))  # already expired
+    lasting = AsyncOAuthStates(engine)
+    second = asyncio.run(lasting.async_issue())  # clears the expired one
+    with engine.connect() as connection:
+        kept = connection.execute(select(slack_oauth_states.c.state)).scalars().all()
+    assert kept == [second]
+    assert asyncio.run(lasting.async_consume(second))
+    assert not asyncio.run(lasting.async_consume(second))
