@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, update
@@ -26,6 +26,8 @@ WITHDRAW = "withdraw"
 PREPARE = "prepare"
 ACCEPT = "accept"
 DECLINE = "decline"
+INSTALL = "install"
+UNINSTALL = "uninstall"
 ALLOWED = "allowed"
 REFUSED = "refused"
 DONE = "done"
@@ -35,6 +37,9 @@ EXPORT = "export"
 ERASE = "erase"
 ERASED = "erased"  # the person and everything about them
 JOURNEYS_ONLY = "journeys"  # old journeys only; the person has a live one
+
+# The actor of what the platform did on its own, like removing the app from a workspace.
+PLATFORM_ACTOR = "platform"
 
 
 def hashed(user_id: str, key: str) -> str:
@@ -102,3 +107,20 @@ def forget_user(session: Session, user_id: str, *, key: str) -> None:
     for column in ("actor", "subject", "other"):
         field = getattr(AuditEntry, column)
         session.exec(update(AuditEntry).where(col(field) == user_id).values({column: stand_in}))
+
+
+def forget_workspaces(
+    session: Session, *, platform: str, workspace_ids: Collection[str], key: str
+) -> None:
+    """Replace every user id that rows of these workspaces still hold (the app was removed)."""
+    rows = session.exec(
+        select(AuditEntry).where(
+            AuditEntry.platform == platform, col(AuditEntry.workspace_id).in_(workspace_ids)
+        )
+    ).all()
+    for row in rows:
+        for column in ("actor", "subject", "other"):
+            value = getattr(row, column)
+            if value and value != PLATFORM_ACTOR and not value.startswith(HASH_PREFIX):
+                setattr(row, column, hashed(value, key))
+        session.add(row)

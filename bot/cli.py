@@ -105,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument(
         "--url", help="public base URL, e.g. https://bot.example.com (without: Socket Mode)"
     )
+    manifest.add_argument(
+        "--token-rotation",
+        action="store_true",
+        help="Slack's expiring tokens, for installing in several workspaces (can't be undone)",
+    )
+
+    commands.add_parser(
+        "rotate-key",
+        help="encrypt every stored Slack token with NOTPROMOTED_ENCRYPTION_KEY "
+        "(after moving the old key to NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS)",
+    )
 
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
@@ -161,7 +172,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.url is not None and not args.url.startswith("https://"):
             raise ConfigError("manifest --url must be the app's public https:// address")
-        print(manifest_json(settings.display_name, base_url=args.url))
+        if args.token_rotation and args.url is None:
+            raise ConfigError("manifest --token-rotation is for installing with --url (OAuth)")
+        print(
+            manifest_json(
+                settings.display_name, base_url=args.url, token_rotation=args.token_rotation
+            )
+        )
         return 0
     if args.command == "content":
         from messages.loader import ContentError, load_content
@@ -195,7 +212,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "worker":
         from bot.serve import run_worker
 
-        _require_token(settings)
+        settings.require_sending()
         settings.require_secret_key()
         asyncio.run(run_worker(settings))
         return 0
@@ -248,15 +265,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings.require_secret_key()
         asyncio.run(run_socket_mode(settings))
         return 0
+    if args.command == "rotate-key":
+        from bot.operations import rotate_key
+
+        return rotate_key(settings, out=sys.stdout)
     raise AssertionError(args.command)
-
-
-def _require_token(settings: Settings) -> None:
-    if not settings.slack_bot_token:
-        raise ConfigError(
-            "SLACK_BOT_TOKEN is not set: put the Bot User OAuth Token (xoxb-...) in the "
-            "environment or in .env"
-        )
 
 
 if __name__ == "__main__":

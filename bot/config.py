@@ -11,7 +11,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 DEFAULT_DATABASE_URL = "sqlite:///notpromoted.db"
 DEFAULT_DISPLAY_NAME = "Next Step"
 
@@ -71,11 +74,38 @@ class Settings:
     log_format: str | None = None
     # The HR report hides any count of fewer people than this (bot/report.py).
     report_min_cell: int = DEFAULT_REPORT_MIN_CELL
+    # Installing in several workspaces (OAuth): on when both are set.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_authorize_url: str = DEFAULT_SLACK_AUTHORIZE_URL
+    slack_redirect_uri: str | None = None
+    # Fernet keys for the tokens kept in the database: the first encrypts, all decrypt.
+    encryption_keys: tuple[str, ...] = ()
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     def require_http(self) -> None:
-        """`serve` needs the bot token and the signing secret."""
-        _require(self.slack_bot_token, "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...)")
+        """`serve` needs the signing secret, and the bot token or what OAuth needs."""
+        self.require_sending()
         _require(self.slack_signing_secret, "SLACK_SIGNING_SECRET", "the app's Signing Secret")
+
+    def require_sending(self) -> None:
+        """Sending needs the one workspace's bot token, or (OAuth) the key to the stored ones."""
+        if self.oauth_enabled:
+            self.require_encryption_keys()
+            return
+        _require(self.slack_bot_token, "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...)")
+
+    def require_encryption_keys(self) -> tuple[str, ...]:
+        if not self.encryption_keys:
+            raise ConfigError(
+                "NOTPROMOTED_ENCRYPTION_KEY is not set: workspaces' tokens are kept encrypted "
+                'with it. Generate one: python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"'
+            )
+        return self.encryption_keys
 
     def require_secret_key(self) -> str:
         """Erasing a person keeps a keyed hash of their id in the audit trail: it needs a key."""
@@ -89,6 +119,11 @@ class Settings:
 
     def require_socket(self) -> None:
         """`socket` needs the bot token and an app-level token with connections:write."""
+        if self.oauth_enabled:
+            raise ConfigError(
+                "socket serves one workspace with SLACK_BOT_TOKEN; installing in several "
+                "(SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) needs `serve` and a public URL"
+            )
         _require(self.slack_bot_token, "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...)")
         _require(
             self.slack_app_token,
@@ -128,6 +163,32 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         )
     if not api_url.endswith("/"):
         api_url += "/"
+
+    client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+    if bool(client_id) != bool(client_secret):
+        raise ConfigError(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (Basic Information > "
+            "App Credentials): set both to install in several workspaces, or neither"
+        )
+    if client_id and bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is for one workspace, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for "
+            "installing in several: set one or the other, not both"
+        )
+    authorize_url = get("SLACK_AUTHORIZE_URL") or DEFAULT_SLACK_AUTHORIZE_URL
+    if not _is_http_url(authorize_url):
+        raise ConfigError(
+            f"SLACK_AUTHORIZE_URL is not an http(s) URL: {authorize_url!r}; "
+            f"use e.g. {DEFAULT_SLACK_AUTHORIZE_URL}"
+        )
+    redirect_uri = get("SLACK_REDIRECT_URI")
+    if redirect_uri is not None and not (
+        _is_http_url(redirect_uri) and urlparse(redirect_uri).path == "/slack/oauth_redirect"
+    ):
+        raise ConfigError(
+            "SLACK_REDIRECT_URI is the app's public address followed by /slack/oauth_redirect, "
+            f"e.g. https://bot.example.com/slack/oauth_redirect, got {redirect_uri!r}"
+        )
 
     database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
     if not re.match(r"^(sqlite|postgres|postgresql)(\+\w+)?://", database_url):
@@ -202,6 +263,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         retention_days=_retention_days(get("NOTPROMOTED_RETENTION_DAYS")),
         log_format=log_format.lower() if log_format else None,
         report_min_cell=_report_min_cell(get("NOTPROMOTED_REPORT_MIN_CELL")),
+        slack_client_id=client_id,
+        slack_client_secret=client_secret,
+        slack_authorize_url=authorize_url,
+        slack_redirect_uri=redirect_uri,
+        encryption_keys=_encryption_keys(
+            get("NOTPROMOTED_ENCRYPTION_KEY"), get("NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS")
+        ),
     )
 
 
@@ -298,6 +366,31 @@ def _report_min_cell(raw: str | None) -> int:
     if int(raw) > 1000:
         raise ConfigError(f"NOTPROMOTED_REPORT_MIN_CELL must be at most 1000, got {raw!r}")
     return int(raw)
+
+
+def _encryption_keys(current: str | None, previous: str | None) -> tuple[str, ...]:
+    if current is None:
+        if previous is not None:
+            raise ConfigError(
+                "NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS is set but NOTPROMOTED_ENCRYPTION_KEY is "
+                "not: the new key goes in NOTPROMOTED_ENCRYPTION_KEY"
+            )
+        return ()
+    keys = [("NOTPROMOTED_ENCRYPTION_KEY", current)] + [
+        ("NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS", part.strip())
+        for part in (previous or "").split(",")
+        if part.strip()
+    ]
+    for name, key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(
+                f"{name} is not a Fernet key (32 bytes, URL-safe base64, 44 characters). "
+                'Generate one: python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"'
+            ) from None
+    return tuple(key for _, key in keys)
 
 
 def _port(raw: str | None) -> int:

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, UniqueConstraint, text
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -63,6 +75,9 @@ class Person(SQLModel, table=True):
     platform: str = Field(max_length=16)
     workspace_id: str = Field(max_length=64)
     user_id: str = Field(max_length=64)
+    # On Enterprise Grid, the org the workspace belongs to: an org-wide installation's token
+    # is found by it, and uninstalling from the org erases everyone in it.
+    enterprise_id: str | None = Field(default=None, max_length=64)
     dm_channel_id: str | None = Field(default=None, max_length=64)
     time_zone: str | None = Field(default=None, max_length=64)
     locale: str | None = Field(default=None, max_length=16)
@@ -311,3 +326,33 @@ class ProcessedEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     received_at: datetime = _utc_column(nullable=False, index=True)
+
+
+# Slack's installations and OAuth states, in slack-sdk's own table shapes (its SQLAlchemy
+# stores read and write them), created by our migrations like every other table. The columns
+# that hold secrets are widened: they keep Fernet ciphertext, about twice a token's length.
+SLACK_SECRET_COLUMNS = (
+    "bot_token",
+    "bot_refresh_token",
+    "user_token",
+    "user_refresh_token",
+    "incoming_webhook_url",
+)
+
+
+def _with_room_for_ciphertext(table: Table) -> Table:
+    for name in SLACK_SECRET_COLUMNS:
+        if name in table.c:
+            table.c[name].type = String(1000)
+    return table
+
+
+slack_installations = _with_room_for_ciphertext(
+    SQLAlchemyInstallationStore.build_installations_table(SQLModel.metadata, "slack_installations")
+)
+slack_bots = _with_room_for_ciphertext(
+    SQLAlchemyInstallationStore.build_bots_table(SQLModel.metadata, "slack_bots")
+)
+slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    SQLModel.metadata, "slack_oauth_states"
+)

@@ -1,5 +1,5 @@
 """Operator commands: what is scheduled, a workspace's working time, the audit trail, the
-HR report."""
+HR report, and re-encrypting the stored tokens after a key change."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from typing import TextIO
 from bot import audit
 from bot.config import ConfigError, Settings, parse_hours, parse_weekdays
 from bot.db import make_sessions
+from bot.encryption import TokenCipher
 from bot.migrate import ready_engine
 from bot.models import Workspace
 from bot.report import Month, ReportRangeError, Scope, build_report, count_people, report_range
 from bot.schedule import find_workspace, working_time
+from bot.slack.installations import reseal_tokens
 from bot.store import list_checkins
 from scheduler.timing import person_zone
 
@@ -161,4 +163,28 @@ def print_report(
     print(report_table(report, locale), file=out)
     print(file=out)
     print(locale.text("report_legend"), file=out)
+    return 0
+
+
+def rotate_key(settings: Settings, *, out: TextIO) -> int:
+    """Seal every stored Slack token with the current key; 1 if some no key opens."""
+    cipher = TokenCipher(settings.require_encryption_keys())
+    engine = ready_engine(settings.database_url)
+    try:
+        report = reseal_tokens(engine, cipher)
+    finally:
+        engine.dispose()
+    print(
+        f"re-encrypted {report.resealed} stored secrets with the current key "
+        f"({report.current} already were)",
+        file=out,
+    )
+    if report.unreadable:
+        print(
+            f"notpromoted: {report.unreadable} stored secrets open with none of the configured "
+            "keys and were left as they are: add the key they were encrypted with to "
+            "NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS and run this again",
+            file=sys.stderr,
+        )
+        return 1
     return 0

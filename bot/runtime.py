@@ -17,6 +17,7 @@ from bot.models import Platform
 from bot.services import Clock, Services, system_clock
 from bot.slack.client import close_shared_session, make_web_client, open_shared_session
 from bot.slack.listeners import register
+from bot.slack.oauth import SlackInstalls, build_installs
 from bot.slack.sender import SlackSender
 from messages.loader import Content, load_content
 from scheduler.dispatcher import Dispatcher
@@ -30,6 +31,7 @@ class Runtime:
     client: AsyncWebClient
     dispatcher: Dispatcher
     metrics: Metrics
+    installs: SlackInstalls | None = None
 
     async def open(self) -> None:
         """Start what belongs to the running event loop: the pooled Slack HTTP session."""
@@ -56,9 +58,11 @@ def build_runtime(
     )
     metrics = metrics or Metrics()
     client = make_web_client(settings, metrics=metrics)
+    # Several workspaces (OAuth): each one's token comes from its stored installation.
+    installs = build_installs(services, engine, client) if settings.oauth_enabled else None
     dispatcher = Dispatcher(
         services,
-        {Platform.SLACK: SlackSender(client)},
+        {Platform.SLACK: SlackSender(client, installs.tokens if installs else None)},
         concurrency=settings.dispatch_concurrency,
         metrics=metrics,
     )
@@ -68,8 +72,14 @@ def build_runtime(
         request_verification_enabled=settings.slack_signing_secret is not None,
         name="notpromoted",
         logger=logging.getLogger(BOLT_LOGGER),
+        oauth_flow=installs.flow if installs else None,
+        # An AsyncAuthorize (Bolt's own kind) may answer None; the parameter's type says not.
+        authorize=installs.authorize if installs else None,  # type: ignore[arg-type]
+        user_facing_authorize_error_message=services.content.for_locale(None).text(
+            "not_installed", app_name=settings.display_name
+        ),
     )
-    register(bolt, services, dispatcher)
+    register(bolt, services, dispatcher, installs)
     return Runtime(
         services=services,
         engine=engine,
@@ -77,4 +87,5 @@ def build_runtime(
         client=client,
         dispatcher=dispatcher,
         metrics=metrics,
+        installs=installs,
     )

@@ -42,6 +42,9 @@ def find_person(session: Session, *, ref: PersonRef) -> Person | None:
 def get_or_create_person(session: Session, *, ref: PersonRef, now: datetime) -> Person:
     person = find_person(session, ref=ref)
     if person is not None:
+        if ref.enterprise_id and person.enterprise_id != ref.enterprise_id:
+            person.enterprise_id = ref.enterprise_id  # the workspace joined a Grid org since
+            session.add(person)
         return person
     try:
         with session.begin_nested():
@@ -51,6 +54,7 @@ def get_or_create_person(session: Session, *, ref: PersonRef, now: datetime) -> 
                 platform=ref.platform,
                 workspace_id=ref.workspace_id,
                 user_id=ref.user_id,
+                enterprise_id=ref.enterprise_id,
                 created_at=now,
             )
     except IntegrityError:  # created by a concurrent request a moment ago
@@ -208,6 +212,7 @@ _DELIVERY_FACTS = (
         _PERSON.c.workspace_id,
         _PERSON.c.user_id,
         _PERSON.c.dm_channel_id,
+        _PERSON.c.enterprise_id,
         _PERSON.c.time_zone,
         _PERSON.c.locale,
         _PERSON.c.profile_checked_at,
@@ -329,6 +334,7 @@ class DeliveryFacts(NamedTuple):
     workspace_id: str
     user_id: str
     dm_channel_id: str | None
+    enterprise_id: str | None
     time_zone: str | None
     locale: str | None
     profile_checked_at: datetime | None
@@ -731,3 +737,23 @@ def list_checkins(
     if due_before is not None:
         query = query.where(col(Checkin.due_at) < due_before)
     return [(checkin, person) for checkin, person in session.exec(query).all()]
+
+
+def people_of_workspace(
+    session: Session, *, platform: str, workspace_id: str | None, enterprise_id: str | None
+) -> Sequence[Person]:
+    """Everyone in a workspace; with no workspace given, everyone in the Enterprise Grid org
+    (including what happened at the org's own level, kept under the org's id)."""
+    query = select(Person).where(Person.platform == platform)
+    if workspace_id is not None:
+        query = query.where(Person.workspace_id == workspace_id)
+    elif enterprise_id is not None:
+        query = query.where(
+            or_(
+                col(Person.enterprise_id) == enterprise_id,
+                col(Person.workspace_id) == enterprise_id,
+            )
+        )
+    else:
+        return []
+    return session.exec(query).all()

@@ -1,4 +1,5 @@
-"""The ASGI app: Slack's one endpoint behind the guard, health, readiness and metrics."""
+"""The ASGI app: Slack's endpoint behind the guard, health, readiness and metrics, and (installed
+in several workspaces) the install page and Slack's redirect back to it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from bot.metrics import CONTENT_TYPE, OUTBOX_QUERY_TIMEOUT_SECONDS, OutboxReadin
 from bot.migrate import is_current
 from bot.runtime import Runtime
 from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
+from bot.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.slack.observe import count_request
 from scheduler.runner import start_dispatching, stop_dispatching
 
@@ -67,6 +69,19 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
             return Response(status_code=200)
         return to_starlette_response(bolt_response)
 
+    async def slack_install(request: Request) -> Response:
+        """The install page and Slack's way back (several-workspace installs only)."""
+        assert runtime.installs is not None
+        flow = runtime.installs.flow
+        bolt_request = AsyncBoltRequest(
+            body="",
+            query=request.url.query,
+            headers={key: value for key, value in request.headers.items()},
+        )
+        if request.url.path == INSTALL_PATH:
+            return to_starlette_response(await flow.handle_installation(bolt_request))
+        return to_starlette_response(await flow.handle_callback(bolt_request))
+
     async def healthz(_request: Request) -> Response:
         ok = await database_answers(runtime)
         return JSONResponse(
@@ -101,16 +116,18 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
                 await stop_dispatching(scheduler, runtime.dispatcher)
             await runtime.close()
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_page, methods=["GET"]),
-        ],
-        middleware=[Middleware(RequestIdMiddleware)],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
+    ]
+    if runtime.installs is not None:
+        routes += [
+            Route(INSTALL_PATH, slack_install, methods=["GET"]),
+            Route(REDIRECT_PATH, slack_install, methods=["GET"]),
+        ]
+    return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=lifespan)
 
 
 class RequestIdMiddleware:

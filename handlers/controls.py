@@ -133,11 +133,16 @@ def erase_person(session: Session, services: Services, person: Person) -> None:
     """Delete everything about the person; the audit trail keeps a keyed hash of their id."""
     assert person.id is not None
     store.delete_person(session, person_id=person.id)
+    audit.forget_user(session, person.user_id, key=audit_key(services))
+
+
+def audit_key(services: Services) -> str:
+    """The key of the hashes that stand in for erased ids in the audit trail."""
     key = services.settings.secret_key
     if key is None:  # only outside serve, socket and worker, which require one
         logger.warning("NOTPROMOTED_SECRET_KEY is not set: erased ids are hashed with a random key")
         key = secrets.token_urlsafe(32)
-    audit.forget_user(session, person.user_id, key=key)
+    return key
 
 
 def cancel_forget(services: Services, ref: PersonRef) -> ChoiceReply:

@@ -473,7 +473,12 @@ def next_steps_as_goals(
 
 def _ref_for(like: PersonRef, user_id: str) -> PersonRef:
     """Someone else in the same workspace, on the same platform."""
-    return PersonRef(platform=like.platform, workspace_id=like.workspace_id, user_id=user_id)
+    return PersonRef(
+        platform=like.platform,
+        workspace_id=like.workspace_id,
+        user_id=user_id,
+        enterprise_id=like.enterprise_id,
+    )
 
 
 def _ids(*rows: Checkin | None) -> tuple[int, ...]:

@@ -118,6 +118,16 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "report_hidden": "min_cell",
         "report_legend": "",
         "report_unavailable": "",
+        "install_title": "app_name",
+        "install_body": "app_name",
+        "install_button": "",
+        "installed_title": "app_name team",
+        "installed_body": "app_name",
+        "install_cancelled": "",
+        "install_expired": "",
+        "install_unavailable": "",
+        "install_again": "",
+        "not_installed": "app_name",
     }.items()
 }
 

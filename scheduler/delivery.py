@@ -15,6 +15,8 @@ class Recipient:
     workspace_id: str
     user_id: str
     dm_channel_id: str | None
+    # The Enterprise Grid org of the workspace, where there is one (see PersonRef).
+    enterprise_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,9 @@ class Sender(Protocol):
         self, recipient: Recipient, message: Message, *, checkin_id: int
     ) -> Delivered: ...
 
-    async def replace(self, channel_id: str, message_ts: str, message: Message) -> None: ...
+    async def replace(
+        self, recipient: Recipient, channel_id: str, message_ts: str, message: Message
+    ) -> None: ...
 
     async def find_delivered(
         self, recipient: Recipient, *, checkin_id: int, since: datetime

@@ -204,6 +204,7 @@ class Dispatcher:
                 workspace_id=facts.workspace_id,
                 user_id=facts.user_id,
                 dm_channel_id=facts.dm_channel_id,
+                enterprise_id=facts.enterprise_id,
             ),
             person_id=facts.person_id,
             journey_id=facts.journey_id,
@@ -374,7 +375,9 @@ class Dispatcher:
         locale = self.services.content.for_locale(profile.locale)
         try:
             await sender.replace(
-                *job.superseded, plain(locale, self.services.settings, locale.text("superseded"))
+                job.recipient,
+                *job.superseded,
+                plain(locale, self.services.settings, locale.text("superseded")),
             )
         except Exception:  # the new copy went out; an old copy left as it was is harmless
             logger.warning(

@@ -164,9 +164,9 @@ class RunningBot:
         signed = simulate.signed_headers(SECRET, body, content_type=content_type)
         return self.http.post(f"{self.url}/slack/events", content=body, headers=headers or signed)
 
-    def command(self, user: str, text: str = "") -> httpx.Response:
+    def command(self, user: str, text: str = "", *, team: str = TEAM) -> httpx.Response:
         body, kind = simulate.slash_command(
-            user_id=user, team_id=TEAM, text=text, response_url=self.standin.response_url(user)
+            user_id=user, team_id=team, text=text, response_url=self.standin.response_url(user)
         )
         return self.post(body, kind)
 

@@ -18,7 +18,12 @@ def person_ref(context: AsyncBoltContext) -> PersonRef | None:
     workspace = context.team_id or context.enterprise_id
     if not workspace or not context.user_id:
         return None
-    return PersonRef(platform=Platform.SLACK, workspace_id=workspace, user_id=context.user_id)
+    return PersonRef(
+        platform=Platform.SLACK,
+        workspace_id=workspace,
+        user_id=context.user_id,
+        enterprise_id=context.enterprise_id,
+    )
 
 
 def button_number(value: object) -> int | None:

@@ -26,6 +26,8 @@ from bot.slack.blocks import (
 )
 from bot.slack.context import button_number, person_ref, quietly
 from bot.slack.meeting_listeners import MeetingListeners, register_meetings
+from bot.slack.oauth import SlackInstalls
+from bot.slack.uninstall_listeners import UninstallListeners
 from bot.slack.views import (
     build_feedback_modal,
     build_goals_modal,
@@ -61,8 +63,14 @@ _T = TypeVar("_T")
 FormOutcome = SavedGoals | FormResult | controls.WorkingTimeResult
 
 
-def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
+def register(
+    app: AsyncApp,
+    services: Services,
+    dispatcher: Dispatcher,
+    installs: SlackInstalls | None = None,
+) -> None:
     listeners = SlackListeners(services, dispatcher)
+    removal = UninstallListeners(services, installs)
     app.middleware(listeners.skip_redelivered_events)
     app.command(ids.COMMAND)(listeners.on_command)
     buttons = (*ids.STAGE_CHOICES, *ids.NUDGE_ANSWERS)
@@ -80,6 +88,8 @@ def register(app: AsyncApp, services: Services, dispatcher: Dispatcher) -> None:
     app.view(ids.PROGRESS_NOTE_FORM)(listeners.on_progress_note_submitted)
     app.action(re.compile(f"^({ids.GOAL_DONE}|{ids.GOAL_DROP})$"))(listeners.on_goal_status)
     app.event("app_home_opened")(listeners.on_home_opened)
+    app.event("app_uninstalled")(removal.on_app_uninstalled)
+    app.event("tokens_revoked")(removal.on_tokens_revoked)
     listeners.meetings = register_meetings(app, listeners)
     # Anything else is acknowledged, never answered with an error.
     app.command(re.compile(".*"))(listeners.on_command)

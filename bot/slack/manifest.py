@@ -10,6 +10,8 @@ from bot.ids import COMMAND, MEETING_SHORTCUT
 # Every Web API method the bot calls, and the bot scope it needs (None: no scope needed).
 METHOD_SCOPES: dict[str, str | None] = {
     "auth.test": None,
+    # Installing in several workspaces: the code for a token, and refreshing rotated tokens.
+    "oauth.v2.access": None,
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
     "conversations.open": "im:write",
@@ -32,21 +34,32 @@ def bot_scopes() -> list[str]:
     return sorted(scopes | {"commands"})
 
 
-def build_manifest(display_name: str, *, base_url: str | None) -> dict[str, Any]:
-    """base_url None gives the Socket Mode variant, with no request URLs."""
-    endpoint = f"{base_url.rstrip('/')}/slack/events" if base_url else None
+def build_manifest(
+    display_name: str, *, base_url: str | None, token_rotation: bool = False
+) -> dict[str, Any]:
+    """base_url None gives the Socket Mode variant, with no request URLs.
+
+    With a base URL the OAuth redirect is listed too, for installing in several workspaces;
+    `token_rotation` turns on Slack's expiring tokens (which can't be turned off again).
+    """
     command: dict[str, Any] = {
         "command": COMMAND,
         "description": "A private companion for what comes next",
         "usage_hint": "[help | status | pause | resume | stop | forget | meeting @person]",
         "should_escape": True,
     }
-    events: dict[str, Any] = {"bot_events": ["app_home_opened"]}
+    # Removing the app sends both uninstall events; they need no scope.
+    events: dict[str, Any] = {
+        "bot_events": ["app_home_opened", "app_uninstalled", "tokens_revoked"]
+    }
+    oauth: dict[str, Any] = {"scopes": {"bot": bot_scopes()}}
     interactivity: dict[str, Any] = {"is_enabled": True}
-    if endpoint:
+    if base_url:
+        endpoint = f"{base_url.rstrip('/')}/slack/events"
         command["url"] = endpoint
         events["request_url"] = endpoint
         interactivity["request_url"] = endpoint
+        oauth["redirect_urls"] = [f"{base_url.rstrip('/')}/slack/oauth_redirect"]
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
@@ -71,16 +84,17 @@ def build_manifest(display_name: str, *, base_url: str | None) -> dict[str, Any]
                 }
             ],
         },
-        "oauth_config": {"scopes": {"bot": bot_scopes()}},
+        "oauth_config": oauth,
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,
             "org_deploy_enabled": False,
-            "socket_mode_enabled": endpoint is None,
-            "token_rotation_enabled": False,
+            "socket_mode_enabled": base_url is None,
+            "token_rotation_enabled": token_rotation,
         },
     }
 
 
-def manifest_json(display_name: str, *, base_url: str | None) -> str:
-    return json.dumps(build_manifest(display_name, base_url=base_url), indent=2)
+def manifest_json(display_name: str, *, base_url: str | None, token_rotation: bool = False) -> str:
+    manifest = build_manifest(display_name, base_url=base_url, token_rotation=token_rotation)
+    return json.dumps(manifest, indent=2)

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ids import MESSAGE_METADATA_TYPE
 from bot.slack.blocks import build_message_blocks
+from bot.slack.bot_tokens import NotInstalled, TokenRefreshFailed, WorkspaceTokens
 from messages.model import Message
 from scheduler.delivery import (
     Delivered,
@@ -41,12 +42,17 @@ UNREACHABLE_ERRORS = frozenset(
 
 
 class SlackSender:
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, tokens: WorkspaceTokens | None = None) -> None:
         self.client = client
+        # Installed in several workspaces: each call carries the recipient's workspace's token.
+        self.tokens = tokens
 
     async def fetch_profile(self, recipient: Recipient) -> Profile:
         response = await self._call(
-            self.client.users_info, user=recipient.user_id, include_locale=True
+            self.client.users_info,
+            await self._token(recipient),
+            user=recipient.user_id,
+            include_locale=True,
         )
         user = response.get("user") or {}
         return Profile(time_zone=user.get("tz"), locale=user.get("locale"))
@@ -54,18 +60,23 @@ class SlackSender:
     async def deliver(
         self, recipient: Recipient, message: Message, *, checkin_id: int
     ) -> Delivered:
-        channel = recipient.dm_channel_id or await self._open_dm(recipient.user_id)
+        token = await self._token(recipient)
+        channel = recipient.dm_channel_id or await self._open_dm(recipient.user_id, token)
         try:
-            return await self._post(channel, message, checkin_id)
+            return await self._post(channel, message, checkin_id, token)
         except RecipientUnreachable:
             if recipient.dm_channel_id is None:
                 raise
         # A stored DM channel that no longer works: open it afresh once.
-        return await self._post(await self._open_dm(recipient.user_id), message, checkin_id)
+        channel = await self._open_dm(recipient.user_id, token)
+        return await self._post(channel, message, checkin_id, token)
 
-    async def replace(self, channel_id: str, message_ts: str, message: Message) -> None:
+    async def replace(
+        self, recipient: Recipient, channel_id: str, message_ts: str, message: Message
+    ) -> None:
         await self._call(
             self.client.chat_update,
+            await self._token(recipient),
             channel=channel_id,
             ts=message_ts,
             text=message.notification,
@@ -80,11 +91,13 @@ class SlackSender:
         Only called after an attempt whose outcome is unknown, so conversations.history (rate
         limited hard for some apps) stays rare; a 429 here means "later", never "send anyway".
         """
-        channel = recipient.dm_channel_id or await self._open_dm(recipient.user_id)
+        token = await self._token(recipient)
+        channel = recipient.dm_channel_id or await self._open_dm(recipient.user_id, token)
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
             response = await self._call(
                 self.client.conversations_history,
+                token,
                 channel=channel,
                 oldest=f"{since.timestamp() - 60:.6f}",
                 limit=200,
@@ -105,16 +118,19 @@ class SlackSender:
                 return None
         raise DeliveryDeferred("DM history too long to search")
 
-    async def _open_dm(self, user_id: str) -> str:
-        response = await self._call(self.client.conversations_open, users=user_id)
+    async def _open_dm(self, user_id: str, token: str | None) -> str:
+        response = await self._call(self.client.conversations_open, token, users=user_id)
         channel = (response.get("channel") or {}).get("id")
         if not isinstance(channel, str):
             raise DeliveryDeferred("conversations.open returned no channel")
         return channel
 
-    async def _post(self, channel: str, message: Message, checkin_id: int) -> Delivered:
+    async def _post(
+        self, channel: str, message: Message, checkin_id: int, token: str | None
+    ) -> Delivered:
         response = await self._call(
             self.client.chat_postMessage,
+            token,
             channel=channel,
             text=message.notification,
             blocks=build_message_blocks(message),
@@ -130,8 +146,23 @@ class SlackSender:
             raise DeliveryDeferred("chat.postMessage returned no ts")
         return Delivered(channel_id=response.get("channel") or channel, message_ts=ts)
 
-    async def _call(self, method: Any, **kwargs: Any) -> Any:
+    async def _token(self, recipient: Recipient) -> str | None:
+        """The workspace's own token when installed in several; None: the client's one."""
+        if self.tokens is None:
+            return None
+        try:
+            return await self.tokens.for_workspace(recipient.workspace_id, recipient.enterprise_id)
+        except NotInstalled:
+            raise RecipientUnreachable("not_installed") from None
+        except TokenRefreshFailed as error:
+            if error.lasting:
+                raise RecipientUnreachable(str(error)) from None
+            raise DeliveryDeferred(str(error), 60) from None
+
+    async def _call(self, method: Any, token: str | None, **kwargs: Any) -> Any:
         """Turn Slack's failures into the dispatcher's two kinds: retry later, or give up."""
+        if token is not None:
+            kwargs["token"] = token
         try:
             return await method(**kwargs)
         except SlackApiError as error:

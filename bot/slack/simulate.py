@@ -28,8 +28,17 @@ JSON = "application/json"
 
 
 def slash_command(
-    *, user_id: str, team_id: str, text: str = "", response_url: str, channel_id: str = "C0GENERAL"
+    *,
+    user_id: str,
+    team_id: str,
+    text: str = "",
+    response_url: str,
+    channel_id: str = "C0GENERAL",
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
 ) -> tuple[bytes, str]:
+    """`enterprise_id` for a workspace in an Enterprise Grid org; `org_wide` when the app is
+    installed for the whole org."""
     fields = {
         "token": "unused-verification-token",
         "team_id": team_id,
@@ -41,9 +50,10 @@ def slash_command(
         "command": COMMAND,
         "text": text,
         "api_app_id": "A0NEXTSTEP",
-        "is_enterprise_install": "false",
+        "is_enterprise_install": "true" if org_wide else "false",
         "response_url": response_url,
         "trigger_id": f"{int(time.time())}.1.trigger",
+        **({"enterprise_id": enterprise_id} if enterprise_id else {}),
     }
     return urlencode(fields).encode(), FORM
 
@@ -95,7 +105,21 @@ def button_click(
     return urlencode({"payload": json.dumps(payload)}).encode(), FORM
 
 
-def event_callback(*, team_id: str, event: dict[str, Any], event_id: str) -> tuple[bytes, str]:
+def event_callback(
+    *,
+    team_id: str,
+    event: dict[str, Any],
+    event_id: str,
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
+) -> tuple[bytes, str]:
+    authorization = {
+        "enterprise_id": enterprise_id,
+        "team_id": None if org_wide else team_id,
+        "user_id": "U0BOT",
+        "is_bot": True,
+        "is_enterprise_install": org_wide,
+    }
     body = {
         "token": "unused-verification-token",
         "team_id": team_id,
@@ -104,7 +128,8 @@ def event_callback(*, team_id: str, event: dict[str, Any], event_id: str) -> tup
         "type": "event_callback",
         "event_id": event_id,
         "event_time": int(time.time()),
-        "authorizations": [{"team_id": team_id, "user_id": "U0BOT", "is_bot": True}],
+        "authorizations": [authorization],
+        **({"enterprise_id": enterprise_id} if enterprise_id else {}),
     }
     return json.dumps(body).encode(), JSON
 

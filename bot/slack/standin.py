@@ -3,12 +3,18 @@
 It keeps what a real workspace would: users with time zones and locales, DM channels and the
 messages posted in them (with their metadata), the home views, and every call it received.
 Failures can be queued per method to rehearse rate limits, server errors and gone users.
+
+It also plays Slack's side of installing in several workspaces: the authorize page sends the
+browser back with a code, oauth.v2.access trades it for a bot token of that workspace (with a
+refresh token when token rotation is on, each usable once), and removing the app revokes them.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import secrets
 import sys
 import threading
 import time
@@ -16,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 Payload = dict[str, Any]
 
@@ -26,6 +32,28 @@ class Call:
     method: str
     args: Payload
     token: str | None
+    team_id: str | None = None  # the workspace the token belongs to
+
+
+@dataclass
+class StandInTeam:
+    id: str
+    name: str
+    enterprise_id: str | None = None
+    # Installed for the whole Grid org rather than this one workspace.
+    org_wide: bool = False
+
+
+@dataclass
+class IssuedToken:
+    """A token oauth.v2.access gave out, and what became of it."""
+
+    team_id: str | None
+    enterprise_id: str | None
+    kind: str  # "bot" or "refresh"
+    expires_at: float | None = None  # wall-clock seconds; None never expires
+    revoked: bool = False
+    spent: bool = False  # a refresh token already used
 
 
 @dataclass
@@ -77,6 +105,19 @@ class SlackStandIn:
     missing_users: set[str] = field(default_factory=set)
     # What "now" is for message timestamps; the demo and tests pass their own clock.
     clock: Callable[[], float] = time.time
+    # The Slack app's credentials and Redirect URL, as set on its OAuth & Permissions page.
+    client_id: str = "111.222"
+    client_secret: str = "standin-client-secret"  # noqa: S105 (a test fixture's)
+    redirect_url: str | None = None
+    # Token rotation: bot tokens that expire after `token_lifetime` seconds, refresh tokens.
+    token_rotation: bool = False
+    token_lifetime: int = 12 * 3600
+    # How long a refresh takes to answer, to widen the window two workers could race in.
+    refresh_delay: float = 0.0
+    teams: dict[str, StandInTeam] = field(default_factory=dict)
+    tokens: dict[str, IssuedToken] = field(default_factory=dict)
+    # Refresh tokens presented again after they were spent: Slack refuses them, and so do we.
+    refresh_reuses: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -84,6 +125,9 @@ class SlackStandIn:
         self._last_ts = 0.0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._codes: dict[str, tuple[str, str]] = {}  # code: (team id, installing user)
+        self._caller: IssuedToken | None = None  # whose token the answer being made is for
+        self.add_team(self.team_id, "Stand-in")
 
     # -- running -------------------------------------------------------------------------
 
@@ -126,6 +170,46 @@ class SlackStandIn:
             self.users[user_id] = user
         return user
 
+    def add_team(
+        self, team_id: str, name: str, *, enterprise_id: str | None = None, org_wide: bool = False
+    ) -> StandInTeam:
+        team = StandInTeam(id=team_id, name=name, enterprise_id=enterprise_id, org_wide=org_wide)
+        with self._lock:
+            self.teams[team_id] = team
+        return team
+
+    def authorize(self, query: Payload) -> tuple[int, str]:
+        """Slack's authorize page, with the admin pressing Allow: where the browser goes next.
+
+        The workspace is the `team` asked for, else the stand-in's own; the redirect is the one
+        the request names, which must match the app's Redirect URL when that is set.
+        """
+        if query.get("client_id") != self.client_id:
+            return 400, "invalid_client_id"
+        redirect = str(query.get("redirect_uri") or self.redirect_url or "")
+        if not redirect or (self.redirect_url and redirect != self.redirect_url):
+            return 400, "bad_redirect_uri"
+        team_id = str(query.get("team") or self.team_id)
+        if team_id not in self.teams:
+            return 400, "invalid_team"
+        code = f"{team_id}.{secrets.token_hex(8)}"
+        with self._lock:
+            self._codes[code] = (team_id, str(query.get("installer") or "U0ADMIN"))
+        state = {"state": query["state"]} if query.get("state") else {}
+        return 302, f"{redirect}?{urlencode({'code': code, **state})}"
+
+    def uninstall(self, team_id: str) -> None:
+        """What Slack does when an admin removes the app: every token of it stops working
+        (for an org-wide installation, the org's)."""
+        with self._lock:
+            team = self.teams[team_id]
+            for issued in self.tokens.values():
+                org = team.org_wide and issued.team_id is None
+                if issued.team_id == team_id or (
+                    org and issued.enterprise_id == team.enterprise_id
+                ):
+                    issued.revoked = True
+
     def fail_next(self, method: str, failure: Failure, times: int = 1) -> None:
         with self._lock:
             self._failures.setdefault(method, []).extend([failure] * times)
@@ -161,7 +245,9 @@ class SlackStandIn:
         self, method: str, args: Payload, token: str | None
     ) -> tuple[int, Payload, dict[str, str]]:
         with self._lock:
-            self.calls.append(Call(method=method, args=args, token=token))
+            issued = self.tokens.get(token or "")
+            team_id = issued.team_id if issued else (self.team_id if token else None)
+            self.calls.append(Call(method=method, args=args, token=token, team_id=team_id))
             queued = self._failures.get(method)
             failure = queued.pop(0) if queued else None
             self._lock.notify_all()
@@ -178,16 +264,91 @@ class SlackStandIn:
                 {"ok": False, "error": failure.error or "internal_error"},
                 headers,
             )
-        expected = "xapp-" if method == "apps.connections.open" else "xoxb-"
-        if not token or not token.startswith(expected):
-            return 200, {"ok": False, "error": "not_authed" if not token else "invalid_auth"}, {}
+        if method == "oauth.v2.access":  # the app's own credentials, no token
+            if args.get("grant_type") == "refresh_token" and self.refresh_delay:
+                time.sleep(self.refresh_delay)
+            with self._lock:
+                result = self._oauth_v2_access(args)
+                self._lock.notify_all()
+            return 200, result, {}
+        problem = self._token_problem(method, token)
+        if problem is not None:
+            return 200, {"ok": False, "error": problem}, {}
         answer = getattr(self, "_" + method.replace(".", "_"), None)
         if answer is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         with self._lock:
-            result: Payload = answer(args)
+            self._caller = issued
+            result = answer(args)
             self._lock.notify_all()
         return 200, result, {}
+
+    def _token_problem(self, method: str, token: str | None) -> str | None:
+        if not token:
+            return "not_authed"
+        with self._lock:
+            issued = self.tokens.get(token)
+        if issued is not None:
+            if issued.kind != "bot" or issued.revoked:
+                return "token_revoked" if issued.revoked else "not_allowed_token_type"
+            if issued.expires_at is not None and issued.expires_at <= time.time():
+                return "token_expired"
+            return None
+        # Tokens it did not issue: the one workspace's configured token, as before.
+        expected = "xapp-" if method == "apps.connections.open" else "xoxb-"
+        return None if token.startswith(expected) else "invalid_auth"
+
+    def _oauth_v2_access(self, args: Payload) -> Payload:
+        if args.get("client_id") != self.client_id or args.get("client_secret") != (
+            self.client_secret
+        ):
+            return {"ok": False, "error": "invalid_client_id"}
+        if args.get("grant_type") == "refresh_token":
+            issued = self.tokens.get(str(args.get("refresh_token") or ""))
+            if issued is None or issued.kind != "refresh" or issued.revoked:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            if issued.spent:
+                self.refresh_reuses += 1
+                return {"ok": False, "error": "invalid_refresh_token"}
+            issued.spent = True
+            tokens = self._issue_bot_tokens(issued.team_id, issued.enterprise_id)
+            return {"ok": True, "token_type": "bot", **tokens}
+        grant = self._codes.pop(str(args.get("code") or ""), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        team_id, installer = grant
+        team = self.teams[team_id]
+        enterprise = (
+            {"id": team.enterprise_id, "name": f"Org {team.enterprise_id}"}
+            if team.enterprise_id
+            else None
+        )
+        return {
+            "ok": True,
+            "app_id": "A0NEXTSTEP",
+            "authed_user": {"id": installer},
+            "scope": str(args.get("scope") or "chat:write,commands"),
+            "token_type": "bot",
+            "bot_user_id": self.bot_user_id,
+            "team": None if team.org_wide else {"id": team.id, "name": team.name},
+            "enterprise": enterprise,
+            "is_enterprise_install": team.org_wide,
+            **self._issue_bot_tokens(None if team.org_wide else team.id, team.enterprise_id),
+        }
+
+    def _issue_bot_tokens(self, team_id: str | None, enterprise_id: str | None) -> Payload:
+        place = team_id or enterprise_id
+        if not self.token_rotation:
+            token = f"xoxb-{place}-{secrets.token_hex(12)}"
+            self.tokens[token] = IssuedToken(team_id, enterprise_id, "bot")
+            return {"access_token": token}
+        token = f"xoxe.xoxb-1-{place}-{secrets.token_hex(12)}"
+        refresh = f"xoxe-1-{place}-{secrets.token_hex(12)}"
+        self.tokens[token] = IssuedToken(
+            team_id, enterprise_id, "bot", expires_at=time.time() + self.token_lifetime
+        )
+        self.tokens[refresh] = IssuedToken(team_id, enterprise_id, "refresh")
+        return {"access_token": token, "refresh_token": refresh, "expires_in": self.token_lifetime}
 
     def record_upload(self, file_id: str, data: bytes) -> None:
         with self._lock:
@@ -214,14 +375,19 @@ class SlackStandIn:
         return user
 
     def _auth_test(self, _args: Payload) -> Payload:
+        caller = self._caller
+        team = self.teams.get(caller.team_id or "") if caller else self.teams[self.team_id]
+        enterprise_id = caller.enterprise_id if caller else None
         return {
             "ok": True,
-            "team_id": self.team_id,
+            "team_id": team.id if team else None,
+            "enterprise_id": enterprise_id,
             "user_id": self.bot_user_id,
             "bot_id": "B0BOT",
-            "team": "Stand-in",
+            "team": team.name if team else None,
             "user": "next-step",
             "url": "https://standin.invalid/",
+            "is_enterprise_install": caller is not None and caller.team_id is None,
         }
 
     def _users_info(self, args: Payload) -> Payload:
@@ -396,6 +562,15 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             return
 
         def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path == "/oauth/v2/authorize":
+                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                status, where = standin.authorize(query)
+                if status == 302:
+                    self._send(302, {}, {"Location": where})
+                else:
+                    self._send(status, {"ok": False, "error": where}, {})
+                return
             self._answer()
 
         def do_POST(self) -> None:
@@ -429,6 +604,10 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"ok": False, "error": "not_found"}, {})
                 return
             auth = self.headers.get("Authorization", "")
+            if auth.startswith("Basic "):  # an app's client id and secret (oauth.v2.access)
+                client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                args.update(client_id=client_id, client_secret=secret)
+                auth = ""
             token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
             status, body, headers = standin.handle(url.path[len("/api/") :], args, token)
             self._send(status, body, headers)

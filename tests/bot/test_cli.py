@@ -26,6 +26,10 @@ SLACK_VARIABLES = (
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
     "SLACK_API_URL",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_REDIRECT_URI",
+    "SLACK_AUTHORIZE_URL",
     "DATABASE_URL",
 )
 
@@ -91,6 +95,39 @@ def test_dotenv_is_read_and_the_environment_wins(
             "DATABASE_URL",
         ),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, "NOTPROMOTED_SECRET_KEY"),
+        # Several workspaces (OAuth): the id and secret go together, and need the key.
+        ({"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_SECRET"),
+        (
+            {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_SIGNING_SECRET": "s"},
+            "NOTPROMOTED_ENCRYPTION_KEY",
+        ),
+        (
+            {
+                "SLACK_CLIENT_ID": "1.2",
+                "SLACK_CLIENT_SECRET": "c",
+                "SLACK_SIGNING_SECRET": "s",
+                "NOTPROMOTED_ENCRYPTION_KEY": "not-a-fernet-key",
+            },
+            "NOTPROMOTED_ENCRYPTION_KEY",
+        ),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_CLIENT_ID": "1.2",
+                "SLACK_CLIENT_SECRET": "c",
+                "SLACK_SIGNING_SECRET": "s",
+            },
+            "SLACK_CLIENT_ID",
+        ),
+        (
+            {
+                "SLACK_CLIENT_ID": "1.2",
+                "SLACK_CLIENT_SECRET": "c",
+                "SLACK_SIGNING_SECRET": "s",
+                "SLACK_REDIRECT_URI": "https://bot.example.com/elsewhere",
+            },
+            "SLACK_REDIRECT_URI",
+        ),
         (
             {
                 "SLACK_BOT_TOKEN": "xoxb-1",

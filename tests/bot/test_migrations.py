@@ -33,6 +33,10 @@ TABLES = {
     "managergrant",
     "feedbackmeeting",
     "auditentry",
+    # slack-sdk's shapes, for the installations in several workspaces.
+    "slack_installations",
+    "slack_bots",
+    "slack_oauth_states",
 }
 
 

@@ -243,8 +243,10 @@ class SlowSender:
             await self.meanwhile.run_once()
         return await self.real.deliver(recipient, message, checkin_id=checkin_id)
 
-    async def replace(self, channel_id: str, message_ts: str, message: Message) -> None:
-        await self.real.replace(channel_id, message_ts, message)
+    async def replace(
+        self, recipient: Recipient, channel_id: str, message_ts: str, message: Message
+    ) -> None:
+        await self.real.replace(recipient, channel_id, message_ts, message)
 
     async def find_delivered(
         self, recipient: Recipient, *, checkin_id: int, since: datetime

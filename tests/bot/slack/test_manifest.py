@@ -57,8 +57,17 @@ def test_http_slash_command(http_manifest: dict[str, Any]) -> None:
 
 def test_http_event_subscriptions(http_manifest: dict[str, Any]) -> None:
     events = http_manifest["settings"]["event_subscriptions"]
-    assert events["bot_events"] == ["app_home_opened"]
+    assert events["bot_events"] == ["app_home_opened", "app_uninstalled", "tokens_revoked"]
     assert events["request_url"] == ENDPOINT
+
+
+def test_http_oauth_redirect_and_token_rotation(http_manifest: dict[str, Any]) -> None:
+    assert http_manifest["oauth_config"]["redirect_urls"] == [
+        "https://bot.example.com/slack/oauth_redirect"
+    ]
+    assert http_manifest["settings"]["token_rotation_enabled"] is False
+    rotating = build_manifest("Next Step", base_url="https://bot.example.com", token_rotation=True)
+    assert rotating["settings"]["token_rotation_enabled"] is True
 
 
 def test_http_interactivity(http_manifest: dict[str, Any]) -> None:
@@ -121,7 +130,12 @@ def test_socket_mode_is_enabled(socket_manifest: dict[str, Any]) -> None:
     settings = socket_manifest["settings"]
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
-    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert settings["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+    ]
+    assert "redirect_urls" not in socket_manifest["oauth_config"]
     assert socket_manifest["features"]["slash_commands"][0]["command"] == COMMAND
 
 
