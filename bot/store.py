@@ -95,6 +95,7 @@ _START_FACTS = (
         _JOURNEY.c.status,
         _WORKSPACE.c.work_hours,
         _WORKSPACE.c.work_days,
+        _PERSON.c.enterprise_id,
     )
     .select_from(_PERSON)
     .outerjoin(
@@ -276,7 +277,15 @@ def start_facts(session: Session, *, ref: PersonRef) -> StartFacts | None:
         )
         .first()
     )
-    return StartFacts(*row) if row is not None else None
+    if row is None:
+        return None
+    *facts, enterprise_id = row
+    if ref.enterprise_id and enterprise_id != ref.enterprise_id:
+        # The workspace joined a Grid org since.
+        session.connection().execute(
+            update(_PERSON).where(_PERSON.c.id == facts[0]).values(enterprise_id=ref.enterprise_id)
+        )
+    return StartFacts(*facts)
 
 
 def create_person_for_start(session: Session, *, ref: PersonRef, now: datetime) -> StartFacts:
@@ -289,6 +298,7 @@ def create_person_for_start(session: Session, *, ref: PersonRef, now: datetime) 
                 platform=ref.platform,
                 workspace_id=ref.workspace_id,
                 user_id=ref.user_id,
+                enterprise_id=ref.enterprise_id,
                 created_at=now,
             )
     except IntegrityError:

@@ -98,7 +98,11 @@ def test_two_workers_refresh_an_expiring_token_once(
     ]
     assert len(refreshes) == 1
     assert standin.refresh_reuses == 0
-    assert sum(sent) == PEOPLE and all(sent), sent  # both workers sent, every row went
+    assert sum(sent) == PEOPLE, sent  # every row went, once
+    if engine.dialect.name == "postgresql":
+        # Truly side by side only here: on SQLite the second pool waits in SQLite's busy
+        # handler and may find the rows gone when it gets in.
+        assert all(sent), sent
     assert {row.status for row in rows(engine).values()} == {CheckinStatus.SENT}
     renewed = opened(stored_bot_tokens(engine)[TEAM])
     assert renewed != first and standin.tokens[first].kind == "bot"
