@@ -38,12 +38,8 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 class _OneWriter:
-    """SQLite has one writer at a time. Within this process, threads queue for it here;
+    """SQLite has one writer at a time. Within this process, threads queue on a lock for it;
     SQLite's own busy handler, which sleeps and polls, is left for other processes.
-
-    Threads marked urgent (`mark_thread_urgent`: the ones that answer a person who is waiting
-    for the reply) go before the others in the queue, so an acknowledgement never waits behind
-    a backlog of sending work, only behind the one transaction that holds the writer.
 
     BEGIN IMMEDIATE takes the write lock at the start, so a transaction that reads and then
     writes waits instead of failing when another writer got there first. The lock is let go
@@ -51,14 +47,7 @@ class _OneWriter:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        # Two queues on one lock, so that a release wakes one waiter, not every thread.
-        self._urgent = threading.Condition(self._lock)
-        self._others = threading.Condition(self._lock)
-        self._holder: int | None = None
-        self._depth = 0
-        self._urgent_waiting = 0
-        self._others_waiting = 0
+        self.lock = threading.RLock()
 
     def install(self, engine: Engine) -> None:
         event.listen(engine, "begin", self.begin)
@@ -80,41 +69,12 @@ class _OneWriter:
         dialect.do_commit = do_commit  # type: ignore[method-assign]
         dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
-    def acquire(self) -> None:
-        me = threading.get_ident()
-        with self._lock:
-            if self._holder == me:
-                self._depth += 1
-                return
-            if getattr(_thread_role, "urgent", False):
-                self._urgent_waiting += 1
-                while self._holder is not None:
-                    self._urgent.wait()
-                self._urgent_waiting -= 1
-            else:
-                self._others_waiting += 1
-                while self._holder is not None or self._urgent_waiting:
-                    self._others.wait()
-                self._others_waiting -= 1
-            self._holder, self._depth = me, 1
-
-    def release(self) -> None:
-        with self._lock:
-            self._depth -= 1
-            if self._depth:
-                return
-            self._holder = None
-            if self._urgent_waiting:
-                self._urgent.notify()
-            elif self._others_waiting:
-                self._others.notify()
-
     def begin(self, connection: Any) -> None:
-        self.acquire()
+        self.lock.acquire()
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            self.release()
+            self.lock.release()
             raise
         connection.info[_HOLDS_WRITER] = connection.info.get(_HOLDS_WRITER, 0) + 1
 
@@ -126,15 +86,7 @@ class _OneWriter:
             return
         if isinstance(info, dict) and info.get(_HOLDS_WRITER, 0) > 0:
             info[_HOLDS_WRITER] -= 1
-            self.release()
-
-
-_thread_role = threading.local()
-
-
-def mark_thread_urgent() -> None:
-    """For a thread pool's initializer: this thread's SQLite writes go first in the queue."""
-    _thread_role.urgent = True
+            self.lock.release()
 
 
 _HOLDS_WRITER = "notpromoted_holds_writer"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
+from bot.blocking import BlockingWork
 from bot.config import Settings
 from bot.db import make_engine, make_sessions
 from bot.logs import BOLT_LOGGER
@@ -34,7 +36,9 @@ class Runtime:
     installs: SlackInstalls | None = None
 
     async def open(self) -> None:
-        """Start what belongs to the running event loop: the pooled Slack HTTP session."""
+        """Start what belongs to the running event loop: the pooled Slack HTTP session, and
+        our threads for blocking work as the loop's default executor."""
+        asyncio.get_running_loop().set_default_executor(self.services.blocking)
         await open_shared_session(self.client)
 
     async def close(self) -> None:
@@ -55,6 +59,8 @@ def build_runtime(
         sessions=make_sessions(engine),
         content=content or load_content(settings.content_dir),
         clock=clock,
+        # SQLite has one writer: one thread. PostgreSQL's waits release the GIL: a few.
+        blocking=BlockingWork(threads=1 if engine.dialect.name == "sqlite" else 4),
     )
     metrics = metrics or Metrics()
     client = make_web_client(settings, metrics=metrics)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from bot.blocking import BlockingWork
 from bot.config import Settings
 from messages.loader import Content
 
@@ -25,6 +26,8 @@ class Services:
     sessions: sessionmaker[Session]
     content: Content
     clock: Clock = system_clock
+    # Where blocking work runs (the event loop's default executor once a runtime is open).
+    blocking: BlockingWork = field(default_factory=lambda: BlockingWork(threads=1))
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,9 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
         )
         is_command = count_request(metrics, bolt_request.body)
         try:
-            bolt_response = await runtime.bolt.async_dispatch(bolt_request)
+            # Someone is waiting for this answer: the dispatcher's sending steps aside.
+            with runtime.dispatcher.answering():
+                bolt_response = await runtime.bolt.async_dispatch(bolt_request)
         except Exception:
             logger.exception("Bolt could not handle a signed request")
             return PlainTextResponse("bad request", status_code=400)
@@ -175,7 +177,9 @@ async def database_answers(runtime: Runtime) -> bool:
             connection.execute(text("SELECT 1"))
 
     try:
-        await asyncio.wait_for(asyncio.to_thread(ping), HEALTH_TIMEOUT_SECONDS)
+        # A probe waits for its answer like a person does: it goes before queued sending.
+        probe = asyncio.wrap_future(runtime.services.blocking.submit_first(ping))
+        await asyncio.wait_for(probe, HEALTH_TIMEOUT_SECONDS)
     except Exception:
         logger.warning("health check: the database does not answer", exc_info=True)
         return False

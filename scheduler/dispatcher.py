@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +33,9 @@ from scheduler.timing import is_working_moment, next_working_moment, person_zone
 logger = logging.getLogger(__name__)
 
 PROFILE_MAX_AGE = timedelta(days=1)
+# How long sending steps aside for answers a person is waiting on: at most 40 x 5 ms a step.
+ANSWER_YIELD_STEPS = 40
+ANSWER_YIELD_SECONDS = 0.005
 
 
 class SendOutcome(enum.Enum):
@@ -83,9 +87,30 @@ class Dispatcher:
         self.concurrency = concurrency
         self.stopping = False
         self._sweeping = asyncio.Lock()
+        # Requests a person is waiting on, in this process, now (see `answering`).
+        self._answering = 0
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Mark work a person is waiting on (a command before its acknowledgement): while any
+        is in hand, sending here pauses between its steps, so that the answers come first."""
+        self._answering += 1
+        try:
+            yield
+        finally:
+            self._answering -= 1
+
+    async def _after_answers(self) -> None:
+        """Wait while answers are being prepared, for a bounded time so sends are never
+        starved: under a steady stream of requests, sending still makes progress."""
+        for _ in range(ANSWER_YIELD_STEPS):
+            if not self._answering:
+                return
+            await asyncio.sleep(ANSWER_YIELD_SECONDS)
 
     async def send_now(self, checkin_id: int) -> SendOutcome:
         """Send one row at once (the command path); a no-op if another worker has it."""
+        await self._after_answers()
         job = await asyncio.to_thread(self._claim_and_load, checkin_id)
         if job is None:
             return SendOutcome.SKIPPED
@@ -223,6 +248,7 @@ class Dispatcher:
     # -- sending ---------------------------------------------------------------------------
 
     async def _deliver(self, checkin_id: int) -> SendOutcome:
+        await self._after_answers()
         job = await asyncio.to_thread(self._load, checkin_id)
         if job is None:
             return SendOutcome.SKIPPED
@@ -239,6 +265,7 @@ class Dispatcher:
         fetched: Profile | None = None
         try:
             if not job.profile_fresh:
+                await self._after_answers()
                 fetched = await self._fetch_profile(sender, job)
             profile = fetched or job.profile
             if job.within_hours and not await self._in_working_hours(job, profile, fetched):
@@ -250,6 +277,7 @@ class Dispatcher:
                     job.recipient, checkin_id=checkin_id, since=job.posting_since
                 )
             if found is None:
+                await self._after_answers()
                 message = (
                     self._compose(job, profile)  # no database work: not worth a thread hop
                     if self._composed_from_content(job, profile)
@@ -260,6 +288,7 @@ class Dispatcher:
                 if not marked:
                     return SendOutcome.SKIPPED  # the lease went to another worker
                 posting = True
+                await self._after_answers()
                 found = await sender.deliver(job.recipient, message, checkin_id=checkin_id)
             else:
                 logger.info("check-in %s: already delivered, not posting again", checkin_id)
@@ -284,6 +313,7 @@ class Dispatcher:
                 job, DeliveryDeferred("unexpected error"), maybe_posted=True, profile=fetched
             )
 
+        await self._after_answers()
         marked_sent = await asyncio.to_thread(
             self._mark_sent, job, found.channel_id, found.message_ts, fetched
         )

@@ -7,7 +7,6 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -15,7 +14,6 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids, store
-from bot.db import mark_thread_urgent
 from bot.models import GoalStatus
 from bot.services import PersonRef, Services
 from bot.slack.blocks import (
@@ -107,12 +105,6 @@ class SlackListeners:
         # Said when the database does not answer, so in the default language: no locale known.
         self.unavailable = services.content.for_locale(None).text("ack_unavailable")
         self.meetings: MeetingListeners | None = None
-        # Work a person is waiting on before Slack gets its answer (a command, a form) runs
-        # on threads of its own, first in the database's queue: it never waits behind the
-        # sending that follows earlier commands, which uses the default pool.
-        self.answering = ThreadPoolExecutor(
-            max_workers=4, thread_name_prefix="answer", initializer=mark_thread_urgent
-        )
 
     async def skip_redelivered_events(
         self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
@@ -135,7 +127,9 @@ class SlackListeners:
             return store.record_event(session, event_id=event_id, now=self.services.clock())
 
     async def _answer(self, work: Callable[..., _T], *args: Any) -> _T:
-        return await asyncio.get_running_loop().run_in_executor(self.answering, work, *args)
+        """Work a person waits on before Slack gets its answer (a command, a form): it goes
+        before the sending that follows earlier commands."""
+        return await asyncio.wrap_future(self.services.blocking.submit_first(work, *args))
 
     async def on_command(
         self,
