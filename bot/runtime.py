@@ -1,10 +1,11 @@
-"""Assembly: settings in, a ready Bolt app, dispatcher and services out."""
+"""Assembly: settings in, a ready Bolt app, Teams app, dispatcher and services out."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from microsoft_teams.apps import App
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
@@ -17,7 +18,11 @@ from bot.services import Clock, Services, system_clock
 from bot.slack.client import close_shared_session, make_web_client, open_shared_session
 from bot.slack.listeners import register
 from bot.slack.sender import SlackSender
+from bot.teams.listeners import TeamsListeners
+from bot.teams.sdk import MountedEndpoint, build_teams_app
+from bot.teams.sender import TeamsSender
 from messages.loader import Content, load_content
+from scheduler.delivery import Sender
 from scheduler.dispatcher import Dispatcher
 
 
@@ -28,10 +33,17 @@ class Runtime:
     bolt: AsyncApp
     client: AsyncWebClient
     dispatcher: Dispatcher
+    # Teams, when configured: the SDK app, where it mounts its endpoint, and its handlers.
+    teams: App | None = None
+    teams_endpoint: MountedEndpoint = field(default_factory=MountedEndpoint)
+    teams_listeners: TeamsListeners | None = None
 
     async def open(self) -> None:
-        """Start what belongs to the running event loop: the pooled Slack HTTP session."""
+        """Start what belongs to the running event loop: the pooled Slack HTTP session, and
+        the Teams app's endpoint and token validation."""
         await open_shared_session(self.client)
+        if self.teams is not None:
+            await self.teams.initialize()
 
     async def close(self) -> None:
         await close_shared_session(self.client)
@@ -52,11 +64,13 @@ def build_runtime(
         clock=clock,
     )
     client = make_web_client(settings)
-    dispatcher = Dispatcher(
-        services,
-        {Platform.SLACK: SlackSender(client)},
-        concurrency=settings.dispatch_concurrency,
-    )
+    senders: dict[str, Sender] = {Platform.SLACK: SlackSender(client)}
+    teams_endpoint = MountedEndpoint()
+    teams = build_teams_app(settings, teams_endpoint)
+    teams_sender = TeamsSender(services, teams.api) if teams is not None else None
+    if teams_sender is not None:
+        senders[Platform.TEAMS] = teams_sender
+    dispatcher = Dispatcher(services, senders, concurrency=settings.dispatch_concurrency)
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -65,6 +79,17 @@ def build_runtime(
         logger=logging.getLogger(BOLT_LOGGER),
     )
     register(bolt, services, dispatcher)
+    teams_listeners = None
+    if teams is not None and teams_sender is not None:
+        teams_listeners = TeamsListeners(services, dispatcher, teams_sender)
+        teams_listeners.register(teams)
     return Runtime(
-        services=services, engine=engine, bolt=bolt, client=client, dispatcher=dispatcher
+        services=services,
+        engine=engine,
+        bolt=bolt,
+        client=client,
+        dispatcher=dispatcher,
+        teams=teams,
+        teams_endpoint=teams_endpoint,
+        teams_listeners=teams_listeners,
     )

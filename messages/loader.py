@@ -107,6 +107,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "home_journey": "number total title",
         "home_paused": "number total",
         "home_finished": "",
+        "teams_someone": "",
     }.items()
 }
 

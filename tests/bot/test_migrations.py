@@ -33,6 +33,7 @@ TABLES = {
     "managergrant",
     "feedbackmeeting",
     "auditentry",
+    "teamsconversation",
 }
 
 
