@@ -63,7 +63,7 @@ class TeamsSender:
         card = await self.card_for(ref.workspace_id, message, checkin_id=checkin_id)
         activity = card_activity(message, card)
         api = self.api.clone(service_url=row.service_url)
-        sent = await _call(api.conversations.activities(row.conversation_id).create(activity))
+        sent = await _call(api.conversations.create_activity(row.conversation_id, activity))
         if not sent.id:
             raise DeliveryDeferred("the Bot Connector returned no activity id")
         return Delivered(channel_id=row.conversation_id, message_ts=sent.id)
@@ -82,7 +82,7 @@ class TeamsSender:
     ) -> None:
         activity = card_activity(message, card)
         api = self.api.clone(service_url=service_url)
-        await _call(api.conversations.activities(conversation_id).update(activity_id, activity))
+        await _call(api.conversations.update_activity(conversation_id, activity_id, activity))
 
     async def find_delivered(
         self, recipient: Recipient, *, checkin_id: int, since: datetime
