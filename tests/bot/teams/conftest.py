@@ -124,7 +124,7 @@ class TeamsBot:
         }
 
     def post(self, activity: Any, *, token: str | None = "signed") -> httpx.Response:
-        headers = {}
+        headers: dict[str, str] = {}
         if token == "signed":
             headers["Authorization"] = f"Bearer {self.cloud.sign()}"
         elif token is not None:

@@ -242,7 +242,9 @@ def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def _answer(self, status: int, body: Payload, headers: dict[str, str] | None = None) -> None:
+        def _answer(
+            self, status: int, body: Payload, headers: dict[str, str] | None = None
+        ) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -257,7 +259,8 @@ def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = urlparse(self.path).path
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            port = self.server.server_address[1]  # type: ignore[index]
+            base = f"http://127.0.0.1:{port}"
             if path == "/v1/.well-known/openidconfiguration":
                 self._answer(
                     200,
@@ -271,7 +274,7 @@ def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
                 self._answer(200, cloud.jwks())
             elif path.endswith("/v2.0/.well-known/openid-configuration"):
                 tenant = path.strip("/").split("/")[0]
-                login = f"https://127.0.0.1:{self.server.server_address[1]}/{tenant}"
+                login = f"https://127.0.0.1:{port}/{tenant}"
                 self._answer(
                     200,
                     {

@@ -20,7 +20,11 @@ def test_the_command_starts_the_journey_with_a_stage_card(start_teams: TeamsFact
         assert has_button(stage.card, choice)
     with Session(teams.runtime.engine) as session:
         person = session.exec(select(Person)).one()
-        assert (person.platform, person.workspace_id, person.user_id) == ("teams", teams.ref(ALEX).workspace_id, ALEX)
+        assert (person.platform, person.workspace_id, person.user_id) == (
+            "teams",
+            teams.ref(ALEX).workspace_id,
+            ALEX,
+        )
         conversation = session.exec(select(TeamsConversation)).one()
         assert conversation.conversation_id == teams.conversation(ALEX)
         assert conversation.time_zone == "Europe/Berlin"
