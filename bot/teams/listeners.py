@@ -25,6 +25,7 @@ from microsoft_teams.api.activities.message import MessageActivity, MessageActiv
 from microsoft_teams.apps import ActivityContext, App
 
 from bot import ids
+from bot.schedule import replan_for_person
 from bot.services import PersonRef, Services
 from bot.teams import dialogs
 from bot.teams.cards import (
@@ -464,8 +465,24 @@ class TeamsListeners:
         return chat
 
     def _store_chat(self, chat: Chat) -> None:
+        """Keep the reference; the time zone and language Teams reports are the person's
+        profile (Slack's comes from users.info), and a new zone moves what is planned."""
+        now = self.services.clock()
         with self.services.sessions.begin() as session:
-            remember_chat(session, chat=chat, now=self.services.clock())
+            person = remember_chat(session, chat=chat, now=now)
+            moved = bool(chat.time_zone) and chat.time_zone != person.time_zone
+            person.time_zone = chat.time_zone or person.time_zone
+            person.locale = chat.locale or person.locale
+            person.profile_checked_at = now
+            session.add(person)
+            if moved and not person.time_zone_override:
+                session.flush()
+                replan_for_person(
+                    session,
+                    person=person,
+                    settings=self.services.settings,
+                    timing=self.services.content.timing,
+                )
 
     def _later(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
