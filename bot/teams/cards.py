@@ -141,9 +141,8 @@ def _card(body: list[CardElement], actions: list[Action], *, fallback: str) -> C
         fallback_text=fallback[:TEXT_LIMIT],
         msteams=TeamsCardProperties(width="full"),
     )
-    card.ac_schema = "http://adaptivecards.io/schemas/adaptive-card.json"
     dumped: Card = card.model_dump(exclude_none=True, by_alias=True)
-    return dumped
+    return {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", **dumped}
 
 
 def _rich(runs: list[TextRun]) -> RichTextBlock:

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import re
+from dataclasses import replace
 from collections.abc import Coroutine
 from typing import Any
 
@@ -129,7 +130,12 @@ class TeamsListeners:
             logger.exception("a Teams command failed")
             await self._send(ctx, ref, self._plain(self.default, "ack_unavailable"))
             return
-        await self._send(ctx, ref, reply.message)
+        message = reply.message
+        if reply.open_form == ids.GOALS_FORM:  # a dialog opens from a click, never by itself
+            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            opener = Button(ids.OPEN_GOALS_FORM, locale.text("button_write_goals"), "command")
+            message = replace(message, buttons=(*message.buttons, opener))
+        await self._send(ctx, ref, message)
         if reply.send_export:
             await self._send_export(ctx, ref)
         await self.send_rows(reply.send_now)

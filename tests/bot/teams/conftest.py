@@ -246,13 +246,14 @@ def _actions(node: Any) -> list[Payload]:
 
 
 def card_text(card: Payload) -> str:
-    """Every text a person reads on a card."""
+    """Every text a person reads on a card: texts, input labels, button titles."""
     parts: list[str] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if isinstance(node.get("text"), str):
-                parts.append(node["text"])
+            for key in ("text", "label", "title"):
+                if isinstance(node.get(key), str):
+                    parts.append(node[key])
             for key, value in node.items():
                 if key != "data" and isinstance(value, dict | list):
                     walk(value)
