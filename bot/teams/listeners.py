@@ -51,7 +51,7 @@ from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose
 from handlers.start import start_or_resume
 from messages.loader import LocaleContent
-from messages.model import MENTION, Button, Message, Paragraph
+from messages.model import MENTION, Button, Message, Paragraph, mention
 from scheduler.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
@@ -191,9 +191,11 @@ class TeamsListeners:
         if reply.note is None:  # another click counted first; its answer redrew the card
             return _card_message(locale.text("button_expired"))
         if before is None:
-            return _card_response(build_note_card(reply.note, names=self._names(ref, reply.note)))
+            return _card_response(
+                build_note_card(reply.note, names=await self._names(ref, reply.note))
+            )
         names = await asyncio.to_thread(self.sender.names, ref.workspace_id, before)
-        names.update(self._names(ref, reply.note))
+        names.update(await self._names(ref, reply.note))
         card = build_answered_card(
             before, reply.note, reply.follow_up, names=names, checkin_id=checkin_id
         )
@@ -294,9 +296,9 @@ class TeamsListeners:
         refusal = await self._refusal(ref, target)
         if refusal is not None or target is None:
             return dialogs.build_dialog_message(refusal or locale.text("button_expired"))
-        return self._template(ref, target, locale)
+        return await self._template(ref, target, locale)
 
-    def _template(
+    async def _template(
         self,
         ref: PersonRef,
         target: str,
@@ -304,7 +306,10 @@ class TeamsListeners:
         errors: dict[str, str] | None = None,
         typed: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        name = self.sender.names(ref.workspace_id, _naming(target))[target]
+        names = await asyncio.to_thread(
+            self.sender.names, ref.workspace_id, _naming(mention(target))
+        )
+        name = names[target]
         card = dialogs.build_template_form(locale, target, name, errors=errors, typed=typed)
         return dialogs.build_dialog(locale.checkin("meeting_template_form", "title"), card)
 
@@ -396,7 +401,7 @@ class TeamsListeners:
             if refusal is not None or target is None:
                 card = dialogs.build_pick_form(locale, errors={"person": refusal or ""})
                 return dialogs.build_dialog(locale.checkin("meeting_pick_form", "title"), card)
-            return self._template(ref, target, locale)
+            return await self._template(ref, target, locale)
         if form == ids.MEETING_FORM:
             return await self._prepare(ref, data, locale)
         return dialogs.build_dialog_message(locale.text("button_expired"))
@@ -431,9 +436,9 @@ class TeamsListeners:
             lambda: meetings.prepare_meeting(self.services, ref, subject, draft, in_group=in_group)
         )
         if answer.errors:
-            return self._template(ref, target, locale, errors=answer.errors, typed=data)
+            return await self._template(ref, target, locale, errors=answer.errors, typed=data)
         self._later(self.send_rows(answer.send_now))
-        names = self._names(ref, answer.saved)
+        names = await self._names(ref, answer.saved)
         return dialogs.build_dialog_message(_with_names(answer.saved, names))
 
     # -- shared -----------------------------------------------------------------------------
@@ -498,8 +503,8 @@ class TeamsListeners:
     def _plain(self, locale: LocaleContent, key: str) -> Message:
         return plain(locale, self.services.settings, locale.text(key))
 
-    def _names(self, ref: PersonRef, text: str) -> dict[str, str]:
-        return self.sender.names(ref.workspace_id, _naming(text))
+    async def _names(self, ref: PersonRef, text: str) -> dict[str, str]:
+        return await asyncio.to_thread(self.sender.names, ref.workspace_id, _naming(text))
 
 
 def command_text(text: str) -> str:
