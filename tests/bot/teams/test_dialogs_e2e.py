@@ -67,9 +67,11 @@ def test_the_goals_form_from_the_check_in_saves_goals_and_retires_the_check_in(
     teams.say(ALEX, "notpromoted")
     teams.cards(ALEX, 2)
     with Session(teams.runtime.engine) as session:
-        due = session.exec(
-            select(Checkin).where(Checkin.kind == ids.CHECKIN_KIND_GOALS_NUDGE)
-        ).one().due_at
+        due = (
+            session.exec(select(Checkin).where(Checkin.kind == ids.CHECKIN_KIND_GOALS_NUDGE))
+            .one()
+            .due_at
+        )
     teams.bot.clock.move_to(due)
     teams.sweep()
     nudge = teams.cards(ALEX)[-1]
