@@ -102,12 +102,12 @@ def _body(message: Message, names: Mapping[str, str]) -> list[CardElement]:
         runs = [_run(f"{link.lead} "), TextRun(text=link.url, select_action=_open(link.url))]
         body.append(_rich(runs))
     if message.todo:
-        runs = [_run(message.todo)]
+        runs = [_run(_named(message.todo, names))]
         if message.todo_lead:
             runs.insert(0, TextRun(text=f"{message.todo_lead}: ", weight="Bolder"))
         body.append(_rich(runs))
     if message.note:
-        body.append(_rich([_run(message.note, subtle=True)]))
+        body.append(_rich([_run(_named(message.note, names), subtle=True)]))
     return body
 
 

@@ -12,8 +12,8 @@ import asyncio
 import json
 import logging
 import re
-from dataclasses import replace
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any
 
 from microsoft_teams.api import ActivityBase, ConversationUpdateActivity, InstallUpdateActivity
