@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot import ids
-from tests.bot.teams.conftest import ALEX, TeamsBot, TeamsFactory
+from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory
 from tests.bot.teams.fakes import CLIENT_ID, ISSUER, KEY_ID
 from tests.conftest import BotFactory
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot import ids
 from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
-from tests.bot.teams.conftest import ALEX, TeamsBot, TeamsFactory, card_text, has_button
+from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory, card_text, has_button
 from tests.bot.teams.fakes import Failure
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 
 from bot import ids
 from bot.models import Journey, JourneyStatus, Person, TeamsConversation
-from tests.bot.teams.conftest import ALEX, TeamsFactory, card_text, has_button
+from tests.bot.teams.harness import ALEX, TeamsFactory, card_text, has_button
 
 
 def test_installing_keeps_the_conversation_and_greets_once_with_a_begin_button(

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot import ids
 from bot.models import Checkin, FeedbackNote, FeedbackRequest, Goal
-from tests.bot.teams.conftest import ALEX, MORGAN, TeamsBot, TeamsFactory, button_data, card_text
+from tests.bot.teams.harness import ALEX, MORGAN, TeamsBot, TeamsFactory, button_data, card_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 
 from bot import ids
 from bot.models import Checkin, CheckinStatus, Person, TeamsConversation
-from tests.bot.teams.conftest import ALEX, TeamsFactory, card_text, has_button
+from tests.bot.teams.harness import ALEX, TeamsFactory, card_text, has_button
 
 
 def test_the_command_starts_the_journey_with_a_stage_card(start_teams: TeamsFactory) -> None:

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot import audit, ids
 from bot.models import AuditEntry, FeedbackMeeting, ManagerGrant, MeetingStatus
-from tests.bot.teams.conftest import (
+from tests.bot.teams.harness import (
     ALEX,
     MORGAN,
     SAM,

@@ -1,4 +1,5 @@
-"""A running bot that serves Teams too, with authentication on, against the fakes on loopback."""
+"""Teams fixtures for every test: a running bot that serves Teams too, with authentication on,
+against the fakes on loopback (registered in tests/conftest.py as a plugin)."""
 
 from __future__ import annotations
 
