@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from bot import ids
 from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
-from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory, card_text, has_button
 from tests.bot.teams.fakes import Failure
+from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory, card_text, has_button
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TOKYO = ZoneInfo("Asia/Tokyo")
