@@ -108,6 +108,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "home_paused": "number total",
         "home_finished": "",
         "teams_someone": "",
+        "teams_notes_saved": "",
     }.items()
 }
 

@@ -381,7 +381,7 @@ class TeamsListeners:
             if result.errors:
                 card = dialogs.build_notes_form(locale, errors=result.errors, typed=data)
                 return dialogs.build_dialog(locale.checkin("feedback_notes", "title"), card)
-            return dialogs.build_dialog_message(locale.checkin("feedback_notes", "saved"))
+            return dialogs.build_dialog_message(locale.text("teams_notes_saved"))
         if form == ids.PROGRESS_NOTE_FORM:
             checkin_id, text = dialogs.read_progress_note_form(data)
             result = await asyncio.to_thread(
