@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TypeVar
 
 import httpx
-from microsoft_teams.api import ApiClient
+from microsoft_teams.api import Account, ApiClient, ConversationAccount
 from microsoft_teams.api.activities.message import MessageActivityInput
 from sqlmodel import select
 
@@ -62,6 +62,9 @@ class TeamsSender:
             raise RecipientUnreachable("no conversation with the bot: the app is not installed")
         card = await self.card_for(ref.workspace_id, message, checkin_id=checkin_id)
         activity = card_activity(message, card)
+        # The stored conversation reference: from the bot, into the person's chat.
+        activity.from_ = Account(id=row.bot_id)
+        activity.conversation = ConversationAccount(id=row.conversation_id)
         api = self.api.clone(service_url=row.service_url)
         sent = await _call(api.conversations.create_activity(row.conversation_id, activity))
         if not sent.id:
