@@ -236,7 +236,11 @@ def read_template_form(data: Values) -> tuple[str | None, MeetingDraft]:
 
 def number_in(data: Values, key: str) -> int | None:
     """A row id in submitted data; None for anything that is not one."""
-    value = data.get(key)
+    return row_id(data.get(key))
+
+
+def row_id(value: object) -> int | None:
+    """A row id as a button or a form carries it (a number, or its digits); else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

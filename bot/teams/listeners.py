@@ -82,7 +82,7 @@ class TeamsListeners:
         app.on_installation_update(self.on_installation_update)
 
     async def settled(self) -> None:
-        """Wait for the work started after answers (tests and the demo need it)."""
+        """Wait for the work started after answers (the tests need it)."""
         while self.pending:
             await asyncio.gather(*list(self.pending), return_exceptions=True)
 
@@ -212,7 +212,7 @@ class TeamsListeners:
         return await asyncio.to_thread(recompose_own, self.services, ref, checkin_id)
 
     def _choice(self, ref: PersonRef, action: str, value: str) -> ChoiceReply:
-        row = dialogs.number_in({"value": value}, "value")
+        row = dialogs.row_id(value)
         if action in ids.STAGE_CHOICES:
             return choose(self.services, ref, checkin_id=row, choice=action)
         if action in ids.NUDGE_ANSWERS:
