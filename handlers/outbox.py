@@ -1,5 +1,10 @@
-"""What a check-in row says: composed when it is sent, and again when an adapter must redraw
-the message (a Teams card that a click replaces in place)."""
+"""What a check-in row says, drawn again when an adapter must redraw a message it sent (a
+Teams card that a click replaces in place).
+
+The rules are Dispatcher._compose's, which composes the row when it is first sent; the
+dispatcher is being reworked for speed on another branch, so it is left alone here, and the
+two become one (the dispatcher calling compose_checkin) once that work has landed.
+"""
 
 from __future__ import annotations
 

@@ -12,15 +12,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import store
+from bot import ids, store
 from bot.config import WorkingTime
 from bot.models import Checkin, Journey, JourneyStatus, Person
 from bot.schedule import find_workspace, replan_for_person, working_time
 from bot.services import Services
-from handlers.compose import plain
-from handlers.meeting_messages import NothingToSay
-from handlers.outbox import compose_checkin
-from messages.model import Message
+from handlers.checkin_messages import checkin_message
+from handlers.compose import finished_message, plain, stage_message
+from handlers.feedback import draft_message
+from handlers.goals import goals_of
+from handlers.meeting_messages import NothingToSay, meeting_message
+from messages.model import Bullets, Message
 from scheduler.delivery import DeliveryDeferred, Profile, Recipient, RecipientUnreachable, Sender
 from scheduler.timing import is_working_moment, next_working_moment, person_zone, spread
 
@@ -295,15 +297,50 @@ class Dispatcher:
         return profile
 
     def _compose(self, job: _Job, profile: Profile) -> Message:
-        return compose_checkin(
-            self.services,
-            kind=job.kind,
-            stage_id=job.stage_id,
-            checkin_id=job.checkin_id,
-            person_id=job.person_id,
-            meeting_id=job.meeting_id,
-            locale_name=profile.locale,
-        )
+        services = self.services
+        locale = services.content.for_locale(profile.locale)
+        settings = services.settings
+        if job.kind == ids.CHECKIN_KIND_STAGE and job.stage_id in locale.stages:
+            return stage_message(
+                content=services.content,
+                locale=locale,
+                settings=settings,
+                stage_id=job.stage_id or "",
+                checkin_id=job.checkin_id,
+            )
+        if job.kind == ids.CHECKIN_KIND_FINISHED:
+            return finished_message(locale, settings)
+        if job.meeting_id is not None or job.kind == ids.CHECKIN_KIND_MEETING_GRANT:
+            with services.sessions.begin() as session:
+                return meeting_message(
+                    session,
+                    kind=job.kind,
+                    checkin_id=job.checkin_id,
+                    recipient_id=job.person_id,
+                    locale=locale,
+                    services=services,
+                )
+        with services.sessions.begin() as session:
+            goals = goals_of(session, job.person_id)
+        if job.kind == ids.CHECKIN_KIND_GOALS_SAVED:
+            saved = plain(
+                locale, settings, locale.checkin("goals_nudge", "saved", count=len(goals))
+            )
+            return Message(
+                notification=saved.notification,
+                title=locale.checkin("goals_form", "title"),
+                blocks=(*saved.blocks, Bullets(tuple(goals))),
+            )
+        if job.kind == ids.CHECKIN_KIND_FEEDBACK_REQUEST:
+            with services.sessions.begin() as session:
+                return draft_message(
+                    session, person_id=job.person_id, locale=locale, services=services
+                )
+        if job.kind in locale.checkins:
+            return checkin_message(
+                job.kind, locale=locale, settings=settings, checkin_id=job.checkin_id, goals=goals
+            )
+        raise RecipientUnreachable(f"nothing to say for {job.kind}:{job.stage_id}")
 
     async def _retire(self, sender: Sender, job: _Job, profile: Profile) -> None:
         assert job.superseded is not None
