@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from microsoft_teams.apps import App
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
@@ -18,12 +18,15 @@ from bot.services import Clock, Services, system_clock
 from bot.slack.client import close_shared_session, make_web_client, open_shared_session
 from bot.slack.listeners import register
 from bot.slack.sender import SlackSender
-from bot.teams.listeners import TeamsListeners
-from bot.teams.sdk import MountedEndpoint, build_teams_app
-from bot.teams.sender import TeamsSender
+from bot.teams.endpoint import MountedEndpoint
 from messages.loader import Content, load_content
 from scheduler.delivery import Sender
 from scheduler.dispatcher import Dispatcher
+
+if TYPE_CHECKING:
+    from microsoft_teams.apps import App
+
+    from bot.teams.listeners import TeamsListeners
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,14 @@ def build_runtime(
     client = make_web_client(settings)
     senders: dict[str, Sender] = {Platform.SLACK: SlackSender(client)}
     teams_endpoint = MountedEndpoint()
-    teams = build_teams_app(settings, teams_endpoint)
-    teams_sender = TeamsSender(services, teams.api) if teams is not None else None
-    if teams_sender is not None:
+    teams = teams_sender = teams_listeners = None
+    if settings.teams_enabled:  # the SDK is imported only by deployments that serve Teams
+        from bot.teams.listeners import TeamsListeners
+        from bot.teams.sdk import build_teams_app
+        from bot.teams.sender import TeamsSender
+
+        teams = build_teams_app(settings, teams_endpoint)
+        teams_sender = TeamsSender(services, teams.api)
         senders[Platform.TEAMS] = teams_sender
     dispatcher = Dispatcher(services, senders, concurrency=settings.dispatch_concurrency)
     bolt = AsyncApp(
@@ -79,7 +87,6 @@ def build_runtime(
         logger=logging.getLogger(BOLT_LOGGER),
     )
     register(bolt, services, dispatcher)
-    teams_listeners = None
     if teams is not None and teams_sender is not None:
         teams_listeners = TeamsListeners(services, dispatcher, teams_sender)
         teams_listeners.register(teams)

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from bot.runtime import Runtime
 from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
-from bot.teams.sdk import MESSAGES_PATH
+from bot.teams.endpoint import MESSAGES_PATH
 from scheduler.runner import start_dispatching, stop_dispatching
 
 logger = logging.getLogger(__name__)

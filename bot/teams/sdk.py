@@ -3,9 +3,9 @@
 Values go to the SDK explicitly; none is left to its own environment names. Two pieces are
 ours, each for a reason:
 
-- `MountedEndpoint`, the SDK's HttpServerAdapter protocol for Starlette: the SDK registers
-  its messaging handler (JWT validation, then routing) there, and bot.web serves it on the
-  same ASGI app as Slack.
+- `MountedEndpoint` (bot.teams.endpoint), the SDK's HttpServerAdapter protocol: the SDK
+  registers its messaging handler (JWT validation, then routing) there, and bot.web serves it
+  on the same ASGI app as Slack.
 - `ClientSecretTokens`, the app's token provider: the SDK's built-in client-secret path
   builds MSAL without `instance_discovery=False`, so MSAL would ask login.microsoftonline.com
   about any other login host, and a sovereign or test login URL could not be used. This one is
@@ -20,15 +20,14 @@ import threading
 
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, CloudEnvironment, with_overrides
 from microsoft_teams.apps import App
-from microsoft_teams.apps.http.adapter import HttpMethod, HttpRouteHandler
 from microsoft_teams.common import ClientOptions
 from msal import ConfidentialClientApplication
 
 from bot.config import Settings
+from bot.teams.endpoint import MESSAGES_PATH, MountedEndpoint
 
 logger = logging.getLogger(__name__)
 
-MESSAGES_PATH = "/api/messages"
 SEND_TIMEOUT_SECONDS = 20.0
 
 
@@ -73,25 +72,6 @@ class ClientSecretTokens:
         return token
 
 
-class MountedEndpoint:
-    """The SDK's HttpServerAdapter for an app we serve ourselves: it only keeps the handler."""
-
-    def __init__(self) -> None:
-        self.handlers: dict[str, HttpRouteHandler] = {}
-
-    def register_route(self, method: HttpMethod, path: str, handler: HttpRouteHandler) -> None:
-        self.handlers[path] = handler
-
-    def serve_static(self, path: str, directory: str) -> None:
-        raise NotImplementedError("notpromoted serves no static Teams pages")
-
-    async def start(self, port: int) -> None:
-        raise NotImplementedError("bot.web serves the endpoint on notpromoted's own server")
-
-    async def stop(self) -> None:
-        return None
-
-
 def cloud_of(settings: Settings) -> CloudEnvironment:
     """The public cloud, with the login and OpenID metadata URLs the settings name."""
     return with_overrides(
@@ -101,10 +81,8 @@ def cloud_of(settings: Settings) -> CloudEnvironment:
     )
 
 
-def build_teams_app(settings: Settings, endpoint: MountedEndpoint) -> App | None:
-    """The SDK app, or None when Teams is not configured (its endpoint then refuses)."""
-    if not settings.teams_enabled:
-        return None
+def build_teams_app(settings: Settings, endpoint: MountedEndpoint) -> App:
+    """The SDK app, for settings with Teams credentials or the development switch."""
     credentials = settings.teams_credentials
     if settings.teams_allow_unauthenticated:
         logger.warning(
