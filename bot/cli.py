@@ -117,6 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
         "(after moving the old key to NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS)",
     )
 
+    package = commands.add_parser(
+        "teams-package", help="build the Teams app package (manifest.json and icons, zipped)"
+    )
+    package.add_argument(
+        "--url", required=True, help="public base URL, e.g. https://bot.example.com"
+    )
+    package.add_argument("--out", type=Path, default=Path("notpromoted-teams.zip"))
+    package.add_argument("--developer", default="notpromoted", help="publisher name shown in Teams")
+    package.add_argument("--privacy-url", help="your privacy statement (default: --url)")
+    package.add_argument("--terms-url", help="your terms of use (default: --url)")
+    package.add_argument("--version", default="1.0.0", help="raise it for each new upload")
+
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
     db_commands.add_parser("upgrade", help="apply the migrations")
@@ -179,6 +191,26 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 settings.display_name, base_url=args.url, token_rotation=args.token_rotation
             )
         )
+        return 0
+    if args.command == "teams-package":
+        from bot.teams.package import build_manifest, build_package
+
+        if not settings.teams_client_id:
+            raise ConfigError("TEAMS_CLIENT_ID is not set: the package names the bot by its id")
+        urls = [args.url, args.privacy_url or args.url, args.terms_url or args.url]
+        if not all(url.startswith("https://") for url in urls):
+            raise ConfigError("teams-package URLs must be https:// addresses")
+        manifest = build_manifest(
+            app_id=settings.teams_client_id,
+            display_name=settings.display_name,
+            base_url=args.url,
+            developer=args.developer,
+            privacy_url=urls[1],
+            terms_url=urls[2],
+            version=args.version,
+        )
+        args.out.write_bytes(build_package(manifest))
+        print(f"wrote {args.out}: upload it in Teams (Apps > Manage your apps > Upload an app)")
         return 0
     if args.command == "content":
         from messages.loader import ContentError, load_content

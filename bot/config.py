@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +18,11 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 DEFAULT_DATABASE_URL = "sqlite:///notpromoted.db"
 DEFAULT_DISPLAY_NAME = "Next Step"
+DEFAULT_TEAMS_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
+DEFAULT_TEAMS_LOGIN_URL = "https://login.microsoftonline.com"
+DEFAULT_TEAMS_OPENID_METADATA_URL = (
+    "https://login.botframework.com/v1/.well-known/openidconfiguration"
+)
 
 LINK_KEYS = ("eap", "job_board", "learning", "mentoring", "hr_contact")
 LINK_VARIABLES = {key: f"NOTPROMOTED_{key.upper()}_URL" for key in LINK_KEYS}
@@ -85,6 +91,30 @@ class Settings:
     @property
     def oauth_enabled(self) -> bool:
         return bool(self.slack_client_id and self.slack_client_secret)
+
+    # Microsoft Teams: the Azure bot registration, and where its services live.
+    teams_client_id: str | None = None
+    teams_client_secret: str | None = None
+    teams_tenant_id: str | None = None
+    teams_service_url: str = DEFAULT_TEAMS_SERVICE_URL
+    teams_login_url: str = DEFAULT_TEAMS_LOGIN_URL
+    teams_openid_metadata_url: str = DEFAULT_TEAMS_OPENID_METADATA_URL
+    # Local development only: accept activities without a Bot Framework token.
+    teams_allow_unauthenticated: bool = False
+    # Who may prepare a feedback meeting for anyone in Teams: Entra ID (AAD) object ids.
+    teams_manager_ids: frozenset[str] = frozenset()
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams activities are served: with credentials, or openly for local development."""
+        return self.teams_credentials is not None or self.teams_allow_unauthenticated
+
+    @property
+    def teams_credentials(self) -> tuple[str, str, str] | None:
+        """Client id, secret and tenant, when all three are set."""
+        if self.teams_client_id and self.teams_client_secret and self.teams_tenant_id:
+            return self.teams_client_id, self.teams_client_secret, self.teams_tenant_id
+        return None
 
     def require_http(self) -> None:
         """`serve` needs the signing secret, and the bot token or what OAuth needs."""
@@ -227,6 +257,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             f"got {time_zone!r}"
         )
 
+    teams = _teams_settings(get)
+
     content_dir = get("NOTPROMOTED_CONTENT_DIR")
     if content_dir is not None and not Path(content_dir).is_dir():
         raise ConfigError(f"NOTPROMOTED_CONTENT_DIR is not a folder: {content_dir!r}")
@@ -270,7 +302,70 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         encryption_keys=_encryption_keys(
             get("NOTPROMOTED_ENCRYPTION_KEY"), get("NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS")
         ),
+        **teams,
     )
+
+
+def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """The Teams settings: all three credentials or none, URLs that are URLs, AAD ids."""
+    credentials = {
+        "TEAMS_CLIENT_ID": get("TEAMS_CLIENT_ID"),
+        "TEAMS_CLIENT_SECRET": get("TEAMS_CLIENT_SECRET"),
+        "TEAMS_TENANT_ID": get("TEAMS_TENANT_ID"),
+    }
+    missing = [name for name, value in credentials.items() if not value]
+    if len(missing) not in (0, 3):
+        raise ConfigError(
+            f"{missing[0]} is not set: Teams needs TEAMS_CLIENT_ID, TEAMS_CLIENT_SECRET and "
+            "TEAMS_TENANT_ID together (the Azure bot's app registration), or none of them"
+        )
+    for name in ("TEAMS_CLIENT_ID", "TEAMS_TENANT_ID"):
+        value = credentials[name]
+        if value is not None and not _AAD_ID.fullmatch(value):
+            raise ConfigError(f"{name} must be a GUID like 00000000-0000-0000-0000-000000000000")
+    urls = {
+        "TEAMS_SERVICE_URL": get("TEAMS_SERVICE_URL") or DEFAULT_TEAMS_SERVICE_URL,
+        "TEAMS_LOGIN_URL": get("TEAMS_LOGIN_URL") or DEFAULT_TEAMS_LOGIN_URL,
+        "TEAMS_OPENID_METADATA_URL": get("TEAMS_OPENID_METADATA_URL")
+        or DEFAULT_TEAMS_OPENID_METADATA_URL,
+    }
+    for name, url in urls.items():
+        if not _is_http_url(url):
+            raise ConfigError(f"{name} is not an http(s) URL: {url!r}")
+    if not urls["TEAMS_LOGIN_URL"].startswith("https://"):
+        # MSAL, which fetches the bot's tokens, speaks to an https authority only.
+        raise ConfigError("TEAMS_LOGIN_URL must be an https:// URL")
+    if not urls["TEAMS_OPENID_METADATA_URL"].endswith("/openidconfiguration"):
+        raise ConfigError(
+            "TEAMS_OPENID_METADATA_URL must end in /openidconfiguration "
+            "(the signing keys are read from the /keys beside it)"
+        )
+    allow = (get("NOTPROMOTED_TEAMS_ALLOW_UNAUTHENTICATED") or "false").lower()
+    if allow not in ("true", "false"):
+        raise ConfigError(
+            f"NOTPROMOTED_TEAMS_ALLOW_UNAUTHENTICATED must be true or false, got {allow!r}"
+        )
+    managers = get("NOTPROMOTED_TEAMS_MANAGERS")
+    manager_ids = [part.strip().lower() for part in (managers or "").split(",") if part.strip()]
+    bad = [part for part in manager_ids if not _AAD_ID.fullmatch(part)]
+    if bad:
+        raise ConfigError(
+            "NOTPROMOTED_TEAMS_MANAGERS is a comma-separated list of Entra ID object ids "
+            f"(GUIDs), got {bad[0]!r}"
+        )
+    return {
+        "teams_client_id": credentials["TEAMS_CLIENT_ID"],
+        "teams_client_secret": credentials["TEAMS_CLIENT_SECRET"],
+        "teams_tenant_id": credentials["TEAMS_TENANT_ID"],
+        "teams_service_url": urls["TEAMS_SERVICE_URL"].rstrip("/") + "/",
+        "teams_login_url": urls["TEAMS_LOGIN_URL"].rstrip("/"),
+        "teams_openid_metadata_url": urls["TEAMS_OPENID_METADATA_URL"],
+        "teams_allow_unauthenticated": allow == "true",
+        "teams_manager_ids": frozenset(manager_ids),
+    }
+
+
+_AAD_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def is_time_zone(name: str) -> bool:

@@ -356,3 +356,29 @@ slack_bots = _with_room_for_ciphertext(
 slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
     SQLModel.metadata, "slack_oauth_states"
 )
+
+
+class TeamsConversation(SQLModel, table=True):
+    """Where a Teams person's personal chat with the bot lives, for messages sent on our own.
+
+    Written when the person installs the app or writes to it, refreshed on every activity:
+    the service URL can move, and the time zone is the one their Teams client last reported.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("person.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        )
+    )
+    conversation_id: str = Field(max_length=512)
+    service_url: str = Field(max_length=512)
+    bot_id: str = Field(max_length=128)
+    # The person's name as Teams shows it, to name them in someone else's card.
+    name: str | None = Field(default=None, max_length=256)
+    time_zone: str | None = Field(default=None, max_length=64)
+    locale: str | None = Field(default=None, max_length=16)
+    updated_at: datetime = _utc_column(nullable=False)

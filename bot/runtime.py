@@ -1,10 +1,11 @@
-"""Assembly: settings in, a ready Bolt app, dispatcher and services out."""
+"""Assembly: settings in, a ready Bolt app, Teams app, dispatcher and services out."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,8 +22,15 @@ from bot.slack.client import close_shared_session, make_web_client, open_shared_
 from bot.slack.listeners import register
 from bot.slack.oauth import SlackInstalls, build_installs
 from bot.slack.sender import SlackSender
+from bot.teams.endpoint import MountedEndpoint
 from messages.loader import Content, load_content
+from scheduler.delivery import Sender
 from scheduler.dispatcher import Dispatcher
+
+if TYPE_CHECKING:
+    from microsoft_teams.apps import App
+
+    from bot.teams.listeners import TeamsListeners
 
 
 @dataclass(frozen=True)
@@ -34,12 +42,19 @@ class Runtime:
     dispatcher: Dispatcher
     metrics: Metrics
     installs: SlackInstalls | None = None
+    # Teams, when configured: the SDK app, where it mounts its endpoint, and its handlers.
+    teams: App | None = None
+    teams_endpoint: MountedEndpoint = field(default_factory=MountedEndpoint)
+    teams_listeners: TeamsListeners | None = None
 
     async def open(self) -> None:
-        """Start what belongs to the running event loop: the pooled Slack HTTP session, and
-        our threads for blocking work as the loop's default executor."""
+        """Start what belongs to the running event loop: our threads for blocking work as the
+        loop's default executor, the pooled Slack HTTP session, and the Teams app's endpoint
+        and token validation."""
         asyncio.get_running_loop().set_default_executor(self.services.blocking)
         await open_shared_session(self.client)
+        if self.teams is not None:
+            await self.teams.initialize()
 
     async def close(self) -> None:
         await close_shared_session(self.client)
@@ -66,11 +81,21 @@ def build_runtime(
     client = make_web_client(settings, metrics=metrics)
     # Several workspaces (OAuth): each one's token comes from its stored installation.
     installs = build_installs(services, engine, client) if settings.oauth_enabled else None
+    senders: dict[str, Sender] = {
+        Platform.SLACK: SlackSender(client, installs.tokens if installs else None)
+    }
+    teams_endpoint = MountedEndpoint()
+    teams = teams_sender = teams_listeners = None
+    if settings.teams_enabled:  # the SDK is imported only by deployments that serve Teams
+        from bot.teams.listeners import TeamsListeners
+        from bot.teams.sdk import build_teams_app
+        from bot.teams.sender import TeamsSender
+
+        teams = build_teams_app(settings, teams_endpoint)
+        teams_sender = TeamsSender(services, teams.api)
+        senders[Platform.TEAMS] = teams_sender
     dispatcher = Dispatcher(
-        services,
-        {Platform.SLACK: SlackSender(client, installs.tokens if installs else None)},
-        concurrency=settings.dispatch_concurrency,
-        metrics=metrics,
+        services, senders, concurrency=settings.dispatch_concurrency, metrics=metrics
     )
     bolt = AsyncApp(
         client=client,
@@ -86,6 +111,9 @@ def build_runtime(
         ),
     )
     register(bolt, services, dispatcher, installs)
+    if teams is not None and teams_sender is not None:
+        teams_listeners = TeamsListeners(services, dispatcher, teams_sender)
+        teams_listeners.register(teams)
     return Runtime(
         services=services,
         engine=engine,
@@ -94,4 +122,7 @@ def build_runtime(
         dispatcher=dispatcher,
         metrics=metrics,
         installs=installs,
+        teams=teams,
+        teams_endpoint=teams_endpoint,
+        teams_listeners=teams_listeners,
     )

@@ -1,10 +1,11 @@
-"""The ASGI app: Slack's endpoint behind the guard, health, readiness and metrics, and (installed
-in several workspaces) the install page and Slack's redirect back to it."""
+"""The ASGI app: Slack's endpoint behind its guard, Teams' endpoint, health, readiness and
+metrics, and (installed in several workspaces) Slack's install page and its redirect back."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from bot.runtime import Runtime
 from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
 from bot.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.slack.observe import count_request
+from bot.teams.endpoint import MESSAGES_PATH
 from scheduler.runner import start_dispatching, stop_dispatching
 
 logger = logging.getLogger(__name__)
@@ -84,6 +86,34 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
             return to_starlette_response(await flow.handle_installation(bolt_request))
         return to_starlette_response(await flow.handle_callback(bolt_request))
 
+    async def teams_messages(request: Request) -> Response:
+        """Teams' activities: the SDK checks the token and routes; we guard what it cannot."""
+        handler = runtime.teams_endpoint.handlers.get(MESSAGES_PATH)
+        if handler is None:
+            return JSONResponse(
+                {
+                    "error": "Teams is not configured on this server: set TEAMS_CLIENT_ID, "
+                    "TEAMS_CLIENT_SECRET and TEAMS_TENANT_ID"
+                },
+                status_code=401,
+            )
+        try:
+            activity = json.loads(await read_limited_body(request))
+        except BodyTooLarge:
+            return PlainTextResponse("request body too large", status_code=413)
+        except ValueError:
+            return PlainTextResponse("bad request: not JSON", status_code=400)
+        if not isinstance(activity, dict):
+            return PlainTextResponse("bad request: not an activity", status_code=400)
+        answer = await handler({"body": activity, "headers": dict(request.headers)})
+        if answer["status"] >= 500:
+            # The SDK has logged why: an activity that passed its token check but that it
+            # could not read (our own handlers never raise into it).
+            return PlainTextResponse("bad request: the activity could not be read", 400)
+        if answer["body"] is None:
+            return Response(status_code=answer["status"])
+        return JSONResponse(answer["body"], status_code=answer["status"])
+
     async def healthz(_request: Request) -> Response:
         ok = await database_answers(runtime)
         return JSONResponse(
@@ -120,6 +150,7 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
 
     routes = [
         Route("/slack/events", slack_events, methods=["POST"]),
+        Route(MESSAGES_PATH, teams_messages, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_page, methods=["GET"]),

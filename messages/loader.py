@@ -128,6 +128,8 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "install_unavailable": "",
         "install_again": "",
         "not_installed": "app_name",
+        "teams_someone": "",
+        "teams_notes_saved": "",
     }.items()
 }
 

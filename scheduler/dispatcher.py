@@ -21,12 +21,10 @@ from bot.metrics import Metrics
 from bot.models import Journey, JourneyStatus
 from bot.schedule import overridden_working_time, replan_start_checkins
 from bot.services import Services
-from handlers.checkin_messages import checkin_message
-from handlers.compose import finished_message, plain, stage_message
-from handlers.feedback import draft_message
-from handlers.goals import goals_of
-from handlers.meeting_messages import NothingToSay, meeting_message
-from messages.model import Bullets, Message
+from handlers.compose import plain
+from handlers.meeting_messages import NothingToSay
+from handlers.outbox import compose_checkin
+from messages.model import Message
 from scheduler.delivery import DeliveryDeferred, Profile, Recipient, RecipientUnreachable, Sender
 from scheduler.timing import is_working_moment, next_working_moment, person_zone, spread
 
@@ -36,6 +34,8 @@ PROFILE_MAX_AGE = timedelta(days=1)
 # How long sending steps aside for answers a person is waiting on: at most 40 x 5 ms a step.
 ANSWER_YIELD_STEPS = 40
 ANSWER_YIELD_SECONDS = 0.005
+# Rows `send_now` sends at once in one process; more are left to a sweep.
+SENDS_IN_HAND = 64
 
 
 class SendOutcome(enum.Enum):
@@ -89,6 +89,9 @@ class Dispatcher:
         self._sweeping = asyncio.Lock()
         # Requests a person is waiting on, in this process, now (see `answering`).
         self._answering = 0
+        self._in_hand = 0  # rows send_now is sending
+        self.sends_in_hand = SENDS_IN_HAND
+        self._extra_sweep: asyncio.Task[None] | None = None
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
@@ -109,12 +112,38 @@ class Dispatcher:
             await asyncio.sleep(ANSWER_YIELD_SECONDS)
 
     async def send_now(self, checkin_id: int) -> SendOutcome:
-        """Send one row at once (the command path); a no-op if another worker has it."""
-        await self._after_answers()
-        job = await asyncio.to_thread(self._claim_and_load, checkin_id)
-        if job is None:
-            return SendOutcome.SKIPPED
-        return await self._send(job)
+        """Send one row at once (the command path); a no-op if another worker has it.
+
+        Under a burst, at most `sends_in_hand` of these run at a time; beyond that the row is
+        left in the outbox, where it already is, and a sweep is started to send it: memory
+        stays flat however many commands arrive, and nothing is lost.
+        """
+        if self._in_hand >= self.sends_in_hand:
+            self._sweep_soon()
+            return SendOutcome.DEFERRED
+        self._in_hand += 1
+        try:
+            await self._after_answers()
+            job = await asyncio.to_thread(self._claim_and_load, checkin_id)
+            if job is None:
+                return SendOutcome.SKIPPED
+            return await self._send(job)
+        finally:
+            self._in_hand -= 1
+
+    def _sweep_soon(self) -> None:
+        """Start a sweep now unless one is running (it goes on while it finds full pages)."""
+        if self._sweeping.locked() or self.stopping or self._extra_sweep is not None:
+            return
+        self._extra_sweep = asyncio.get_running_loop().create_task(self._sweep_extra())
+
+    async def _sweep_extra(self) -> None:
+        try:
+            await self.run_once()
+        except Exception:
+            logger.exception("a sweep for the sends that overflowed failed; the next one retries")
+        finally:
+            self._extra_sweep = None
 
     async def run_once(self) -> int:
         """Send everything due, a page at a time so memory stays flat; return how many went.
@@ -355,50 +384,15 @@ class Dispatcher:
         return job.kind == ids.CHECKIN_KIND_STAGE and job.stage_id in stages
 
     def _compose(self, job: _Job, profile: Profile) -> Message:
-        services = self.services
-        locale = services.content.for_locale(profile.locale)
-        settings = services.settings
-        if job.kind == ids.CHECKIN_KIND_STAGE and job.stage_id in locale.stages:
-            return stage_message(
-                content=services.content,
-                locale=locale,
-                settings=settings,
-                stage_id=job.stage_id or "",
-                checkin_id=job.checkin_id,
-            )
-        if job.kind == ids.CHECKIN_KIND_FINISHED:
-            return finished_message(locale, settings)
-        if job.meeting_id is not None or job.kind == ids.CHECKIN_KIND_MEETING_GRANT:
-            with services.sessions.begin() as session:
-                return meeting_message(
-                    session,
-                    kind=job.kind,
-                    checkin_id=job.checkin_id,
-                    recipient_id=job.person_id,
-                    locale=locale,
-                    services=services,
-                )
-        with services.sessions.begin() as session:
-            goals = goals_of(session, job.person_id)
-        if job.kind == ids.CHECKIN_KIND_GOALS_SAVED:
-            saved = plain(
-                locale, settings, locale.checkin("goals_nudge", "saved", count=len(goals))
-            )
-            return Message(
-                notification=saved.notification,
-                title=locale.checkin("goals_form", "title"),
-                blocks=(*saved.blocks, Bullets(tuple(goals))),
-            )
-        if job.kind == ids.CHECKIN_KIND_FEEDBACK_REQUEST:
-            with services.sessions.begin() as session:
-                return draft_message(
-                    session, person_id=job.person_id, locale=locale, services=services
-                )
-        if job.kind in locale.checkins:
-            return checkin_message(
-                job.kind, locale=locale, settings=settings, checkin_id=job.checkin_id, goals=goals
-            )
-        raise RecipientUnreachable(f"nothing to say for {job.kind}:{job.stage_id}")
+        return compose_checkin(
+            self.services,
+            kind=job.kind,
+            stage_id=job.stage_id,
+            checkin_id=job.checkin_id,
+            person_id=job.person_id,
+            meeting_id=job.meeting_id,
+            locale_name=profile.locale,
+        )
 
     async def _retire(self, sender: Sender, job: _Job, profile: Profile) -> None:
         assert job.superseded is not None

@@ -32,6 +32,9 @@ from bot.slack.standin import PostedMessage, SlackStandIn
 from bot.web import build_web_app
 from messages.loader import Content
 
+# The Teams fixtures (a bot serving Teams too, and a loopback guard for its HTTP clients).
+pytest_plugins = ["tests.bot.teams.harness"]
+
 TEAM = "T0TEST"
 SECRET = "test-signing-secret"
 # A Monday morning in London, in UTC.

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -41,7 +42,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in list(os.environ):
         if (
             name in SLACK_VARIABLES
-            or name.startswith("NOTPROMOTED_")
+            or name.startswith(("NOTPROMOTED_", "TEAMS_"))
             or name in ("PORT", "LOG_LEVEL")
         ):
             monkeypatch.delenv(name)
@@ -58,6 +59,22 @@ def test_manifest_prints_json_for_http_and_socket_mode(
     )
     assert main(["manifest"]) == 0
     assert json.loads(capsys.readouterr().out)["settings"]["socket_mode_enabled"] is True
+
+
+def test_teams_package_writes_the_zip_for_upload(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["teams-package", "--url", "https://bot.example.com"]) == 2
+    assert "TEAMS_CLIENT_ID" in capsys.readouterr().err
+    app_id = "11111111-2222-3333-4444-555555555555"
+    monkeypatch.setenv("TEAMS_CLIENT_ID", app_id)
+    monkeypatch.setenv("TEAMS_CLIENT_SECRET", "secret")
+    monkeypatch.setenv("TEAMS_TENANT_ID", app_id)
+    assert main(["teams-package", "--url", "http://bot.example.com"]) == 2
+    out = clean_env / "app.zip"
+    assert main(["teams-package", "--url", "https://bot.example.com", "--out", str(out)]) == 0
+    with zipfile.ZipFile(out) as package:
+        assert json.loads(package.read("manifest.json"))["bots"][0]["botId"] == app_id
 
 
 def test_manifest_url_must_be_https(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -249,3 +249,47 @@ def test_require_socket_passes_with_bot_and_app_tokens() -> None:
     settings.require_socket()
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
         settings.require_http()
+
+
+# -- Teams -------------------------------------------------------------------------------
+
+TEAMS_APP = "11111111-2222-3333-4444-555555555555"
+
+
+def test_teams_is_off_without_settings_and_on_with_all_three_credentials() -> None:
+    assert not load_settings({}).teams_enabled
+    settings = load_settings(
+        {
+            "TEAMS_CLIENT_ID": TEAMS_APP,
+            "TEAMS_CLIENT_SECRET": "secret",
+            "TEAMS_TENANT_ID": TEAMS_APP.replace("1", "9"),
+            "TEAMS_SERVICE_URL": "https://smba.infra.gcc.teams.microsoft.com/teams",
+            "NOTPROMOTED_TEAMS_MANAGERS": f" {TEAMS_APP.upper()} , ",
+        }
+    )
+    assert settings.teams_enabled and settings.teams_credentials is not None
+    assert settings.teams_service_url == "https://smba.infra.gcc.teams.microsoft.com/teams/"
+    assert settings.teams_manager_ids == frozenset({TEAMS_APP})
+    assert not settings.teams_allow_unauthenticated
+    dev = load_settings({"NOTPROMOTED_TEAMS_ALLOW_UNAUTHENTICATED": "true"})
+    assert dev.teams_enabled and dev.teams_credentials is None
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TEAMS_CLIENT_ID": TEAMS_APP}, "TEAMS_CLIENT_SECRET"),
+        (
+            {"TEAMS_CLIENT_ID": "bot", "TEAMS_CLIENT_SECRET": "s", "TEAMS_TENANT_ID": TEAMS_APP},
+            "TEAMS_CLIENT_ID",
+        ),
+        ({"TEAMS_LOGIN_URL": "http://login.example.com"}, "TEAMS_LOGIN_URL"),
+        ({"TEAMS_SERVICE_URL": "smba"}, "TEAMS_SERVICE_URL"),
+        ({"TEAMS_OPENID_METADATA_URL": "https://x.example.com/keys"}, "TEAMS_OPENID_METADATA_URL"),
+        ({"NOTPROMOTED_TEAMS_ALLOW_UNAUTHENTICATED": "yes please"}, "ALLOW_UNAUTHENTICATED"),
+        ({"NOTPROMOTED_TEAMS_MANAGERS": "U0123"}, "NOTPROMOTED_TEAMS_MANAGERS"),
+    ],
+)
+def test_malformed_teams_settings_name_the_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_settings(env)

@@ -37,6 +37,7 @@ TABLES = {
     "slack_installations",
     "slack_bots",
     "slack_oauth_states",
+    "teamsconversation",
 }
 
 

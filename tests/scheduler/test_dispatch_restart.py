@@ -20,7 +20,7 @@ from bot.slack.client import make_web_client
 from bot.slack.standin import Failure, SlackStandIn
 from messages.model import Message
 from scheduler.delivery import Delivered, Profile, Recipient, Sender
-from scheduler.dispatcher import Dispatcher
+from scheduler.dispatcher import Dispatcher, SendOutcome
 from tests.conftest import make_settings
 from tests.scheduler.seeding import (
     Seeded,
@@ -296,3 +296,29 @@ def test_rows_claimed_by_workers_that_died_before_trying_them_still_get_their_re
     row = rows(engine)[seeded.checkin_id]
     # The first real attempt met a passing fault: it must be tried again, not given up.
     assert row.status == CheckinStatus.PENDING, (row.status, row.attempts, row.last_error)
+
+
+# -- a burst of commands -------------------------------------------------------------------------
+
+
+def test_sends_beyond_the_limit_in_hand_are_left_to_a_sweep_and_go_out_once(
+    standin: SlackStandIn, engine: Engine
+) -> None:
+    """More first messages at once than a process keeps in hand: the rest stay in the outbox
+    (no coroutine per row piles up in memory), and a sweep started at once sends them."""
+    now = datetime.now(UTC)
+    seeded = seed_checkins(engine, 30, due_at=now, now=now)
+    dispatcher = _dispatcher(standin, engine)
+    dispatcher.sends_in_hand = 4
+
+    async def burst() -> list[SendOutcome]:
+        outcomes = await asyncio.gather(*(dispatcher.send_now(s.checkin_id) for s in seeded))
+        while dispatcher._extra_sweep is not None:  # the sweep the overflow started
+            await asyncio.sleep(0.01)
+        return list(outcomes)
+
+    outcomes = asyncio.run(burst())
+    assert outcomes.count(SendOutcome.SENT) == 4
+    assert outcomes.count(SendOutcome.DEFERRED) == 26
+    assert_each_posted_once(standin, seeded)
+    assert_all_sent(engine, standin, seeded)

@@ -1,0 +1,41 @@
+"""What notpromoted knows about Teams people named in the manager flow. Every doubt is a "no".
+
+Teams gives a bot no directory of the tenant without Microsoft Graph, so a person counts as
+found when they have the app installed (their personal chat with the bot is stored): only
+then can they receive the invitation, the agenda or the offer at all. Tenant admins can
+install the app for managers ahead of time with a Teams app setup policy.
+
+The managers' group is a list of Entra ID object ids in NOTPROMOTED_TEAMS_MANAGERS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.models import Platform
+from bot.services import PersonRef, Services
+from bot.teams.conversations import conversation_of
+from handlers.meetings import Someone
+
+
+@dataclass(frozen=True)
+class TeamsDirectory:
+    services: Services
+
+    async def someone(self, tenant_id: str, user_id: str) -> Someone:
+        ref = PersonRef(Platform.TEAMS, tenant_id, user_id)
+        found = await asyncio.to_thread(self._has_chat, ref)
+        return Someone(user_id, found=found, active=found)
+
+    def in_manager_group(self, actor: PersonRef) -> bool:
+        return _is_manager(self.services.settings, actor)
+
+    def _has_chat(self, ref: PersonRef) -> bool:
+        with self.services.sessions.begin() as session:
+            return conversation_of(session, ref=ref) is not None
+
+
+def _is_manager(settings: Settings, actor: PersonRef) -> bool:
+    return actor.platform == Platform.TEAMS and actor.user_id in settings.teams_manager_ids

@@ -1,0 +1,142 @@
+"""The Teams app package: manifest.json and two icons, zipped, for upload to Teams.
+
+The icons are drawn here with the standard library (a few steps going up), so the repository
+holds no binary files: a 192x192 colour icon and the 32x32 white-on-transparent outline.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+MANIFEST_VERSION = "1.22"
+SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+ACCENT = (0x3B, 0x5B, 0x7A)
+SHORT_NAME_LIMIT = 30
+
+# The command menu Teams shows in the chat with the bot: what each word does.
+COMMANDS = (
+    ("start", "Begin, or pick up where you left off"),
+    ("status", "Where you are and what comes next"),
+    ("pause", "Hold everything until you resume"),
+    ("resume", "Carry on after a pause"),
+    ("stop", "End the journey and cancel what is planned"),
+    ("forget", "Erase everything kept about you"),
+    ("help", "What I can do"),
+    ("meeting", "Prepare a feedback meeting (for managers)"),
+)
+
+Pixel = tuple[int, int, int, int]
+
+
+def build_manifest(
+    *,
+    app_id: str,
+    display_name: str,
+    base_url: str,
+    developer: str,
+    privacy_url: str,
+    terms_url: str,
+    version: str = "1.0.0",
+) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA,
+        "manifestVersion": MANIFEST_VERSION,
+        "version": version,
+        "id": app_id,
+        "developer": {
+            "name": developer,
+            "websiteUrl": base_url,
+            "privacyUrl": privacy_url,
+            "termsOfUseUrl": terms_url,
+        },
+        "name": {"short": display_name[:SHORT_NAME_LIMIT], "full": display_name},
+        "description": {
+            "short": "A private companion for what comes next",
+            "full": (
+                "For people who applied for an internal role or promotion and did not get it: "
+                "a private walk, at your own pace, from the first sting to a plan. It checks in "
+                "a few days later, helps you ask for feedback and write goals, and lets your "
+                "manager prepare a feedback meeting if you invite them. Nobody else sees it."
+            ),
+        },
+        "icons": {"color": "color.png", "outline": "outline.png"},
+        "accentColor": "#{:02X}{:02X}{:02X}".format(*ACCENT),
+        "bots": [
+            {
+                "botId": app_id,
+                "scopes": ["personal"],
+                "supportsFiles": False,
+                "isNotificationOnly": False,
+                "commandLists": [
+                    {
+                        "scopes": ["personal"],
+                        "commands": [
+                            {"title": title, "description": text} for title, text in COMMANDS
+                        ],
+                    }
+                ],
+            }
+        ],
+        "permissions": ["identity"],
+        "validDomains": [urlparse(base_url).netloc],
+    }
+
+
+def build_package(manifest: dict[str, Any]) -> bytes:
+    """The zip Teams takes: the manifest and its two icons at the top level."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("manifest.json", json.dumps(manifest, indent=2))
+        package.writestr("color.png", color_icon())
+        package.writestr("outline.png", outline_icon())
+    return buffer.getvalue()
+
+
+def color_icon() -> bytes:
+    white: Pixel = (255, 255, 255, 255)
+    background: Pixel = (*ACCENT, 255)
+    return png(192, lambda x, y: white if _on_steps(x, y, 192) else background)
+
+
+def outline_icon() -> bytes:
+    """Teams wants the outline white on a transparent background."""
+    white: Pixel = (255, 255, 255, 255)
+    clear: Pixel = (0, 0, 0, 0)
+    return png(32, lambda x, y: white if _on_steps(x, y, 32) else clear)
+
+
+def _on_steps(x: int, y: int, size: int) -> bool:
+    """Three steps rising to the right, inside a margin of a sixth of the icon."""
+    margin, steps = size // 6, 3
+    inner = size - 2 * margin
+    if not (margin <= x < size - margin and margin <= y < size - margin):
+        return False
+    step = min((x - margin) * steps // inner, steps - 1)
+    top = margin + inner - (step + 1) * inner // steps
+    return y >= top
+
+
+def png(size: int, pixel: Callable[[int, int], Pixel]) -> bytes:
+    """A square RGBA PNG, each pixel from `pixel(x, y)`."""
+    rows = b"".join(
+        b"\x00" + b"".join(bytes(pixel(x, y)) for x in range(size)) for y in range(size)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)  # 8-bit RGBA
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )

@@ -1,0 +1,112 @@
+"""The Teams SDK app, built from our settings, with its endpoint mounted on our Starlette app.
+
+Values go to the SDK explicitly; none is left to its own environment names. Two pieces are
+ours, each for a reason:
+
+- `MountedEndpoint` (bot.teams.endpoint), the SDK's HttpServerAdapter protocol: the SDK
+  registers its messaging handler (JWT validation, then routing) there, and bot.web serves it
+  on the same ASGI app as Slack.
+- `ClientSecretTokens`, the app's token provider: the SDK's built-in client-secret path
+  builds MSAL without `instance_discovery=False`, so MSAL would ask login.microsoftonline.com
+  about any other login host, and a sovereign or test login URL could not be used. This one is
+  the same MSAL client-credentials flow, with the authority taken from TEAMS_LOGIN_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from microsoft_teams.api.auth.cloud_environment import PUBLIC, CloudEnvironment, with_overrides
+from microsoft_teams.apps import App
+from microsoft_teams.common import ClientOptions
+from msal import ConfidentialClientApplication
+
+from bot.config import Settings
+from bot.teams.endpoint import MESSAGES_PATH, MountedEndpoint
+
+logger = logging.getLogger(__name__)
+
+SEND_TIMEOUT_SECONDS = 20.0
+
+
+class TokenUnavailable(Exception):
+    """The login service did not give the bot a token (wrong secret, unreachable, ...)."""
+
+
+class ClientSecretTokens:
+    """App-only tokens for the Bot Connector, from the bot's client id and secret."""
+
+    def __init__(self, *, client_id: str, client_secret: str, login_url: str) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.login_url = login_url
+        self._clients: dict[str, ConfidentialClientApplication] = {}
+        self._lock = threading.Lock()
+
+    async def get_app_token(self, scope: str | list[str], tenant_id: str | None) -> str:
+        scopes = [scope] if isinstance(scope, str) else list(scope)
+        return await asyncio.to_thread(self._acquire, scopes, tenant_id or "botframework.com")
+
+    def _acquire(self, scopes: list[str], tenant_id: str) -> str:
+        try:
+            with self._lock:
+                client = self._clients.get(tenant_id)
+                if client is None:
+                    client = ConfidentialClientApplication(
+                        self.client_id,
+                        client_credential=self.client_secret,
+                        authority=f"{self.login_url}/{tenant_id}",
+                        instance_discovery=False,
+                    )
+                    self._clients[tenant_id] = client
+            # MSAL answers from its token cache until the token is about to expire.
+            result = client.acquire_token_for_client(scopes=scopes)
+        except Exception as error:
+            raise TokenUnavailable(f"{type(error).__name__}") from error
+        token = result.get("access_token") if isinstance(result, dict) else None
+        if not isinstance(token, str):
+            reason = result.get("error") if isinstance(result, dict) else None
+            raise TokenUnavailable(str(reason or "no access token"))
+        return token
+
+
+def cloud_of(settings: Settings) -> CloudEnvironment:
+    """The public cloud, with the login and OpenID metadata URLs the settings name."""
+    return with_overrides(
+        PUBLIC,
+        login_endpoint=settings.teams_login_url,
+        openid_metadata_url=settings.teams_openid_metadata_url,
+    )
+
+
+def build_teams_app(settings: Settings, endpoint: MountedEndpoint) -> App:
+    """The SDK app, for settings with Teams credentials or the development switch."""
+    credentials = settings.teams_credentials
+    if settings.teams_allow_unauthenticated:
+        logger.warning(
+            "NOTPROMOTED_TEAMS_ALLOW_UNAUTHENTICATED is on: %s accepts Teams activities WITHOUT "
+            "checking who sent them. Anyone who can reach this server can act as any Teams "
+            "user. Use it for local development only, never in production.",
+            MESSAGES_PATH,
+        )
+    tokens = None
+    if credentials is not None:
+        client_id, secret, _tenant = credentials
+        tokens = ClientSecretTokens(
+            client_id=client_id, client_secret=secret, login_url=settings.teams_login_url
+        )
+    return App(
+        client_id=settings.teams_client_id,
+        tenant_id=settings.teams_tenant_id,
+        token=tokens,
+        client=ClientOptions(timeout=SEND_TIMEOUT_SECONDS),
+        http_server_adapter=endpoint,
+        messaging_endpoint=MESSAGES_PATH,
+        service_url=settings.teams_service_url,
+        cloud=cloud_of(settings),
+        dangerously_allow_unauthenticated_requests=settings.teams_allow_unauthenticated,
+        state=False,
+        telemetry={"agent365": False},
+    )

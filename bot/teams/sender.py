@@ -1,0 +1,180 @@
+"""The dispatcher's Teams side: proactive cards through the stored conversation reference.
+
+Exactly once, as far as Teams allows: the dispatcher marks a row before it posts, and after an
+attempt whose outcome is unknown it asks `find_delivered` before posting again. A bot cannot
+read its personal chats back through the Bot Connector (that needs Microsoft Graph and chat
+read permissions this app does not ask for), so for Teams that answer is always "not found":
+only a post that was sent and then lost its answer (a read timeout, a dropped connection, a
+crash before the row was marked sent) can arrive twice. Failures that surely sent nothing (no
+connection, no token, a 4xx/5xx answer) are retried without that doubt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import TypeVar
+
+import httpx
+from microsoft_teams.api import Account, ApiClient, ConversationAccount
+from microsoft_teams.api.activities.message import MessageActivityInput
+from sqlmodel import select
+
+from bot.models import Person, Platform, TeamsConversation
+from bot.services import PersonRef, Services
+from bot.teams.cards import Card, build_card, card_attachment
+from bot.teams.conversations import conversation_of, names_of
+from bot.teams.sdk import TokenUnavailable
+from messages.model import MENTION, Message
+from scheduler.delivery import (
+    Delivered,
+    DeliveryDeferred,
+    Profile,
+    Recipient,
+    RecipientUnreachable,
+)
+
+# Answers that say this person cannot be reached this way: the app was removed, the user left.
+UNREACHABLE_STATUSES = frozenset({403, 404, 410})
+
+T = TypeVar("T")
+
+
+class TeamsSender:
+    def __init__(self, services: Services, api: ApiClient) -> None:
+        self.services = services
+        self.api = api
+
+    async def fetch_profile(self, recipient: Recipient) -> Profile:
+        """What the person's Teams client last told us: its time zone and language."""
+        row = await asyncio.to_thread(self._conversation, _ref(recipient))
+        if row is None:
+            return Profile(time_zone=None, locale=None)
+        return Profile(time_zone=row.time_zone, locale=row.locale)
+
+    async def deliver(
+        self, recipient: Recipient, message: Message, *, checkin_id: int
+    ) -> Delivered:
+        ref = _ref(recipient)
+        row = await asyncio.to_thread(self._conversation, ref)
+        if row is None:
+            raise RecipientUnreachable("no conversation with the bot: the app is not installed")
+        card = await self.card_for(ref.workspace_id, message, checkin_id=checkin_id)
+        activity = card_activity(message, card)
+        # The stored conversation reference: from the bot, into the person's chat.
+        activity.from_ = Account(id=row.bot_id)
+        activity.conversation = ConversationAccount(id=row.conversation_id)
+        api = self.api.clone(service_url=row.service_url)
+        sent = await _call(api.conversations.create_activity(row.conversation_id, activity))
+        if not sent.id:
+            raise DeliveryDeferred("the Bot Connector returned no activity id")
+        return Delivered(channel_id=row.conversation_id, message_ts=sent.id)
+
+    async def replace(
+        self, recipient: Recipient, channel_id: str, message_ts: str, message: Message
+    ) -> None:
+        await self.redraw(channel_id, message_ts, message)
+
+    async def redraw(self, channel_id: str, message_ts: str, message: Message) -> None:
+        """Redraw a card the bot sent before (channel_id is the conversation, ts the activity):
+        the conversation's stored reference says where, so no recipient is needed."""
+        found = await asyncio.to_thread(self._by_conversation, channel_id)
+        if found is None:
+            raise RecipientUnreachable("no stored conversation for that card")
+        service_url, tenant = found
+        card = await self.card_for(tenant, message)
+        await self.update(service_url, channel_id, message_ts, message, card)
+
+    async def update(
+        self, service_url: str, conversation_id: str, activity_id: str, message: Message, card: Card
+    ) -> None:
+        activity = card_activity(message, card)
+        api = self.api.clone(service_url=service_url)
+        await _call(api.conversations.update_activity(conversation_id, activity_id, activity))
+
+    async def find_delivered(
+        self, recipient: Recipient, *, checkin_id: int, since: datetime
+    ) -> Delivered | None:
+        """Always None: see the module's note on what Teams lets a bot read back."""
+        return None
+
+    async def card_for(
+        self, tenant_id: str, message: Message, *, checkin_id: int | None = None
+    ) -> Card:
+        names = await asyncio.to_thread(self.names, tenant_id, message)
+        return build_card(message, names=names, checkin_id=checkin_id)
+
+    def names(self, tenant_id: str, message: Message) -> dict[str, str]:
+        """The names of the people a message names, with the content's word for anyone unknown."""
+        wanted = self._names_in(message)
+        with self.services.sessions.begin() as session:
+            known = names_of(session, tenant_id=tenant_id, user_ids=wanted)
+        fallback = self.services.content.for_locale(None).text("teams_someone")
+        return {**{user: fallback for user in wanted}, **known, "": fallback}
+
+    def _names_in(self, message: Message) -> set[str]:
+        texts = [message.title or "", message.note or "", message.todo or ""]
+        for block in message.blocks:
+            texts += getattr(block, "items", ()) or [getattr(block, "text", "")]
+        texts += [row.text for row in message.rows]
+        return {match.group(1) for text in texts for match in MENTION.finditer(text)}
+
+    def _conversation(self, ref: PersonRef) -> TeamsConversation | None:
+        with self.services.sessions.begin() as session:
+            row = conversation_of(session, ref=ref)
+            if row is not None:
+                session.expunge(row)
+            return row
+
+    def _by_conversation(self, conversation_id: str) -> tuple[str, str] | None:
+        with self.services.sessions.begin() as session:
+            found = session.exec(
+                select(TeamsConversation.service_url, Person.workspace_id)
+                .join(Person, Person.id == TeamsConversation.person_id)  # type: ignore[arg-type]
+                .where(TeamsConversation.conversation_id == conversation_id)
+            ).first()
+            return (found[0], found[1]) if found else None
+
+
+def _ref(recipient: Recipient) -> PersonRef:
+    return PersonRef(Platform.TEAMS, recipient.workspace_id, recipient.user_id)
+
+
+def card_activity(message: Message, card: Card) -> MessageActivityInput:
+    """A card message; `summary` is what a notification shows: always the neutral line."""
+    return MessageActivityInput.model_validate(
+        {
+            "type": "message",
+            "summary": message.notification,
+            "attachments": [card_attachment(card)],
+        }
+    )
+
+
+async def _call(request: Awaitable[T]) -> T:
+    """Turn Teams' failures into the dispatcher's two kinds: retry later, or give up."""
+    try:
+        return await request
+    except httpx.HTTPStatusError as error:
+        status = error.response.status_code
+        if status in UNREACHABLE_STATUSES:
+            raise RecipientUnreachable(f"teams answered {status}") from None
+        retry_after = _retry_after(error.response) if status in (429, 503) else 0.0
+        raise DeliveryDeferred(f"teams answered {status}", retry_after) from None
+    except TokenUnavailable as error:
+        raise DeliveryDeferred(f"no token for the Bot Connector: {error}") from None
+    except (httpx.ConnectError, httpx.ConnectTimeout) as error:  # nothing was sent
+        raise DeliveryDeferred(f"connection: {type(error).__name__}") from None
+    except (httpx.TransportError, TimeoutError) as error:
+        # The request may have reached Teams before the answer was lost.
+        raise DeliveryDeferred(
+            f"connection: {type(error).__name__}", maybe_delivered=True
+        ) from None
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, min(float(response.headers.get("Retry-After") or 30), 3600.0))
+    except ValueError:
+        return 30.0

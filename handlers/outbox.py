@@ -1,0 +1,97 @@
+"""What a check-in row says: composed by the dispatcher when the row is sent, and drawn again
+when an adapter must redraw a message it sent (a Teams card that a click replaces in place)."""
+
+from __future__ import annotations
+
+from bot import ids, store
+from bot.models import Checkin, Journey
+from bot.services import PersonRef, Services
+from handlers.checkin_messages import checkin_message
+from handlers.compose import finished_message, plain, stage_message
+from handlers.feedback import draft_message
+from handlers.goals import goals_of
+from handlers.meeting_messages import NothingToSay, meeting_message
+from messages.model import Bullets, Message
+from scheduler.delivery import RecipientUnreachable
+
+
+def compose_checkin(
+    services: Services,
+    *,
+    kind: str,
+    stage_id: str | None,
+    checkin_id: int,
+    person_id: int,
+    meeting_id: int | None,
+    locale_name: str | None,
+) -> Message:
+    """The message of one row, for the person it goes to, in their language."""
+    locale = services.content.for_locale(locale_name)
+    settings = services.settings
+    if kind == ids.CHECKIN_KIND_STAGE and stage_id in locale.stages:
+        return stage_message(
+            content=services.content,
+            locale=locale,
+            settings=settings,
+            stage_id=stage_id or "",
+            checkin_id=checkin_id,
+        )
+    if kind == ids.CHECKIN_KIND_FINISHED:
+        return finished_message(locale, settings)
+    if meeting_id is not None or kind == ids.CHECKIN_KIND_MEETING_GRANT:
+        with services.sessions.begin() as session:
+            return meeting_message(
+                session,
+                kind=kind,
+                checkin_id=checkin_id,
+                recipient_id=person_id,
+                locale=locale,
+                services=services,
+            )
+    with services.sessions.begin() as session:
+        goals = goals_of(session, person_id)
+    if kind == ids.CHECKIN_KIND_GOALS_SAVED:
+        saved = plain(locale, settings, locale.checkin("goals_nudge", "saved", count=len(goals)))
+        return Message(
+            notification=saved.notification,
+            title=locale.checkin("goals_form", "title"),
+            blocks=(*saved.blocks, Bullets(tuple(goals))),
+        )
+    if kind == ids.CHECKIN_KIND_FEEDBACK_REQUEST:
+        with services.sessions.begin() as session:
+            return draft_message(session, person_id=person_id, locale=locale, services=services)
+    if kind in locale.checkins:
+        return checkin_message(
+            kind, locale=locale, settings=settings, checkin_id=checkin_id, goals=goals
+        )
+    raise RecipientUnreachable(f"nothing to say for {kind}:{stage_id}")
+
+
+def recompose_own(services: Services, ref: PersonRef, checkin_id: int | None) -> Message | None:
+    """The message of a row sent to this person, drawn again; None if it is not theirs (or
+    there is nothing to draw any more)."""
+    if checkin_id is None:
+        return None
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        checkin = session.get(Checkin, checkin_id)
+        if person is None or checkin is None:
+            return None
+        journey = session.get(Journey, checkin.journey_id) if checkin.journey_id else None
+        owner = checkin.recipient_id or (journey.person_id if journey else None)
+        if owner != person.id or person.id is None:
+            return None
+        row = (checkin.kind, checkin.stage_id, checkin.meeting_id, person.id, person.locale)
+    kind, stage_id, meeting_id, person_id, locale_name = row
+    try:
+        return compose_checkin(
+            services,
+            kind=kind,
+            stage_id=stage_id,
+            checkin_id=checkin_id,
+            person_id=person_id,
+            meeting_id=meeting_id,
+            locale_name=locale_name,
+        )
+    except (NothingToSay, RecipientUnreachable):
+        return None

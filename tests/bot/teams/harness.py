@@ -1,0 +1,269 @@
+"""Teams fixtures for every test: a running bot that serves Teams too, with authentication on,
+against the fakes on loopback (registered in tests/conftest.py as a plugin)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import requests
+
+from bot import ids
+from bot.services import PersonRef
+from tests.bot.teams.fakes import CLIENT_ID, CLIENT_SECRET, TENANT, Sent, TeamsCloud
+from tests.conftest import BotFactory, RunningBot, _is_loopback
+
+Payload = dict[str, Any]
+
+ALEX = "0a1b2c3d-0000-4000-8000-00000000a1e5"
+MORGAN = "0a1b2c3d-0000-4000-8000-0000000b0551"  # a manager
+SAM = "0a1b2c3d-0000-4000-8000-0000000005a3"
+
+
+@pytest.fixture(autouse=True)
+def teams_traffic_on_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The Teams SDK speaks httpx, MSAL speaks requests, the key client urllib: none of them
+    may leave 127.0.0.0/8 in a test."""
+    violations: list[str] = []
+
+    def check(url: str) -> None:
+        if not _is_loopback(url):
+            violations.append(url)
+            raise AssertionError(f"test traffic must stay on loopback, not {url}")
+
+    send = httpx.AsyncClient.send
+
+    async def guarded_send(self: httpx.AsyncClient, request: httpx.Request, **kw: Any) -> Any:
+        check(str(request.url))
+        return await send(self, request, **kw)
+
+    session_send = requests.Session.send
+
+    def guarded_session(self: requests.Session, request: Any, **kw: Any) -> Any:
+        check(str(request.url))
+        return session_send(self, request, **kw)
+
+    urlopen = urllib.request.urlopen
+
+    def guarded_urlopen(url: Any, *args: Any, **kw: Any) -> Any:
+        check(url.full_url if isinstance(url, urllib.request.Request) else str(url))
+        return urlopen(url, *args, **kw)
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", guarded_send)
+    monkeypatch.setattr(requests.Session, "send", guarded_session)
+    monkeypatch.setattr(urllib.request, "urlopen", guarded_urlopen)
+    yield
+    assert not violations, f"requests left loopback: {violations}"
+
+
+@pytest.fixture
+def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TeamsCloud]:
+    fake = TeamsCloud().start(tmp_path)
+    # MSAL (requests) trusts the fake login service's certificate, and nothing else changes.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_file)
+    yield fake
+    fake.stop()
+
+
+def teams_settings(cloud: TeamsCloud) -> dict[str, Any]:
+    return {
+        "teams_client_id": CLIENT_ID,
+        "teams_client_secret": CLIENT_SECRET,
+        "teams_tenant_id": TENANT,
+        "teams_service_url": cloud.service_url,
+        "teams_login_url": cloud.login_url,
+        "teams_openid_metadata_url": cloud.openid_url,
+    }
+
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class TeamsBot:
+    """Posts activities as Teams does, signed; reads what the fake Bot Connector received."""
+
+    bot: RunningBot
+    cloud: TeamsCloud
+    zones: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def runtime(self) -> Any:
+        return self.bot.runtime
+
+    def conversation(self, user: str) -> str:
+        return f"a:personal-{user}"
+
+    def activity(self, user: str, kind: str, **fields: Any) -> Payload:
+        zone = self.zones.get(user, "Europe/Berlin")
+        return {
+            "type": kind,
+            "id": f"f:{next(_ids)}",
+            "timestamp": "2026-11-23T10:00:00.000Z",
+            "localTimestamp": "2026-11-23T11:00:00.000+01:00",
+            "localTimezone": zone,
+            "serviceUrl": self.cloud.service_url,
+            "channelId": "msteams",
+            "from": {"id": f"29:{user}", "name": f"Person {user[-4:]}", "aadObjectId": user},
+            "conversation": {
+                "conversationType": "personal",
+                "tenantId": TENANT,
+                "id": self.conversation(user),
+            },
+            "recipient": {"id": f"28:{CLIENT_ID}", "name": "Next Step"},
+            "locale": "en-GB",
+            "entities": [{"type": "clientInfo", "locale": "en-GB", "timezone": zone}],
+            "channelData": {"tenant": {"id": TENANT}},
+            **fields,
+        }
+
+    def post(self, activity: Any, *, token: str | None = "signed") -> httpx.Response:
+        headers: dict[str, str] = {}
+        if token == "signed":
+            headers["Authorization"] = f"Bearer {self.cloud.sign()}"
+        elif token is not None:
+            headers["Authorization"] = token
+        return self.bot.http.post(f"{self.bot.url}/api/messages", json=activity, headers=headers)
+
+    def say(self, user: str, text: str) -> httpx.Response:
+        response = self.post(self.activity(user, "message", text=text, textFormat="plain"))
+        self.settle()
+        return response
+
+    def install(self, user: str) -> httpx.Response:
+        update = self.activity(
+            user,
+            "conversationUpdate",
+            membersAdded=[{"id": f"28:{CLIENT_ID}"}],
+        )
+        response = self.post(update)
+        self.settle()
+        return response
+
+    def click(self, user: str, sent: Sent, action: str) -> httpx.Response:
+        """Press a button (Action.Execute) on a card the bot sent."""
+        data = button_data(sent.card, action)
+        invoke = self.activity(
+            user,
+            "invoke",
+            name="adaptiveCard/action",
+            replyToId=sent.activity_id,
+            value={
+                "action": {"type": "Action.Execute", "verb": action, "data": data},
+                "trigger": "manual",
+            },
+        )
+        response = self.post(invoke)
+        self.settle()
+        return response
+
+    def open_dialog(self, user: str, data: Payload) -> httpx.Response:
+        invoke = self.activity(
+            user, "invoke", name="task/fetch", value={"data": data, "context": {"theme": "default"}}
+        )
+        response = self.post(invoke)
+        self.settle()
+        return response
+
+    def open_from(self, user: str, sent: Sent, action: str) -> httpx.Response:
+        return self.open_dialog(user, button_data(sent.card, action))
+
+    def submit(self, user: str, data: Payload) -> httpx.Response:
+        invoke = self.activity(user, "invoke", name="task/submit", value={"data": data})
+        response = self.post(invoke)
+        self.settle()
+        return response
+
+    def cards(self, user: str, count: int | None = None) -> list[Sent]:
+        """What the bot sent to the person's chat (waiting for `count` of it)."""
+        conversation = self.conversation(user)
+        if count is not None:
+            self.cloud.wait_for(lambda: len(self.cloud.to(conversation)) >= count)
+            self.settle()
+        return self.cloud.to(conversation)
+
+    def settle(self) -> None:
+        listeners = self.bot.runtime.teams_listeners
+        assert listeners is not None
+        future = asyncio.run_coroutine_threadsafe(listeners.settled(), self.bot.loop)
+        future.result(timeout=30)
+
+    def sweep(self) -> int:
+        sent = self.bot.sweep()
+        self.settle()
+        return sent
+
+    def ref(self, user: str) -> PersonRef:
+        return PersonRef(platform="teams", workspace_id=TENANT, user_id=user)
+
+
+TeamsFactory = Callable[..., TeamsBot]
+
+
+@pytest.fixture
+def start_teams(start_bot: BotFactory, cloud: TeamsCloud) -> TeamsFactory:
+    def start(**overrides: Any) -> TeamsBot:
+        bot = start_bot(**{**teams_settings(cloud), **overrides})
+        return TeamsBot(bot=bot, cloud=cloud)
+
+    return start
+
+
+def button_data(card: Payload, action: str) -> Payload:
+    """The data of the button on a card that does `action` (a choice or a dialog opener)."""
+    for button in _actions(card):
+        data = button.get("data") or {}
+        if data.get("action") == action or data.get("opener") == action:
+            return dict(data)
+    raise AssertionError(f"no {action} button on the card")
+
+
+def has_button(card: Payload, action: str) -> bool:
+    try:
+        button_data(card, action)
+    except AssertionError:
+        return False
+    return True
+
+
+def _actions(node: Any) -> list[Payload]:
+    found: list[Payload] = []
+    if isinstance(node, dict):
+        if node.get("type") in ("Action.Execute", "Action.Submit"):
+            found.append(node)
+        for value in node.values():
+            found += _actions(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _actions(item)
+    return found
+
+
+def card_text(card: Payload) -> str:
+    """Every text a person reads on a card: texts, input labels, button titles."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("text", "label", "title"):
+                if isinstance(node.get(key), str):
+                    parts.append(node[key])
+            for key, value in node.items():
+                if key != "data" and isinstance(value, dict | list):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return "\n".join(parts)
+
+
+__all__ = ["ALEX", "MORGAN", "SAM", "TeamsBot", "card_text", "has_button", "ids"]

@@ -1,0 +1,178 @@
+"""Adaptive Cards and dialogs from neutral messages: pure functions, no mocks."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from io import BytesIO
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot import ids
+from bot.config import Settings
+from bot.teams import dialogs
+from bot.teams.cards import build_answered_card, build_card
+from bot.teams.package import build_manifest, build_package, color_icon, outline_icon
+from handlers.compose import stage_message
+from messages.loader import load_content
+from messages.model import Bullets, Button, Link, Message, Paragraph, Preformatted, mention
+
+CONTENT = load_content(None)
+LOCALE = CONTENT.for_locale(None)
+
+
+def _runs(card: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "TextRun":
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found
+
+
+def test_a_stage_becomes_a_card_with_choices_that_answer_in_place() -> None:
+    message = stage_message(
+        content=CONTENT,
+        locale=LOCALE,
+        settings=Settings(company_links={"eap": "https://eap.example.com"}),
+        stage_id="feedback",
+        checkin_id=42,
+    )
+    card = build_card(message, checkin_id=42)
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
+    assert card["fallbackText"] == "You have a new message from Next Step"
+    kinds = [
+        (a["type"], a["data"].get("action") or a["data"]["dialog_id"]) for a in card["actions"]
+    ]
+    assert kinds == [
+        ("Action.Execute", ids.STAGE_NEXT),
+        ("Action.Execute", ids.STAGE_SNOOZE),
+        ("Action.Execute", ids.STAGE_STOP),
+        ("Action.Submit", ids.FEEDBACK_FORM),
+    ]
+    assert card["actions"][0]["style"] == "positive"
+    assert all(a["data"]["checkin"] == 42 for a in card["actions"])
+    assert card["actions"][3]["data"]["msteams"] == {"type": "task/fetch"}
+
+
+def test_text_is_never_read_as_markup_and_people_show_by_name() -> None:
+    typed = "**bold** [link](https://evil.example) <at>x</at> & _it_"
+    message = Message(
+        notification="n",
+        title="T",
+        blocks=(
+            Paragraph(f"{mention('abc')} said {typed}"),
+            Bullets(("one", typed)),
+            Preformatted("copy me"),
+        ),
+        links=(Link(lead="Talk to someone", url="https://eap.example.com"),),
+        todo="do it",
+        todo_lead="Today",
+        note="Step 1",
+    )
+    card = build_card(message, names={"abc": "Alex Doe", "": "a colleague"})
+    texts = [run["text"] for run in _runs(card)]
+    assert f"Alex Doe said {typed}" in texts
+    assert '"type": "TextBlock"' not in json.dumps(card)  # TextRuns show text as written
+    link = next(run for run in _runs(card) if run["text"] == "https://eap.example.com")
+    assert link["selectAction"] == {"type": "Action.OpenUrl", "url": "https://eap.example.com"}
+    unknown = build_card(Message(notification="n", note=mention("zzz")), names={"": "someone"})
+    assert [run["text"] for run in _runs(unknown)] == ["someone"]
+
+
+def test_an_answered_card_keeps_the_text_and_shows_the_note_and_follow_ups() -> None:
+    message = Message(
+        notification="n",
+        blocks=(Paragraph("How are your goals going?"),),
+        buttons=(Button(ids.NUDGE_ON_TRACK, "On track", "5"),),
+    )
+    follow = (Button(ids.OPEN_PROGRESS_NOTE, "Add a note", "5"),)
+    card = build_answered_card(message, "Good to hear.", follow, checkin_id=5)
+    texts = [run["text"] for run in _runs(card)]
+    assert texts == ["How are your goals going?", "✓ Good to hear."]
+    [action] = card["actions"]
+    assert action["data"]["dialog_id"] == ids.PROGRESS_NOTE_FORM
+
+
+def test_dialog_readers_never_raise_and_keep_only_what_is_valid() -> None:
+    drafts, checkin = dialogs.read_goals_form(
+        {"what_1": "Lead", "by_when_1": "2026-02-31", "why_2": 5, "checkin": "12"}
+    )
+    assert (drafts[0].what, drafts[0].by_when, drafts[1].why, checkin) == ("Lead", None, "", 12)
+    assert dialogs.read_feedback_form({"decider": "NOT-AN-ID", "tone": "rude"}) == (
+        None,
+        "",
+        "warm",
+    )
+    person, draft = dialogs.read_template_form({"person": "28:bot", "meeting_on": "2026-12-01"})
+    assert person is None and draft.meeting_on is not None
+    assert dialogs.number_in({"checkin": True}, "checkin") is None
+    assert dialogs.number_in({"checkin": "١٢"}, "checkin") is None
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=20), st.none() | st.integers() | st.text() | st.lists(st.text())
+    )
+)
+def test_dialog_readers_take_any_data(data: dict[str, Any]) -> None:
+    dialogs.read_goals_form(data)
+    dialogs.read_feedback_form(data)
+    dialogs.read_notes_form(data)
+    dialogs.read_progress_note_form(data)
+    dialogs.read_template_form(data)
+
+
+def test_forms_show_errors_under_their_fields_and_keep_what_was_typed() -> None:
+    card = dialogs.build_goals_form(
+        LOCALE,
+        [],
+        from_checkin=3,
+        errors={"what_1": "Write at least one goal."},
+        typed={"why_1": "growth"},
+    )
+    body = card["body"]
+    what = next(i for i, e in enumerate(body) if e.get("id") == "what_1")
+    assert body[what + 1]["inlines"][0] == {
+        "type": "TextRun",
+        "text": "Write at least one goal.",
+        "color": "Attention",
+    }
+    assert next(e for e in body if e.get("id") == "why_1")["value"] == "growth"
+    assert card["actions"][0]["data"] == {"action": ids.GOALS_FORM, "checkin": 3}
+    picker = next(e for e in dialogs.build_invite_form(LOCALE)["body"] if e.get("id") == "manager")
+    assert picker["choices.data"] == {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
+
+
+def test_the_package_holds_a_manifest_and_two_icons_of_the_sizes_teams_wants() -> None:
+    manifest = build_manifest(
+        app_id="11111111-2222-3333-4444-555555555555",
+        display_name="Next Step",
+        base_url="https://bot.example.com",
+        developer="Example Ltd",
+        privacy_url="https://bot.example.com/privacy",
+        terms_url="https://bot.example.com/terms",
+    )
+    with zipfile.ZipFile(BytesIO(build_package(manifest))) as package:
+        assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        written = json.loads(package.read("manifest.json"))
+    assert written["manifestVersion"] == "1.22"
+    assert written["$schema"].endswith("/v1.22/MicrosoftTeams.schema.json")
+    [bot] = written["bots"]
+    assert bot["botId"] == written["id"] and bot["scopes"] == ["personal"]
+    titles = [c["title"] for c in bot["commandLists"][0]["commands"]]
+    assert titles[:7] == ["start", "status", "pause", "resume", "stop", "forget", "help"]
+    assert written["validDomains"] == ["bot.example.com"]
+    for icon, size in ((color_icon(), 192), (outline_icon(), 32)):
+        assert icon[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(icon[16:20], "big") == size == int.from_bytes(icon[20:24], "big")
