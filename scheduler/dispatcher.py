@@ -92,6 +92,7 @@ class Dispatcher:
         self._in_hand = 0  # rows send_now is sending
         self.sends_in_hand = SENDS_IN_HAND
         self._extra_sweep: asyncio.Task[None] | None = None
+        self._sweep_asked = False
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
@@ -132,14 +133,17 @@ class Dispatcher:
             self._in_hand -= 1
 
     def _sweep_soon(self) -> None:
-        """Start a sweep now unless one is running (it goes on while it finds full pages)."""
-        if self._sweeping.locked() or self.stopping or self._extra_sweep is not None:
-            return
-        self._extra_sweep = asyncio.get_running_loop().create_task(self._sweep_extra())
+        """Sweep as soon as the sweep under way (if any) is done: it may have passed the page
+        these rows are on. Asked again while that sweep runs, it sweeps once more after."""
+        self._sweep_asked = True
+        if self._extra_sweep is None and not self.stopping:
+            self._extra_sweep = asyncio.get_running_loop().create_task(self._sweep_while_asked())
 
-    async def _sweep_extra(self) -> None:
+    async def _sweep_while_asked(self) -> None:
         try:
-            await self.run_once()
+            while self._sweep_asked and not self.stopping:
+                self._sweep_asked = False
+                await self.run_once()
         except Exception:
             logger.exception("a sweep for the sends that overflowed failed; the next one retries")
         finally:

@@ -318,7 +318,8 @@ def test_sends_beyond_the_limit_in_hand_are_left_to_a_sweep_and_go_out_once(
         return list(outcomes)
 
     outcomes = asyncio.run(burst())
-    assert outcomes.count(SendOutcome.SENT) == 4
-    assert outcomes.count(SendOutcome.DEFERRED) == 26
+    # Four were taken in hand; the sweep may claim one of them first (then that send skips).
+    in_hand = outcomes.count(SendOutcome.SENT) + outcomes.count(SendOutcome.SKIPPED)
+    assert in_hand == 4 and outcomes.count(SendOutcome.DEFERRED) == 26
     assert_each_posted_once(standin, seeded)
     assert_all_sent(engine, standin, seeded)
