@@ -46,9 +46,17 @@ def get_or_create_person(session: Session, *, ref: PersonRef, now: datetime) -> 
             person.enterprise_id = ref.enterprise_id  # the workspace joined a Grid org since
             session.add(person)
         return person
+    person_id = _insert_person(session, ref=ref, now=now)
+    person = session.get(Person, person_id) if person_id else find_person(session, ref=ref)
+    assert person is not None
+    return person
+
+
+def _insert_person(session: Session, *, ref: PersonRef, now: datetime) -> int | None:
+    """A new person's id; None if a concurrent request created them a moment ago."""
     try:
         with session.begin_nested():
-            person_id = insert_row(
+            return insert_row(
                 session,
                 Person,
                 platform=ref.platform,
@@ -57,13 +65,8 @@ def get_or_create_person(session: Session, *, ref: PersonRef, now: datetime) -> 
                 enterprise_id=ref.enterprise_id,
                 created_at=now,
             )
-    except IntegrityError:  # created by a concurrent request a moment ago
-        person = find_person(session, ref=ref)
-        assert person is not None
-        return person
-    person = session.get(Person, person_id)
-    assert person is not None
-    return person
+    except IntegrityError:
+        return None
 
 
 class StartFacts(NamedTuple):
@@ -290,18 +293,8 @@ def start_facts(session: Session, *, ref: PersonRef) -> StartFacts | None:
 
 def create_person_for_start(session: Session, *, ref: PersonRef, now: datetime) -> StartFacts:
     """A person seen for the first time; the one a concurrent request made, if it won."""
-    try:
-        with session.begin_nested():
-            person_id = insert_row(
-                session,
-                Person,
-                platform=ref.platform,
-                workspace_id=ref.workspace_id,
-                user_id=ref.user_id,
-                enterprise_id=ref.enterprise_id,
-                created_at=now,
-            )
-    except IntegrityError:
+    person_id = _insert_person(session, ref=ref, now=now)
+    if person_id is None:
         found = start_facts(session, ref=ref)
         assert found is not None
         return found

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -233,15 +233,25 @@ class TeamsListeners:
     # -- dialogs (task/fetch and task/submit) -------------------------------------------------
 
     async def on_dialog_open(self, ctx: ActivityContext[TaskFetchInvokeActivity]) -> Any:
+        return await self._in_dialog(ctx, self._open, "opened")
+
+    async def _in_dialog(
+        self,
+        ctx: ActivityContext[TaskFetchInvokeActivity] | ActivityContext[TaskSubmitInvokeActivity],
+        act: Callable[[PersonRef, dict[str, Any]], Awaitable[Any]],
+        done: str,
+    ) -> Any:
+        """A dialog's fetch or submit: who asks, what the dialog carries, and a calm answer
+        (never an error) when the person is unknown or the work fails."""
         await self._remember(ctx.activity)
         ref = person_ref(ctx.activity)
         data = _dict(ctx.activity.value.data if ctx.activity.value else None)
         if ref is None:
             return dialogs.build_dialog_message(self.default.text("button_expired"))
         try:
-            return await self._open(ref, data)
+            return await act(ref, data)
         except Exception:
-            logger.exception("a Teams dialog could not be opened")
+            logger.exception("a Teams dialog could not be %s", done)
             return dialogs.build_dialog_message(self.unavailable)
 
     async def _open(self, ref: PersonRef, data: dict[str, Any]) -> dict[str, Any]:
@@ -328,16 +338,7 @@ class TeamsListeners:
         return None if access.authority is not None else access.refusal or self.unavailable
 
     async def on_dialog_submit(self, ctx: ActivityContext[TaskSubmitInvokeActivity]) -> Any:
-        await self._remember(ctx.activity)
-        ref = person_ref(ctx.activity)
-        data = _dict(ctx.activity.value.data if ctx.activity.value else None)
-        if ref is None:
-            return dialogs.build_dialog_message(self.default.text("button_expired"))
-        try:
-            return await self._submit(ref, data)
-        except Exception:
-            logger.exception("a Teams dialog could not be saved")
-            return dialogs.build_dialog_message(self.unavailable)
+        return await self._in_dialog(ctx, self._submit, "saved")
 
     async def _submit(self, ref: PersonRef, data: dict[str, Any]) -> dict[str, Any] | None:
         form = str(data.get("action") or "")
