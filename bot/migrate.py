@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from alembic import command
 from alembic.config import Config
@@ -15,6 +16,8 @@ from bot.config import ConfigError
 from bot.db import make_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+SchemaState = Literal["current", "behind", "ahead"]
 
 
 def alembic_config() -> Config:
@@ -37,8 +40,26 @@ def head_revisions() -> frozenset[str]:
 
 
 def is_current(engine: Engine) -> bool:
+    return schema_state(engine) == "current"
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """Where the database's schema stands against this release's migrations. "ahead" means
+    it carries a revision this release does not know: a newer release has migrated it (a
+    rolling upgrade), and the older processes still running keep serving until replaced."""
     with engine.connect() as connection:
-        return set(MigrationContext.configure(connection).get_current_heads()) == head_revisions()
+        applied = set(MigrationContext.configure(connection).get_current_heads())
+    if applied == head_revisions():
+        return "current"
+    if applied - known_revisions():
+        return "ahead"
+    return "behind"
+
+
+@cache
+def known_revisions() -> frozenset[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return frozenset(revision.revision for revision in script.walk_revisions())
 
 
 def ready_engine(url: str) -> Engine:
@@ -47,7 +68,7 @@ def ready_engine(url: str) -> Engine:
     engine = make_engine(url)
     if engine.dialect.name == "sqlite":
         upgrade(engine)
-    elif not is_current(engine):
+    elif schema_state(engine) == "behind":
         engine.dispose()
         raise ConfigError("the database schema is behind: run `notpromoted db upgrade` first")
     return engine

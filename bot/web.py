@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import logs
 from bot.metrics import CONTENT_TYPE, OUTBOX_QUERY_TIMEOUT_SECONDS, OutboxReading, read_outbox
-from bot.migrate import is_current
+from bot.migrate import schema_state
 from bot.runtime import Runtime
 from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
 from bot.slack.oauth import INSTALL_PATH, REDIRECT_PATH
@@ -218,15 +218,16 @@ async def database_answers(runtime: Runtime) -> bool:
 
 
 async def not_ready_reason(runtime: Runtime) -> str | None:
-    """None when the database answers and its schema is at the migrations' head."""
+    """None when the database answers and its schema is at the migrations' head, or ahead of
+    it (a newer release migrated it during a rolling upgrade: this one serves until replaced)."""
     try:
-        current = await asyncio.wait_for(
-            asyncio.to_thread(is_current, runtime.engine), HEALTH_TIMEOUT_SECONDS
+        state = await asyncio.wait_for(
+            asyncio.to_thread(schema_state, runtime.engine), HEALTH_TIMEOUT_SECONDS
         )
     except Exception:
         logger.warning("readiness check: the database does not answer", exc_info=True)
         return "the database does not answer"
-    if not current:
+    if state == "behind":
         return "the database schema is not at the latest migration: run `notpromoted db upgrade`"
     return None
 

@@ -10,13 +10,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Engine, Index, MetaData, String, inspect
+from sqlalchemy import Column, Engine, Index, MetaData, String, inspect, text
 from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot import store
 from bot.db import make_sessions
-from bot.migrate import alembic_config, is_current, upgrade
+from bot.migrate import alembic_config, is_current, schema_state, upgrade
 from bot.services import PersonRef
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
@@ -148,3 +148,12 @@ def test_downgrade_to_base_and_upgrade_again(engine: Engine) -> None:
     assert differences(engine, SQLModel.metadata) == []
     with make_sessions(engine).begin() as session:  # and the tables work again
         assert store.get_or_create_person(session, ref=REF, now=NOW).id is not None
+
+
+def test_a_schema_a_newer_release_migrated_is_ahead_not_behind(engine: Engine) -> None:
+    """A rolling upgrade: the new release ran `db upgrade`; the old processes still serve."""
+    assert schema_state(engine) == "current"
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    assert schema_state(engine) == "ahead"
+    assert not is_current(engine)

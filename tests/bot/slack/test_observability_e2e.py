@@ -127,7 +127,9 @@ def test_readyz_says_503_when_the_database_is_gone(standin: SlackStandIn, tmp_pa
     transport = httpx.ASGITransport(app=app)
 
     async def ask() -> httpx.Response:
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1"
+        ) as client:  # in process
             return await client.get("/readyz")
 
     response = asyncio.run(ask())
