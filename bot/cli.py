@@ -45,7 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("socket", help="connect with Socket Mode (no public URL needed)")
-    commands.add_parser("worker", help="send due check-ins only (no HTTP); run any number")
+    worker = commands.add_parser(
+        "worker", help="send due check-ins only (no Slack endpoint); run any number"
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve this worker's Prometheus metrics at http://HOST:PORT/metrics",
+    )
+    worker.add_argument("--metrics-host", default="127.0.0.1")
 
     checkins = commands.add_parser("checkins", help="what is scheduled")
     checkins_commands = checkins.add_subparsers(
@@ -246,7 +255,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         settings.require_sending()
         settings.require_secret_key()
-        asyncio.run(run_worker(settings))
+        metrics_at = (args.metrics_host, args.metrics_port) if args.metrics_port else None
+        asyncio.run(run_worker(settings, metrics_at=metrics_at))
         return 0
     if args.command == "checkins":
         from bot.operations import print_checkins

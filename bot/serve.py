@@ -7,6 +7,7 @@ import logging
 import signal
 
 import uvicorn
+from prometheus_client import start_http_server
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.config import Settings
@@ -47,9 +48,18 @@ async def run_socket_mode(settings: Settings) -> None:
         await runtime.close()
 
 
-async def run_worker(settings: Settings) -> None:
-    """The dispatcher alone, until SIGTERM or SIGINT: for scaling sends apart from the web."""
+async def run_worker(settings: Settings, *, metrics_at: tuple[str, int] | None = None) -> None:
+    """The dispatcher alone, until SIGTERM or SIGINT: for scaling sends apart from the web.
+
+    `metrics_at` (host, port) serves what this worker counts (check-ins sent, failed and
+    deferred; Slack API errors) for Prometheus; the outbox gauges come from the web replicas.
+    """
     runtime = prepared_runtime(settings)
+    exporter = (
+        start_http_server(metrics_at[1], metrics_at[0], registry=runtime.metrics.registry)
+        if metrics_at
+        else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -67,4 +77,6 @@ async def run_worker(settings: Settings) -> None:
         await stop_dispatching(scheduler, runtime.dispatcher)
         await runtime.close()
         runtime.engine.dispose()
+        if exporter is not None:
+            exporter[0].shutdown()
         logger.info("worker %s stopped", runtime.dispatcher.owner)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,9 +19,11 @@ from sqlalchemy import text
 
 from bot.cli import main
 from bot.db import make_engine
+from bot.migrate import upgrade
 from bot.slack import simulate
 from bot.slack.standin import SlackStandIn
 from tests.conftest import postgres_url
+from tests.scheduler.seeding import seed_checkins
 
 SLACK_VARIABLES = (
     "SLACK_BOT_TOKEN",
@@ -275,6 +278,52 @@ def test_serve_answers_a_signed_command_and_stops_on_sigterm(
     assert "Application shutdown complete" in output
     assert "Traceback" not in output
     assert "xoxb-serve-test" not in output
+
+
+def test_a_worker_serves_what_it_counts_for_prometheus(
+    clean_env: Path, standin: SlackStandIn
+) -> None:
+    """Check-ins a worker sends show on its own /metrics (web replicas never see them)."""
+    database = f"sqlite:///{clean_env / 'worker.db'}"
+    engine = make_engine(database)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    seeded = seed_checkins(engine, 2, due_at=now - timedelta(minutes=1), now=now)
+    engine.dispose()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_VARIABLES}
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-worker-test",
+        SLACK_SIGNING_SECRET="worker-secret",
+        NOTPROMOTED_SECRET_KEY="worker-test-secret-key",
+        SLACK_API_URL=standin.api_url,
+        DATABASE_URL=database,
+        NOTPROMOTED_WORKING_HOURS="00:00-24:00",
+        NOTPROMOTED_WORKING_DAYS="mon-sun",
+    )
+    command = [sys.executable, "-m", "bot.cli", "worker", "--metrics-port", str(port)]
+    process = subprocess.Popen(
+        command, cwd=clean_env, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        assert standin.wait_for(lambda: all(standin.dms_to(row.user_id) for row in seeded), 20), (
+            "the worker sent nothing"
+        )
+        page = ""
+        for _ in range(100):
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            except httpx.TransportError:
+                time.sleep(0.1)
+                continue
+            if 'notpromoted_checkins_total{kind="stage",outcome="sent"} 2.0' in page:
+                break
+            time.sleep(0.1)
+        assert 'notpromoted_checkins_total{kind="stage",outcome="sent"} 2.0' in page, page
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
 
 
 def test_operator_commands_work_on_a_database_never_used_before(
