@@ -260,15 +260,16 @@ _SET_DM_CHANNEL = (
     )
     .values(dm_channel_id=bindparam("channel"))
 )
-_INSERTS: dict[type[Any], Any] = {}
+_INSERTS: dict[tuple[type[Any], bool], Any] = {}
 
 
-def _inserting(model: type[Any]) -> Any:
-    """An INSERT ... RETURNING id for the table, built once per table."""
-    if model not in _INSERTS:
+def _inserting(model: type[Any], *, many: bool = False) -> Any:
+    """An INSERT ... RETURNING id for the table, built once per table; with `many`, the ids
+    come back in the order the rows were given."""
+    if (model, many) not in _INSERTS:
         table = model.__table__
-        _INSERTS[model] = insert(table).returning(table.c.id)
-    return _INSERTS[model]
+        _INSERTS[model, many] = insert(table).returning(table.c.id, sort_by_parameter_order=many)
+    return _INSERTS[model, many]
 
 
 def start_facts(session: Session, *, ref: PersonRef) -> StartFacts | None:
@@ -381,10 +382,7 @@ def insert_row(session: Session, model: type[Any], /, **values: Any) -> int:
 
 def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert several rows of one table in one statement; their ids, in the order given."""
-    table = model.__table__
-    result = session.connection().execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
-    )
+    result = session.connection().execute(_inserting(model, many=True), list(rows))
     return [row_id for (row_id,) in result]
 
 
