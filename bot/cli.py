@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve this worker's Prometheus metrics at http://HOST:PORT/metrics",
     )
     worker.add_argument("--metrics-host", default="127.0.0.1")
+    # How `serve` starts its own sending process (scheduler/sending_process.py).
+    worker.add_argument("--beside-web", action="store_true", help=argparse.SUPPRESS)
 
     checkins = commands.add_parser("checkins", help="what is scheduled")
     checkins_commands = checkins.add_subparsers(
@@ -256,7 +258,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings.require_sending()
         settings.require_secret_key()
         metrics_at = (args.metrics_host, args.metrics_port) if args.metrics_port else None
-        asyncio.run(run_worker(settings, metrics_at=metrics_at))
+        asyncio.run(run_worker(settings, metrics_at=metrics_at, beside_web=args.beside_web))
         return 0
     if args.command == "checkins":
         from bot.operations import print_checkins

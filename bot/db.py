@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -31,10 +33,37 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Waits for the write lock are ours (`_begin_immediate`), not SQLite's busy handler.
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
+
+
+# How long a transaction waits for another process's write lock, and its polling pauses.
+WRITE_LOCK_WAIT_SECONDS = 5.0
+_POLL_FIRST_SECONDS, _POLL_MOST_SECONDS = 0.0002, 0.002
+
+
+def _begin_immediate(connection: Any) -> None:
+    """BEGIN IMMEDIATE, waiting for another process (the sending worker beside a web process)
+    to let go of the write lock. SQLite's busy handler would sleep 1, 2, 5, 10 ... up to 100 ms
+    between tries; writers here hold the lock for a few milliseconds, so poll in fractions of
+    one. Every transaction begins here, so this is the one place a lock is waited for."""
+    raw = connection.connection.driver_connection
+    deadline = time.monotonic() + WRITE_LOCK_WAIT_SECONDS
+    pause = _POLL_FIRST_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                break
+        time.sleep(pause)
+        pause = min(pause * 2, _POLL_MOST_SECONDS)
+    # The last try through SQLAlchemy, so that a failure reaches callers as its own error.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _OneWriter:
@@ -72,7 +101,7 @@ class _OneWriter:
     def begin(self, connection: Any) -> None:
         self.lock.acquire()
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection)
         except BaseException:
             self.lock.release()
             raise

@@ -8,6 +8,7 @@ at scrape time by `read_outbox`, with a time limit.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,11 +24,19 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 ACK_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0)
 # The scrape-time queries give up after this long; the gauges then read NaN.
 OUTBOX_QUERY_TIMEOUT_SECONDS = 2.0
+# The counters a sending process passes up to the web process beside it (see `count`).
+FORWARDED_COUNTERS = frozenset({"checkins", "slack_api_errors", "purged"})
+# Where a count goes besides this registry: name, labels, amount.
+Forward = Callable[[str, dict[str, str], float], None]
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, *, forward: Forward | None = None
+    ) -> None:
         self.registry = registry or CollectorRegistry()
+        # A sending process beside `serve` passes what it counts up to the web process.
+        self.forward = forward
         r = self.registry
         self.commands = Counter(
             "notpromoted_commands",
@@ -82,8 +91,17 @@ class Metrics:
             registry=r,
         )
 
+    def count(self, name: str, by: float = 1, **labels: str) -> None:
+        """Add to one of the forwarded counters (by attribute name), here and upstream."""
+        if name not in FORWARDED_COUNTERS:
+            raise ValueError(f"not a forwarded counter: {name}")
+        counter: Counter = getattr(self, name)
+        (counter.labels(**labels) if labels else counter).inc(by)
+        if self.forward is not None:
+            self.forward(name, labels, by)
+
     def checkin_outcome(self, kind: str, outcome: str) -> None:
-        self.checkins.labels(kind=kind, outcome=outcome).inc()
+        self.count("checkins", kind=kind, outcome=outcome)
 
     def set_outbox(self, reading: OutboxReading | None) -> None:
         if reading is None:

@@ -5,27 +5,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
+import threading
+from collections.abc import Callable
 
 import uvicorn
 from prometheus_client import start_http_server
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.migrate import ready_engine
 from bot.runtime import Runtime, build_runtime
 from bot.web import build_web_app
+from handlers.controls import checkin_locale
+from scheduler.dispatcher import SendOutcome
 from scheduler.runner import start_dispatching, stop_dispatching
+from scheduler.sending_process import count_line, lower_own_priority, read_wake_ups
 
 logger = logging.getLogger(__name__)
 
 
-def prepared_runtime(settings: Settings) -> Runtime:
-    return build_runtime(settings, engine=ready_engine(settings.database_url))
+# How long a stopping sending process waits for the sends it was woken for.
+WOKEN_SENDS_WAIT_SECONDS = 10.0
+
+
+def prepared_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime:
+    return build_runtime(settings, engine=ready_engine(settings.database_url), metrics=metrics)
 
 
 def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None:
+    """Answer Slack and Teams here; with `dispatcher`, send from a process beside this one."""
     runtime = prepared_runtime(settings)
-    app = build_web_app(runtime, run_dispatcher=dispatcher)
+    app = build_web_app(runtime, run_dispatcher=dispatcher, sending_process=dispatcher)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10, lifespan="on"
     )
@@ -48,13 +61,20 @@ async def run_socket_mode(settings: Settings) -> None:
         await runtime.close()
 
 
-async def run_worker(settings: Settings, *, metrics_at: tuple[str, int] | None = None) -> None:
+async def run_worker(
+    settings: Settings, *, metrics_at: tuple[str, int] | None = None, beside_web: bool = False
+) -> None:
     """The dispatcher alone, until SIGTERM or SIGINT: for scaling sends apart from the web.
 
     `metrics_at` (host, port) serves what this worker counts (check-ins sent, failed and
     deferred; Slack API errors) for Prometheus; the outbox gauges come from the web replicas.
+
+    `beside_web`: this is `serve`'s own sending process. It runs at the lowest CPU priority,
+    sends the rows the web process names on stdin at once, passes its counts up on stdout,
+    and stops when stdin ends (the web process decides when: signals are left to it).
     """
-    runtime = prepared_runtime(settings)
+    priority = lower_own_priority() if beside_web else None
+    runtime = prepared_runtime(settings, Metrics(forward=_upward()) if beside_web else None)
     exporter = (
         start_http_server(metrics_at[1], metrics_at[0], registry=runtime.metrics.registry)
         if metrics_at
@@ -63,20 +83,73 @@ async def run_worker(settings: Settings, *, metrics_at: tuple[str, int] | None =
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        if beside_web:  # a Ctrl-C reaches the whole group: the web process stops this one
+            signal.signal(signum, signal.SIG_IGN)
+        else:
+            loop.add_signal_handler(signum, stop.set)
     await runtime.open()
     scheduler = start_dispatching(
         runtime.dispatcher, interval_seconds=settings.dispatch_interval_seconds
     )
+    woken: set[asyncio.Task[None]] = set()
+    reading: asyncio.Task[None] | None = None
+    if beside_web:
+
+        def wake(checkin_id: int, reply_to: str | None) -> None:
+            task = loop.create_task(_send_woken(runtime, checkin_id, reply_to))
+            woken.add(task)
+            task.add_done_callback(woken.discard)
+
+        reading = loop.create_task(read_wake_ups(wake))
+        reading.add_done_callback(lambda _: stop.set())
     logger.info(
-        "worker %s sweeping every %ss", runtime.dispatcher.owner, settings.dispatch_interval_seconds
+        "worker %s sweeping every %ss%s",
+        runtime.dispatcher.owner,
+        settings.dispatch_interval_seconds,
+        f", beside the web process ({priority})" if beside_web else "",
     )
     try:
         await stop.wait()
     finally:
         await stop_dispatching(scheduler, runtime.dispatcher)
+        if woken:  # each finishes its send, or finds the dispatcher stopping and leaves it
+            await asyncio.wait(woken, timeout=WOKEN_SENDS_WAIT_SECONDS)
+        if reading is not None:
+            reading.cancel()
         await runtime.close()
         runtime.engine.dispose()
         if exporter is not None:
             exporter[0].shutdown()
         logger.info("worker %s stopped", runtime.dispatcher.owner)
+
+
+def _upward() -> Callable[[str, dict[str, str], float], None]:
+    """Counts written up to the web process on stdout (from the loop and from threads)."""
+    lock = threading.Lock()
+    out = sys.stdout.buffer
+
+    def forward(name: str, labels: dict[str, str], by: float) -> None:
+        with lock:
+            try:
+                out.write(count_line(name, labels, by))
+                out.flush()
+            except (BrokenPipeError, ValueError):  # the web process has gone: we stop soon
+                pass
+
+    return forward
+
+
+async def _send_woken(runtime: Runtime, checkin_id: int, reply_to: str | None) -> None:
+    """A row the web process just wrote; if its DM cannot be sent, say so to the person
+    through the command's response URL, as the web process would have."""
+    try:
+        outcome = await runtime.dispatcher.send_now(checkin_id)
+        if outcome is not SendOutcome.FAILED or reply_to is None:
+            return
+        locale = await asyncio.to_thread(checkin_locale, runtime.services, checkin_id)
+        text = locale.text("ack_dm_failed", app_name=runtime.services.settings.display_name)
+        await AsyncWebhookClient(reply_to).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+    except Exception:  # the row is in the outbox: a sweep sends it
+        logger.exception("sending check-in %s failed", checkin_id)

@@ -39,6 +39,17 @@ def find_person(session: Session, *, ref: PersonRef) -> Person | None:
     ).first()
 
 
+def locale_of_checkin(session: Session, checkin_id: int) -> str | None:
+    """The language of the person a row is for (its recipient, or its journey's person)."""
+    return session.exec(
+        select(Person.locale)
+        .select_from(Checkin)
+        .outerjoin(Journey, col(Journey.id) == col(Checkin.journey_id))
+        .join(Person, col(Person.id) == func.coalesce(Checkin.recipient_id, Journey.person_id))
+        .where(Checkin.id == checkin_id)
+    ).first()
+
+
 def get_or_create_person(session: Session, *, ref: PersonRef, now: datetime) -> Person:
     person = find_person(session, ref=ref)
     if person is not None:

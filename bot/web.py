@@ -29,13 +29,20 @@ from bot.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.slack.observe import count_request
 from bot.teams.endpoint import MESSAGES_PATH
 from scheduler.runner import start_dispatching, stop_dispatching
+from scheduler.sending_process import SendingProcess
 
 logger = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 2.0
 
 
-def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette:
+def build_web_app(
+    runtime: Runtime, *, run_dispatcher: bool = True, sending_process: bool = False
+) -> Starlette:
+    """`run_dispatcher`: check-ins are swept and sent from this app's lifespan; in this process,
+    or with `sending_process` in a child process (scheduler/sending_process.py) that this
+    process wakes for each row it writes. Without it, rows written here are still sent at once
+    from here and a `worker` elsewhere sweeps."""
     secret = runtime.services.settings.slack_signing_secret or ""
 
     metrics = runtime.metrics
@@ -133,19 +140,23 @@ def build_web_app(runtime: Runtime, *, run_dispatcher: bool = True) -> Starlette
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await runtime.open()
-        scheduler = (
-            start_dispatching(
+        scheduler = sender = None
+        if run_dispatcher and sending_process:
+            sender = SendingProcess(metrics)
+            await sender.start()
+            runtime.dispatcher.handoff = sender.wake
+        elif run_dispatcher:
+            scheduler = start_dispatching(
                 runtime.dispatcher,
                 interval_seconds=runtime.services.settings.dispatch_interval_seconds,
             )
-            if run_dispatcher
-            else None
-        )
         try:
             yield
         finally:
             if scheduler is not None:
                 await stop_dispatching(scheduler, runtime.dispatcher)
+            if sender is not None:  # after the last request: it sends what they handed over
+                await sender.stop()
             await runtime.close()
 
     routes = [

@@ -154,6 +154,12 @@ def person_locale(services: Services, ref: PersonRef) -> LocaleContent:
         return locale_in(session, services, ref)
 
 
+def checkin_locale(services: Services, checkin_id: int) -> LocaleContent:
+    """The language of the person an outbox row is for."""
+    with services.sessions.begin() as session:
+        return services.content.for_locale(store.locale_of_checkin(session, checkin_id))
+
+
 def locale_in(session: Session, services: Services, ref: PersonRef) -> LocaleContent:
     """The person's language, inside a transaction the caller already has."""
     person = store.find_person(session, ref=ref)

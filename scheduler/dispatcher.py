@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +43,7 @@ class SendOutcome(enum.Enum):
     DEFERRED = "deferred"
     FAILED = "failed"
     SKIPPED = "skipped"  # someone else holds it, or it is gone
+    HANDED_OFF = "handed off"  # to the sending process beside this web process
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ class Dispatcher:
         self.sends_in_hand = SENDS_IN_HAND
         self._extra_sweep: asyncio.Task[None] | None = None
         self._sweep_asked = False
+        # Set in a web process whose sending runs in a process beside it (`serve`): send_now
+        # passes the row there (a row id and a response URL; False when it could not).
+        self.handoff: Callable[[int, str | None], bool] | None = None
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
@@ -112,13 +116,22 @@ class Dispatcher:
                 return
             await asyncio.sleep(ANSWER_YIELD_SECONDS)
 
-    async def send_now(self, checkin_id: int) -> SendOutcome:
+    async def send_now(self, checkin_id: int, reply_to: str | None = None) -> SendOutcome:
         """Send one row at once (the command path); a no-op if another worker has it.
+
+        With a `handoff`, the row goes to the sending process instead, with `reply_to` (the
+        command's response URL) for telling the person if their DM cannot be sent; here that
+        is the caller's to do, on FAILED.
 
         Under a burst, at most `sends_in_hand` of these run at a time; beyond that the row is
         left in the outbox, where it already is, and a sweep is started to send it: memory
         stays flat however many commands arrive, and nothing is lost.
         """
+        if self.handoff is not None:
+            handed = self.handoff(checkin_id, reply_to)
+            return SendOutcome.HANDED_OFF if handed else SendOutcome.DEFERRED
+        if self.stopping:  # left in the outbox for the next process's sweep
+            return SendOutcome.DEFERRED
         if self._in_hand >= self.sends_in_hand:
             self._sweep_soon()
             return SendOutcome.DEFERRED

@@ -48,7 +48,7 @@ async def _purge(dispatcher: Dispatcher) -> None:
         logger.exception("retention purge failed")
         return
     if dispatcher.metrics is not None:
-        dispatcher.metrics.purged.inc(purged.journeys_erased)
+        dispatcher.metrics.count("purged", purged.journeys_erased)
 
 
 def start_dispatching(dispatcher: Dispatcher, *, interval_seconds: float) -> AsyncIOScheduler:

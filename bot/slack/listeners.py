@@ -305,7 +305,9 @@ class SlackListeners:
     ) -> None:
         for checkin_id in reply.send_now:
             try:
-                outcome = await self.dispatcher.send_now(checkin_id)
+                outcome = await self.dispatcher.send_now(
+                    checkin_id, respond.response_url if respond else None
+                )
             except Exception:  # the row stays claimed; its lease runs out and a sweep sends it
                 logger.exception("sending check-in %s failed", checkin_id)
                 continue

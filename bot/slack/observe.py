@@ -64,7 +64,7 @@ class ApiErrorCounter(AsyncRetryHandler):
     ) -> bool:
         code = _error_code(response, error)
         if code is not None:
-            self.metrics.slack_api_errors.labels(method=self._method(request.url), error=code).inc()
+            self.metrics.count("slack_api_errors", method=self._method(request.url), error=code)
         return False
 
     def _method(self, url: str) -> str:
