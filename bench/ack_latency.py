@@ -96,7 +96,6 @@ class LeanStandIn(SlackStandIn):
                     self.failed_posts += 1
         return status, body, headers
 
-
     def _conversations_history(self, args: Payload) -> Payload:
         oldest = float(args.get("oldest") or 0)
         found = [

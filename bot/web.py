@@ -25,6 +25,7 @@ from bot.metrics import CONTENT_TYPE, OUTBOX_QUERY_TIMEOUT_SECONDS, OutboxReadin
 from bot.migrate import schema_state
 from bot.runtime import Runtime
 from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
+from bot.slack.listeners import ARRIVED
 from bot.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.slack.observe import count_request
 from bot.teams.endpoint import MESSAGES_PATH
@@ -63,6 +64,7 @@ def build_web_app(
             body=body.decode("utf-8"),
             query=dict(request.query_params),
             headers={key: value for key, value in request.headers.items()},
+            context={ARRIVED: arrived},
         )
         is_command = count_request(metrics, bolt_request.body)
         try:

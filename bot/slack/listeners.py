@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -56,6 +57,19 @@ from scheduler.dispatcher import Dispatcher, SendOutcome
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+# Where the web endpoint puts the request's arrival (time.perf_counter()) in Bolt's context.
+ARRIVED = "notpromoted_arrived"
+# Bolt's wait for an acknowledgement before it tries the next matching listener.
+BOLT_ACK_TIMEOUT_SECONDS = 3.0
+
+
+async def arrived_in_time(context: AsyncBoltContext) -> bool:
+    """False for a request Bolt has already waited on for its full ack timeout."""
+    arrived = context.get(ARRIVED)
+    return (
+        not isinstance(arrived, float) or time.perf_counter() - arrived < BOLT_ACK_TIMEOUT_SECONDS
+    )
+
 
 # What a form's handler gives back: inline errors, or what saving it asks of the adapter.
 FormOutcome = SavedGoals | FormResult | controls.WorkingTimeResult
@@ -70,7 +84,10 @@ def register(
     listeners = SlackListeners(services, dispatcher)
     removal = UninstallListeners(services, installs)
     app.middleware(listeners.skip_redelivered_events)
-    app.command(ids.COMMAND)(listeners.on_command)
+    # Every command name (the app may be installed under another) has this one listener. One:
+    # when a listener has not acknowledged within 3 s, Bolt tries the next that matches, and
+    # a second would run the same command again.
+    app.command(re.compile(".*"))(listeners.on_command)
     buttons = (*ids.STAGE_CHOICES, *ids.NUDGE_ANSWERS)
     app.action(re.compile(f"^({'|'.join(buttons)})$"))(listeners.on_checkin_button)
     app.action(ids.FORGET_CONFIRM)(listeners.on_forget_confirm)
@@ -89,13 +106,16 @@ def register(
     app.event("app_uninstalled")(removal.on_app_uninstalled)
     app.event("tokens_revoked")(removal.on_tokens_revoked)
     listeners.meetings = register_meetings(app, listeners)
-    # Anything else is acknowledged, never answered with an error.
-    app.command(re.compile(".*"))(listeners.on_command)
-    app.action(re.compile(".*"))(listeners.on_unknown_action)
+    # Anything else is acknowledged, never answered with an error. A request reaches these
+    # after 3 s only when its own listener was slower than that (Bolt then moves on to the
+    # next that matches): it is that listener's, not an unknown one. Events are acknowledged
+    # by Bolt before their listener runs.
+    in_time = [arrived_in_time]
+    app.action(re.compile(".*"), matchers=in_time)(listeners.on_unknown_action)
     app.event(re.compile(".*"))(listeners.on_other_event)
-    app.view(re.compile(".*"))(listeners.ack_only)
-    app.shortcut(re.compile(".*"))(listeners.ack_only)
-    app.options(re.compile(".*"))(listeners.ack_only)
+    app.view(re.compile(".*"), matchers=in_time)(listeners.ack_only)
+    app.shortcut(re.compile(".*"), matchers=in_time)(listeners.ack_only)
+    app.options(re.compile(".*"), matchers=in_time)(listeners.ack_only)
 
 
 class SlackListeners:
