@@ -12,7 +12,10 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, checkpoints: bool = True, **kwargs: Any) -> Engine:
+    """`checkpoints=False`: on SQLite, this process's commits never copy the write-ahead log
+    into the database file; for a web process whose sending process beside it does that, so
+    that a commit a person waits on is never the one that pays for it."""
     # SQL errors would otherwise carry their parameters (typed text) into the logs.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
@@ -20,6 +23,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs
         )
         event.listen(engine, "connect", _tune_sqlite)
+        if not checkpoints:
+            event.listen(engine, "connect", _no_checkpoints)
         _OneWriter().install(engine)
         return engine
     return create_engine(
@@ -38,6 +43,25 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # Waits for the write lock are ours (`_begin_immediate`), not SQLite's busy handler.
     cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
+
+
+def _no_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy what the write-ahead log holds into the database file, as far as readers allow,
+    without waiting for anyone (SQLite; nothing elsewhere)."""
+    if engine.dialect.name != "sqlite":
+        return
+    # Outside any transaction (a Connection would begin one): the raw pooled connection.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        cursor.close()
+    finally:
+        raw.close()
 
 
 # How long a transaction waits for another process's write lock, and its polling pauses.

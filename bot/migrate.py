@@ -62,10 +62,11 @@ def known_revisions() -> frozenset[str]:
     return frozenset(revision.revision for revision in script.walk_revisions())
 
 
-def ready_engine(url: str) -> Engine:
+def ready_engine(url: str, *, checkpoints: bool = True) -> Engine:
     """An engine on a current schema: SQLite files are brought up to date here; PostgreSQL,
-    shared by many processes, is migrated by `notpromoted db upgrade` and only checked."""
-    engine = make_engine(url)
+    shared by many processes, is migrated by `notpromoted db upgrade` and only checked.
+    `checkpoints`: see `make_engine`."""
+    engine = make_engine(url, checkpoints=checkpoints)
     if engine.dialect.name == "sqlite":
         upgrade(engine)
     elif schema_state(engine) == "behind":

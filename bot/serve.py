@@ -30,15 +30,20 @@ logger = logging.getLogger(__name__)
 
 # How long a stopping sending process waits for the sends it was woken for.
 WOKEN_SENDS_WAIT_SECONDS = 10.0
+FIRST_SWEEP_BESIDE_WEB_SECONDS = 2.0
 
 
-def prepared_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime:
-    return build_runtime(settings, engine=ready_engine(settings.database_url), metrics=metrics)
+def prepared_runtime(
+    settings: Settings, metrics: Metrics | None = None, *, checkpoints: bool = True
+) -> Runtime:
+    engine = ready_engine(settings.database_url, checkpoints=checkpoints)
+    return build_runtime(settings, engine=engine, metrics=metrics)
 
 
 def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None:
-    """Answer Slack and Teams here; with `dispatcher`, send from a process beside this one."""
-    runtime = prepared_runtime(settings)
+    """Answer Slack and Teams here; with `dispatcher`, send from a process beside this one,
+    which also does SQLite's checkpoints (see `make_engine`)."""
+    runtime = prepared_runtime(settings, checkpoints=not dispatcher)
     app = build_web_app(runtime, run_dispatcher=dispatcher, sending_process=dispatcher)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10, lifespan="on"
@@ -94,7 +99,11 @@ async def run_worker(
             loop.add_signal_handler(signum, stop.set)
     await runtime.open()
     scheduler = start_dispatching(
-        runtime.dispatcher, interval_seconds=settings.dispatch_interval_seconds
+        runtime.dispatcher,
+        interval_seconds=settings.dispatch_interval_seconds,
+        # Beside the web process, the rows it hands over while this one starts go first: a
+        # sweep would send them too, but without the command's response URL for a failure.
+        first_sweep_in=FIRST_SWEEP_BESIDE_WEB_SECONDS if beside_web else 0,
     )
     woken: set[asyncio.Task[None]] = set()
     reading: asyncio.Task[None] | None = None

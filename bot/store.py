@@ -8,6 +8,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, update
 from sqlalchemy import select as select_columns
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -64,20 +66,18 @@ def get_or_create_person(session: Session, *, ref: PersonRef, now: datetime) -> 
 
 
 def _insert_person(session: Session, *, ref: PersonRef, now: datetime) -> int | None:
-    """A new person's id; None if a concurrent request created them a moment ago."""
-    try:
-        with session.begin_nested():
-            return insert_row(
-                session,
-                Person,
-                platform=ref.platform,
-                workspace_id=ref.workspace_id,
-                user_id=ref.user_id,
-                enterprise_id=ref.enterprise_id,
-                created_at=now,
-            )
-    except IntegrityError:
-        return None
+    """A new person's id; None if a concurrent request created them a moment ago (their
+    INSERT does nothing: no savepoint, no error to catch, two round trips fewer)."""
+    connection = session.connection()
+    values = {
+        "platform": ref.platform,
+        "workspace_id": ref.workspace_id,
+        "user_id": ref.user_id,
+        "enterprise_id": ref.enterprise_id,
+        "created_at": now,
+    }
+    inserted: int | None = connection.execute(_NEW_PERSON[connection.dialect.name], values).scalar()
+    return inserted
 
 
 class StartFacts(NamedTuple):
@@ -96,6 +96,15 @@ class StartFacts(NamedTuple):
 
 # Built once: on the path a person waits on, building a statement costs more than running it.
 _PERSON = Person.__table__  # type: ignore[attr-defined]
+_PERSON_KEY = [_PERSON.c.platform, _PERSON.c.workspace_id, _PERSON.c.user_id]
+_NEW_PERSON = {
+    "postgresql": postgresql_insert(_PERSON)
+    .on_conflict_do_nothing(index_elements=_PERSON_KEY)
+    .returning(_PERSON.c.id),
+    "sqlite": sqlite_insert(_PERSON)
+    .on_conflict_do_nothing(index_elements=_PERSON_KEY)
+    .returning(_PERSON.c.id),
+}
 _JOURNEY = Journey.__table__  # type: ignore[attr-defined]
 _WORKSPACE = Workspace.__table__  # type: ignore[attr-defined]
 _START_FACTS = (

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot import ids, store
 from bot.config import WorkingTime
+from bot.db import checkpoint
 from bot.metrics import Metrics
 from bot.models import Journey, JourneyStatus
 from bot.schedule import overridden_working_time, replan_start_checkins
@@ -94,6 +96,9 @@ class Dispatcher:
         self.sends_in_hand = SENDS_IN_HAND
         self._extra_sweep: asyncio.Task[None] | None = None
         self._sweep_asked = False
+        engine = services.sessions().get_bind()
+        assert isinstance(engine, Engine)
+        self._engine = engine
         # Set in a web process whose sending runs in a process beside it (`serve`): send_now
         # passes the row there (a row id and a response URL; False when it could not).
         self.handoff: Callable[[int, str | None], bool] | None = None
@@ -182,6 +187,9 @@ class Dispatcher:
                 sent += sum(counts)
                 if len(claimed) < self.page_size:
                     break
+            if not self.stopping:
+                # On SQLite a web process beside this one leaves the checkpoints to its sweeps.
+                await asyncio.to_thread(checkpoint, self._engine)
         return sent
 
     async def _deliver_lane(self, lane: Sequence[int], gate: asyncio.Semaphore) -> int:

@@ -51,15 +51,18 @@ async def _purge(dispatcher: Dispatcher) -> None:
         dispatcher.metrics.count("purged", purged.journeys_erased)
 
 
-def start_dispatching(dispatcher: Dispatcher, *, interval_seconds: float) -> AsyncIOScheduler:
-    """Start sweeping now and every `interval_seconds`; call inside a running event loop."""
+def start_dispatching(
+    dispatcher: Dispatcher, *, interval_seconds: float, first_sweep_in: float = 0
+) -> AsyncIOScheduler:
+    """Start sweeping in `first_sweep_in` seconds (now by default), then every
+    `interval_seconds`; call inside a running event loop."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         _sweep,
         "interval",
         args=[dispatcher],
         seconds=interval_seconds,
-        next_run_time=datetime.now(UTC),
+        next_run_time=datetime.now(UTC) + timedelta(seconds=first_sweep_in),
         id="dispatch",
         max_instances=1,
         coalesce=True,

@@ -37,6 +37,7 @@ CHILD_COMMAND = (sys.executable, "-m", "bot.cli", "worker", "--beside-web")
 # stuck child cannot make the web process hold an ever-growing buffer.
 MOST_BUFFERED_BYTES = 1 << 20
 RESTART_PAUSES_SECONDS = (0.5, 1, 2, 5, 10, 30)
+STEADY_SECONDS = 60.0  # a child that ran this long before it died: back to the shortest pause
 STOP_WAIT_SECONDS = 15.0
 
 
@@ -94,25 +95,20 @@ class SendingProcess:
         self.metrics = metrics
         self.command = tuple(command)
         self.process: asyncio.subprocess.Process | None = None
-        self.started = 0  # how many children were started (restarts included)
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
 
     async def start(self) -> None:
         await self._spawn()
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
 
     async def _spawn(self) -> None:
-        self._ready.clear()
         self.process = await asyncio.create_subprocess_exec(
             *self.command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=os.environ.copy(),
         )
-        self.started += 1
-        self._ready.set()
         logger.info("sending process %s started", self.process.pid)
 
     def wake(self, checkin_id: int, reply_to: str | None = None) -> bool:
@@ -132,13 +128,17 @@ class SendingProcess:
     async def _supervise(self) -> None:
         """Read what the child counts; when it exits without being asked to, start another."""
         failures = 0
+        loop = asyncio.get_running_loop()
         while True:
             process = self.process
             assert process is not None
+            began = loop.time()
             await self._read_counts(process)
             code = await process.wait()
             if self._stopping:
                 return
+            if loop.time() - began >= STEADY_SECONDS:  # it had been running well: start over
+                failures = 0
             pause = RESTART_PAUSES_SECONDS[min(failures, len(RESTART_PAUSES_SECONDS) - 1)]
             logger.error("sending process exited with %s; starting another in %ss", code, pause)
             failures += 1
