@@ -37,7 +37,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # SAVEPOINT's RELEASE could commit the whole unit of work; we begin them ourselves instead.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA journal_mode=WAL")  # under pysqlite's 5 s timeout, set at connect
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Waits for the write lock are ours (`_begin_immediate`), not SQLite's busy handler.
@@ -92,7 +92,7 @@ def _begin_immediate(connection: Any) -> None:
 
 class _OneWriter:
     """SQLite has one writer at a time. Within this process, threads queue on a lock for it;
-    SQLite's own busy handler, which sleeps and polls, is left for other processes.
+    another process's hold on it is polled for (`_begin_immediate`).
 
     BEGIN IMMEDIATE takes the write lock at the start, so a transaction that reads and then
     writes waits instead of failing when another writer got there first. The lock is let go
