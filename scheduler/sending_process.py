@@ -152,7 +152,14 @@ class SendingProcess:
 
     async def _read_counts(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
-        while line := await process.stdout.readline():
+        while True:
+            try:
+                line = await process.stdout.readline()
+            except ValueError:  # a line past the reader's limit: not a count
+                logger.warning("sending process wrote an overlong line")
+                continue
+            if not line:
+                return
             if not apply_count_line(self.metrics, line):
                 logger.warning("sending process wrote a line that is not a count")
 
