@@ -29,16 +29,21 @@ def print_checkins(
     try:
         with make_sessions(engine).begin() as session:
             rows = list_checkins(session, user_id=user, due_before=due_before)
+            zones = [person_zone(p.zone_name, settings.default_time_zone) for _, p in rows]
+            # "Mon 07 Dec 09:00 " and the zone's whole name, however long.
+            width = 17 + max((len(zone.key) for zone in zones), default=5)
             header = ("id", "due (UTC)", "their time", "user", "what", "status", "tries")
-            print("{:>7}  {:16}  {:22}  {:12}  {:22}  {:8}  {}".format(*header), file=out)
-            for checkin, person in rows:
-                zone = person_zone(person.zone_name, settings.default_time_zone)
+            print(
+                f"{{:>7}}  {{:16}}  {{:{width}}}  {{:12}}  {{:22}}  {{:8}}  {{}}".format(*header),
+                file=out,
+            )
+            for (checkin, person), zone in zip(rows, zones, strict=True):
                 local = checkin.due_at.astimezone(zone)
                 what = (checkin.stage_id and f"{checkin.kind}:{checkin.stage_id}") or checkin.kind
+                when = f"{local:%a %d %b %H:%M} {zone.key}"
                 print(
-                    f"{checkin.id:>7}  {checkin.due_at:%Y-%m-%d %H:%M}  "
-                    f"{local:%a %d %b %H:%M} {zone.key[:9]:9}  {person.user_id:12}  {what:22}  "
-                    f"{checkin.status:8}  {checkin.attempts}",
+                    f"{checkin.id:>7}  {checkin.due_at:%Y-%m-%d %H:%M}  {when:{width}}  "
+                    f"{person.user_id:12}  {what:22}  {checkin.status:8}  {checkin.attempts}",
                     file=out,
                 )
             print(f"{len(rows)} pending", file=out)

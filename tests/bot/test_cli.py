@@ -16,10 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlmodel import Session, select
 
 from bot.cli import main
 from bot.db import make_engine
 from bot.migrate import upgrade
+from bot.models import Person
 from bot.slack import simulate
 from bot.slack.standin import SlackStandIn
 from tests.conftest import postgres_url
@@ -361,3 +363,30 @@ def test_operator_commands_on_an_unmigrated_postgres_say_what_to_run(
         with engine.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+
+
+def test_checkins_list_shows_each_persons_whole_time_zone(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = f"sqlite:///{clean_env / 'list.db'}"
+    monkeypatch.setenv("DATABASE_URL", database)
+    engine = make_engine(database)
+    upgrade(engine)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    [far, near] = seed_checkins(engine, 2, due_at=now, now=now)
+    with Session(engine) as session:
+        person = session.exec(select(Person).where(Person.user_id == far.user_id)).one()
+        person.time_zone = "America/Argentina/Buenos_Aires"
+        session.add(person)
+        session.commit()
+    engine.dispose()
+
+    assert main(["checkins", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    [argentina] = [line for line in lines if far.user_id in line]
+    [utc] = [line for line in lines if near.user_id in line]
+    assert "Mon 07 Dec 09:00 America/Argentina/Buenos_Aires" in argentina
+    assert "Mon 07 Dec 12:00 UTC" in utc
+    # The columns after the zone line up, whatever its length.
+    assert argentina.index(far.user_id) == utc.index(near.user_id) == lines[0].index("user")
+    assert lines[-1] == "2 pending"
