@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +22,9 @@ from scheduler.sending_process import (
     read_wake_line,
     wake_line,
 )
+from tests.conftest import SECRET, TEAM
+from tests.faults import running
 
-SECRET = "sending-secret"
 SENT = 'notpromoted_checkins_total{kind="stage",outcome="sent"}'
 
 # -- the wire -------------------------------------------------------------------------------
@@ -91,15 +89,16 @@ def test_a_line_that_is_not_a_count_changes_nothing(line: bytes) -> None:
 
 
 @dataclass
-class Served:
-    process: subprocess.Popen[str]
-    base: str
+class Beside:
+    """A real `serve` (tests/faults/running.py) and the sending process it starts."""
+
+    served: running.Served
     standin: SlackStandIn
 
     def children(self) -> list[int]:
-        path = f"/proc/{self.process.pid}/task/{self.process.pid}/children"
-        with open(path) as found:
-            return [int(pid) for pid in found.read().split()]
+        pid = self.served.process.pid
+        with open(f"/proc/{pid}/task/{pid}/children") as found:
+            return [int(child) for child in found.read().split()]
 
     def one_child(self, timeout: float = 15) -> int:
         deadline = time.monotonic() + timeout
@@ -111,74 +110,39 @@ class Served:
         raise AssertionError(f"serve has children {self.children()}")
 
     def command(self, user: str) -> httpx.Response:
+        """A signed /notpromoted whose response URL the stand-in records."""
         body, kind = simulate.slash_command(
-            user_id=user, team_id="T0TEST", response_url=self.standin.response_url(user)
+            user_id=user, team_id=TEAM, response_url=self.standin.response_url(user)
         )
         headers = simulate.signed_headers(SECRET, body, content_type=kind)
-        return httpx.post(f"{self.base}/slack/events", content=body, headers=headers)
+        return self.served.http.post(
+            f"{self.served.url}/slack/events", content=body, headers=headers
+        )
 
     def sent_count(self) -> float:
-        for line in httpx.get(f"{self.base}/metrics").text.splitlines():
+        for line in self.served.http.get(f"{self.served.url}/metrics").text.splitlines():
             if line.startswith(SENT):
                 return float(line.split()[-1])
         return 0.0
 
 
 @pytest.fixture
-def served(tmp_path: Path, standin: SlackStandIn) -> Iterator[Served]:
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "NOTPROMOTED_", "TEAMS_", "DATABASE_URL"))
-    }
-    env.update(
-        SLACK_BOT_TOKEN="xoxb-sending-test",
-        SLACK_SIGNING_SECRET=SECRET,
-        NOTPROMOTED_SECRET_KEY="sending-test-secret-key",
-        SLACK_API_URL=standin.api_url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
-        NOTPROMOTED_WORKING_HOURS="00:00-24:00",
-        NOTPROMOTED_WORKING_DAYS="mon-sun",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    running = Served(process, base, standin)
+def served(tmp_path: Path, standin: SlackStandIn) -> Iterator[Beside]:
+    started = running.serve(standin, f"sqlite:///{tmp_path / 'serve.db'}", tmp_path)
     try:
-        yield running
+        yield Beside(started, standin)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=30)
+        started.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def test_serve_sends_from_a_child_at_idle_priority_and_shows_its_counts(served: Served) -> None:
+def test_serve_sends_from_a_child_at_idle_priority_and_shows_its_counts(served: Beside) -> None:
     child = served.one_child()
     if hasattr(os, "SCHED_IDLE"):  # set by the child as it starts
         deadline = time.monotonic() + 15
         while os.sched_getscheduler(child) != os.SCHED_IDLE and time.monotonic() < deadline:
             time.sleep(0.05)
         assert os.sched_getscheduler(child) == os.SCHED_IDLE
-    assert os.sched_getscheduler(served.process.pid) == os.SCHED_OTHER  # answers go first
+    assert os.sched_getscheduler(served.served.process.pid) == os.SCHED_OTHER  # answers first
 
     response = served.command("U0ONE")
     assert response.status_code == 200 and "direct message" in response.json()["text"]
@@ -190,7 +154,7 @@ def test_serve_sends_from_a_child_at_idle_priority_and_shows_its_counts(served: 
     assert served.sent_count() == 1.0
 
 
-def test_a_dm_the_child_cannot_send_is_explained_to_the_person(served: Served) -> None:
+def test_a_dm_the_child_cannot_send_is_explained_to_the_person(served: Beside) -> None:
     served.standin.add_user("U0GONE", deleted=True)
     assert served.command("U0GONE").status_code == 200
     assert served.standin.wait_for(lambda: len(served.standin.responses) == 1, 10)
@@ -198,7 +162,7 @@ def test_a_dm_the_child_cannot_send_is_explained_to_the_person(served: Served) -
     assert served.standin.dms_to("U0GONE") == []
 
 
-def test_a_child_that_dies_is_replaced_and_nothing_is_lost(served: Served) -> None:
+def test_a_child_that_dies_is_replaced_and_nothing_is_lost(served: Beside) -> None:
     first = served.one_child()
     os.kill(first, signal.SIGKILL)
     # Written while no child runs: the row waits in the outbox for the next child's sweep.
@@ -214,13 +178,13 @@ def test_a_child_that_dies_is_replaced_and_nothing_is_lost(served: Served) -> No
     assert len(served.standin.dms_to("U0WHILE")) == 1
 
 
-def test_sigterm_stops_both_processes_cleanly(served: Served) -> None:
+def test_sigterm_stops_both_processes_cleanly(served: Beside) -> None:
     child = served.one_child()
     assert served.command("U0LAST").status_code == 200
     assert served.standin.wait_for(lambda: len(served.standin.dms_to("U0LAST")) == 1, 10)
-    served.process.send_signal(signal.SIGTERM)
-    output, _ = served.process.communicate(timeout=30)
-    assert served.process.returncode in (0, -signal.SIGTERM), output
+    code = served.served.stop()
+    output = served.served.text()
+    assert code in (0, -signal.SIGTERM), output
     assert _is_zombie_or_gone(child)
     assert "Traceback" not in output
     assert "sending process exited" not in output  # it was stopped, not lost
