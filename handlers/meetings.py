@@ -95,9 +95,9 @@ def _access(
     refused = locale.checkins["meeting_refused"]
     if subject.user_id == actor.user_id:
         return Access(None, refused["self"], "self")
-    if not subject.found or not subject.active or subject.is_bot:
-        reason = "unknown_user" if not subject.found else "bot" if subject.is_bot else "deactivated"
-        return Access(None, refused["not_a_person"], reason)
+    # Whether the actor may comes first: someone without a role or an invitation reads the
+    # same refusal whoever they named, so the answer never tells them whether that colleague
+    # is known here (on Teams, "found" means the colleague has the app).
     grant = _live_grant(session, _ref_for(actor, subject.user_id), actor.user_id)
     if actor.user_id in services.settings.admin_users:
         authority = AUTHORITY_ADMIN
@@ -107,6 +107,9 @@ def _access(
         authority = AUTHORITY_INVITED
     else:
         return Access(None, refused["not_allowed"], "not_invited")
+    if not subject.found or not subject.active or subject.is_bot:
+        reason = "unknown_user" if not subject.found else "bot" if subject.is_bot else "deactivated"
+        return Access(None, refused["not_a_person"], reason)
     last = _last_meeting(session, actor, subject.user_id)
     if last is not None and last.status == MeetingStatus.OFFERED:
         return Access(None, refused["waiting"], "waiting")
