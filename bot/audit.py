@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.models import AuditEntry
@@ -37,6 +37,9 @@ EXPORT = "export"
 ERASE = "erase"
 ERASED = "erased"  # the person and everything about them
 JOURNEYS_ONLY = "journeys"  # old journeys only; the person has a live one
+# Why an invitation sent nobody a message, or was refused (handlers.meetings.invite_manager).
+RENEWED = "renewed"
+DAILY_LIMIT = "daily_limit"
 
 # The actor of what the platform did on its own, like removing the app from a workspace.
 PLATFORM_ACTOR = "platform"
@@ -99,6 +102,36 @@ def entries(
     if since is not None:
         query = query.where(col(AuditEntry.at) >= since)
     return session.exec(query).all()
+
+
+def invitations_told(
+    session: Session,
+    actor: PersonRef,
+    *,
+    since: datetime,
+    key: str | None,
+    manager: str | None = None,
+) -> int:
+    """How many invitations this person sent since `since` that messaged a manager (`manager`
+    only, if given). Counted from the trail, which every process shares and which keeps the
+    rows after a withdrawal and, hashed, after an erase."""
+    query = select(func.count()).where(
+        AuditEntry.platform == actor.platform,
+        AuditEntry.workspace_id == actor.workspace_id,
+        col(AuditEntry.actor).in_(_names(actor.user_id, key)),
+        AuditEntry.action == GRANT,
+        AuditEntry.outcome == DONE,
+        col(AuditEntry.reason).is_(None),
+        col(AuditEntry.at) >= since,
+    )
+    if manager is not None:
+        query = query.where(col(AuditEntry.other).in_(_names(manager, key)))
+    return int(session.exec(query).one())
+
+
+def _names(user_id: str, key: str | None) -> list[str]:
+    """A user id as the trail may hold it: as it is, or hashed once they erased their data."""
+    return [user_id] + ([hashed(user_id, key)] if key else [])
 
 
 def forget_user(session: Session, user_id: str, *, key: str) -> None:
