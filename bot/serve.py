@@ -15,10 +15,12 @@ from prometheus_client import start_http_server
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
+from bot.encryption import TokenCipher
 from bot.metrics import Metrics
 from bot.migrate import ready_engine
 from bot.runtime import Runtime, build_runtime
+from bot.slack.installations import stored_tokens_open
 from bot.web import build_web_app
 from handlers.controls import checkin_locale
 from scheduler.dispatcher import SendOutcome
@@ -37,6 +39,15 @@ def prepared_runtime(
     settings: Settings, metrics: Metrics | None = None, *, checkpoints: bool = True
 ) -> Runtime:
     engine = ready_engine(settings.database_url, checkpoints=checkpoints)
+    if settings.encryption_keys and not stored_tokens_open(
+        engine, TokenCipher(settings.encryption_keys)
+    ):
+        engine.dispose()
+        raise ConfigError(
+            "NOTPROMOTED_ENCRYPTION_KEY does not open the Slack tokens stored in the database: "
+            "set the key they were sealed with (after a rotation, the old one in "
+            "NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS)"
+        )
     return build_runtime(settings, engine=engine, metrics=metrics)
 
 
