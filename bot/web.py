@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import time
@@ -135,7 +136,16 @@ def build_web_app(
             return JSONResponse({"ready": True})
         return JSONResponse({"ready": False, "reason": reason}, status_code=503)
 
-    async def metrics_page(_request: Request) -> Response:
+    async def metrics_page(request: Request) -> Response:
+        """Only for a scraper bearing NOTPROMOTED_METRICS_TOKEN: this is the public listener
+        (without a token set, /metrics lives on `serve`'s own metrics listener, if any)."""
+        token = runtime.services.settings.metrics_token
+        if token is None:
+            return PlainTextResponse("not found", 404)
+        if not bearer_matches(request, token):
+            return PlainTextResponse(
+                "unauthorized", 401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
+            )
         await refresh_outbox_gauges(runtime)
         return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
@@ -213,6 +223,14 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             logs.request_id.reset(token)
+
+
+def bearer_matches(request: Request, token: str) -> bool:
+    """Does the request carry `Authorization: Bearer <token>`? Compared in constant time."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 async def database_answers(runtime: Runtime) -> bool:
