@@ -26,6 +26,7 @@ from bot.metrics import CONTENT_TYPE, OUTBOX_QUERY_TIMEOUT_SECONDS, OutboxReadin
 from bot.migrate import schema_state
 from bot.runtime import Runtime
 from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
+from bot.slack.install_pages import SECURITY_HEADERS
 from bot.slack.listeners import ARRIVED
 from bot.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.slack.observe import count_request
@@ -93,8 +94,11 @@ def build_web_app(
             headers={key: value for key, value in request.headers.items()},
         )
         if request.url.path == INSTALL_PATH:
-            return to_starlette_response(await flow.handle_installation(bolt_request))
-        return to_starlette_response(await flow.handle_callback(bolt_request))
+            answer = to_starlette_response(await flow.handle_installation(bolt_request))
+        else:
+            answer = to_starlette_response(await flow.handle_callback(bolt_request))
+        answer.headers.update(SECURITY_HEADERS)
+        return answer
 
     async def teams_messages(request: Request) -> Response:
         """Teams' activities: the SDK checks the token and routes; we guard what it cannot."""
