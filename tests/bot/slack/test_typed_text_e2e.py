@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot import ids
-from bot.models import FeedbackNote, Goal
+from bot.models import FeedbackNote, Goal, Person
 from tests.bot.slack.test_meetings_e2e import (
     MANAGER,
     PERSON,
@@ -124,3 +124,18 @@ def test_a_nul_byte_in_typed_text_is_dropped_on_postgresql(
         )
         [note] = session.exec(select(FeedbackNote).where(FeedbackNote.keep == "keep this")).all()
         assert note.keep == "keep this"
+
+
+def test_marks_stored_before_the_cleaning_still_name_nobody(start_bot: BotFactory) -> None:
+    """Rows written by an older version, mark and all, show as plain text too."""
+    bot = start_bot()
+    _begin(bot)
+    with Session(bot.runtime.engine) as session:
+        person = session.exec(select(Person).where(Person.user_id == PERSON)).one()
+        now = bot.clock.now
+        session.add(Goal(person_id=person.id or 0, what=FORGED, created_at=now, updated_at=now))
+        session.add(FeedbackNote(person_id=person.id or 0, keep=FORGED, created_at=bot.clock.now))
+        session.commit()
+    home = _home(bot, PERSON)
+    assert REAL_MENTION not in json.dumps(home.blocks)
+    assert SHOWN in _as_text(home.blocks)
