@@ -12,8 +12,9 @@ import hmac
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.models import AuditEntry
 from bot.services import PersonRef
@@ -37,6 +38,9 @@ EXPORT = "export"
 ERASE = "erase"
 ERASED = "erased"  # the person and everything about them
 JOURNEYS_ONLY = "journeys"  # old journeys only; the person has a live one
+# Why an invitation sent nobody a message, or was refused (handlers.meetings.invite_manager).
+RENEWED = "renewed"
+DAILY_LIMIT = "daily_limit"
 
 # The actor of what the platform did on its own, like removing the app from a workspace.
 PLATFORM_ACTOR = "platform"
@@ -73,40 +77,88 @@ def record(
     )
 
 
-def about(session: Session, user_id: str, *, key: str | None) -> Sequence[AuditEntry]:
-    """Every row naming this user, as actor, subject or other, by id or by its hash."""
-    names = [user_id] + ([hashed(user_id, key)] if key else [])
+def about(session: Session, person: PersonRef, *, key: str | None) -> Sequence[AuditEntry]:
+    """Every row of the person's own workspace naming them, as actor, subject or other, by id
+    or by its hash. A user id is only unique within a workspace: the same id elsewhere is
+    someone else, whose rows are not this person's to see."""
     return session.exec(
-        select(AuditEntry)
+        _naming(person.user_id, key)
         .where(
-            or_(
-                col(AuditEntry.actor).in_(names),
-                col(AuditEntry.subject).in_(names),
-                col(AuditEntry.other).in_(names),
-            )
+            AuditEntry.platform == person.platform,
+            AuditEntry.workspace_id == person.workspace_id,
         )
         .order_by(col(AuditEntry.at), col(AuditEntry.id))
     ).all()
 
 
+def _naming(user_id: str, key: str | None) -> SelectOfScalar[AuditEntry]:
+    names = _names(user_id, key)
+    return select(AuditEntry).where(
+        or_(
+            col(AuditEntry.actor).in_(names),
+            col(AuditEntry.subject).in_(names),
+            col(AuditEntry.other).in_(names),
+        )
+    )
+
+
 def entries(
     session: Session, *, since: datetime | None, user_id: str | None, key: str | None
 ) -> Sequence[AuditEntry]:
-    if user_id is not None:
-        rows = about(session, user_id, key=key)
-        return [row for row in rows if since is None or row.at >= since]
-    query = select(AuditEntry).order_by(col(AuditEntry.at), col(AuditEntry.id))
+    """The trail for the deployment's operators (`notpromoted audit`): every workspace."""
+    query = (select(AuditEntry) if user_id is None else _naming(user_id, key)).order_by(
+        col(AuditEntry.at), col(AuditEntry.id)
+    )
     if since is not None:
         query = query.where(col(AuditEntry.at) >= since)
     return session.exec(query).all()
 
 
-def forget_user(session: Session, user_id: str, *, key: str) -> None:
-    """Replace this user's id with its keyed hash wherever the trail names them."""
-    stand_in = hashed(user_id, key)
+def invitations_told(
+    session: Session,
+    actor: PersonRef,
+    *,
+    since: datetime,
+    key: str | None,
+    manager: str | None = None,
+) -> int:
+    """How many invitations this person sent since `since` that messaged a manager (`manager`
+    only, if given). Counted from the trail, which every process shares and which keeps the
+    rows after a withdrawal and, hashed, after an erase."""
+    query = select(func.count()).where(
+        AuditEntry.platform == actor.platform,
+        AuditEntry.workspace_id == actor.workspace_id,
+        col(AuditEntry.actor).in_(_names(actor.user_id, key)),
+        AuditEntry.action == GRANT,
+        AuditEntry.outcome == DONE,
+        col(AuditEntry.reason).is_(None),
+        col(AuditEntry.at) >= since,
+    )
+    if manager is not None:
+        query = query.where(col(AuditEntry.other).in_(_names(manager, key)))
+    return int(session.exec(query).one())
+
+
+def _names(user_id: str, key: str | None) -> list[str]:
+    """A user id as the trail may hold it: as it is, or hashed once they erased their data."""
+    return [user_id] + ([hashed(user_id, key)] if key else [])
+
+
+def forget_user(session: Session, person: PersonRef, *, key: str) -> None:
+    """Replace this person's id with its keyed hash wherever their workspace's rows name them
+    (the same id in another workspace is someone else)."""
+    stand_in = hashed(person.user_id, key)
     for column in ("actor", "subject", "other"):
         field = getattr(AuditEntry, column)
-        session.exec(update(AuditEntry).where(col(field) == user_id).values({column: stand_in}))
+        session.exec(
+            update(AuditEntry)
+            .where(
+                col(field) == person.user_id,
+                col(AuditEntry.platform) == person.platform,
+                col(AuditEntry.workspace_id) == person.workspace_id,
+            )
+            .values({column: stand_in})
+        )
 
 
 def forget_workspaces(

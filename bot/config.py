@@ -87,6 +87,11 @@ class Settings:
     slack_redirect_uri: str | None = None
     # Fernet keys for the tokens kept in the database: the first encrypts, all decrypt.
     encryption_keys: tuple[str, ...] = ()
+    # /metrics is not on the public listener: `serve` offers it on a listener of its own at
+    # metrics_host:metrics_port, and/or on the public one to a request bearing metrics_token.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str | None = None
 
     @property
     def oauth_enabled(self) -> bool:
@@ -302,6 +307,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         encryption_keys=_encryption_keys(
             get("NOTPROMOTED_ENCRYPTION_KEY"), get("NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS")
         ),
+        metrics_port=_metrics_port(get("NOTPROMOTED_METRICS_PORT")),
+        metrics_host=_metrics_host(get("NOTPROMOTED_METRICS_HOST")),
+        metrics_token=_metrics_token(get("NOTPROMOTED_METRICS_TOKEN")),
         **teams,
     )
 
@@ -486,6 +494,27 @@ def _encryption_keys(current: str | None, previous: str | None) -> tuple[str, ..
                 'print(Fernet.generate_key().decode())"'
             ) from None
     return tuple(key for _, key in keys)
+
+
+def _metrics_port(raw: str | None) -> int | None:
+    return None if raw is None else _whole_number(raw, "NOTPROMOTED_METRICS_PORT", 0, 65535)
+
+
+def _metrics_host(raw: str | None) -> str:
+    if raw is None:
+        return "127.0.0.1"
+    if not re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", raw):
+        raise ConfigError(f"NOTPROMOTED_METRICS_HOST must be an address or host name, got {raw!r}")
+    return raw
+
+
+def _metrics_token(raw: str | None) -> str | None:
+    if raw is not None and (len(raw) < 16 or not raw.isascii() or not raw.isprintable()):
+        raise ConfigError(
+            "NOTPROMOTED_METRICS_TOKEN is too short or not plain text: use at least 16 random "
+            'characters (python -c "import secrets; print(secrets.token_urlsafe(32))")'
+        )
+    return raw
 
 
 def _port(raw: str | None) -> int:

@@ -7,17 +7,29 @@ at scrape time by `read_outbox`, with a time limit.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import Metric
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus
+
+logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # Slack wants an answer within 3 s: the buckets are finest below that.
@@ -115,6 +127,38 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _ReadAtScrape:
+    """The runtime's metrics as a collector that reads the outbox gauges first: for a listener
+    of its own, which calls it on the listener's thread (off the event loop)."""
+
+    def __init__(self, metrics: Metrics, read: Callable[[], OutboxReading]) -> None:
+        self.metrics = metrics
+        self.read = read
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            reading: OutboxReading | None = self.read()
+        except Exception:
+            logger.warning("metrics: the outbox could not be read", exc_info=True)
+            reading = None
+        self.metrics.set_outbox(reading)
+        yield from self.metrics.registry.collect()
+
+
+def start_metrics_listener(
+    metrics: Metrics, read: Callable[[], OutboxReading], *, host: str, port: int
+) -> WSGIServer:
+    """Serve /metrics at host:port on a thread of its own (prometheus_client's server), apart
+    from the public listener; the caller shuts it down."""
+    registry = CollectorRegistry()
+    registry.register(_ReadAtScrape(metrics, read))
+    server, _thread = start_http_server(port, host, registry=registry)
+    return server
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,19 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from wsgiref.simple_server import WSGIServer
 
 import uvicorn
 from prometheus_client import start_http_server
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.config import Settings
-from bot.metrics import Metrics
+from bot.config import ConfigError, Settings
+from bot.encryption import TokenCipher
+from bot.metrics import Metrics, OutboxReading, read_outbox, start_metrics_listener
 from bot.migrate import ready_engine
 from bot.runtime import Runtime, build_runtime
+from bot.slack.installations import stored_tokens_open
 from bot.web import build_web_app
 from handlers.controls import checkin_locale
 from scheduler.dispatcher import SendOutcome
@@ -37,6 +40,15 @@ def prepared_runtime(
     settings: Settings, metrics: Metrics | None = None, *, checkpoints: bool = True
 ) -> Runtime:
     engine = ready_engine(settings.database_url, checkpoints=checkpoints)
+    if settings.encryption_keys and not stored_tokens_open(
+        engine, TokenCipher(settings.encryption_keys)
+    ):
+        engine.dispose()
+        raise ConfigError(
+            "NOTPROMOTED_ENCRYPTION_KEY does not open the Slack tokens stored in the database: "
+            "set the key they were sealed with (after a rotation, the old one in "
+            "NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS)"
+        )
     return build_runtime(settings, engine=engine, metrics=metrics)
 
 
@@ -45,6 +57,7 @@ def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None
     which also does SQLite's checkpoints (see `make_engine`)."""
     runtime = prepared_runtime(settings, checkpoints=not dispatcher)
     app = build_web_app(runtime, run_dispatcher=dispatcher, sending_process=dispatcher)
+    metrics_listener = _metrics_listener(runtime)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10, lifespan="on"
     )
@@ -53,7 +66,34 @@ def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None
     # full collection under traffic walks only the objects requests make.
     gc.collect()
     gc.freeze()
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        if metrics_listener is not None:
+            metrics_listener.shutdown()
+
+
+def _metrics_listener(runtime: Runtime) -> WSGIServer | None:
+    """/metrics on a listener of its own (NOTPROMOTED_METRICS_PORT), never the public one."""
+    settings = runtime.services.settings
+    if settings.metrics_port is None:
+        return None
+
+    def read() -> OutboxReading:
+        with runtime.services.sessions.begin() as session:
+            return read_outbox(session, now=runtime.services.clock())
+
+    try:
+        listener = start_metrics_listener(
+            runtime.metrics, read, host=settings.metrics_host, port=settings.metrics_port
+        )
+    except OSError as error:
+        raise ConfigError(
+            f"NOTPROMOTED_METRICS_PORT: can't listen on "
+            f"{settings.metrics_host}:{settings.metrics_port} ({error.strerror})"
+        ) from None
+    logger.info("metrics on http://%s:%s/metrics", settings.metrics_host, settings.metrics_port)
+    return listener
 
 
 async def run_socket_mode(settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import time
@@ -25,6 +26,7 @@ from bot.metrics import CONTENT_TYPE, OUTBOX_QUERY_TIMEOUT_SECONDS, OutboxReadin
 from bot.migrate import schema_state
 from bot.runtime import Runtime
 from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
+from bot.slack.install_pages import SECURITY_HEADERS
 from bot.slack.listeners import ARRIVED
 from bot.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.slack.observe import count_request
@@ -92,8 +94,11 @@ def build_web_app(
             headers={key: value for key, value in request.headers.items()},
         )
         if request.url.path == INSTALL_PATH:
-            return to_starlette_response(await flow.handle_installation(bolt_request))
-        return to_starlette_response(await flow.handle_callback(bolt_request))
+            answer = to_starlette_response(await flow.handle_installation(bolt_request))
+        else:
+            answer = to_starlette_response(await flow.handle_callback(bolt_request))
+        answer.headers.update(SECURITY_HEADERS)
+        return answer
 
     async def teams_messages(request: Request) -> Response:
         """Teams' activities: the SDK checks the token and routes; we guard what it cannot."""
@@ -135,7 +140,16 @@ def build_web_app(
             return JSONResponse({"ready": True})
         return JSONResponse({"ready": False, "reason": reason}, status_code=503)
 
-    async def metrics_page(_request: Request) -> Response:
+    async def metrics_page(request: Request) -> Response:
+        """Only for a scraper bearing NOTPROMOTED_METRICS_TOKEN: this is the public listener
+        (without a token set, /metrics lives on `serve`'s own metrics listener, if any)."""
+        token = runtime.services.settings.metrics_token
+        if token is None:
+            return PlainTextResponse("not found", 404)
+        if not bearer_matches(request, token):
+            return PlainTextResponse(
+                "unauthorized", 401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
+            )
         await refresh_outbox_gauges(runtime)
         return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
@@ -213,6 +227,14 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             logs.request_id.reset(token)
+
+
+def bearer_matches(request: Request, token: str) -> bool:
+    """Does the request carry `Authorization: Bearer <token>`? Compared in constant time."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 async def database_answers(runtime: Runtime) -> bool:

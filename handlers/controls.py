@@ -133,7 +133,8 @@ def erase_person(session: Session, services: Services, person: Person) -> None:
     """Delete everything about the person; the audit trail keeps a keyed hash of their id."""
     assert person.id is not None
     store.delete_person(session, person_id=person.id)
-    audit.forget_user(session, person.user_id, key=audit_key(services))
+    own = PersonRef(person.platform, person.workspace_id, person.user_id)
+    audit.forget_user(session, own, key=audit_key(services))
 
 
 def audit_key(services: Services) -> str:

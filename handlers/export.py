@@ -66,7 +66,8 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
             for m in meetings
             if (manager := session.get(Person, m.manager_id)) is not None
         }
-        trail = audit.about(session, person.user_id, key=services.settings.secret_key)
+        own = PersonRef(person.platform, person.workspace_id, person.user_id)
+        trail = audit.about(session, own, key=services.settings.secret_key)
         return {
             "format": FORMAT_VERSION,
             "exported_at": _when(services.clock()),

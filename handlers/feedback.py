@@ -12,7 +12,7 @@ from bot.schedule import add_checkin, next_key, person_time
 from bot.services import PersonRef, Services
 from handlers.compose import notification
 from messages.loader import LocaleContent
-from messages.model import Message, Paragraph, Preformatted
+from messages.model import Message, Paragraph, Preformatted, clean_typed
 from scheduler.timing import add_working_days
 
 TONES = ("short", "warm", "formal")
@@ -117,7 +117,7 @@ def draft_message(
     ).first()
     texts = locale.checkins["feedback_request"]
     tone = request.tone if request else "warm"
-    focus = request.focus if request else None
+    focus = clean_typed(request.focus) if request and request.focus else None
     focus_line = f"\n{texts['focus_line'].format(focus=focus)}\n" if focus else ""
     draft = texts[f"draft_{tone}"].format(focus_line=focus_line)
     return Message(

@@ -13,7 +13,7 @@ from bot.schedule import add_checkin, next_key, person_time
 from bot.services import PersonRef, Services
 from handlers.checkin_messages import checkin_message
 from messages.loader import LocaleContent
-from messages.model import Message
+from messages.model import Message, clean_typed
 from scheduler.timing import add_days
 
 MAX_GOALS = 3
@@ -117,7 +117,8 @@ def goals_of(session: Session, person_id: int) -> list[str]:
 
 
 def _describe(goal: Goal) -> str:
-    return f"{goal.what} (by {goal.by_when.isoformat()})" if goal.by_when else goal.what
+    what = clean_typed(goal.what)  # stored before typed text was cleaned on the way in
+    return f"{what} (by {goal.by_when.isoformat()})" if goal.by_when else what
 
 
 def _active_goals(session: Session, person: Person) -> list[Goal]:

@@ -22,6 +22,7 @@ from messages.model import (
     Paragraph,
     Row,
     TextBlock,
+    clean_typed,
     mention,
 )
 from scheduler.timing import spread
@@ -86,16 +87,16 @@ def _last_progress(session: Session, person: Person, locale: LocaleContent) -> s
         return None
     said = locale.checkin("goal_progress", labels[row.answer])
     line = locale.text("home_progress", answer=said, date=row.answered_at.date().isoformat())
-    return f"{line} {row.note}" if row.note else line
+    return f"{line} {clean_typed(row.note)}" if row.note else line
 
 
 def _notes(session: Session, person: Person, locale: LocaleContent) -> list[str]:
     lines: list[str] = []
     for note in notes_of(session, person):
         if note.keep:
-            lines.append(locale.text("home_note_keep", text=note.keep))
+            lines.append(locale.text("home_note_keep", text=clean_typed(note.keep)))
         if note.work_on:
-            lines.append(locale.text("home_note_work_on", text=note.work_on))
+            lines.append(locale.text("home_note_work_on", text=clean_typed(note.work_on)))
     return lines
 
 

@@ -11,7 +11,15 @@ from bot.models import Checkin, FeedbackMeeting, ManagerGrant, Person
 from bot.services import Services
 from handlers.compose import notification
 from messages.loader import LocaleContent
-from messages.model import Button, Message, Paragraph, Preformatted, TextBlock, mention
+from messages.model import (
+    Button,
+    Message,
+    Paragraph,
+    Preformatted,
+    TextBlock,
+    clean_typed,
+    mention,
+)
 
 
 class NothingToSay(Exception):
@@ -131,7 +139,8 @@ def agenda(meeting: FeedbackMeeting, locale: LocaleContent) -> tuple[TextBlock, 
         (texts["heading_next_steps"], meeting.next_steps),
         (texts["heading_growth"], meeting.growth or ""),
     ]
-    text = "\n\n".join(f"{heading}\n{body}" for heading, body in parts if body)
+    # clean_typed: rows written before typed text was cleaned on the way in name nobody either.
+    text = "\n\n".join(f"{heading}\n{clean_typed(body)}" for heading, body in parts if body)
     dates = locale.checkin(
         "meeting_agenda",
         "dates",

@@ -27,6 +27,11 @@ FIELD_LIMIT = 1500
 AUTHORITY_INVITED = "invited"
 AUTHORITY_GROUP = "group"
 AUTHORITY_ADMIN = "admin"
+# An invitation messages a manager; so that nobody can make the bot message a colleague over
+# and over, one person's invitations message the same manager at most once in QUIET_WINDOW
+# (a renewed one is granted quietly) and reach at most INVITES_PER_DAY managers a day.
+QUIET_WINDOW = timedelta(days=7)
+INVITES_PER_DAY = 5
 
 
 @dataclass(frozen=True)
@@ -95,9 +100,9 @@ def _access(
     refused = locale.checkins["meeting_refused"]
     if subject.user_id == actor.user_id:
         return Access(None, refused["self"], "self")
-    if not subject.found or not subject.active or subject.is_bot:
-        reason = "unknown_user" if not subject.found else "bot" if subject.is_bot else "deactivated"
-        return Access(None, refused["not_a_person"], reason)
+    # Whether the actor may comes first: someone without a role or an invitation reads the
+    # same refusal whoever they named, so the answer never tells them whether that colleague
+    # is known here (on Teams, "found" means the colleague has the app).
     grant = _live_grant(session, _ref_for(actor, subject.user_id), actor.user_id)
     if actor.user_id in services.settings.admin_users:
         authority = AUTHORITY_ADMIN
@@ -107,6 +112,9 @@ def _access(
         authority = AUTHORITY_INVITED
     else:
         return Access(None, refused["not_allowed"], "not_invited")
+    if not subject.found or not subject.active or subject.is_bot:
+        reason = "unknown_user" if not subject.found else "bot" if subject.is_bot else "deactivated"
+        return Access(None, refused["not_a_person"], reason)
     last = _last_meeting(session, actor, subject.user_id)
     if last is not None and last.status == MeetingStatus.OFFERED:
         return Access(None, refused["waiting"], "waiting")
@@ -180,28 +188,29 @@ def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> Form
             return FormAnswer(errors={"manager": form["error_bot"]})
         if not manager.found or not manager.active:
             return FormAnswer(errors={"manager": form["error_unknown"]})
+        person = store.get_or_create_person(session, ref=ref, now=now)
+        _hold(session, person)
         live = _live_grant(session, ref, manager.user_id)
+        after_no = False
         if live is not None:
             last = _last_meeting(session, _ref_for(ref, manager.user_id), ref.user_id)
             if not _declined_since(last, live):
                 return FormAnswer(errors={}, saved=form["already"])
             live.revoked_at = now  # asked again after a "no": a fresh invitation
             session.add(live)
-        person = store.get_or_create_person(session, ref=ref, now=now)
+            after_no = True
+        quiet = not after_no and _told_lately(session, services, ref, manager.user_id, now)
+        if not quiet and _told_today(session, services, ref, now) >= INVITES_PER_DAY:
+            _record_grant(session, now, ref, manager, audit.REFUSED, audit.DAILY_LIMIT)
+            return FormAnswer(errors={"manager": form["error_too_many"]})
         grant = ManagerGrant(
             person_id=person.id or 0, manager_user_id=manager.user_id, granted_at=now
         )
         session.add(grant)
         session.flush()
-        audit.record(
-            session,
-            at=now,
-            actor=ref,
-            subject=ref.user_id,
-            other=manager.user_id,
-            action=audit.GRANT,
-            outcome=audit.DONE,
-        )
+        _record_grant(session, now, ref, manager, audit.DONE, audit.RENEWED if quiet else None)
+        if quiet:
+            return FormAnswer(errors={}, saved=form["renewed"])
         manager_person = store.get_or_create_person(
             session, ref=_ref_for(ref, manager.user_id), now=now
         )
@@ -215,6 +224,47 @@ def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> Form
             within_hours=False,
         )
         return FormAnswer(errors={}, saved=form["saved"], send_now=_ids(told))
+
+
+def _hold(session: Session, person: Person) -> None:
+    """Lock the inviter's row until the invitation is written, so that two requests at once
+    (in any process) cannot both pass the limits (PostgreSQL; SQLite has one writer anyway)."""
+    session.exec(select(Person.id).where(Person.id == person.id).with_for_update()).first()
+
+
+def _told_lately(
+    session: Session, services: Services, ref: PersonRef, manager_id: str, now: datetime
+) -> bool:
+    """Has an invitation from this person messaged this manager within the quiet window?"""
+    key = services.settings.secret_key
+    since = now - QUIET_WINDOW
+    return audit.invitations_told(session, ref, since=since, key=key, manager=manager_id) > 0
+
+
+def _told_today(session: Session, services: Services, ref: PersonRef, now: datetime) -> int:
+    """How many managers this person's invitations messaged in the last 24 hours."""
+    key = services.settings.secret_key
+    return audit.invitations_told(session, ref, since=now - timedelta(days=1), key=key)
+
+
+def _record_grant(
+    session: Session,
+    now: datetime,
+    ref: PersonRef,
+    manager: Someone,
+    outcome: str,
+    reason: str | None,
+) -> None:
+    audit.record(
+        session,
+        at=now,
+        actor=ref,
+        subject=ref.user_id,
+        other=manager.user_id,
+        action=audit.GRANT,
+        outcome=outcome,
+        reason=reason,
+    )
 
 
 def withdraw_invitation(services: Services, ref: PersonRef, grant_id: int | None) -> bool:

@@ -278,6 +278,8 @@ MEETING_KEYS = _keys(
                 "error_self",
                 "error_bot",
                 "error_unknown",
+                "renewed",
+                "error_too_many",
             ],
             "",
         ),

@@ -17,6 +17,19 @@ def mention(user_id: str) -> str:
     return f"{MENTION_MARK}@{user_id}{MENTION_MARK}"
 
 
+# What typed text may never carry: the mention mark (typed text must not name anyone the way
+# mention() does), NUL (PostgreSQL refuses it in text), the other C0 and C1 control characters,
+# and lone surrogates (no database encodes them). Newlines, carriage returns and tabs stay.
+_NOT_TYPED = re.compile(rf"[{MENTION_MARK}\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_typed(text: str) -> str:
+    """Text a person typed, as it may be stored and shown: every adapter applies this where
+    typed text comes in (form fields, command and message text), so that nobody can forge a
+    mention or make the database refuse a row."""
+    return _NOT_TYPED.sub("", text)
+
+
 @dataclass(frozen=True)
 class Paragraph:
     text: str

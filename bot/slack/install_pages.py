@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from html import escape
 
 from messages.loader import LocaleContent
@@ -11,6 +13,20 @@ _STYLE = (
     "color:#2f3e46;line-height:1.5}a.button{display:inline-block;padding:.6rem 1.2rem;"
     "background:#2f3e46;color:#fff;border-radius:.3rem;text-decoration:none}"
 )
+
+
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+# Every response of the install flow carries these (bot.web adds them): the pages load nothing,
+# run nothing, post nothing and show in no frame; only their own <style> applies.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _page(title: str, body: str, link: tuple[str, str] | None) -> str:

@@ -231,6 +231,28 @@ class AsyncOAuthStates(AsyncOAuthStateStore):
         return await asyncio.to_thread(self.store.consume, state)
 
 
+def stored_tokens_open(engine: Engine, cipher: TokenCipher) -> bool:
+    """Do the configured keys open the newest stored bot token (True when none is stored)?
+
+    Checked at start-up: with a wrong key every request from an installed workspace would fail
+    later, one by one; one row read now says so before the first request.
+    """
+    with engine.connect() as connection:
+        sealed = connection.execute(
+            select(slack_bots.c.bot_token)
+            .where(slack_bots.c.bot_token.is_not(None))
+            .order_by(slack_bots.c.id.desc())
+            .limit(1)
+        ).scalar()
+    if sealed is None:
+        return True
+    try:
+        cipher.open(sealed)
+    except UnreadableSecret:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class ResealReport:
     resealed: int  # values sealed anew with the current key

@@ -51,7 +51,7 @@ from handlers.home import home
 from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose
 from handlers.start import start_or_resume
-from messages.model import Button
+from messages.model import Button, clean_typed
 from scheduler.dispatcher import Dispatcher, SendOutcome
 
 logger = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class SlackListeners:
         if ref is None:
             await ack()
             return
-        text = str(body.get("text") or "")
+        text = clean_typed(str(body.get("text") or ""))
         word, _, rest = text.strip().partition(" ")
         if word.lower() == "meeting" and self.meetings is not None:
             await self.meetings.on_command(ref, rest, body, ack, respond, client)

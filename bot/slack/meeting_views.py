@@ -11,7 +11,7 @@ from bot.slack.blocks import escape_mrkdwn
 from bot.slack.views import field_value, plain_text
 from handlers.meetings import FIELD_LIMIT, MeetingDraft
 from messages.loader import LocaleContent
-from messages.model import mention
+from messages.model import clean_typed, mention
 
 Block = dict[str, Any]
 
@@ -124,7 +124,7 @@ def read_template_form(view: dict[str, Any]) -> tuple[str | None, MeetingDraft]:
 
     def text(name: str) -> str:
         value = field_value(view, name).get("value")
-        return value if isinstance(value, str) else ""
+        return clean_typed(value) if isinstance(value, str) else ""
 
     def day(name: str) -> date | None:
         picked = field_value(view, name).get("selected_date")

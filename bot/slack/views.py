@@ -10,6 +10,7 @@ from bot.ids import FEEDBACK_FORM, GOALS_FORM, HOURS_FORM, NOTES_FORM, PROGRESS_
 from handlers.feedback import FOCUS_LIMIT, NOTE_LIMIT
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft
 from messages.loader import LocaleContent
+from messages.model import clean_typed
 
 Block = dict[str, Any]
 
@@ -103,9 +104,9 @@ def read_goals_form(view: dict[str, Any]) -> tuple[list[GoalDraft], int | None]:
         drafts.append(
             GoalDraft(
                 number=number,
-                what=what if isinstance(what, str) else "",
-                why=why if isinstance(why, str) else "",
-                first_step=step if isinstance(step, str) else "",
+                what=clean_typed(what) if isinstance(what, str) else "",
+                why=clean_typed(why) if isinstance(why, str) else "",
+                first_step=clean_typed(step) if isinstance(step, str) else "",
                 by_when=by_when,
             )
         )
@@ -167,7 +168,7 @@ def read_feedback_form(view: dict[str, Any]) -> tuple[str | None, str, str]:
     tone = option.get("value") if isinstance(option, dict) else None
     return (
         decider if isinstance(decider, str) else None,
-        focus if isinstance(focus, str) else "",
+        clean_typed(focus) if isinstance(focus, str) else "",
         tone if isinstance(tone, str) else "warm",
     )
 
@@ -202,7 +203,10 @@ def build_notes_modal(locale: LocaleContent) -> dict[str, Any]:
 def read_notes_form(view: dict[str, Any]) -> tuple[str, str]:
     keep = field_value(view, "keep").get("value")
     work_on = field_value(view, "work_on").get("value")
-    return (keep if isinstance(keep, str) else "", work_on if isinstance(work_on, str) else "")
+    return (
+        clean_typed(keep) if isinstance(keep, str) else "",
+        clean_typed(work_on) if isinstance(work_on, str) else "",
+    )
 
 
 def saved_view(title: str, text: str, close: str) -> dict[str, Any]:
@@ -263,7 +267,7 @@ def build_hours_modal(locale: LocaleContent, current: tuple[str, str, str]) -> d
 
 def read_hours_form(view: dict[str, Any]) -> tuple[str, str, str]:
     found = [field_value(view, block_id).get("value") for block_id in ("hours", "days", "zone")]
-    hours, days, zone = (value if isinstance(value, str) else "" for value in found)
+    hours, days, zone = (clean_typed(value) if isinstance(value, str) else "" for value in found)
     return hours, days, zone
 
 
@@ -295,7 +299,7 @@ def build_progress_note_modal(locale: LocaleContent, *, from_checkin: int | None
 
 def read_progress_note_form(view: dict[str, Any]) -> tuple[int | None, str]:
     text = field_value(view, "note").get("value")
-    return _offered_checkin(view), text if isinstance(text, str) else ""
+    return _offered_checkin(view), clean_typed(text) if isinstance(text, str) else ""
 
 
 def _offered_checkin(view: dict[str, Any]) -> int | None:

@@ -31,6 +31,7 @@ from handlers.feedback import FOCUS_LIMIT, NOTE_LIMIT, TONES
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft
 from handlers.meetings import FIELD_LIMIT, MeetingDraft
 from messages.loader import LocaleContent
+from messages.model import clean_typed
 
 Errors = Mapping[str, str]
 Values = Mapping[str, Any]
@@ -294,8 +295,9 @@ def _text(text: str) -> RichTextBlock:
 
 
 def _str(data: Values, key: str) -> str:
+    """A typed field, cleaned (messages.model.clean_typed)."""
     value = data.get(key)
-    return value if isinstance(value, str) else ""
+    return clean_typed(value) if isinstance(value, str) else ""
 
 
 def _date(data: Values, key: str) -> date | None:

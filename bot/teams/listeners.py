@@ -51,7 +51,7 @@ from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose
 from handlers.start import start_or_resume
 from messages.loader import LocaleContent
-from messages.model import MENTION, Button, Message, Paragraph, mention
+from messages.model import MENTION, Button, Message, Paragraph, clean_typed, mention
 from scheduler.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
@@ -510,7 +510,7 @@ class TeamsListeners:
 
 def command_text(text: str) -> str:
     """What the person typed, without @mentions of the bot and the command's own name."""
-    words = AT_MENTION.sub(" ", text).split()
+    words = AT_MENTION.sub(" ", clean_typed(text)).split()
     if words and words[0].lower() in ids.TEAMS_COMMAND_WORDS:
         words = words[1:]
     return " ".join(words)[:500]

@@ -87,7 +87,7 @@ def test_an_erased_person_is_a_keyed_hash_and_still_found_by_their_id(tmp_path: 
     settings = _seed(tmp_path)
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
-        audit.forget_user(session, "U0ANA", key=KEY)
+        audit.forget_user(session, _ref("U0ANA"), key=KEY)
         session.commit()
     engine.dispose()
     rows = _json_lines(settings, since=None, user=None)

@@ -24,6 +24,7 @@ from scheduler.sending_process import (
 )
 from tests.conftest import SECRET, TEAM
 from tests.faults import running
+from tests.faults.cluster import free_port
 
 SENT = 'notpromoted_checkins_total{kind="stage",outcome="sent"}'
 
@@ -94,6 +95,7 @@ class Beside:
 
     served: running.Served
     standin: SlackStandIn
+    metrics_port: int
 
     def children(self) -> list[int]:
         pid = self.served.process.pid
@@ -119,8 +121,12 @@ class Beside:
             f"{self.served.url}/slack/events", content=body, headers=headers
         )
 
+    def http_metrics(self) -> str:
+        """The page on serve's own metrics listener (NOTPROMOTED_METRICS_PORT)."""
+        return self.served.http.get(f"http://127.0.0.1:{self.metrics_port}/metrics").text
+
     def sent_count(self) -> float:
-        for line in self.served.http.get(f"{self.served.url}/metrics").text.splitlines():
+        for line in self.http_metrics().splitlines():
             if line.startswith(SENT):
                 return float(line.split()[-1])
         return 0.0
@@ -128,9 +134,15 @@ class Beside:
 
 @pytest.fixture
 def served(tmp_path: Path, standin: SlackStandIn) -> Iterator[Beside]:
-    started = running.serve(standin, f"sqlite:///{tmp_path / 'serve.db'}", tmp_path)
+    metrics_port = free_port()
+    started = running.serve(
+        standin,
+        f"sqlite:///{tmp_path / 'serve.db'}",
+        tmp_path,
+        NOTPROMOTED_METRICS_PORT=str(metrics_port),
+    )
     try:
-        yield Beside(started, standin)
+        yield Beside(started, standin, metrics_port)
     finally:
         started.stop()
 
@@ -152,6 +164,10 @@ def test_serve_sends_from_a_child_at_idle_priority_and_shows_its_counts(served: 
     while served.sent_count() < 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert served.sent_count() == 1.0
+    # The outbox gauges are read at scrape time there too; none of it is on the public listener.
+    page = served.http_metrics()
+    assert "notpromoted_outbox_scrape_ok 1.0" in page and "notpromoted_checkins_pending" in page
+    assert served.served.http.get(f"{served.served.url}/metrics").status_code == 404
 
 
 def test_a_dm_the_child_cannot_send_is_explained_to_the_person(served: Beside) -> None:

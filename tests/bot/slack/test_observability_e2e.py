@@ -22,10 +22,14 @@ from bot.web import build_web_app
 from tests.conftest import BotFactory, RunningBot, make_settings
 
 USER = "U0OBS"
+# /metrics is on the public listener only for a scraper bearing this token.
+METRICS_TOKEN = "metrics-test-token-0123456789"
 
 
 def _samples(bot: RunningBot) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = bot.http.get(f"{bot.url}/metrics")
+    response = bot.http.get(
+        f"{bot.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     found = {}
@@ -36,7 +40,7 @@ def _samples(bot: RunningBot) -> dict[tuple[str, tuple[tuple[str, str], ...]], f
 
 
 def test_metrics_count_commands_clicks_sends_and_time_the_ack(start_bot: BotFactory) -> None:
-    bot = start_bot()
+    bot = start_bot(metrics_token=METRICS_TOKEN)
     bot.command(USER)
     [first] = bot.dms(USER, 1)
     bot.command(USER, "status")
@@ -56,7 +60,7 @@ def test_metrics_count_commands_clicks_sends_and_time_the_ack(start_bot: BotFact
 
 
 def test_pending_and_lag_are_read_from_the_database_at_scrape_time(start_bot: BotFactory) -> None:
-    bot = start_bot()
+    bot = start_bot(metrics_token=METRICS_TOKEN)
     bot.command(USER)
     bot.dms(USER, 1)
     found = _samples(bot)
@@ -77,7 +81,7 @@ def test_pending_and_lag_are_read_from_the_database_at_scrape_time(start_bot: Bo
 
 
 def test_slack_api_errors_are_counted_by_method(start_bot: BotFactory) -> None:
-    bot = start_bot()
+    bot = start_bot(metrics_token=METRICS_TOKEN)
     bot.standin.fail_next("chat.postMessage", Failure(status=500, error="internal_error"))
     bot.command(USER)
     bot.standin.wait_for_calls("chat.postMessage", 1)
@@ -90,6 +94,20 @@ def test_slack_api_errors_are_counted_by_method(start_bot: BotFactory) -> None:
     assert found[key] >= 1
     deferred = ("notpromoted_checkins_total", (("kind", "stage"), ("outcome", "deferred")))
     assert found[deferred] == 1
+
+
+def test_the_public_listener_keeps_metrics_to_a_scraper_with_the_token(
+    start_bot: BotFactory,
+) -> None:
+    closed = start_bot()
+    assert closed.http.get(f"{closed.url}/metrics").status_code == 404
+    bot = start_bot(metrics_token=METRICS_TOKEN)
+    assert bot.http.get(f"{bot.url}/metrics").status_code == 401
+    wrong = {"Authorization": "Bearer metrics-test-token-0123456780"}
+    refused = bot.http.get(f"{bot.url}/metrics", headers=wrong)
+    assert refused.status_code == 401 and "notpromoted_" not in refused.text
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+    assert ("notpromoted_outbox_scrape_ok", ()) in _samples(bot)
 
 
 def test_request_ids_are_kept_when_sane_and_made_otherwise(start_bot: BotFactory) -> None:
