@@ -63,12 +63,12 @@ def build_web_app(
             body = await read_limited_body(request)
         except BodyTooLarge:
             return PlainTextResponse("request body too large", status_code=413)
-        repeated = repeated_header(request.headers)
-        if repeated is not None:
-            logger.info("refused a Slack request with two %s headers", repeated)
-            return PlainTextResponse(f"bad request: more than one {repeated}", status_code=400)
         if not is_signed(secret, body, request.headers):
             return PlainTextResponse("invalid signature", status_code=401)
+        repeated = repeated_header(request.headers)
+        if repeated is not None:
+            logger.info("refused a signed Slack request with two %s headers", repeated)
+            return PlainTextResponse(f"bad request: more than one {repeated}", status_code=400)
         content_type = request.headers.get("content-type", "")
         reason = malformed_reason(body, content_type)
         if reason is not None:

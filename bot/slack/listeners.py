@@ -380,6 +380,8 @@ class SlackListeners:
         """A click whose payload names another message than the one its row was posted as:
         Slack never sends one, so it changes nothing and is told only that the button expired."""
         logger.info("a click named another message than its row's; nothing changed")
+        if respond is None:  # Bolt gives none to a payload without a response_url
+            return
         locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
         await quietly(
             respond(
