@@ -2,8 +2,8 @@
 edge read it for everything else.
 
 slack-bolt 1.30 reads a form body as an interactivity payload whenever the text "payload"
-appears anywhere in it: `parse_body` in slack_bolt/request/internals.py tests
-`if "payload" in body` on the raw string, then answers {} when no `payload` field exists. A
+appears anywhere in it: `parse_body` in slack_bolt/request/internals.py (line 33 in 1.30.0)
+tests `if "payload" in body` on the raw string, then answers {} when no `payload` field exists. A
 command from #payload-team, by @payloadpat, or with the text "hours payload" so reached no
 listener and got an empty 200. It is unchanged on bolt-python's main (commit a2f21ae4); no
 upstream issue was found. Bolt checks the signature against `raw_body` again, so the raw body
