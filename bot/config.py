@@ -376,12 +376,33 @@ def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
 _AAD_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def is_time_zone(name: str) -> bool:
+# The longest IANA zone name is 32 characters ("America/Argentina/ComodRivadavia"), and names
+# are letters, digits, "_", "+", "-" and "/" between parts. Anything else is refused before
+# zoneinfo turns it into a file path.
+MAX_TIME_ZONE_LENGTH = 64
+_TIME_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*")
+
+
+def load_time_zone(name: str) -> ZoneInfo | None:
+    """The zone `name` names, or None for anything zoneinfo cannot load.
+
+    ZoneInfo reads the name as a path under its zone folders: besides ZoneInfoNotFoundError
+    it raises ValueError (an absolute path, "..", a NUL byte, a file that is not a zone) and
+    OSError (IsADirectoryError for "Europe", "File name too long" for 5,000 characters).
+    """
+    if not isinstance(name, str) or len(name) > MAX_TIME_ZONE_LENGTH:
+        return None
+    if not _TIME_ZONE_NAME.fullmatch(name):
+        return None
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def is_time_zone(name: str) -> bool:
+    """True for a name zoneinfo loads; never raises, whatever a person or a platform sent."""
+    return load_time_zone(name) is not None
 
 
 def _is_link(url: str) -> bool:

@@ -25,7 +25,16 @@ from bot import logs
 from bot.metrics import CONTENT_TYPE, OUTBOX_QUERY_TIMEOUT_SECONDS, OutboxReading, read_outbox
 from bot.migrate import schema_state
 from bot.runtime import Runtime
-from bot.slack.guard import BodyTooLarge, is_signed, malformed_reason, read_limited_body
+from bot.slack.bolt_request import EdgeParsedRequest
+from bot.slack.guard import (
+    BodyTooLarge,
+    first_values,
+    is_signed,
+    malformed_reason,
+    read_limited_body,
+    repeated_header,
+    slack_body,
+)
 from bot.slack.install_pages import SECURITY_HEADERS
 from bot.slack.listeners import ARRIVED
 from bot.slack.oauth import INSTALL_PATH, REDIRECT_PATH
@@ -58,16 +67,26 @@ def build_web_app(
             return PlainTextResponse("request body too large", status_code=413)
         if not is_signed(secret, body, request.headers):
             return PlainTextResponse("invalid signature", status_code=401)
-        reason = malformed_reason(body, request.headers.get("content-type", ""))
+        repeated = repeated_header(request.headers)
+        if repeated is not None:
+            logger.info("refused a signed Slack request with two %s headers", repeated)
+            return PlainTextResponse(f"bad request: more than one {repeated}", status_code=400)
+        content_type = request.headers.get("content-type", "")
+        reason = malformed_reason(body, content_type)
         if reason is not None:
             logger.info("refused a signed but malformed Slack request: %s", reason)
             return PlainTextResponse("bad request", status_code=400)
-        bolt_request = AsyncBoltRequest(
-            body=body.decode("utf-8"),
-            query=dict(request.query_params),
-            headers={key: value for key, value in request.headers.items()},
-            context={ARRIVED: arrived},
-        )
+        try:
+            bolt_request = EdgeParsedRequest(
+                raw_body=body.decode("utf-8"),
+                body=slack_body(body, content_type),
+                query=dict(request.query_params),
+                headers=first_values(request.headers),
+                context={ARRIVED: arrived},
+            )
+        except Exception:
+            logger.exception("Bolt could not read a signed request")
+            return PlainTextResponse("bad request", status_code=400)
         is_command = count_request(metrics, bolt_request.body)
         try:
             # Someone is waiting for this answer: the dispatcher's sending steps aside.

@@ -175,15 +175,19 @@ def open_goals(services: Services, ref: PersonRef) -> CommandReply:
 
 
 def working_hours(services: Services, ref: PersonRef, text: str) -> CommandReply:
-    """`hours` shows the person's working time; `hours 08:00-16:00 mon-thu` changes it."""
+    """`hours` shows the person's working time; `hours 08:00-16:00 mon-thu` changes it, and
+    `hours 08:00-16:00 mon-thu Europe/Berlin` their own time zone too (as the Home's form)."""
     words = text.split()
-    if len(words) > 2:
+    if len(words) > 3:
         return CommandReply(
             plain(person_locale(services, ref), services.settings, _hours_bad(services, ref))
         )
     hours = words[0] if words else None
-    days = words[1] if len(words) == 2 else None
-    result = set_working_time(services, ref, hours=hours, days=days, zone=None, keep_zone=True)
+    days = words[1] if len(words) >= 2 else None
+    zone = words[2] if len(words) == 3 else None
+    result = set_working_time(
+        services, ref, hours=hours, days=days, zone=zone, keep_zone=zone is None
+    )
     locale = person_locale(services, ref)
     if result.errors:
         return CommandReply(plain(locale, services.settings, next(iter(result.errors.values()))))

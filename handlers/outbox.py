@@ -3,6 +3,10 @@ when an adapter must redraw a message it sent (a Teams card that a click replace
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+
 from bot import ids, store
 from bot.models import Checkin, Journey
 from bot.services import PersonRef, Services
@@ -70,6 +74,62 @@ def compose_checkin(
 def recompose_own(services: Services, ref: PersonRef, checkin_id: int | None) -> Message | None:
     """The message of a row sent to this person, drawn again; None if it is not theirs (or
     there is nothing to draw any more)."""
+    copy = _own_row(services, ref, checkin_id)
+    return _recompose(services, copy) if copy is not None else None
+
+
+@dataclass(frozen=True)
+class SentCopy:
+    """Where the bot posted a row's message, as it recorded when it sent it, and that message
+    drawn again: what a click on it may change, and nothing else."""
+
+    channel_id: str
+    message_ts: str
+    message: Message
+
+
+def sent_copy(services: Services, ref: PersonRef, checkin_id: int | None) -> SentCopy | None:
+    """The person's own sent row, where it was posted and what it says; None if the row is not
+    theirs, was never posted, or has nothing to draw any more."""
+    row = _own_row(services, ref, checkin_id)
+    if row is None or not row.channel_id or not row.message_ts:
+        return None
+    message = _recompose(services, row)
+    if message is None:
+        return None
+    return SentCopy(channel_id=row.channel_id, message_ts=row.message_ts, message=message)
+
+
+def meeting_offer_row(services: Services, ref: PersonRef, meeting_id: int | None) -> int | None:
+    """The row that offered this person the meeting (its buttons carry the meeting's id)."""
+    if meeting_id is None:
+        return None
+    with services.sessions.begin() as session:
+        person = store.find_person(session, ref=ref)
+        if person is None:
+            return None
+        return session.exec(
+            select(Checkin.id).where(
+                col(Checkin.meeting_id) == meeting_id,
+                col(Checkin.recipient_id) == person.id,
+                col(Checkin.kind) == ids.CHECKIN_KIND_MEETING_OFFER,
+            )
+        ).first()
+
+
+@dataclass(frozen=True)
+class _OwnRow:
+    checkin_id: int
+    kind: str
+    stage_id: str | None
+    meeting_id: int | None
+    person_id: int
+    locale_name: str | None
+    channel_id: str | None
+    message_ts: str | None
+
+
+def _own_row(services: Services, ref: PersonRef, checkin_id: int | None) -> _OwnRow | None:
     if checkin_id is None:
         return None
     with services.sessions.begin() as session:
@@ -81,17 +141,28 @@ def recompose_own(services: Services, ref: PersonRef, checkin_id: int | None) ->
         owner = checkin.recipient_id or (journey.person_id if journey else None)
         if owner != person.id or person.id is None:
             return None
-        row = (checkin.kind, checkin.stage_id, checkin.meeting_id, person.id, person.locale)
-    kind, stage_id, meeting_id, person_id, locale_name = row
+        return _OwnRow(
+            checkin_id=checkin_id,
+            kind=checkin.kind,
+            stage_id=checkin.stage_id,
+            meeting_id=checkin.meeting_id,
+            person_id=person.id,
+            locale_name=person.locale,
+            channel_id=checkin.channel_id,
+            message_ts=checkin.message_ts,
+        )
+
+
+def _recompose(services: Services, row: _OwnRow) -> Message | None:
     try:
         return compose_checkin(
             services,
-            kind=kind,
-            stage_id=stage_id,
-            checkin_id=checkin_id,
-            person_id=person_id,
-            meeting_id=meeting_id,
-            locale_name=locale_name,
+            kind=row.kind,
+            stage_id=row.stage_id,
+            checkin_id=row.checkin_id,
+            person_id=row.person_id,
+            meeting_id=row.meeting_id,
+            locale_name=row.locale_name,
         )
     except (NothingToSay, RecipientUnreachable):
         return None

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from bot.config import WorkingTime
+from bot.config import WorkingTime, load_time_zone
 
 
 def person_zone(name: str | None, default: str) -> ZoneInfo:
-    for candidate in (name, default, "UTC"):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
+    """The person's zone; the deployment's default (then UTC) when theirs cannot be loaded."""
+    for candidate in (name, default):
+        zone = load_time_zone(candidate) if candidate else None
+        if zone is not None:
+            return zone
     return ZoneInfo("UTC")
 
 

@@ -300,3 +300,8 @@ def text_of(blocks: list[dict[str, Any]]) -> str:
 
     walk(blocks)
     return "\n".join(parts)
+
+
+def responded_after(bot: RunningBot, count: int) -> Callable[[], bool]:
+    """For standin.wait_for: more than `count` answers have reached a response_url."""
+    return lambda: len(bot.standin.responses) > count

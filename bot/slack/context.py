@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncBoltContext
 
 from bot.models import Platform
 from bot.services import PersonRef
+from handlers.outbox import SentCopy
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +39,13 @@ async def quietly(call: Awaitable[Any]) -> None:
         await call
     except Exception:
         logger.warning("could not answer through response_url", exc_info=True)
+
+
+def names_other_message(body: dict[str, Any], copy: SentCopy) -> bool:
+    """True when a click's payload names another message than the one the bot posted for the
+    row its button carries: a click Slack did not send (only a forged one can)."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+    return (channel, ts) != (copy.channel_id, copy.message_ts)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -64,19 +65,38 @@ def is_signed(
     return hmac.compare_digest(signature_for(secret, timestamp, body), signature)
 
 
+# Headers whose every copy must agree: Starlette's `headers.get` reads the first copy, and a
+# dict of them (what Bolt is handed) keeps the last, so two copies would let the guard and Bolt
+# read different requests (two Content-Types once made Bolt parse a form as JSON: a 500).
+SINGLE_HEADERS = ("content-type", "x-slack-signature", "x-slack-request-timestamp")
+
+
+def repeated_header(headers: Headers) -> str | None:
+    """The first of SINGLE_HEADERS the request carries more than once, or None."""
+    return next((name for name in SINGLE_HEADERS if len(headers.getlist(name)) > 1), None)
+
+
+def first_values(headers: Headers) -> dict[str, str]:
+    """Each header's first copy, as `headers.get` (and so this guard) reads it: what Bolt is
+    handed, so that it reads the same request the guard checked."""
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        kept.setdefault(name, value)
+    return kept
+
+
 def malformed_reason(body: bytes, content_type: str) -> str | None:
     """Why a signed body cannot be a Slack request, or None when its shape is sound."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return "body is not UTF-8"
-    if "application/json" in content_type or text.lstrip().startswith("{"):
+    if _is_json(text, content_type):
         return _json_reason(text)
     try:
-        form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
+        fields = _form_fields(text)
     except ValueError:
         return "body is not form-encoded"
-    fields = {key: values[-1] for key, values in form.items()}
     if "payload" in fields:
         return _payload_reason(fields["payload"])
     if "command" in fields:
@@ -87,6 +107,35 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
     if "ssl_check" in fields:
         return None
     return "no command, payload or event"
+
+
+def slack_body(body: bytes, content_type: str) -> dict[str, Any]:
+    """The request a body holds, read by its real shape, as malformed_reason read it: the
+    Events API's JSON, an interactivity form's `payload` field, or a command's form fields.
+
+    Only for a body malformed_reason accepted (anything else raises ValueError). Bolt is
+    handed this rather than its own parse (see bot/slack/bolt_request.py for why).
+    """
+    text = body.decode("utf-8")
+    parsed: Any
+    if _is_json(text, content_type):
+        parsed = json.loads(text)
+    else:
+        fields = _form_fields(text)
+        parsed = json.loads(fields["payload"]) if "payload" in fields else fields
+    if not isinstance(parsed, dict):
+        raise ValueError("not a Slack request")
+    return parsed
+
+
+def _is_json(text: str, content_type: str) -> bool:
+    return "application/json" in content_type or text.lstrip().startswith("{")
+
+
+def _form_fields(text: str) -> dict[str, str]:
+    """A form's fields, the last copy of each (as Bolt reads them); ValueError if not a form."""
+    form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
+    return {key: values[-1] for key, values in form.items()}
 
 
 # Fields Slack always sends as strings, where present; Bolt matches on them as strings.

@@ -23,7 +23,7 @@ from bot.slack.blocks import (
     plain_text_of,
     replace_actions_with_note,
 )
-from bot.slack.context import button_number, person_ref, quietly
+from bot.slack.context import button_number, names_other_message, person_ref, quietly
 from bot.slack.meeting_listeners import MeetingListeners, register_meetings
 from bot.slack.oauth import SlackInstalls
 from bot.slack.uninstall_listeners import UninstallListeners
@@ -44,14 +44,16 @@ from handlers import controls
 from handlers.admin_report import admin_section
 from handlers.checkin_answers import answer_nudge, save_progress_note
 from handlers.command import run_command
+from handlers.compose import forget_prompt
 from handlers.export import export_data
 from handlers.feedback import FormResult, request_feedback, save_notes
 from handlers.goals import SavedGoals, current_goals, save_goals, set_goal_status
 from handlers.home import home
+from handlers.outbox import SentCopy, sent_copy
 from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose
 from handlers.start import start_or_resume
-from messages.model import Button, clean_typed
+from messages.model import Button, Message, clean_typed
 from scheduler.dispatcher import Dispatcher, SendOutcome
 
 logger = logging.getLogger(__name__)
@@ -354,6 +356,10 @@ class SlackListeners:
         answer = choose if choice in ids.STAGE_CHOICES else answer_nudge
         checkin_id = button_number(action.get("value"))
         try:
+            copy = await asyncio.to_thread(sent_copy, self.services, ref, checkin_id)
+            if copy is not None and names_other_message(body, copy):
+                await self.refuse_click(ref, respond)
+                return
             reply = await asyncio.to_thread(
                 answer, self.services, ref, checkin_id=checkin_id, choice=choice
             )
@@ -367,8 +373,23 @@ class SlackListeners:
             trigger_id = str(body.get("trigger_id") or "")
             await self._open_form(reply.open_form, client, ref, trigger_id, checkin_id)
         if reply.note is not None:
-            await self.update_clicked(body, client, respond, reply.note, reply.follow_up)
+            await self.update_clicked(body, client, respond, reply.note, reply.follow_up, copy=copy)
         await self._send_now(reply, respond, ref)
+
+    async def refuse_click(self, ref: PersonRef, respond: AsyncRespond) -> None:
+        """A click whose payload names another message than the one its row was posted as:
+        Slack never sends one, so it changes nothing and is told only that the button expired."""
+        logger.info("a click named another message than its row's; nothing changed")
+        if respond is None:  # Bolt gives none to a payload without a response_url
+            return
+        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        await quietly(
+            respond(
+                text=locale.text("button_expired"),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        )
 
     async def on_forget_confirm(
         self,
@@ -383,6 +404,7 @@ class SlackListeners:
         if ref is None:
             return
         try:
+            prompt = await asyncio.to_thread(self._forget_prompt, ref)
             reply = await asyncio.to_thread(controls.confirm_forget, self.services, ref)
         except Exception:
             logger.exception("forget failed")
@@ -390,7 +412,7 @@ class SlackListeners:
                 respond(text=self.unavailable, response_type="ephemeral", replace_original=False)
             )
             return
-        await self.update_clicked(body, client, respond, reply.note or "")
+        await self.update_clicked(body, client, respond, reply.note or "", original=prompt)
 
     async def on_forget_cancel(
         self,
@@ -404,8 +426,14 @@ class SlackListeners:
         ref = person_ref(context)
         if ref is None:
             return
+        prompt = await asyncio.to_thread(self._forget_prompt, ref)
         reply = await asyncio.to_thread(controls.cancel_forget, self.services, ref)
-        await self.update_clicked(body, client, respond, reply.note or "")
+        await self.update_clicked(body, client, respond, reply.note or "", original=prompt)
+
+    def _forget_prompt(self, ref: PersonRef) -> Message:
+        """The prompt whose buttons were clicked, as the command drew it (before an erase)."""
+        locale = controls.person_locale(self.services, ref)
+        return forget_prompt(locale, self.services.settings)
 
     async def on_home_start(
         self, ack: AsyncAck, context: AsyncBoltContext, client: AsyncWebClient
@@ -612,21 +640,41 @@ class SlackListeners:
         respond: AsyncRespond,
         note: str,
         follow_up: tuple[Button, ...] = (),
+        *,
+        copy: SentCopy | None = None,
+        original: Message | None = None,
     ) -> None:
-        """Show the choice in place of the buttons of the message that was clicked."""
-        message = body.get("message")
-        if not isinstance(message, dict):
-            return
-        blocks = replace_actions_with_note(list(message.get("blocks") or []), note, follow_up)
-        text = str(message.get("text") or note)
-        container = body.get("container") or {}
-        channel = (body.get("channel") or {}).get("id")
+        """Show the choice in place of the buttons of the message that was clicked.
+
+        Only ever the message the bot recorded for the clicked row (`copy`), drawn again from
+        what it was made of: a payload's channel, ts and blocks are the clicker's to forge (with
+        the signing secret), so they never choose what is edited or what it says. `original`
+        is an ephemeral answer of ours with buttons (the forget prompt): Slack's response_url,
+        which only the clicked message has, replaces it. Anything else gets a private note.
+        """
         try:
-            if container.get("is_ephemeral") or not channel:
-                await respond(text=text, blocks=blocks, replace_original=True)
-            else:
+            if copy is not None:
+                if names_other_message(body, copy):
+                    logger.info("a click named another message than its row's; nothing changed")
+                    return
+                blocks = replace_actions_with_note(
+                    build_message_blocks(copy.message), note, follow_up
+                )
                 await client.chat_update(
-                    channel=channel, ts=str(message.get("ts")), text=text, blocks=blocks
+                    channel=copy.channel_id,
+                    ts=copy.message_ts,
+                    text=copy.message.notification,
+                    blocks=blocks,
+                )
+            elif original is not None and (body.get("container") or {}).get("is_ephemeral"):
+                blocks = replace_actions_with_note(build_message_blocks(original), note)
+                await respond(
+                    text=plain_text_of(original) or note, blocks=blocks, replace_original=True
+                )
+            else:
+                blocks = replace_actions_with_note([], note, follow_up)
+                await respond(
+                    text=note, blocks=blocks, response_type="ephemeral", replace_original=False
                 )
         except Exception:
             logger.warning("could not update the clicked message", exc_info=True)

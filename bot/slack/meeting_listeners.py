@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.services import PersonRef, Services
-from bot.slack.context import button_number, person_ref, quietly
+from bot.slack.context import button_number, names_other_message, person_ref, quietly
 from bot.slack.directory import SlackDirectory
 from bot.slack.meeting_views import (
     build_invite_modal,
@@ -29,6 +29,7 @@ from bot.slack.meeting_views import (
 from bot.slack.views import build_goals_modal
 from handlers import controls, meetings
 from handlers.meetings import Access
+from handlers.outbox import SentCopy, meeting_offer_row, sent_copy
 
 if TYPE_CHECKING:
     from bot.slack.listeners import SlackListeners
@@ -203,12 +204,17 @@ class MeetingListeners:
         ref = person_ref(context)
         if ref is None:
             return
+        meeting_id = button_number(action.get("value"))
         try:
+            copy = await asyncio.to_thread(self._offer_copy, ref, meeting_id)
+            if copy is not None and names_other_message(body, copy):
+                await self.base.refuse_click(ref, respond)
+                return
             reply = await asyncio.to_thread(
                 meetings.answer_offer,
                 self.services,
                 ref,
-                button_number(action.get("value")),
+                meeting_id,
                 accept=action.get("action_id") == ids.MEETING_ACCEPT,
             )
         except Exception:
@@ -218,7 +224,7 @@ class MeetingListeners:
             )
             return
         if reply.note is not None:
-            await self.base.update_clicked(body, client, respond, reply.note)
+            await self.base.update_clicked(body, client, respond, reply.note, copy=copy)
         await self.base.send_rows(reply.send_now)
 
     async def on_to_goals(
@@ -244,6 +250,11 @@ class MeetingListeners:
             locale, goals = found
             view = build_goals_modal(locale, goals, from_checkin=None)
             await self._open(client, str(body.get("trigger_id") or ""), view)
+
+    def _offer_copy(self, ref: PersonRef, meeting_id: int | None) -> SentCopy | None:
+        """The message that offered this person the meeting, where the bot posted it."""
+        row = meeting_offer_row(self.services, ref, meeting_id)
+        return sent_copy(self.services, ref, row)
 
     # -- the person invites their manager ------------------------------------------------
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 from bot import ids
 from bot.slack.blocks import escape_mrkdwn
-from bot.slack.views import field_value, plain_text
+from bot.slack.form_state import SubmittedForm
+from bot.slack.views import plain_text
 from handlers.meetings import FIELD_LIMIT, MeetingDraft
 from messages.loader import LocaleContent
-from messages.model import clean_typed, mention
+from messages.model import mention
 
 Block = dict[str, Any]
 
@@ -38,8 +38,7 @@ def build_invite_modal(locale: LocaleContent) -> dict[str, Any]:
 
 
 def read_user_pick(view: dict[str, Any], block_id: str) -> str | None:
-    picked = field_value(view, block_id).get("selected_user")
-    return picked if isinstance(picked, str) and 0 < len(picked) <= 64 else None
+    return SubmittedForm(view).user(block_id)
 
 
 def build_pick_modal(locale: LocaleContent) -> dict[str, Any]:
@@ -116,34 +115,17 @@ def build_template_modal(locale: LocaleContent, person_id: str) -> dict[str, Any
 
 def read_template_form(view: dict[str, Any]) -> tuple[str | None, MeetingDraft]:
     """Who the meeting is for (from the view's metadata) and what was typed; never raises."""
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        metadata = {}
-    person = metadata.get("person") if isinstance(metadata, dict) else None
-
-    def text(name: str) -> str:
-        value = field_value(view, name).get("value")
-        return clean_typed(value) if isinstance(value, str) else ""
-
-    def day(name: str) -> date | None:
-        picked = field_value(view, name).get("selected_date")
-        try:
-            return date.fromisoformat(picked) if isinstance(picked, str) else None
-        except ValueError:
-            return None
-
+    form = SubmittedForm(view)
     draft = MeetingDraft(
-        thanks=text("thanks"),
-        observed=text("observed"),
-        gaps=text("gaps"),
-        next_steps=text("next_steps"),
-        growth=text("growth"),
-        meeting_on=day("meeting_on"),
-        follow_up_on=day("follow_up_on"),
+        thanks=form.text("thanks"),
+        observed=form.text("observed"),
+        gaps=form.text("gaps"),
+        next_steps=form.text("next_steps"),
+        growth=form.text("growth"),
+        meeting_on=form.day("meeting_on"),
+        follow_up_on=form.day("follow_up_on"),
     )
-    valid = isinstance(person, str) and 0 < len(person) <= 64
-    return (person if valid else None), draft
+    return form.metadata_id("person"), draft
 
 
 def done_view(title: str, text: str, close: str) -> dict[str, Any]:

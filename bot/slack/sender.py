@@ -9,6 +9,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config import is_time_zone
 from bot.ids import MESSAGE_METADATA_TYPE
 from bot.slack.blocks import build_message_blocks
 from bot.slack.bot_tokens import NotInstalled, TokenRefreshFailed, WorkspaceTokens
@@ -55,7 +56,7 @@ class SlackSender:
             include_locale=True,
         )
         user = response.get("user") or {}
-        return Profile(time_zone=user.get("tz"), locale=user.get("locale"))
+        return Profile(time_zone=loadable_zone(user.get("tz")), locale=user.get("locale"))
 
     async def deliver(
         self, recipient: Recipient, message: Message, *, checkin_id: int
@@ -181,3 +182,9 @@ class SlackSender:
             raise DeliveryDeferred(
                 f"connection: {type(error).__name__}", maybe_delivered=True
             ) from None
+
+
+def loadable_zone(tz: object) -> str | None:
+    """users.info's `tz` when it names a zone we can load; else None, and the person's time
+    is counted in the deployment's default zone (a profile never stops their messages)."""
+    return tz if isinstance(tz, str) and is_time_zone(tz) else None

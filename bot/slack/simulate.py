@@ -34,6 +34,8 @@ def slash_command(
     text: str = "",
     response_url: str,
     channel_id: str = "C0GENERAL",
+    channel_name: str = "general",
+    user_name: str | None = None,
     enterprise_id: str | None = None,
     org_wide: bool = False,
 ) -> tuple[bytes, str]:
@@ -44,9 +46,9 @@ def slash_command(
         "team_id": team_id,
         "team_domain": "standin",
         "channel_id": channel_id,
-        "channel_name": "general",
+        "channel_name": channel_name,
         "user_id": user_id,
-        "user_name": user_id.lower(),
+        "user_name": user_name or user_id.lower(),
         "command": COMMAND,
         "text": text,
         "api_app_id": "A0NEXTSTEP",
@@ -144,10 +146,20 @@ def button_of(message: PostedMessage, action_id: str) -> str:
 
 
 def view_submission(
-    *, user_id: str, team_id: str, view: dict[str, Any], values: dict[str, dict[str, Any]]
+    *,
+    user_id: str,
+    team_id: str,
+    view: dict[str, Any],
+    values: dict[str, dict[str, Any]],
+    state_values: Any = None,
 ) -> tuple[bytes, str]:
-    """A modal submitted with `values` ({block_id: element value}) filled in."""
-    state = {block_id: {"value": value} for block_id, value in values.items()}
+    """A modal submitted with `values` ({block_id: element value}) filled in; `state_values`,
+    when given, is sent as the view's state.values just as it is (whatever its shape)."""
+    state = (
+        {block_id: {"value": value} for block_id, value in values.items()}
+        if state_values is None
+        else state_values
+    )
     payload: dict[str, Any] = {
         "type": "view_submission",
         "team": {"id": team_id, "domain": "standin"},

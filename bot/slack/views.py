@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 from bot.ids import FEEDBACK_FORM, GOALS_FORM, HOURS_FORM, NOTES_FORM, PROGRESS_NOTE_FORM
+from bot.slack.form_state import SubmittedForm
 from handlers.feedback import FOCUS_LIMIT, NOTE_LIMIT
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft
 from messages.loader import LocaleContent
-from messages.model import clean_typed
 
 Block = dict[str, Any]
 
@@ -84,33 +83,18 @@ def _input(block_id: str, label: str, element: Block) -> Block:
 
 def read_goals_form(view: dict[str, Any]) -> tuple[list[GoalDraft], int | None]:
     """The drafts typed into the form and the check-in that offered it; never raises."""
-    values = (view.get("state") or {}).get("values") or {}
-
-    def field(block_id: str) -> dict[str, Any]:
-        block = values.get(block_id)
-        found = block.get("value") if isinstance(block, dict) else None
-        return found if isinstance(found, dict) else {}
-
-    drafts: list[GoalDraft] = []
-    for number in range(1, MAX_GOALS + 1):
-        what = field(f"what_{number}").get("value")
-        why = field(f"why_{number}").get("value")
-        step = field(f"first_step_{number}").get("value")
-        picked = field(f"by_when_{number}").get("selected_date")
-        try:
-            by_when = date.fromisoformat(picked) if isinstance(picked, str) else None
-        except ValueError:
-            by_when = None
-        drafts.append(
-            GoalDraft(
-                number=number,
-                what=clean_typed(what) if isinstance(what, str) else "",
-                why=clean_typed(why) if isinstance(why, str) else "",
-                first_step=clean_typed(step) if isinstance(step, str) else "",
-                by_when=by_when,
-            )
+    form = SubmittedForm(view)
+    drafts = [
+        GoalDraft(
+            number=number,
+            what=form.text(f"what_{number}"),
+            why=form.text(f"why_{number}"),
+            first_step=form.text(f"first_step_{number}"),
+            by_when=form.day(f"by_when_{number}"),
         )
-    return drafts, _offered_checkin(view)
+        for number in range(1, MAX_GOALS + 1)
+    ]
+    return drafts, form.metadata_number("checkin")
 
 
 def build_feedback_modal(locale: LocaleContent, *, from_checkin: int | None) -> dict[str, Any]:
@@ -162,15 +146,8 @@ def build_feedback_modal(locale: LocaleContent, *, from_checkin: int | None) -> 
 
 def read_feedback_form(view: dict[str, Any]) -> tuple[str | None, str, str]:
     """Who decided, what the person wants to understand, and the tone; never raises."""
-    decider = field_value(view, "decider").get("selected_user")
-    focus = field_value(view, "focus").get("value")
-    option = field_value(view, "tone").get("selected_option")
-    tone = option.get("value") if isinstance(option, dict) else None
-    return (
-        decider if isinstance(decider, str) else None,
-        clean_typed(focus) if isinstance(focus, str) else "",
-        tone if isinstance(tone, str) else "warm",
-    )
+    form = SubmittedForm(view)
+    return form.user("decider"), form.text("focus"), form.option("tone") or "warm"
 
 
 def build_notes_modal(locale: LocaleContent) -> dict[str, Any]:
@@ -201,12 +178,8 @@ def build_notes_modal(locale: LocaleContent) -> dict[str, Any]:
 
 
 def read_notes_form(view: dict[str, Any]) -> tuple[str, str]:
-    keep = field_value(view, "keep").get("value")
-    work_on = field_value(view, "work_on").get("value")
-    return (
-        clean_typed(keep) if isinstance(keep, str) else "",
-        clean_typed(work_on) if isinstance(work_on, str) else "",
-    )
+    form = SubmittedForm(view)
+    return form.text("keep"), form.text("work_on")
 
 
 def saved_view(title: str, text: str, close: str) -> dict[str, Any]:
@@ -217,13 +190,6 @@ def saved_view(title: str, text: str, close: str) -> dict[str, Any]:
         "close": plain_text(close),
         "blocks": [{"type": "section", "text": plain_text(text)}],
     }
-
-
-def field_value(view: dict[str, Any], block_id: str) -> dict[str, Any]:
-    values = (view.get("state") or {}).get("values") or {}
-    block = values.get(block_id) if isinstance(values, dict) else None
-    found = block.get("value") if isinstance(block, dict) else None
-    return found if isinstance(found, dict) else {}
 
 
 def build_hours_modal(locale: LocaleContent, current: tuple[str, str, str]) -> dict[str, Any]:
@@ -266,9 +232,8 @@ def build_hours_modal(locale: LocaleContent, current: tuple[str, str, str]) -> d
 
 
 def read_hours_form(view: dict[str, Any]) -> tuple[str, str, str]:
-    found = [field_value(view, block_id).get("value") for block_id in ("hours", "days", "zone")]
-    hours, days, zone = (clean_typed(value) if isinstance(value, str) else "" for value in found)
-    return hours, days, zone
+    form = SubmittedForm(view)
+    return form.text("hours"), form.text("days"), form.text("zone")
 
 
 def build_progress_note_modal(locale: LocaleContent, *, from_checkin: int | None) -> dict[str, Any]:
@@ -298,15 +263,5 @@ def build_progress_note_modal(locale: LocaleContent, *, from_checkin: int | None
 
 
 def read_progress_note_form(view: dict[str, Any]) -> tuple[int | None, str]:
-    text = field_value(view, "note").get("value")
-    return _offered_checkin(view), clean_typed(text) if isinstance(text, str) else ""
-
-
-def _offered_checkin(view: dict[str, Any]) -> int | None:
-    """The check-in a form was opened from, kept in the view's private metadata."""
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return None
-    offered = metadata.get("checkin") if isinstance(metadata, dict) else None
-    return offered if isinstance(offered, int) else None
+    form = SubmittedForm(view)
+    return form.metadata_number("checkin"), form.text("note")

@@ -15,7 +15,9 @@ from bot.config import (
     ConfigError,
     Settings,
     WorkingTime,
+    is_time_zone,
     load_settings,
+    load_time_zone,
 )
 
 # -- defaults and normalisation ----------------------------------------------------------
@@ -293,3 +295,47 @@ def test_teams_is_off_without_settings_and_on_with_all_three_credentials() -> No
 def test_malformed_teams_settings_name_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_settings(env)
+
+
+# -- time zone names from people and platforms ----------------------------------------------
+
+NOT_ZONES = [
+    "Europe",  # a folder of zones: zoneinfo raised IsADirectoryError
+    "America/Argentina",
+    "x" * 5000,  # zoneinfo raised OSError (file name too long)
+    "Europe/" + "x" * 300,
+    "UTC\x00",
+    "../etc/passwd",
+    "/etc/localtime",
+    "zone.tab",  # a file in the zone folder that is not a zone
+    "tzdata.zi",
+    "Europe/Berlin\udc80",
+    " Europe/Berlin",
+    "",
+]
+
+
+@pytest.mark.parametrize("name", NOT_ZONES, ids=lambda name: repr(name[:24]))
+def test_is_time_zone_is_false_for_anything_zoneinfo_cannot_load(name: str) -> None:
+    assert is_time_zone(name) is False
+    assert load_time_zone(name) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Europe/Berlin",
+        "America/Argentina/ComodRivadavia",
+        "Etc/GMT+5",
+        "UTC",
+        "America/Port-au-Prince",
+    ],
+)
+def test_is_time_zone_is_true_for_iana_names(name: str) -> None:
+    assert is_time_zone(name) is True
+    assert str(load_time_zone(name)) == name
+
+
+def test_a_default_time_zone_naming_a_folder_stops_start_up_naming_the_setting() -> None:
+    with pytest.raises(ConfigError, match="NOTPROMOTED_DEFAULT_TIME_ZONE"):
+        load_settings({"NOTPROMOTED_DEFAULT_TIME_ZONE": "Europe"})

@@ -158,3 +158,8 @@ def test_person_zone_unknown_falls_back_to_the_default() -> None:
 def test_person_zone_unknown_everywhere_falls_back_to_utc() -> None:
     assert person_zone("Not/AZone", "Also/NotAZone") == ZoneInfo("UTC")
     assert person_zone("../etc/passwd", "") == ZoneInfo("UTC")
+
+
+@pytest.mark.parametrize("name", ["Europe", "x" * 5000, "UTC\x00", "zone.tab"])
+def test_person_zone_that_zoneinfo_cannot_load_falls_back_to_the_default(name: str) -> None:
+    assert person_zone(name, "America/Chicago") == ZoneInfo("America/Chicago")

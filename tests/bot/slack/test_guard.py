@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.guard import is_signed, malformed_reason, signature_for
+from bot.slack.guard import is_signed, malformed_reason, signature_for, slack_body
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -227,6 +227,33 @@ def test_malformed_bodies_have_a_reason(body: bytes, content_type: str, reason: 
 def test_malformed_reason_never_raises(body: bytes, content_type: str) -> None:
     result = malformed_reason(body, content_type)
     assert result is None or (isinstance(result, str) and result)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["command", "user_id", "team_id", "text", "channel_name", "user_name"]),
+        st.text(),
+    ),
+    st.sampled_from([FORM, "", "text/plain"]),
+)
+def test_a_sound_form_is_read_as_its_fields_whatever_they_say(
+    fields: dict[str, str], content_type: str
+) -> None:
+    """slack_body reads a command's fields even where Bolt's parse_body sees "payload" in the
+    raw text and answers {} (bot/slack/bolt_request.py)."""
+    body = urlencode(fields).encode()
+    if malformed_reason(body, content_type) is None:
+        assert slack_body(body, content_type) == fields
+
+
+def test_a_command_mentioning_payload_is_read_as_a_command() -> None:
+    fields = {"command": "/notpromoted", "user_id": "U1", "team_id": "T1", "text": "payload"}
+    body = urlencode(fields).encode()
+    assert malformed_reason(body, FORM) is None
+    assert slack_body(body, FORM) == fields
+    payload = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "a"}]}
+    assert slack_body(payload_body(payload), FORM) == payload
 
 
 @pytest.mark.parametrize(

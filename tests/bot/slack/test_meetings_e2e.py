@@ -342,6 +342,31 @@ def test_invite_prepare_accept_follow_up_and_remind(start_bot: BotFactory) -> No
     ]
 
 
+def test_an_answer_naming_the_managers_message_changes_nothing(start_bot: BotFactory) -> None:
+    """A signed click on the person's own offer whose payload names the manager's agenda (and
+    carries forged blocks) neither answers nor edits anything; the real click still works."""
+    bot = _start(start_bot)
+    agenda, offer = _prepared(bot)
+    agenda_before = [dict(block) for block in agenda.blocks]
+    meeting_id = simulate.button_of(offer, ids.MEETING_ACCEPT)
+    forged = [{"type": "section", "text": {"type": "mrkdwn", "text": "FORGED agenda"}}]
+    named = PostedMessage(
+        channel=agenda.channel, ts=agenda.ts, text="FORGED", blocks=forged, metadata=None
+    )
+    answered = len(bot.standin.responses)
+    assert bot.click(PERSON, named, ids.MEETING_ACCEPT, meeting_id).status_code == 200
+    bot.settle()
+    assert agenda.updates == 0 and agenda.blocks == agenda_before
+    assert not any(c.args.get("ts") == agenda.ts for c in bot.standin.calls_to("chat.update"))
+    assert len(bot.standin.dms_to(MANAGER)) == 2 and _audit(bot)[-1].action != audit.ACCEPT
+    assert bot.standin.wait_for(lambda: len(bot.standin.responses) > answered)
+
+    assert bot.click(PERSON, offer, ids.MEETING_ACCEPT).status_code == 200
+    assert bot.wait_updated(offer)
+    assert "FORGED" not in text_of(offer.blocks)
+    assert f"<@{PERSON}> accepted" in text_of(bot.dms(MANAGER, 3)[-1].blocks)
+
+
 def test_a_decline_is_final_and_private(start_bot: BotFactory) -> None:
     bot = _start(start_bot)
     _agenda, offer = _prepared(bot)
