@@ -29,10 +29,12 @@ from bot.slack.bolt_request import EdgeParsedRequest
 from bot.slack.guard import (
     BodyTooLarge,
     first_values,
+    foreign_reply_url,
     is_signed,
     malformed_reason,
     read_limited_body,
     repeated_header,
+    reply_origins,
     slack_body,
 )
 from bot.slack.install_pages import SECURITY_HEADERS
@@ -56,6 +58,7 @@ def build_web_app(
     process wakes for each row it writes. Without it, rows written here are still sent at once
     from here and a `worker` elsewhere sweeps."""
     secret = runtime.services.settings.slack_signing_secret or ""
+    replies_to = reply_origins(runtime.services.settings.slack_api_url)
 
     metrics = runtime.metrics
 
@@ -77,9 +80,16 @@ def build_web_app(
             logger.info("refused a signed but malformed Slack request: %s", reason)
             return PlainTextResponse("bad request", status_code=400)
         try:
+            parsed = slack_body(body, content_type)
+        except ValueError:
+            return PlainTextResponse("bad request", status_code=400)
+        if foreign_reply_url(parsed, replies_to):
+            logger.info("refused a signed Slack request whose response URL is not Slack's")
+            return PlainTextResponse("bad request: response URL", status_code=400)
+        try:
             bolt_request = EdgeParsedRequest(
                 raw_body=body.decode("utf-8"),
-                body=slack_body(body, content_type),
+                body=parsed,
                 query=dict(request.query_params),
                 headers=first_values(request.headers),
                 context={ARRIVED: arrived},

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -83,6 +83,38 @@ def first_values(headers: Headers) -> dict[str, str]:
     for name, value in headers.items():
         kept.setdefault(name, value)
     return kept
+
+
+# Where Slack's response URLs point (GovSlack has a domain of its own). Bolt's respond() posts
+# its answer to whatever URL a signed body names, and that answer can say where a person is in
+# their journey; so a response URL elsewhere is refused, and only Slack, or the origin of the
+# configured SLACK_API_URL (a stand-in for Slack), ever reads one.
+SLACK_REPLY_ORIGINS = (("https", "hooks.slack.com"), ("https", "hooks.slack-gov.com"))
+
+
+def reply_origins(api_url: str) -> frozenset[tuple[str, str]]:
+    """The (scheme, host) pairs a response URL may have, for a deployment using `api_url`."""
+    api = urlsplit(api_url)
+    return frozenset({*SLACK_REPLY_ORIGINS, (api.scheme, api.hostname or "")})
+
+
+def foreign_reply_url(request: Mapping[str, Any], origins: frozenset[tuple[str, str]]) -> bool:
+    """Does a request (as slack_body read it) name a response URL off `origins`?"""
+    urls: list[object] = [request.get("response_url")]
+    listed = request.get("response_urls")
+    if isinstance(listed, list):
+        urls += [item.get("response_url") for item in listed if isinstance(item, dict)]
+    return any(url is not None and not _at(url, origins) for url in urls)
+
+
+def _at(url: object, origins: frozenset[tuple[str, str]]) -> bool:
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        return (parts.scheme, parts.hostname or "") in origins
+    except ValueError:  # e.g. a malformed IPv6 host
+        return False
 
 
 def malformed_reason(body: bytes, content_type: str) -> str | None:
