@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from dataclasses import dataclass
@@ -482,6 +483,21 @@ class Content:
     def next_stage(self, stage_id: str) -> str | None:
         number = self.position(stage_id)
         return self.stage_order[number] if number < len(self.stage_order) else None
+
+
+# A language tag as platforms send them ("fr-FR", "es_419", "zh-Hant-TW"), in the 16
+# characters a person's row keeps.
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
+LANGUAGE_TAG_LIMIT = 16
+
+
+def language_tag(value: object) -> str | None:
+    """A platform's locale when it looks like a language tag that fits the row; else None
+    (English, or the deployment's default). Platforms' profile fields are input like any
+    other: a 5,000-character one must not stop a person's messages."""
+    if not isinstance(value, str) or len(value) > LANGUAGE_TAG_LIMIT:
+        return None
+    return value if LANGUAGE_TAG.fullmatch(value) else None
 
 
 def load_content(root: Path | None = None) -> Content:

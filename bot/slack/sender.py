@@ -13,6 +13,7 @@ from bot.config import is_time_zone
 from bot.ids import MESSAGE_METADATA_TYPE
 from bot.slack.blocks import build_message_blocks
 from bot.slack.bot_tokens import NotInstalled, TokenRefreshFailed, WorkspaceTokens
+from messages.loader import language_tag
 from messages.model import Message
 from scheduler.delivery import (
     Delivered,
@@ -56,7 +57,9 @@ class SlackSender:
             include_locale=True,
         )
         user = response.get("user") or {}
-        return Profile(time_zone=loadable_zone(user.get("tz")), locale=user.get("locale"))
+        return Profile(
+            time_zone=loadable_zone(user.get("tz")), locale=language_tag(user.get("locale"))
+        )
 
     async def deliver(
         self, recipient: Recipient, message: Message, *, checkin_id: int

@@ -15,6 +15,7 @@ from bot import ids
 from bot.models import Person
 from bot.slack import simulate
 from bot.slack.views import build_hours_modal
+from messages.loader import language_tag
 from tests.conftest import TEAM, BotFactory, text_of
 
 USER = "U0ALEX"
@@ -86,3 +87,31 @@ def test_a_slack_profile_zone_of_5000_characters_falls_back_on_postgres(
     [dm] = bot.dms(USER, 1)
     assert "Step 1 of 10" in text_of(dm.blocks)
     assert _stored_zone(postgres_engine) is None
+
+
+def test_a_slack_profile_locale_of_5000_characters_falls_back_on_postgres(
+    start_bot: BotFactory, postgres_engine: Engine
+) -> None:
+    """PostgreSQL keeps a locale in 16 characters: an over-long one must not stop the DM."""
+    from bot.migrate import upgrade
+
+    upgrade(postgres_engine)
+    bot = start_bot(engine=postgres_engine, migrate=False)
+    bot.standin.add_user(USER, locale="fr-" + "x" * 5000)
+    bot.command(USER)
+    [dm] = bot.dms(USER, 1)
+    assert "Step 1 of 10" in text_of(dm.blocks)
+    with Session(postgres_engine) as session:
+        assert session.exec(select(Person.locale)).one() is None
+
+
+@pytest.mark.parametrize(
+    ("tag", "kept"),
+    [
+        *[("en-GB", True), ("es_419", True), ("zh-Hant-TW", True), ("de", True)],
+        *[("", False), ("x" * 17, False), ("fr FR", False), ("<b>", False), ("e", False)],
+    ],
+)
+def test_only_a_language_tag_that_fits_is_kept(tag: str, kept: bool) -> None:
+    assert (language_tag(tag) == tag) is kept
+    assert language_tag(None) is None and language_tag(42) is None
