@@ -79,9 +79,19 @@ def time_zone_of(activity: ActivityBase) -> str | None:
     candidates: list[object] = [extra.get("localTimezone")]
     candidates += [e.timezone for e in activity.entities or [] if isinstance(e, ClientInfoEntity)]
     for candidate in candidates:
-        if isinstance(candidate, str) and 0 < len(candidate) <= 64 and is_time_zone(candidate):
+        if isinstance(candidate, str) and 0 < len(candidate) <= 64 and _usable_zone(candidate):
             return candidate
     return None
+
+
+def _usable_zone(name: str) -> bool:
+    """A zone the client reports that we cannot use (`Europe`, a folder of the zone database,
+    or anything zoneinfo cannot open) is no zone: the person keeps the default, the activity
+    is still answered."""
+    try:
+        return is_time_zone(name)
+    except (OSError, ValueError):
+        return False
 
 
 def _tenant_of(activity: ActivityBase) -> str | None:

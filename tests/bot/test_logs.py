@@ -82,11 +82,9 @@ def test_sql_errors_do_not_carry_what_was_typed_into_the_logs() -> None:
 def captured() -> Iterator[io.StringIO]:
     """Every record at DEBUG, formatted as `serve` writes them, with its library levels."""
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.JsonFormatter())
+    handler = logs.log_handler("json", stream)
     root = logging.getLogger()
-    names = ("slack_sdk", "slack_bolt", logs.BOLT_LOGGER, "apscheduler", "alembic")
-    before = (root.level, {name: logging.getLogger(name).level for name in names})
+    before = (root.level, {name: logging.getLogger(name).level for name in logs.LIBRARY_FLOORS})
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     logs.quiet_chatty_loggers()
@@ -134,7 +132,8 @@ def test_a_journey_logs_no_typed_text_no_message_bodies_and_no_tokens(
     bot.settle()
 
     lines = captured.getvalue().splitlines()
-    assert len(lines) > 5, "the journey should have logged something"
+    # Our own lines at least: the retry and the sweep (checked below); libraries are quiet.
+    assert len(lines) >= 3, "the journey should have logged something"
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     everything = captured.getvalue()
     for secret in (TYPED_GOAL, TYPED_STEP, TYPED_COMMAND, "xox"):
