@@ -35,6 +35,16 @@ def accepted_request_id(incoming: str | None) -> str:
     return new_request_id()
 
 
+# Errors from HTTP clients name the URL they called (httpx: "Server error '500 ...' for url
+# 'https://host/v3/conversations/<id>/activities'"), and a Teams conversation's URL names the
+# person. Lines keep the host and lose the path and query.
+_URL_PATH = re.compile(r"(https?://[^/\s'\"?#]+)[/?#][^\s'\"]*")
+
+
+def without_url_paths(text: str) -> str:
+    return _URL_PATH.sub(r"\1/…", text)
+
+
 class JsonFormatter(logging.Formatter):
     """timestamp, level, logger, message, and request_id and exception when there are any."""
 
@@ -45,13 +55,13 @@ class JsonFormatter(logging.Formatter):
             ),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": without_url_paths(record.getMessage()),
         }
         current = request_id.get()
         if current is not None:
             entry["request_id"] = current
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = without_url_paths(self.formatException(record.exc_info))
         elif record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -62,7 +72,7 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = without_url_paths(super().format(record))
         current = request_id.get()
         if current is None:
             return line

@@ -41,7 +41,9 @@ def _entra_token(issuer_kind: str, login_url: str) -> str:
     """What the attacker sent: an Entra-looking issuer, a fresh tenant, any key."""
     tenant = str(uuid.uuid4())
     issuer = (
-        f"https://sts.windows.net/{tenant}/" if issuer_kind == "v1" else f"{login_url}/{tenant}/v2.0"
+        f"https://sts.windows.net/{tenant}/"
+        if issuer_kind == "v1"
+        else f"{login_url}/{tenant}/v2.0"
     )
     now = int(time.time())
     claims = {"iss": issuer, "tid": tenant, "aud": CLIENT_ID, "iat": now, "exp": now + 600}
@@ -131,7 +133,9 @@ def test_made_up_key_ids_do_not_send_every_request_to_the_key_server(
     for number in range(30):
         claims = {"iss": ISSUER, "aud": CLIENT_ID, "iat": now, "exp": now + 600}
         claims["serviceurl"] = teams.cloud.service_url
-        token = jwt.encode(claims, teams.cloud.key, algorithm="RS256", headers={"kid": f"k{number}"})
+        token = jwt.encode(
+            claims, teams.cloud.key, algorithm="RS256", headers={"kid": f"k{number}"}
+        )
         assert teams.post(message, token=f"Bearer {token}").status_code == 401
     assert teams.cloud.key_requests <= 2  # the first fetch, and at most one more a minute
     assert _refused(teams, "unknown_key") == 30
