@@ -192,7 +192,7 @@ def test_a_flood_of_forged_tokens_writes_a_few_lines_and_counts_every_one(
     for _ in range(200):
         assert teams.post(message, token=f"Bearer {forged}").status_code == 401
     flood_lines = every_line.getvalue().splitlines()[before:]
-    assert _refused(teams, "signature") == 200
     refused_lines = [line for line in flood_lines if "token" in line.lower()]
     assert 1 <= len(refused_lines) <= 3, refused_lines
     assert len(flood_lines) <= 10, flood_lines
+    assert _refused(teams, "signature") == 200
