@@ -101,6 +101,7 @@ def log_handler(log_format: str = "text", stream: IO[str] | None = None) -> logg
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(LibraryFloors())
+    handler.addFilter(WithoutTeamsErrorDetails())
     return handler
 
 
@@ -140,6 +141,33 @@ class LibraryFloors(logging.Filter):
         for library, floor in LIBRARY_FLOORS.items():
             if name == library or name.startswith(library + "."):
                 return record.levelno >= floor
+        return True
+
+
+class WithoutTeamsErrorDetails(logging.Filter):
+    """The Teams SDK logs an activity it cannot read with `logger.exception(str(error))`
+    (microsoft-teams-apps 2.1.1, `HttpServer.handle_request`), and pydantic's message quotes
+    the fields it could not read: typed text, names. Its errors keep their level, logger, type
+    and place; the message and traceback are left out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("microsoft_teams") or not record.exc_info:
+            return True
+        error = record.exc_info[1]
+        trace = error.__traceback__ if error is not None else None
+        while trace is not None and trace.tb_next is not None:
+            trace = trace.tb_next
+        place = (
+            f" at {trace.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{trace.tb_lineno}"
+            if trace is not None
+            else ""
+        )
+        record.msg = (
+            "the Teams SDK failed: %s%s (its message is left out: it can quote the activity)"
+        )
+        record.args = (type(error).__name__, place)
+        record.exc_info = None
+        record.exc_text = None
         return True
 
 

@@ -195,6 +195,10 @@ def test_a_teams_journey_logs_no_typed_text_notes_names_or_ids(
     submit = opened.json()["task"]["value"]["card"]["content"]["actions"][0]["data"]
     saved = teams.submit(TEAMS_USER, {**submit, "keep": TEAMS_NOTE})
     assert saved.status_code == 200
+    # An activity the SDK cannot read: its error would quote what it could not read.
+    odd = teams.activity(TEAMS_USER, "message", text=TEAMS_TYPED, attachments=TEAMS_NOTE)
+    odd["from"] = {"id": 7, "name": TEAMS_NAME, "aadObjectId": TEAMS_USER}
+    assert teams.post(odd).status_code == 400
     teams.settle()
 
     everything = captured.getvalue()
