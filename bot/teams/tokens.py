@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 KEYS_MAX_AGE = 6 * 3600.0
 # An unknown key id (or a failed fetch) sends us to the key server at most this often.
 REFETCH_INTERVAL = 60.0
+# Without any keys yet (the key server failed at start), sooner: Teams retries meanwhile.
+NO_KEYS_RETRY = 5.0
 # A request waits at most this long for keys; the loop serves others meanwhile.
 FETCH_TIMEOUT = 10.0
 SUMMARY_INTERVAL = 60.0
@@ -98,7 +100,7 @@ class SigningKeys:
     def _needs_fetch(self, key_id: str) -> bool:
         now = self.clock()
         if self._current is None or self._fetched_at is None:
-            return self._tried_at is None or now - self._tried_at >= REFETCH_INTERVAL
+            return self._tried_at is None or now - self._tried_at >= NO_KEYS_RETRY
         if now - self._fetched_at >= KEYS_MAX_AGE:
             return now - (self._tried_at or 0.0) >= REFETCH_INTERVAL
         unknown = key_id not in self._current.keys

@@ -91,6 +91,7 @@ class TeamsCloud:
         # answered only once it is cleared (a slow key server).
         self.key_requests = 0
         self.keys_held = threading.Event()
+        self.keys_down = False  # the key server answers 503
         self._keys_released = threading.Event()
         self._failures: list[Failure] = []
         self._next_id = 0
@@ -295,7 +296,10 @@ def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
                     cloud._lock.notify_all()
                 if cloud.keys_held.is_set():
                     cloud._keys_released.wait(30)
-                self._answer(200, cloud.jwks())
+                if cloud.keys_down:
+                    self._answer(503, {"error": "unavailable"})
+                else:
+                    self._answer(200, cloud.jwks())
             elif path.endswith("/v2.0/.well-known/openid-configuration"):
                 tenant = path.strip("/").split("/")[0]
                 login = f"https://127.0.0.1:{port}/{tenant}"

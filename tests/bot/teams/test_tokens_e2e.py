@@ -22,6 +22,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot import logs
+from bot.teams import tokens
 from tests.bot.teams.fakes import CLIENT_ID, ISSUER, BlackHole
 from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory
 
@@ -121,6 +122,21 @@ def test_the_first_request_waits_for_slow_keys_while_the_server_answers_others(
     for _ in range(3):  # the keys are kept: no second fetch
         assert teams.say(ALEX, "help").status_code == 200
     assert teams.cloud.key_requests == 1
+
+
+def test_without_keys_teams_is_asked_to_retry_and_the_keys_are_fetched_again_soon(
+    start_teams: TeamsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tokens, "NO_KEYS_RETRY", 0.2)
+    teams = start_teams()
+    teams.cloud.keys_down = True
+    message = teams.activity(ALEX, "message", text="notpromoted", textFormat="plain")
+    assert teams.post(message).status_code == 503  # Teams retries a 5xx
+    assert _refused(teams, "keys_unavailable") == 1
+    teams.cloud.keys_down = False
+    time.sleep(0.3)
+    assert teams.post(message).status_code == 200
+    assert len(teams.cards(ALEX, 2)) == 2
 
 
 def test_made_up_key_ids_do_not_send_every_request_to_the_key_server(
