@@ -23,6 +23,15 @@ DEFAULT_TEAMS_LOGIN_URL = "https://login.microsoftonline.com"
 DEFAULT_TEAMS_OPENID_METADATA_URL = (
     "https://login.botframework.com/v1/.well-known/openidconfiguration"
 )
+# Microsoft's Bot Connector hosts, the only ones the bot's bearer token may be sent to:
+# the public cloud, GCC, GCC High and DoD (Microsoft's "proactive messages" and sovereign-cloud
+# pages). Other clouds (21Vianet) and tests name theirs in TEAMS_SERVICE_URL_HOSTS.
+DEFAULT_TEAMS_SERVICE_URL_HOSTS = (
+    "smba.trafficmanager.net",
+    "smba.infra.gcc.teams.microsoft.com",
+    "smba.infra.gov.teams.microsoft.us",
+    "smba.infra.dod.teams.microsoft.us",
+)
 
 LINK_KEYS = ("eap", "job_board", "learning", "mentoring", "hr_contact")
 LINK_VARIABLES = {key: f"NOTPROMOTED_{key.upper()}_URL" for key in LINK_KEYS}
@@ -106,6 +115,10 @@ class Settings:
     teams_openid_metadata_url: str = DEFAULT_TEAMS_OPENID_METADATA_URL
     # Local development only: accept activities without a Bot Framework token.
     teams_allow_unauthenticated: bool = False
+    # Tenants besides teams_tenant_id whose people may use the bot (lowercase GUIDs).
+    teams_allowed_tenants: frozenset[str] = frozenset()
+    # Where the bot may send (host or host:port, lowercase): see bot.teams.admission.
+    teams_service_url_hosts: tuple[str, ...] = DEFAULT_TEAMS_SERVICE_URL_HOSTS
     # Who may prepare a feedback meeting for anyone in Teams: Entra ID (AAD) object ids.
     teams_manager_ids: frozenset[str] = frozenset()
 
@@ -361,6 +374,13 @@ def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
             "NOTPROMOTED_TEAMS_MANAGERS is a comma-separated list of Entra ID object ids "
             f"(GUIDs), got {bad[0]!r}"
         )
+    tenants = _teams_tenants(get("TEAMS_ALLOWED_TENANTS"))
+    hosts = _service_url_hosts(get("TEAMS_SERVICE_URL_HOSTS"))
+    if not service_url_allowed(urls["TEAMS_SERVICE_URL"], hosts):
+        raise ConfigError(
+            f"TEAMS_SERVICE_URL {urls['TEAMS_SERVICE_URL']!r} is not on TEAMS_SERVICE_URL_HOSTS "
+            "(https, and a host the list names)"
+        )
     return {
         "teams_client_id": credentials["TEAMS_CLIENT_ID"],
         "teams_client_secret": credentials["TEAMS_CLIENT_SECRET"],
@@ -370,7 +390,67 @@ def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "teams_openid_metadata_url": urls["TEAMS_OPENID_METADATA_URL"],
         "teams_allow_unauthenticated": allow == "true",
         "teams_manager_ids": frozenset(manager_ids),
+        "teams_allowed_tenants": tenants,
+        "teams_service_url_hosts": hosts,
     }
+
+
+def _teams_tenants(value: str | None) -> frozenset[str]:
+    tenants = [part.strip().lower() for part in (value or "").split(",") if part.strip()]
+    bad = [part for part in tenants if not _AAD_ID.fullmatch(part)]
+    if bad:
+        raise ConfigError(
+            "TEAMS_ALLOWED_TENANTS is a comma-separated list of Entra tenant ids (GUIDs), "
+            f"got {bad[0]!r}"
+        )
+    return frozenset(tenants)
+
+
+_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?")
+
+
+def _service_url_hosts(value: str | None) -> tuple[str, ...]:
+    if value is None or not value.strip():
+        return DEFAULT_TEAMS_SERVICE_URL_HOSTS
+    hosts = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    bad = [host for host in hosts if not _HOST.fullmatch(host)]
+    if bad:
+        raise ConfigError(
+            "TEAMS_SERVICE_URL_HOSTS is a comma-separated list of host names (host or "
+            f"host:port, no scheme or path), got {bad[0]!r}"
+        )
+    return hosts
+
+
+def service_url_allowed(url: str, hosts: tuple[str, ...]) -> bool:
+    """Whether the bot may send to `url` (and so hand it its Bot Connector token).
+
+    The URL's host and port must be one the list names (a bare host means 443), and its
+    scheme https; plain http only to a loopback address (a test's or a developer's fake).
+    An exact match, not a suffix: anyone can name an Azure resource `<x>.trafficmanager.net`.
+    """
+    try:
+        parsed = urlparse(url)
+        host = (parsed.hostname or "").lower()
+        port = parsed.port
+    except ValueError:
+        return False
+    if parsed.username is not None or parsed.password is not None or not host:
+        return False
+    if parsed.scheme == "https":
+        port = port or 443
+    elif parsed.scheme == "http" and host in _LOOPBACK_HOSTS:
+        port = port or 80
+    else:
+        return False
+    for entry in hosts:
+        name, _, entry_port = entry.partition(":")
+        if name == host and int(entry_port or 443) == port:
+            return True
+    return False
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 _AAD_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -86,6 +86,14 @@ class Metrics:
             "Journeys erased by the retention job.",
             registry=r,
         )
+        self.teams_refused_tokens = Counter(
+            "notpromoted_teams_refused_tokens",
+            "Requests to /api/messages refused for their token, by reason (entra, issuer, "
+            "malformed, signature, expired, audience, ...): forged tokens show up here, and the "
+            "log only summarises them.",
+            ["reason"],
+            registry=r,
+        )
         self.pending = Gauge(
             "notpromoted_checkins_pending",
             "Check-ins waiting to be sent (read from the database at scrape time; the same on "

@@ -54,7 +54,10 @@ class Runtime:
         asyncio.get_running_loop().set_default_executor(self.services.blocking)
         await open_shared_session(self.client)
         if self.teams is not None:
+            from bot.teams.sdk import check_tokens_ourselves
+
             await self.teams.initialize()
+            check_tokens_ourselves(self.teams, self.teams_endpoint)
 
     async def close(self) -> None:
         await close_shared_session(self.client)
@@ -91,7 +94,7 @@ def build_runtime(
         from bot.teams.sdk import build_teams_app
         from bot.teams.sender import TeamsSender
 
-        teams = build_teams_app(settings, teams_endpoint)
+        teams = build_teams_app(settings, teams_endpoint, metrics)
         teams_sender = TeamsSender(services, teams.api)
         senders[Platform.TEAMS] = teams_sender
     dispatcher = Dispatcher(

@@ -41,7 +41,9 @@ from bot.slack.install_pages import SECURITY_HEADERS
 from bot.slack.listeners import ARRIVED
 from bot.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from bot.slack.observe import count_request
+from bot.teams.admission import Refused, check_admission, check_shape
 from bot.teams.endpoint import MESSAGES_PATH
+from bot.teams.tokens import TokenRefused
 from scheduler.runner import start_dispatching, stop_dispatching
 from scheduler.sending_process import SendingProcess
 
@@ -130,7 +132,9 @@ def build_web_app(
         return answer
 
     async def teams_messages(request: Request) -> Response:
-        """Teams' activities: the SDK checks the token and routes; we guard what it cannot."""
+        """Teams' activities. Before the SDK sees one: its shape (400), its token (401, see
+        bot.teams.tokens: no blocking I/O, Entra tokens refused) and its tenant and service URL
+        (403, bot.teams.admission); then the SDK checks the token again and routes."""
         handler = runtime.teams_endpoint.handlers.get(MESSAGES_PATH)
         if handler is None:
             return JSONResponse(
@@ -144,10 +148,20 @@ def build_web_app(
             activity = json.loads(await read_limited_body(request))
         except BodyTooLarge:
             return PlainTextResponse("request body too large", status_code=413)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting overflows json's recursion
             return PlainTextResponse("bad request: not JSON", status_code=400)
         if not isinstance(activity, dict):
             return PlainTextResponse("bad request: not an activity", status_code=400)
+        tokens = runtime.teams_endpoint.tokens
+        try:
+            check_shape(activity)
+            if tokens is not None:
+                await tokens.check(request.headers.get("authorization", ""), activity)
+            check_admission(activity, runtime.services.settings)
+        except TokenRefused as refused:
+            return JSONResponse({"error": "Unauthorized"}, status_code=refused.status)
+        except Refused as refused:
+            return PlainTextResponse(refused.reason, status_code=refused.status)
         answer = await handler({"body": activity, "headers": dict(request.headers)})
         if answer["status"] >= 500:
             # The SDK has logged why: an activity that passed its token check but that it

@@ -18,6 +18,7 @@ from microsoft_teams.api.models.entity import ClientInfoEntity
 from bot.config import is_time_zone
 from bot.models import Platform
 from bot.services import PersonRef
+from messages.loader import language_tag
 
 AAD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -69,7 +70,7 @@ def chat_of(activity: ActivityBase) -> Chat | None:
         bot_id=activity.recipient.id[:128],
         name=(activity.from_.name or "")[:256] or None,
         time_zone=time_zone_of(activity),
-        locale=(activity.locale or "")[:16] or None,
+        locale=language_tag(activity.locale),
     )
 
 
@@ -79,7 +80,9 @@ def time_zone_of(activity: ActivityBase) -> str | None:
     candidates: list[object] = [extra.get("localTimezone")]
     candidates += [e.timezone for e in activity.entities or [] if isinstance(e, ClientInfoEntity)]
     for candidate in candidates:
-        if isinstance(candidate, str) and 0 < len(candidate) <= 64 and is_time_zone(candidate):
+        # A zone we cannot load (`Europe`, a folder of the zone database) is no zone: the
+        # person keeps the default, and the activity is still answered.
+        if isinstance(candidate, str) and is_time_zone(candidate):
             return candidate
     return None
 

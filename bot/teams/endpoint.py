@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from microsoft_teams.apps.http.adapter import HttpMethod, HttpRouteHandler
 
+    from bot.teams.tokens import InboundTokens
+
 MESSAGES_PATH = "/api/messages"
 
 
@@ -19,6 +21,8 @@ class MountedEndpoint:
 
     def __init__(self) -> None:
         self.handlers: dict[str, HttpRouteHandler] = {}
+        # Our check of Teams' tokens (bot.teams.tokens); None when tokens are not checked.
+        self.tokens: InboundTokens | None = None
 
     def register_route(self, method: HttpMethod, path: str, handler: HttpRouteHandler) -> None:
         self.handlers[path] = handler

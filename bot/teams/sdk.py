@@ -6,6 +6,9 @@ ours, each for a reason:
 - `MountedEndpoint` (bot.teams.endpoint), the SDK's HttpServerAdapter protocol: the SDK
   registers its messaging handler (JWT validation, then routing) there, and bot.web serves it
   on the same ASGI app as Slack.
+- `InboundTokens` (bot.teams.tokens), the check of Teams' tokens: bot.web runs it before the
+  SDK sees an activity, and `check_tokens_ourselves` puts it in place of the SDK's own
+  validator, which would fetch signing keys with blocking I/O on the event loop.
 - `ClientSecretTokens`, the app's token provider: the SDK's built-in client-secret path
   builds MSAL without `instance_discovery=False`, so MSAL would ask login.microsoftonline.com
   about any other login host, and a sovereign or test login URL could not be used. This one is
@@ -24,7 +27,9 @@ from microsoft_teams.common import ClientOptions
 from msal import ConfidentialClientApplication
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.teams.endpoint import MESSAGES_PATH, MountedEndpoint
+from bot.teams.tokens import InboundTokens, RefusalLog, SdkTokenCheck, SigningKeys
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +86,17 @@ def cloud_of(settings: Settings) -> CloudEnvironment:
     )
 
 
-def build_teams_app(settings: Settings, endpoint: MountedEndpoint) -> App:
+def build_teams_app(settings: Settings, endpoint: MountedEndpoint, metrics: Metrics) -> App:
     """The SDK app, for settings with Teams credentials or the development switch."""
     credentials = settings.teams_credentials
+    if credentials is not None and not settings.teams_allow_unauthenticated:
+        endpoint.tokens = InboundTokens(
+            app_id=credentials[0],
+            issuer=cloud_of(settings).token_issuer,
+            login_url=settings.teams_login_url,
+            keys=SigningKeys(settings.teams_openid_metadata_url),
+            refusals=RefusalLog(metrics.teams_refused_tokens),
+        )
     if settings.teams_allow_unauthenticated:
         logger.warning(
             "NOTPROMOTED_TEAMS_ALLOW_UNAUTHENTICATED is on: %s accepts Teams activities WITHOUT "
@@ -110,3 +123,22 @@ def build_teams_app(settings: Settings, endpoint: MountedEndpoint) -> App:
         state=False,
         telemetry={"agent365": False},
     )
+
+
+def check_tokens_ourselves(app: App, endpoint: MountedEndpoint) -> None:
+    """Put our token check in place of the SDK's (after `app.initialize()`, which builds it).
+
+    microsoft-teams-apps 2.1.1 keeps its InboundActivityTokenValidator in the private
+    `HttpServer._token_validator` and offers no way to pass one in; it fetches signing keys
+    with blocking I/O on the event loop (see bot.teams.tokens). If a later version moves it,
+    start-up fails here rather than quietly checking tokens the old way.
+    """
+    if endpoint.tokens is None:
+        return
+    server = app.server
+    if getattr(server, "_token_validator", None) is None:
+        raise RuntimeError(
+            "microsoft-teams-apps no longer keeps its token validator where notpromoted "
+            "replaces it (HttpServer._token_validator): check bot/teams/sdk.py"
+        )
+    server._token_validator = SdkTokenCheck(endpoint.tokens)  # type: ignore[assignment]

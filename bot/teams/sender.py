@@ -21,6 +21,7 @@ from microsoft_teams.api import Account, ApiClient, ConversationAccount
 from microsoft_teams.api.activities.message import MessageActivityInput
 from sqlmodel import select
 
+from bot.config import service_url_allowed
 from bot.models import Person, Platform, TeamsConversation
 from bot.services import PersonRef, Services
 from bot.teams.cards import Card, build_card, card_attachment
@@ -65,7 +66,7 @@ class TeamsSender:
         # The stored conversation reference: from the bot, into the person's chat.
         activity.from_ = Account(id=row.bot_id)
         activity.conversation = ConversationAccount(id=row.conversation_id)
-        api = self.api.clone(service_url=row.service_url)
+        api = self._api_for(row.service_url)
         sent = await _call(api.conversations.create_activity(row.conversation_id, activity))
         if not sent.id:
             raise DeliveryDeferred("the Bot Connector returned no activity id")
@@ -90,7 +91,7 @@ class TeamsSender:
         self, service_url: str, conversation_id: str, activity_id: str, message: Message, card: Card
     ) -> None:
         activity = card_activity(message, card)
-        api = self.api.clone(service_url=service_url)
+        api = self._api_for(service_url)
         await _call(api.conversations.update_activity(conversation_id, activity_id, activity))
 
     async def find_delivered(
@@ -119,6 +120,14 @@ class TeamsSender:
             texts += getattr(block, "items", ()) or [getattr(block, "text", "")]
         texts += [row.text for row in message.rows]
         return {match.group(1) for text in texts for match in MENTION.finditer(text)}
+
+    def _api_for(self, service_url: str) -> ApiClient:
+        """The Bot Connector client for a stored service URL, only if it is a host we send to:
+        the client sends it the bot's bearer token (references stored before the allow-list
+        existed are checked here too)."""
+        if not service_url_allowed(service_url, self.services.settings.teams_service_url_hosts):
+            raise RecipientUnreachable("the stored service URL is not a Bot Connector host")
+        return self.api.clone(service_url=service_url)
 
     def _conversation(self, ref: PersonRef) -> TeamsConversation | None:
         with self.services.sessions.begin() as session:

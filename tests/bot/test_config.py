@@ -10,6 +10,7 @@ import pytest
 from bot.config import (
     DEFAULT_DATABASE_URL,
     DEFAULT_SLACK_API_URL,
+    DEFAULT_TEAMS_SERVICE_URL_HOSTS,
     LINK_KEYS,
     LINK_VARIABLES,
     ConfigError,
@@ -18,6 +19,7 @@ from bot.config import (
     is_time_zone,
     load_settings,
     load_time_zone,
+    service_url_allowed,
 )
 
 # -- defaults and normalisation ----------------------------------------------------------
@@ -290,6 +292,16 @@ def test_teams_is_off_without_settings_and_on_with_all_three_credentials() -> No
         ({"TEAMS_OPENID_METADATA_URL": "https://x.example.com/keys"}, "TEAMS_OPENID_METADATA_URL"),
         ({"NOTPROMOTED_TEAMS_ALLOW_UNAUTHENTICATED": "yes please"}, "ALLOW_UNAUTHENTICATED"),
         ({"NOTPROMOTED_TEAMS_MANAGERS": "U0123"}, "NOTPROMOTED_TEAMS_MANAGERS"),
+        ({"TEAMS_ALLOWED_TENANTS": "contoso.com"}, "TEAMS_ALLOWED_TENANTS"),
+        ({"TEAMS_SERVICE_URL_HOSTS": "https://smba.trafficmanager.net"}, "TEAMS_SERVICE_URL_HOSTS"),
+        ({"TEAMS_SERVICE_URL": "https://smba.example.com/teams/"}, "TEAMS_SERVICE_URL"),
+        (
+            {
+                "TEAMS_SERVICE_URL_HOSTS": "smba.example.cn",
+                "TEAMS_SERVICE_URL": "http://smba.example.cn/",
+            },
+            "TEAMS_SERVICE_URL",
+        ),
     ],
 )
 def test_malformed_teams_settings_name_the_variable(env: dict[str, str], named: str) -> None:
@@ -339,3 +351,40 @@ def test_is_time_zone_is_true_for_iana_names(name: str) -> None:
 def test_a_default_time_zone_naming_a_folder_stops_start_up_naming_the_setting() -> None:
     with pytest.raises(ConfigError, match="NOTPROMOTED_DEFAULT_TIME_ZONE"):
         load_settings({"NOTPROMOTED_DEFAULT_TIME_ZONE": "Europe"})
+
+
+def test_teams_tenants_and_service_url_hosts_are_read() -> None:
+    settings = load_settings(
+        {
+            "TEAMS_ALLOWED_TENANTS": f" {TEAMS_APP.upper()} ,",
+            "TEAMS_SERVICE_URL_HOSTS": "SMBA.example.cn, 127.0.0.1:8123",
+            "TEAMS_SERVICE_URL": "https://smba.example.cn/teams/",
+        }
+    )
+    assert settings.teams_allowed_tenants == frozenset({TEAMS_APP})
+    assert settings.teams_service_url_hosts == ("smba.example.cn", "127.0.0.1:8123")
+    assert "smba.trafficmanager.net" in load_settings({}).teams_service_url_hosts
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://smba.trafficmanager.net/teams/", True),
+        ("https://SMBA.trafficmanager.net:443/emea/", True),
+        ("https://smba.infra.gov.teams.microsoft.us/teams", True),
+        ("http://smba.trafficmanager.net/teams/", False),  # the token would travel in clear
+        ("https://smba.trafficmanager.net:8443/teams/", False),
+        ("https://evil.smba.trafficmanager.net/teams/", False),
+        ("https://smba.trafficmanager.net.evil.example/teams/", False),
+        ("https://user@smba.trafficmanager.net/teams/", False),
+        ("https://evil-trafficmanager.net/teams/", False),
+        ("ftp://smba.trafficmanager.net/", False),
+        ("https://[::1/", False),
+        ("not a url", False),
+        ("http://127.0.0.1:8123/teams/", True),  # listed with its port
+        ("http://127.0.0.1:8124/teams/", False),  # another port on the same host
+    ],
+)
+def test_only_listed_hosts_receive_the_bots_token(url: str, allowed: bool) -> None:
+    hosts = (*DEFAULT_TEAMS_SERVICE_URL_HOSTS, "127.0.0.1:8123")
+    assert service_url_allowed(url, hosts) is allowed

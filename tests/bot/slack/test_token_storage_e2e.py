@@ -87,7 +87,8 @@ def test_no_token_in_the_database_or_the_logs(
     assert "xox" not in everything
     assert "gAAAAA" in everything  # the sealed tokens are there
     logged = production_logging.text
-    assert len(production_logging.records) > 20
+    # The capture works (the uninstall's own line); libraries' request lines are quiet now.
+    assert any(record.name == "handlers.workspaces" for record in production_logging.records)
     assert "xox" not in logged
 
     # The control: slack-sdk's store on its own would have left one in the clear.

@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import ipaddress
 import json
+import socket
 import ssl
 import threading
 import time
@@ -86,6 +87,12 @@ class TeamsCloud:
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
+        # How often the signing keys were asked for; while `keys_held` is set they are
+        # answered only once it is cleared (a slow key server).
+        self.key_requests = 0
+        self.keys_held = threading.Event()
+        self.keys_down = False  # the key server answers 503
+        self._keys_released = threading.Event()
         self._failures: list[Failure] = []
         self._next_id = 0
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -111,7 +118,16 @@ class TeamsCloud:
         self._servers.append(server)
         return server
 
+    def hold_keys(self) -> None:
+        self._keys_released.clear()
+        self.keys_held.set()
+
+    def release_keys(self) -> None:
+        self.keys_held.clear()
+        self._keys_released.set()
+
     def stop(self) -> None:
+        self.release_keys()
         for server in self._servers:
             server.shutdown()
             server.server_close()
@@ -119,6 +135,10 @@ class TeamsCloud:
     @property
     def service_url(self) -> str:
         return f"http://127.0.0.1:{self._http.server_address[1]}/teams/"
+
+    @property
+    def connector_host(self) -> str:
+        return f"127.0.0.1:{self._http.server_address[1]}"
 
     @property
     def openid_url(self) -> str:
@@ -271,7 +291,15 @@ def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
                     },
                 )
             elif path == "/v1/.well-known/keys":
-                self._answer(200, cloud.jwks())
+                with cloud._lock:
+                    cloud.key_requests += 1
+                    cloud._lock.notify_all()
+                if cloud.keys_held.is_set():
+                    cloud._keys_released.wait(30)
+                if cloud.keys_down:
+                    self._answer(503, {"error": "unavailable"})
+                else:
+                    self._answer(200, cloud.jwks())
             elif path.endswith("/v2.0/.well-known/openid-configuration"):
                 tenant = path.strip("/").split("/")[0]
                 login = f"https://127.0.0.1:{port}/{tenant}"
@@ -311,6 +339,70 @@ def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
             self._answer(status, answer, headers)
 
     return Handler
+
+
+class BlackHole:
+    """A host that accepts connections and never answers (a key server that hangs): counts
+    the connections it took; closes them all when stopped."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.connections: list[socket.socket] = []
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.server.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self._stopped:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.server.close()
+        for connection in self.connections:
+            connection.close()
+
+
+class Recorder:
+    """Someone else's HTTP server on loopback: records every request it receives."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, str | None]] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _record(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                recorder.requests.append(
+                    (self.command, self.path, self.headers.get("Authorization"))
+                )
+                self.send_response(201)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = do_PUT = _record
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def service_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/teams/"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _b64(number: int) -> str:

@@ -80,6 +80,8 @@ def teams_settings(cloud: TeamsCloud) -> dict[str, Any]:
         "teams_service_url": cloud.service_url,
         "teams_login_url": cloud.login_url,
         "teams_openid_metadata_url": cloud.openid_url,
+        # The fake Bot Connector's host and port, and nothing else on loopback.
+        "teams_service_url_hosts": (cloud.connector_host,),
     }
 
 

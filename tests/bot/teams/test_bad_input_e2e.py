@@ -8,8 +8,10 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlmodel import Session, select
 
 from bot import ids
+from bot.models import Person, TeamsConversation
 from tests.bot.teams.fakes import CLIENT_ID, ISSUER, KEY_ID
 from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory
 from tests.conftest import BotFactory
@@ -154,3 +156,22 @@ def test_the_unauthenticated_switch_accepts_unsigned_activities_and_says_so(
     assert teams.post(message, token=None).status_code == 200
     teams.settle()
     assert len(teams.cards(ALEX, 2)) == 2
+
+
+def test_deeply_nested_json_gets_a_400_not_a_500(teams: TeamsBot) -> None:
+    headers = {"Authorization": f"Bearer {teams.cloud.sign()}"}
+    for body in (b"[" * 1000 + b"]" * 1000, b'{"a":' * 1000 + b"1" + b"}" * 1000):
+        response = teams.bot.http.post(
+            f"{teams.bot.url}/api/messages", content=body, headers=headers
+        )
+        assert response.status_code == 400
+
+
+@pytest.mark.parametrize("zone", ["Europe", "America", "x" * 5000, "../../etc/passwd", ""])
+def test_an_unusable_time_zone_falls_back_to_the_default(teams: TeamsBot, zone: str) -> None:
+    teams.zones[ALEX] = zone
+    assert teams.say(ALEX, "notpromoted").status_code == 200
+    assert len(teams.cards(ALEX, 2)) == 2
+    with Session(teams.runtime.engine) as session:
+        assert session.exec(select(TeamsConversation)).one().time_zone is None
+        assert session.exec(select(Person)).one().time_zone is None
