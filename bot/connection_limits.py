@@ -73,6 +73,8 @@ LINGER_MAX_BYTES = 4 * 1024 * 1024
 # Refused connections that may linger at once; past that they are closed at once.
 REFUSALS_LINGERING_AT_MOST = 64
 SUMMARY_SECONDS = 10.0
+# What the soft limit is raised to when the hard one is unlimited.
+OPEN_FILES_WHEN_UNLIMITED = 65536
 
 ACCEPT_FAILED = "socket.accept() out of system resource"
 
@@ -92,15 +94,16 @@ def raise_open_file_limit() -> int:
     """Raise the soft RLIMIT_NOFILE to the hard one (systemd's default soft limit is 1,024
     whatever the hard one); return the soft limit now in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft == hard:
+    wanted = OPEN_FILES_WHEN_UNLIMITED if hard == resource.RLIM_INFINITY else hard
+    if soft >= wanted:
         return soft
     try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
     except (ValueError, OSError):
-        logger.warning("could not raise the open-file limit from %s to %s", soft, hard)
+        logger.warning("could not raise the open-file limit from %s to %s", soft, wanted)
         return soft
-    logger.info("raised the open-file limit from %s to %s (the hard limit)", soft, hard)
-    return hard
+    logger.info("raised the open-file limit from %s to %s (the hard limit)", soft, wanted)
+    return wanted
 
 
 def connection_limits(

@@ -14,7 +14,7 @@ from prometheus_client import start_http_server
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.connection_limits import connection_limits, guarded_server, raise_open_file_limit
 from bot.metrics import Metrics
 from bot.migrate import ready_engine
@@ -51,16 +51,19 @@ def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None
     )
     runtime = prepared_runtime(settings, checkpoints=not dispatcher)
     app = build_web_app(runtime, run_dispatcher=dispatcher, sending_process=dispatcher)
-    server = guarded_server(
-        app,
-        limits,
-        keep_alive_seconds=settings.keep_alive_seconds,
-        host=host,
-        port=port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-        lifespan="on",
-    )
+    try:
+        server = guarded_server(
+            app,
+            limits,
+            keep_alive_seconds=settings.keep_alive_seconds,
+            host=host,
+            port=port,
+            log_config=None,
+            timeout_graceful_shutdown=10,
+            lifespan="on",
+        )
+    except OSError as error:
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     logger.info(
         "serving Slack on %s:%s (dispatcher %s; at most %s connections)",
         host,
