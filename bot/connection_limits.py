@@ -19,10 +19,11 @@ tests in tests/bot/test_connection_limits.py would catch a change) and:
 - gives each connection `header_timeout` seconds, from its accept or its last response, to
   deliver a whole request head; silent ones are closed, part-sent heads get a 408;
 - gives each request `body_timeout` seconds from its head to its last body byte, then a 408;
-- keeps at most `max_connections` open. When a new one would pass it, the connection that has
-  waited longest for its request head (or one lingering after its answer) is closed to make
-  room, as nginx reuses idle connections; only when every connection is in the middle of a
-  request is the new one refused with a 503 and Retry-After;
+- keeps at most `max_connections` open. When a new one would pass it, one lingering after its
+  answer, or else the new connection that has waited longest for its first request head, or
+  else the kept-alive one idle longest, is closed to make room, as nginx reuses idle
+  connections; only when every connection is in the middle of a request is the new one refused
+  with a 503 and Retry-After;
 - after an answer sent before the body was read (a 413), or with a 408 or 503, it half-closes,
   reads and discards what the client still sends for at most `LINGER_SECONDS` and
   `LINGER_MAX_BYTES`, then closes, so the client reads the answer rather than a reset;
@@ -60,7 +61,7 @@ logger = logging.getLogger(__name__)
 # Teams, the sending process's pipes, log files. At most an eighth of a small limit.
 OUTBOUND_DESCRIPTORS = 128
 # Connections accepted in one turn of the event loop (GuardedListener).
-ACCEPT_BATCH = 64
+ACCEPT_BATCH = 16
 # Descriptors kept free by the connection limit: the above, and room for the few batches
 # accepted before the guard has seen them, and for connections closed to make room, which
 # free their descriptors a few loop turns later. At most three eighths of a small limit.
@@ -171,23 +172,35 @@ class ConnectionGuard:
     limits: ConnectionLimits
     summary: ClosedSummary = field(default_factory=ClosedSummary)
     admitted: set[GuardedH11Protocol] = field(default_factory=set)
-    waiting: dict[GuardedH11Protocol, None] = field(default_factory=dict)
+    # Waiting for a request head: on a new connection, or on one kept alive after an answer.
+    # A client that has had an answer may send its next request on it at any moment (Slack's
+    # own do), so new connections, where an idle flood lands, make room first.
+    waiting_new: dict[GuardedH11Protocol, None] = field(default_factory=dict)
+    waiting_kept: dict[GuardedH11Protocol, None] = field(default_factory=dict)
     lingering: dict[GuardedH11Protocol, None] = field(default_factory=dict)
     refused_lingering: int = 0
 
     def admit(self, connection: GuardedH11Protocol) -> bool:
         """Room for `connection`, making it if need be; False when every connection is busy."""
         if len(self.admitted) >= self.limits.max_connections:
-            victims = self.lingering or self.waiting
+            victims = self.lingering or self.waiting_new or self.waiting_kept
             if not victims:
                 return False
             next(iter(victims)).close("closed to make room")
         self.admitted.add(connection)
         return True
 
+    def wait(self, connection: GuardedH11Protocol, *, kept_alive: bool) -> None:
+        self.stop_waiting(connection)
+        (self.waiting_kept if kept_alive else self.waiting_new)[connection] = None
+
+    def stop_waiting(self, connection: GuardedH11Protocol) -> None:
+        self.waiting_new.pop(connection, None)
+        self.waiting_kept.pop(connection, None)
+
     def forget(self, connection: GuardedH11Protocol) -> None:
         self.admitted.discard(connection)
-        self.waiting.pop(connection, None)
+        self.stop_waiting(connection)
         self.lingering.pop(connection, None)
 
     def quiet_accept_errors(
@@ -252,6 +265,7 @@ class GuardedH11Protocol(H11Protocol):
         self.head_bytes = 0
         self.discarded = 0
         self.refused = False
+        self.answered = False
 
     # -- uvicorn's protocol, followed -----------------------------------------------------
 
@@ -282,6 +296,7 @@ class GuardedH11Protocol(H11Protocol):
         self.follow_request()
 
     def on_response_complete(self) -> None:
+        self.answered = True
         super().on_response_complete()
         self.follow_request()
 
@@ -319,9 +334,10 @@ class GuardedH11Protocol(H11Protocol):
     ) -> None:
         self.stop_deadline()
         self.phase = phase
-        self.guard.waiting.pop(self, None)
         if phase is Phase.WAITING:
-            self.guard.waiting[self] = None
+            self.guard.wait(self, kept_alive=self.answered)
+        else:
+            self.guard.stop_waiting(self)
         if seconds is not None and expired is not None:
             self.deadline = self.loop.call_later(seconds, expired)
 

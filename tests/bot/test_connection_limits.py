@@ -247,6 +247,46 @@ def test_at_the_limit_the_longest_idle_connection_makes_room(start_guarded: Star
         connection.close()
 
 
+def read_answer(connection: socket.socket) -> bytes:
+    """One answer on a kept-alive connection (our answers all carry a content-length)."""
+    connection.settimeout(GRACE)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += read_some(connection)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += read_some(connection)
+    return head
+
+
+def read_some(connection: socket.socket) -> bytes:
+    chunk = connection.recv(65536)
+    if not chunk:
+        pytest.fail("the server closed the connection")
+    return chunk
+
+
+def test_a_kept_alive_client_keeps_its_connection_while_new_idle_ones_make_room(
+    start_guarded: Start,
+) -> None:
+    """Slack sends its next request on a kept-alive connection at any moment: a flood of idle
+    connections closes the flood's own, not that one."""
+    guarded = start_guarded(max_connections=3, header_timeout=30)
+    health = b"GET /healthz HTTP/1.1\r\nHost: bot\r\n\r\n"
+    with guarded.connect() as kept:
+        kept.sendall(health)
+        assert read_answer(kept).startswith(b"HTTP/1.1 200 ")
+        flood = [guarded.connect() for _ in range(4)]
+        time.sleep(0.3)
+        kept.sendall(health)
+        assert read_answer(kept).startswith(b"HTTP/1.1 200 ")
+    closed, _ = closed_within(flood[0], GRACE)
+    assert closed == b""
+    for connection in flood:
+        connection.close()
+
+
 def test_when_every_connection_is_mid_request_a_new_one_is_refused_with_503(
     start_guarded: Start,
 ) -> None:
