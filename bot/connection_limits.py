@@ -24,9 +24,13 @@ tests in tests/bot/test_connection_limits.py would catch a change) and:
   else the kept-alive one idle longest, is closed to make room, as nginx reuses idle
   connections; only when every connection is in the middle of a request is the new one refused
   with a 503 and Retry-After;
-- after an answer sent before the body was read (a 413), or with a 408 or 503, it half-closes,
-  reads and discards what the client still sends for at most `LINGER_SECONDS` and
-  `LINGER_MAX_BYTES`, then closes, so the client reads the answer rather than a reset;
+- after an answer sent before the body was read (a 413, on a kept-alive connection or one the
+  client asked to close), or with a 408 or 503, it half-closes, reads and discards what the
+  client still sends for at most `LINGER_SECONDS` and `LINGER_MAX_BYTES`, then closes, so the
+  client reads the answer rather than a reset (closing with unread data sends a reset, which
+  can discard the answer before the client reads it);
+- accepts at most `ACCEPT_BATCH` connections per turn of the event loop, and closes at once a
+  connection accepted when the open files are nearly used up (`GuardedListener`);
 - summarises what it closed, and asyncio's failed accepts, in one log line per
   `SUMMARY_SECONDS` instead of a line (or a traceback) each.
 """
@@ -70,7 +74,7 @@ RESERVED_DESCRIPTORS = 384
 MAX_CONNECTIONS_CAP = 1000
 # The lingering close after an early answer (nginx: lingering_time, lingering_timeout).
 LINGER_SECONDS = 5.0
-LINGER_MAX_BYTES = 4 * 1024 * 1024
+LINGER_MAX_BYTES = 16 * 1024 * 1024
 # Refused connections that may linger at once; past that they are closed at once.
 REFUSALS_LINGERING_AT_MOST = 64
 SUMMARY_SECONDS = 10.0
@@ -315,6 +319,8 @@ class GuardedH11Protocol(H11Protocol):
         """Set the deadline that fits where the client is in its request."""
         if self.transport.is_closing() or self.phase is Phase.LINGERING:
             return
+        if self.cycle is not None and not isinstance(self.cycle.transport, CycleTransport):
+            self.cycle.transport = CycleTransport(self)  # before its task first runs
         theirs, ours = self.conn.their_state, self.conn.our_state
         if theirs is h11.SEND_BODY and ours is h11.DONE:
             self.linger()  # answered before the body was read: a 413, say
@@ -379,6 +385,14 @@ class GuardedH11Protocol(H11Protocol):
         self.guard.refused_lingering += 1
         self.linger(counted=False)
 
+    def close_after_answer(self) -> None:
+        """uvicorn closes after an answer to a request that asked for it (`Connection: close`),
+        even while the client is still sending the body: linger, so it reads the answer."""
+        if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
+            self.linger()
+        else:
+            self.transport.close()
+
     def answer(self, status: int, reason: str, text: str, why: str) -> None:
         self.guard.summary.count(why)
         self.transport.write(plain_response(status, reason, text))
@@ -409,6 +423,24 @@ class GuardedH11Protocol(H11Protocol):
         if self.deadline is not None:
             self.deadline.cancel()
             self.deadline = None
+
+
+class CycleTransport(asyncio.Transport):
+    """The transport as uvicorn's request cycle sees it (it only writes, asks whether the
+    connection is closing, and closes): its close goes through `close_after_answer`."""
+
+    def __init__(self, protocol: GuardedH11Protocol) -> None:
+        super().__init__()
+        self.protocol = protocol
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.protocol.transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self.protocol.transport.is_closing()
+
+    def close(self) -> None:
+        self.protocol.close_after_answer()
 
 
 def guarded_protocol(guard: ConnectionGuard) -> type[GuardedH11Protocol]:
