@@ -188,3 +188,27 @@ def _soft_open_files(bot: Served) -> int:
     limits = Path(f"/proc/{bot.process.pid}/limits").read_text()
     line = next(line for line in limits.splitlines() if line.startswith("Max open files"))
     return int(line.split()[3])
+
+
+def test_a_client_that_sends_an_oversized_body_in_full_reads_its_413(
+    standin: SlackStandIn, tmp_path: Path
+) -> None:
+    """Before: with `Connection: close` (urllib sends it), serve closed as soon as it had
+    answered, with the body unread, and the client's next write met a reset."""
+    bot = serve_with_open_files(standin, f"sqlite:///{tmp_path / 'bot.db'}", tmp_path, None)
+    body = b"x" * (8 * 1024 * 1024)
+    try:
+        with socket.create_connection(("127.0.0.1", bot.port), timeout=10) as client:
+            client.sendall(
+                b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            )
+            for start in range(0, len(body), 256 * 1024):  # as a network would deliver it
+                client.sendall(body[start : start + 256 * 1024])
+                time.sleep(0.01)
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+    finally:
+        bot.stop()
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:80]
