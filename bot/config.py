@@ -78,6 +78,13 @@ class Settings:
     # How many people's messages one worker sends at the same time.
     dispatch_concurrency: int = 8
     port: int = 3000
+    # What one client may hold of `serve` (bot/connection_limits.py): seconds to send a whole
+    # request head, and a whole body; seconds an idle kept-alive connection stays open; and
+    # the most connections open at once (None: from the open-file limit).
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 15.0
+    keep_alive_seconds: int = 5
+    max_connections: int | None = None
     # Who may prepare a feedback meeting for anyone: a user group's handle, and user ids.
     manager_usergroup: str | None = None
     admin_users: frozenset[str] = frozenset()
@@ -307,6 +314,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             get("NOTPROMOTED_DISPATCH_CONCURRENCY"), "NOTPROMOTED_DISPATCH_CONCURRENCY", 8, 64
         ),
         port=_port(get("PORT")),
+        header_timeout_seconds=_positive_number(
+            get("NOTPROMOTED_HEADER_TIMEOUT_SECONDS"), "NOTPROMOTED_HEADER_TIMEOUT_SECONDS", 10
+        ),
+        body_timeout_seconds=_positive_number(
+            get("NOTPROMOTED_BODY_TIMEOUT_SECONDS"), "NOTPROMOTED_BODY_TIMEOUT_SECONDS", 15
+        ),
+        keep_alive_seconds=_whole_number(
+            get("NOTPROMOTED_KEEP_ALIVE_SECONDS"), "NOTPROMOTED_KEEP_ALIVE_SECONDS", 5, 600
+        ),
+        max_connections=_max_connections(get("NOTPROMOTED_MAX_CONNECTIONS")),
         manager_usergroup=_usergroup(get("NOTPROMOTED_MANAGER_USERGROUP")),
         admin_users=_user_ids(get("NOTPROMOTED_ADMIN_USERS")),
         secret_key=_secret_key(get("NOTPROMOTED_SECRET_KEY")),
@@ -513,6 +530,12 @@ def _whole_number(raw: str | None, name: str, default: int, most: int) -> int:
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= most:
         raise ConfigError(f"{name} must be a whole number from 1 to {most}, got {raw!r}")
     return int(raw)
+
+
+def _max_connections(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    return _whole_number(raw, "NOTPROMOTED_MAX_CONNECTIONS", 0, 1_000_000)
 
 
 def _usergroup(raw: str | None) -> str | None:

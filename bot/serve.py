@@ -11,12 +11,12 @@ import threading
 from collections.abc import Callable
 from wsgiref.simple_server import WSGIServer
 
-import uvicorn
 from prometheus_client import start_http_server
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import ConfigError, Settings
+from bot.connection_limits import connection_limits, guarded_server, raise_open_file_limit
 from bot.encryption import TokenCipher
 from bot.metrics import Metrics, OutboxReading, read_outbox, start_metrics_listener
 from bot.migrate import ready_engine
@@ -55,19 +55,41 @@ def prepared_runtime(
 def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None:
     """Answer Slack and Teams here; with `dispatcher`, send from a process beside this one,
     which also does SQLite's checkpoints (see `make_engine`)."""
+    limits = connection_limits(
+        raise_open_file_limit(),
+        header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
+        max_connections=settings.max_connections,
+    )
     runtime = prepared_runtime(settings, checkpoints=not dispatcher)
     app = build_web_app(runtime, run_dispatcher=dispatcher, sending_process=dispatcher)
-    metrics_listener = _metrics_listener(runtime)
-    config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10, lifespan="on"
+    try:
+        server = guarded_server(
+            app,
+            limits,
+            keep_alive_seconds=settings.keep_alive_seconds,
+            host=host,
+            port=port,
+            log_config=None,
+            timeout_graceful_shutdown=10,
+            lifespan="on",
+        )
+    except OSError as error:
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    logger.info(
+        "serving Slack on %s:%s (dispatcher %s; at most %s connections)",
+        host,
+        port,
+        "on" if dispatcher else "off",
+        limits.max_connections,
     )
-    logger.info("serving Slack on %s:%s (dispatcher %s)", host, port, "on" if dispatcher else "off")
+    metrics_listener = _metrics_listener(runtime)
     # What start-up made lives as long as the process: out of the collector's way, so that a
     # full collection under traffic walks only the objects requests make.
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.Server(config).run()
+        server.run()
     finally:
         if metrics_listener is not None:
             metrics_listener.shutdown()

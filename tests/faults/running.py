@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -65,6 +67,17 @@ class Served:
 
 def serve(standin: SlackStandIn, database_url: str, folder: Path, **variables: str) -> Served:
     """Start serve on a free loopback port, working hours all week, and wait until it answers."""
+    return serve_with_open_files(standin, database_url, folder, None, **variables)
+
+
+def serve_with_open_files(
+    standin: SlackStandIn,
+    database_url: str,
+    folder: Path,
+    open_files: tuple[int, int] | None,
+    **variables: str,
+) -> Served:
+    """`serve`, under that (soft, hard) RLIMIT_NOFILE, as systemd's LimitNOFILE sets it."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(DEVELOPER_VARIABLES)}
     env.update(
@@ -86,6 +99,7 @@ def serve(standin: SlackStandIn, database_url: str, folder: Path, **variables: s
         env=env,
         stdout=output,
         stderr=subprocess.STDOUT,
+        preexec_fn=None if open_files is None else _limit_open_files(open_files),
     )
     served = Served(process=process, port=port, log=log, output=output)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -98,3 +112,10 @@ def serve(standin: SlackStandIn, database_url: str, folder: Path, **variables: s
             pass
         assert time.monotonic() < deadline, f"serve did not start: {served.text()}"
         time.sleep(0.1)
+
+
+def _limit_open_files(limits: tuple[int, int]) -> Callable[[], None]:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+
+    return limit
