@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
+import logging
 import os
 import socket
 import threading
@@ -20,6 +22,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, text
 
+from bot import logs
 from bot.config import Settings
 from bot.db import make_engine
 from bot.migrate import upgrade
@@ -305,3 +308,23 @@ def text_of(blocks: list[dict[str, Any]]) -> str:
 def responded_after(bot: RunningBot, count: int) -> Callable[[], bool]:
     """For standin.wait_for: more than `count` answers have reached a response_url."""
     return lambda: len(bot.standin.responses) > count
+
+
+# -- logs ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """Every record at DEBUG, formatted as `serve` writes them, with its library levels."""
+    stream = io.StringIO()
+    handler = logs.log_handler("json", stream)
+    root = logging.getLogger()
+    before = (root.level, {name: logging.getLogger(name).level for name in logs.LIBRARY_FLOORS})
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    logs.quiet_chatty_loggers()
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(before[0])
+    for name, level in before[1].items():
+        logging.getLogger(name).setLevel(level)

@@ -7,7 +7,6 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -93,23 +92,6 @@ def test_sql_errors_do_not_carry_what_was_typed_into_the_logs() -> None:
         connection.execute(text("INSERT INTO nowhere VALUES (:typed)"), {"typed": TYPED_GOAL})
     assert TYPED_GOAL not in str(raised.value)
     engine.dispose()
-
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    """Every record at DEBUG, formatted as `serve` writes them, with its library levels."""
-    stream = io.StringIO()
-    handler = logs.log_handler("json", stream)
-    root = logging.getLogger()
-    before = (root.level, {name: logging.getLogger(name).level for name in logs.LIBRARY_FLOORS})
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    logs.quiet_chatty_loggers()
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(before[0])
-    for name, level in before[1].items():
-        logging.getLogger(name).setLevel(level)
 
 
 def _submit_goals(bot: RunningBot, view: dict[str, Any]) -> None:

@@ -9,7 +9,6 @@ token's own tenant with blocking I/O on the event loop, so twenty forged tokens 
 from __future__ import annotations
 
 import io
-import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +20,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot import logs
 from bot.teams import tokens
 from tests.bot.teams.fakes import CLIENT_ID, ISSUER, BlackHole
 from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory
@@ -177,25 +175,8 @@ def test_expired_forged_and_wrong_audience_tokens_are_counted_by_reason(
     assert teams.cloud.sent == []
 
 
-@pytest.fixture
-def every_line() -> Iterator[io.StringIO]:
-    """Every record `serve` would write with LOG_LEVEL=DEBUG."""
-    stream = io.StringIO()
-    handler = logs.log_handler("text", stream)
-    root = logging.getLogger()
-    before = (root.level, {name: logging.getLogger(name).level for name in logs.LIBRARY_FLOORS})
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    logs.quiet_chatty_loggers()
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(before[0])
-    for name, level in before[1].items():
-        logging.getLogger(name).setLevel(level)
-
-
 def test_a_flood_of_forged_tokens_writes_a_few_lines_and_counts_every_one(
-    start_teams: TeamsFactory, every_line: io.StringIO
+    start_teams: TeamsFactory, captured: io.StringIO
 ) -> None:
     teams = start_teams()
     assert teams.say(ALEX, "notpromoted").status_code == 200
@@ -204,10 +185,10 @@ def test_a_flood_of_forged_tokens_writes_a_few_lines_and_counts_every_one(
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": CLIENT_ID, "iat": now, "exp": now + 600}
     forged = jwt.encode(claims, other, algorithm="RS256", headers={"kid": "test-signing-key"})
-    before = len(every_line.getvalue().splitlines())
+    before = len(captured.getvalue().splitlines())
     for _ in range(200):
         assert teams.post(message, token=f"Bearer {forged}").status_code == 401
-    flood_lines = every_line.getvalue().splitlines()[before:]
+    flood_lines = captured.getvalue().splitlines()[before:]
     refused_lines = [line for line in flood_lines if "token" in line.lower()]
     assert 1 <= len(refused_lines) <= 3, refused_lines
     assert len(flood_lines) <= 10, flood_lines
