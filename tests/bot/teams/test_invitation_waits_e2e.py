@@ -155,6 +155,7 @@ def test_an_inviter_who_erases_their_data_leaves_no_waiting_invitation(
     teams = start_teams(engine=engine)  # both databases: the queries are new
     _started(teams)
     _submit_invitation(teams, ALEX, NEWCOMER)
+    assert [row.status for row in _grant_rows(teams)] == [CheckinStatus.PENDING]
     teams.say(ALEX, "forget")
     prompt = teams.cards(ALEX, 3)[-1]
     teams.click(ALEX, prompt, ids.FORGET_CONFIRM)

@@ -170,4 +170,7 @@ def test_a_manager_without_the_app_is_invited_and_the_invitation_waits_for_them(
     assert teams.cards(MORGAN) == []
     teams.install(MORGAN)
     teams.cloud.wait_for(lambda: len(teams.cards(MORGAN)) >= 2)  # the welcome and the invitation
-    assert any("Person a1e5 has invited you" in card_text(s.card) for s in teams.cards(MORGAN, 2))
+    grant = next(s for s in teams.cards(MORGAN, 2) if "has invited you" in card_text(s.card))
+    assert "Person a1e5 has invited you" in card_text(grant.card)
+    form = _dialog(teams.open_from(MORGAN, grant, ids.MEETING_PREPARE).json())
+    assert "what would make Person a1e5 the right candidate" in card_text(form)
