@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select, update
 
 from bot import audit, ids, store
@@ -250,10 +251,10 @@ def _saved_text(
 
 
 def _reached(session: Session, person: Person, manager: Person, *, since: datetime) -> bool:
-    """Did one of this person's invitations within the quiet window reach this manager? One
-    withdrawn before it could be delivered (on Teams, before they added the app) did not: a
-    renewed invitation is then written like a new one, still at most one message in the
-    window, and the inviter reads "renewed" either way."""
+    """Did one of this person's invitations within the quiet window reach this manager (or
+    may it have)? One withdrawn before it could be delivered (on Teams, before they added the
+    app) did not: a renewed invitation is then written like a new one, still at most one
+    message in the window, and the inviter reads "renewed" either way."""
     grant_ids = session.exec(
         select(ManagerGrant.id).where(
             ManagerGrant.person_id == person.id,
@@ -267,7 +268,8 @@ def _reached(session: Session, person: Person, manager: Person, *, since: dateti
             Checkin.kind == ids.CHECKIN_KIND_MEETING_GRANT,
             col(Checkin.key).in_([f"grant:{grant_id}" for grant_id in grant_ids]),
             col(Checkin.created_at) >= since,
-            Checkin.status == CheckinStatus.SENT,
+            # Sent, or maybe: a post whose answer was lost counts as reached.
+            or_(col(Checkin.status) == CheckinStatus.SENT, col(Checkin.posting_since).is_not(None)),
         )
         .limit(1)
     ).first()
@@ -352,9 +354,11 @@ def _cancel_undelivered(session: Session, ref: PersonRef, grant: ManagerGrant) -
             col(Checkin.recipient_id) == manager.id,
             col(Checkin.kind) == ids.CHECKIN_KIND_MEETING_GRANT,
             col(Checkin.key) == f"grant:{grant.id}",
-            col(Checkin.status).in_((CheckinStatus.PENDING, CheckinStatus.CLAIMED)),
+            # Not one a dispatcher holds: if it is posting now, it is marked sent and counts
+            # as reached (`_reached`); if not, it finds the grant revoked and sends nothing.
+            col(Checkin.status) == CheckinStatus.PENDING,
         )
-        .values(status=CheckinStatus.CANCELLED, lease_owner=None, lease_expires_at=None)
+        .values(status=CheckinStatus.CANCELLED)
     )
 
 
