@@ -95,6 +95,9 @@ CHECKIN_KIND_MEETING_ACCEPTED = "meeting_accepted"  # to either: accepted, with 
 CHECKIN_KIND_MEETING_DECLINED = "meeting_declined"  # to the manager
 CHECKIN_KIND_MEETING_FOLLOWUP = "meeting_followup"  # to both, after the meeting date
 CHECKIN_KIND_MEETING_REMINDER = "meeting_reminder"  # to both, on the follow-up date
+# Messages that wait in the outbox for a recipient who cannot be messaged yet (see
+# scheduler.delivery.RecipientNotYetReachable): an invitation to a manager without the app.
+WAITS_FOR_RECIPIENT = frozenset({CHECKIN_KIND_MEETING_GRANT})
 MEETING_KINDS = (
     CHECKIN_KIND_MEETING_GRANT,
     CHECKIN_KIND_MEETING_AGENDA,

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, delete, or_
 from sqlmodel import Session, col, select
 
-from bot import audit
+from bot import audit, store
 from bot.models import (
     Checkin,
     FeedbackMeeting,
@@ -177,11 +177,14 @@ def _purge_journeys(
             col(FeedbackNote.person_id) == person_id, col(FeedbackNote.created_at) < keep_since
         )
     )
-    session.exec(
-        delete(ManagerGrant).where(
+    withdrawn = session.exec(
+        select(ManagerGrant.id).where(
             col(ManagerGrant.person_id) == person_id, col(ManagerGrant.revoked_at) < keep_since
         )
     )
+    old_grants = [grant_id for grant_id in withdrawn if grant_id is not None]
+    store.delete_grant_messages(session, old_grants)
+    session.exec(delete(ManagerGrant).where(col(ManagerGrant.id).in_(old_grants)))
     result = session.exec(delete(Journey).where(col(Journey.id).in_(journey_ids)))
     return int(result.rowcount)
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.ids import CHECKIN_KIND_STAGE
+from bot.ids import CHECKIN_KIND_MEETING_GRANT, CHECKIN_KIND_STAGE, WAITS_FOR_RECIPIENT
 from bot.models import (
     Checkin,
     CheckinStatus,
@@ -517,6 +517,34 @@ def cancel_pending(session: Session, *, journey_id: int) -> int:
     return result.rowcount
 
 
+def wake_waiting_checkins(session: Session, *, person_id: int, now: datetime) -> list[int]:
+    """The person can be messaged now (on Teams: their conversation was just stored): the
+    messages waiting for that (`WAITS_FOR_RECIPIENT`) fall due at once. Their ids."""
+    waiting = [
+        checkin_id
+        for checkin_id in session.exec(
+            select(Checkin.id).where(
+                col(Checkin.recipient_id) == person_id,
+                col(Checkin.kind).in_(WAITS_FOR_RECIPIENT),
+                col(Checkin.status) == CheckinStatus.PENDING,
+                col(Checkin.due_at) > now,
+            )
+        )
+        if checkin_id is not None
+    ]
+    if waiting:
+        session.exec(
+            update(Checkin)
+            .where(
+                col(Checkin.id).in_(waiting),
+                col(Checkin.status) == CheckinStatus.PENDING,
+                col(Checkin.due_at) > now,
+            )
+            .values(due_at=now)
+        )
+    return waiting
+
+
 def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         col(Checkin.status) == CheckinStatus.PENDING,
@@ -726,11 +754,25 @@ def delete_person(session: Session, *, person_id: int) -> None:
     session.exec(delete(Checkin).where(col(Checkin.meeting_id).in_(meeting_ids)))
     session.exec(delete(FeedbackMeeting).where(col(FeedbackMeeting.id).in_(meeting_ids)))
     session.exec(delete(Checkin).where(col(Checkin.recipient_id) == person_id))
+    grants = session.exec(select(ManagerGrant.id).where(col(ManagerGrant.person_id) == person_id))
+    delete_grant_messages(session, [grant_id for grant_id in grants if grant_id is not None])
     for model in (Goal, FeedbackRequest, FeedbackNote, ManagerGrant):
         session.exec(delete(model).where(col(model.person_id) == person_id))
     session.exec(delete(Checkin).where(col(Checkin.journey_id).in_(journey_ids)))
     session.exec(delete(Journey).where(col(Journey.person_id) == person_id))
     session.exec(delete(Person).where(col(Person.id) == person_id))
+
+
+def delete_grant_messages(session: Session, grant_ids: Sequence[int]) -> None:
+    """The invitation messages of these grants, before the grants go: they are about the
+    person who invited, and one may still be waiting for its manager to add the app."""
+    if grant_ids:
+        keys = [f"grant:{grant_id}" for grant_id in grant_ids]
+        session.exec(
+            delete(Checkin).where(
+                col(Checkin.kind) == CHECKIN_KIND_MEETING_GRANT, col(Checkin.key).in_(keys)
+            )
+        )
 
 
 def list_checkins(

@@ -10,10 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select, update
 
 from bot import audit, ids, store
-from bot.models import Checkin, FeedbackMeeting, ManagerGrant, MeetingStatus, Person
+from bot.models import (
+    Checkin,
+    CheckinStatus,
+    FeedbackMeeting,
+    ManagerGrant,
+    MeetingStatus,
+    Person,
+)
 from bot.schedule import add_message, person_time
 from bot.services import PersonRef, Services
 from handlers.controls import locale_in
@@ -42,6 +50,10 @@ class Someone:
     found: bool = True
     active: bool = True
     is_bot: bool = False
+    # True where the platform cannot say whether they can be messaged yet, and must not be
+    # asked (Teams: whether they added the app is theirs to share): an invitation to them
+    # waits in the outbox until they can be, and the inviter's answer says so, either way.
+    reached_later: bool = False
 
 
 @dataclass(frozen=True)
@@ -209,11 +221,12 @@ def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> Form
         session.add(grant)
         session.flush()
         _record_grant(session, now, ref, manager, audit.DONE, audit.RENEWED if quiet else None)
-        if quiet:
-            return FormAnswer(errors={}, saved=form["renewed"])
         manager_person = store.get_or_create_person(
             session, ref=_ref_for(ref, manager.user_id), now=now
         )
+        saved = _saved_text(locale, services, manager, renewed=quiet)
+        if quiet and _reached(session, person, manager_person, since=now - QUIET_WINDOW):
+            return FormAnswer(errors={}, saved=saved)
         told = add_message(
             session,
             recipient=manager_person,
@@ -223,7 +236,44 @@ def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> Form
             now=now,
             within_hours=False,
         )
-        return FormAnswer(errors={}, saved=form["saved"], send_now=_ids(told))
+        return FormAnswer(errors={}, saved=saved, send_now=_ids(told))
+
+
+def _saved_text(
+    locale: LocaleContent, services: Services, manager: Someone, *, renewed: bool
+) -> str:
+    """What the inviter reads once it is saved: the same whether or not the manager can be
+    messaged yet, so the answer never tells them which."""
+    if not manager.reached_later:
+        return locale.checkins["meeting_invite_form"]["renewed" if renewed else "saved"]
+    key = "renewed_in_teams" if renewed else "saved_in_teams"
+    return locale.checkin("meeting_invite_form", key, app_name=services.settings.display_name)
+
+
+def _reached(session: Session, person: Person, manager: Person, *, since: datetime) -> bool:
+    """Did one of this person's invitations within the quiet window reach this manager (or
+    may it have)? One withdrawn before it could be delivered (on Teams, before they added the
+    app) did not: a renewed invitation is then written like a new one, still at most one
+    message in the window, and the inviter reads "renewed" either way."""
+    grant_ids = session.exec(
+        select(ManagerGrant.id).where(
+            ManagerGrant.person_id == person.id,
+            ManagerGrant.manager_user_id == manager.user_id,
+        )
+    ).all()
+    found = session.exec(
+        select(Checkin.id)
+        .where(
+            Checkin.recipient_id == manager.id,
+            Checkin.kind == ids.CHECKIN_KIND_MEETING_GRANT,
+            col(Checkin.key).in_([f"grant:{grant_id}" for grant_id in grant_ids]),
+            col(Checkin.created_at) >= since,
+            # Sent, or maybe: a post whose answer was lost counts as reached.
+            or_(col(Checkin.status) == CheckinStatus.SENT, col(Checkin.posting_since).is_not(None)),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def _hold(session: Session, person: Person) -> None:
@@ -279,6 +329,7 @@ def withdraw_invitation(services: Services, ref: PersonRef, grant_id: int | None
             return False
         grant.revoked_at = now
         session.add(grant)
+        _cancel_undelivered(session, ref, grant)
         audit.record(
             session,
             at=now,
@@ -289,6 +340,26 @@ def withdraw_invitation(services: Services, ref: PersonRef, grant_id: int | None
             outcome=audit.DONE,
         )
         return True
+
+
+def _cancel_undelivered(session: Session, ref: PersonRef, grant: ManagerGrant) -> None:
+    """An invitation not yet delivered (in Teams it may wait weeks for the manager to add the
+    app) is cancelled with its withdrawal, so it never arrives after it."""
+    manager = store.find_person(session, ref=_ref_for(ref, grant.manager_user_id))
+    if manager is None:
+        return
+    session.exec(
+        update(Checkin)
+        .where(
+            col(Checkin.recipient_id) == manager.id,
+            col(Checkin.kind) == ids.CHECKIN_KIND_MEETING_GRANT,
+            col(Checkin.key) == f"grant:{grant.id}",
+            # Not one a dispatcher holds: if it is posting now, it is marked sent and counts
+            # as reached (`_reached`); if not, it finds the grant revoked and sends nothing.
+            col(Checkin.status) == CheckinStatus.PENDING,
+        )
+        .values(status=CheckinStatus.CANCELLED)
+    )
 
 
 def live_grants(session: Session, person: Person) -> list[ManagerGrant]:

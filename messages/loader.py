@@ -283,7 +283,8 @@ MEETING_KEYS = _keys(
                 "error_too_many",
             ],
             "",
-        ),
+        )
+        | dict.fromkeys(["saved_in_teams", "renewed_in_teams"], "app_name"),
         "pick_form": dict.fromkeys(["title", "submit", "close", "person_label", "person_hint"], ""),
         "template_form": {
             **dict.fromkeys(

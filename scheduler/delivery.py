@@ -35,6 +35,12 @@ class RecipientUnreachable(Exception):
     """The person cannot get messages (left, deactivated, blocked the bot): do not retry."""
 
 
+class RecipientNotYetReachable(RecipientUnreachable):
+    """The person has never given the bot a way to message them (on Teams: they have not
+    added the app, so no conversation is stored). Kinds in `ids.WAITS_FOR_RECIPIENT` wait
+    for them without counting attempts; every other kind is unreachable, as before."""
+
+
 class DeliveryDeferred(Exception):
     """A passing fault (rate limit, server error, timeout): try again after `retry_after` s.
 

@@ -27,7 +27,14 @@ from handlers.compose import plain
 from handlers.meeting_messages import NothingToSay
 from handlers.outbox import compose_checkin
 from messages.model import Message
-from scheduler.delivery import DeliveryDeferred, Profile, Recipient, RecipientUnreachable, Sender
+from scheduler.delivery import (
+    DeliveryDeferred,
+    Profile,
+    Recipient,
+    RecipientNotYetReachable,
+    RecipientUnreachable,
+    Sender,
+)
 from scheduler.timing import is_working_moment, next_working_moment, person_zone, spread
 
 logger = logging.getLogger(__name__)
@@ -38,6 +45,8 @@ ANSWER_YIELD_STEPS = 40
 ANSWER_YIELD_SECONDS = 0.005
 # Rows `send_now` sends at once in one process; more are left to a sweep.
 SENDS_IN_HAND = 64
+# How often a row waiting for a recipient who cannot be messaged yet is looked at again.
+RECIPIENT_RECHECK = timedelta(days=1)
 
 
 class SendOutcome(enum.Enum):
@@ -351,6 +360,8 @@ class Dispatcher:
             await asyncio.to_thread(self._fail, job, f"gone: {error}", pause=False)
             return SendOutcome.FAILED
         except RecipientUnreachable as error:
+            if isinstance(error, RecipientNotYetReachable) and job.kind in ids.WAITS_FOR_RECIPIENT:
+                return await self._wait_for_recipient(job, error)
             logger.warning(
                 "check-in %s: recipient unreachable (%s); journey paused", checkin_id, error
             )
@@ -432,6 +443,20 @@ class Dispatcher:
             logger.warning(
                 "check-in %s: could not retire the older copy", job.checkin_id, exc_info=True
             )
+
+    async def _wait_for_recipient(self, job: _Job, error: RecipientNotYetReachable) -> SendOutcome:
+        """An invitation to a manager who cannot be messaged yet (on Teams: no app) must not
+        be lost, and is neither a failure (that would pause a journey) nor a fault to retry
+        (`max_attempts` would end it): the inviter was told it waits, whether or not the
+        manager has the app, and it does. Its attempt is given back and the row released.
+        Storing the manager's conversation makes it due at once (`remember_chat` calls
+        `store.wake_waiting_checkins`); it is looked at again every RECIPIENT_RECHECK too,
+        in case a wake-up and this release crossed. Withdrawal cancels it; erasure deletes it.
+        """
+        due = self.services.clock() + RECIPIENT_RECHECK
+        logger.info("check-in %s: waiting for its recipient (%s)", job.checkin_id, error)
+        await asyncio.to_thread(self._release, job, due, f"waiting: {error}", False, True, None)
+        return SendOutcome.DEFERRED
 
     async def _retry_later(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -12,14 +13,26 @@ from bot.services import PersonRef
 from bot.teams.context import Chat
 
 
-def remember_chat(session: Session, *, chat: Chat, now: datetime) -> Person:
-    """Create or refresh the person's conversation reference; the person is created too."""
+@dataclass(frozen=True)
+class Remembered:
+    person: Person
+    # Messages that waited for this person to add the app, due now (their first chat).
+    woken: tuple[int, ...] = ()
+
+
+def remember_chat(session: Session, *, chat: Chat, now: datetime) -> Remembered:
+    """Create or refresh the person's conversation reference; the person is created too.
+
+    The first reference is what makes a person reachable on Teams: what waited for it (an
+    invitation sent before they added the app) falls due at once."""
     person = store.get_or_create_person(session, ref=chat.ref, now=now)
     assert person.id is not None
     row = session.exec(
         select(TeamsConversation).where(TeamsConversation.person_id == person.id)
     ).first()
+    woken: list[int] = []
     if row is None:
+        woken = store.wake_waiting_checkins(session, person_id=person.id, now=now)
         row = TeamsConversation(
             person_id=person.id,
             conversation_id=chat.conversation_id,
@@ -38,7 +51,7 @@ def remember_chat(session: Session, *, chat: Chat, now: datetime) -> Person:
     if person.dm_channel_id != chat.conversation_id:
         person.dm_channel_id = chat.conversation_id
         session.add(person)
-    return person
+    return Remembered(person, tuple(woken))
 
 
 def conversation_of(session: Session, *, ref: PersonRef) -> TeamsConversation | None:

@@ -1,9 +1,13 @@
 """What notpromoted knows about Teams people named in the manager flow. Every doubt is a "no".
 
-Teams gives a bot no directory of the tenant without Microsoft Graph, so a person counts as
-found when they have the app installed (their personal chat with the bot is stored): only
-then can they receive the invitation, the agenda or the offer at all. Tenant admins can
-install the app for managers ahead of time with a Teams app setup policy.
+Teams gives a bot no directory of the tenant without Microsoft Graph, so when a manager
+prepares a meeting, a person counts as found when they have the app installed (their
+personal chat with the bot is stored): only then can they receive the offer at all.
+
+An invitation is different: whether the manager has the app is theirs to share, not the
+inviter's to learn, so every Entra object id counts as someone there (`invitee`), and the
+invitation waits in the outbox until the manager adds the app or writes to the bot. Tenant
+admins can install the app for managers ahead of time with a Teams app setup policy.
 
 The managers' group is a list of Entra ID object ids in NOTPROMOTED_TEAMS_MANAGERS.
 """
@@ -28,6 +32,12 @@ class TeamsDirectory:
         ref = PersonRef(Platform.TEAMS, tenant_id, user_id)
         found = await asyncio.to_thread(self._has_chat, ref)
         return Someone(user_id, found=found, active=found)
+
+    def invitee(self, user_id: str) -> Someone:
+        """A manager someone invites, by Entra object id (the caller checked its form): the
+        answer depends on nothing stored about them. Only the bot's own app id is refused."""
+        is_bot = user_id == (self.services.settings.teams_client_id or "").lower()
+        return Someone(user_id, is_bot=is_bot, reached_later=True)
 
     def in_manager_group(self, actor: PersonRef) -> bool:
         return _is_manager(self.services.settings, actor)

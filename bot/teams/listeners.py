@@ -415,7 +415,7 @@ class TeamsListeners:
         if manager_id is None:
             answer = meetings.FormAnswer(errors={"manager": form["error_unknown"]})
         else:
-            manager = await self.directory.someone(ref.workspace_id, manager_id)
+            manager = self.directory.invitee(manager_id)
             answer = await asyncio.to_thread(
                 lambda: meetings.invite_manager(self.services, ref, manager)
             )
@@ -471,17 +471,22 @@ class TeamsListeners:
         if chat is None:
             return None
         try:
-            await asyncio.to_thread(self._store_chat, chat)
+            woken = await asyncio.to_thread(self._store_chat, chat)
         except Exception:
             logger.exception("could not store a Teams conversation reference")
+            return chat
+        if woken:  # an invitation that waited for this person to add the app
+            self._later(self.send_rows(woken))
         return chat
 
-    def _store_chat(self, chat: Chat) -> None:
+    def _store_chat(self, chat: Chat) -> tuple[int, ...]:
         """Keep the reference; the time zone and language Teams reports are the person's
-        profile (Slack's comes from users.info), and a new zone moves what is planned."""
+        profile (Slack's comes from users.info), and a new zone moves what is planned.
+        Returns the rows that were waiting for the person's first chat, now due."""
         now = self.services.clock()
         with self.services.sessions.begin() as session:
-            person = remember_chat(session, chat=chat, now=now)
+            remembered = remember_chat(session, chat=chat, now=now)
+            person = remembered.person
             moved = bool(chat.time_zone) and chat.time_zone != person.time_zone
             person.time_zone = chat.time_zone or person.time_zone
             person.locale = chat.locale or person.locale
@@ -495,6 +500,7 @@ class TeamsListeners:
                     settings=self.services.settings,
                     timing=self.services.content.timing,
                 )
+            return remembered.woken
 
     def _later(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

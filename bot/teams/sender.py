@@ -33,6 +33,7 @@ from scheduler.delivery import (
     DeliveryDeferred,
     Profile,
     Recipient,
+    RecipientNotYetReachable,
     RecipientUnreachable,
 )
 
@@ -60,7 +61,7 @@ class TeamsSender:
         ref = _ref(recipient)
         row = await asyncio.to_thread(self._conversation, ref)
         if row is None:
-            raise RecipientUnreachable("no conversation with the bot: the app is not installed")
+            raise RecipientNotYetReachable("no conversation with the bot: the app is not added")
         card = await self.card_for(ref.workspace_id, message, checkin_id=checkin_id)
         activity = card_activity(message, card)
         # The stored conversation reference: from the bot, into the person's chat.

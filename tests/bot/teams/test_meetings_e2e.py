@@ -15,7 +15,6 @@ from tests.bot.teams.harness import (
     SAM,
     TeamsBot,
     TeamsFactory,
-    button_data,
     card_text,
     has_button,
 )
@@ -60,7 +59,7 @@ def test_invited_manager_prepares_a_meeting_and_the_person_accepts(
     morgan_before = len(teams.cards(MORGAN))
 
     answer = _invite(teams, ALEX, MORGAN)
-    assert answer["task"]["type"] == "message" and "Invitation sent" in answer["task"]["value"]
+    assert answer["task"]["type"] == "message" and "Invitation saved" in answer["task"]["value"]
     grant = teams.cards(MORGAN, morgan_before + 1)[-1]
     assert "Person a1e5 has invited you" in card_text(grant.card)  # named by their Teams name
 
@@ -155,14 +154,23 @@ def test_members_of_the_teams_managers_list_may_prepare_for_anyone(
     assert [(e.action, e.reason) for e in _audit(teams)] == [(audit.PREPARE, "group")]
 
 
-def test_a_manager_without_the_app_cannot_be_invited(start_teams: TeamsFactory) -> None:
+def test_a_manager_without_the_app_is_invited_and_the_invitation_waits_for_them(
+    start_teams: TeamsFactory,
+) -> None:
     teams = start_teams()
     teams.say(ALEX, "notpromoted")
     teams.cards(ALEX, 2)
     answer = _invite(teams, ALEX, MORGAN)  # Morgan never installed the app
-    assert "can't be reached" in card_text(_dialog(answer))
+    assert answer["task"]["type"] == "message", answer
+    assert "if they haven't added Next Step yet, it waits for them" in answer["task"]["value"]
     not_an_id = _invite(teams, ALEX, "28:some-bot")
     assert "can't be reached" in card_text(_dialog(not_an_id))
     with Session(teams.runtime.engine) as session:
-        assert session.exec(select(ManagerGrant)).all() == []
-    assert button_data is not None
+        assert [g.manager_user_id for g in session.exec(select(ManagerGrant))] == [MORGAN]
+    assert teams.cards(MORGAN) == []
+    teams.install(MORGAN)
+    teams.cloud.wait_for(lambda: len(teams.cards(MORGAN)) >= 2)  # the welcome and the invitation
+    grant = next(s for s in teams.cards(MORGAN, 2) if "has invited you" in card_text(s.card))
+    assert "Person a1e5 has invited you" in card_text(grant.card)
+    form = _dialog(teams.open_from(MORGAN, grant, ids.MEETING_PREPARE).json())
+    assert "what would make Person a1e5 the right candidate" in card_text(form)

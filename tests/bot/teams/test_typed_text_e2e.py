@@ -72,7 +72,7 @@ def test_typed_marks_in_forms_show_as_plain_text(start_teams: TeamsFactory) -> N
         ALEX, {"msteams": {"type": "task/fetch"}, "dialog_id": ids.MANAGER_INVITE_FORM}
     )
     invite = _dialog(opened.json())["actions"][0]["data"]
-    assert "Invitation sent" in teams.submit(ALEX, {**invite, "manager": MORGAN}).text
+    assert "Invitation saved" in teams.submit(ALEX, {**invite, "manager": MORGAN}).text
     today = date(2026, 11, 23)
     template = {
         "action": ids.MEETING_FORM,
