@@ -6,17 +6,18 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import ids, store
-from bot.models import CheckinStatus, GoalStatus, Journey, JourneyStatus, Person
-from bot.schedule import add_checkin, next_key, person_time
-from bot.services import PersonRef, Services
-from handlers.compose import format_when
+from bot.core import ids, store
+from bot.core.checkin_planning import add_checkin, next_key, person_time
+from bot.core.dependencies import Services
+from bot.core.models import CheckinStatus, GoalStatus, Journey, JourneyStatus, Person
+from bot.core.person_ref import PersonRef
+from bot.core.working_calendar import add_days, add_working_days
 from handlers.feedback import NOTE_LIMIT, FormResult
 from handlers.goals import close_all_goals
+from handlers.neutral_messages import format_when
 from handlers.replies import ChoiceReply, find_clicked
 from messages.loader import LocaleContent
 from messages.model import Button
-from scheduler.timing import add_days, add_working_days
 
 # Answers that leave the check-in's buttons in place.
 KEEPS_BUTTONS = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot import ids
-from bot.config import Settings
-from handlers.compose import notification
+from bot.core import ids
+from bot.core.config import Settings
+from handlers.neutral_messages import notification
 from messages.loader import LocaleContent
 from messages.model import Bullets, Button, Message, parse_text
 

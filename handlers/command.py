@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.services import PersonRef, Services
+from bot.core.dependencies import Services
+from bot.core.person_ref import PersonRef
 from handlers import controls
-from handlers.compose import help_message
+from handlers.neutral_messages import help_message
 from handlers.replies import CommandReply
 from handlers.start import start_or_resume
 

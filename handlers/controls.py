@@ -9,16 +9,17 @@ from datetime import time
 
 from sqlmodel import Session
 
-from bot import audit, ids, store
-from bot import journey as rules
-from bot.config import WorkingTime, is_time_zone, parse_hours, parse_weekdays
-from bot.models import JourneyStatus, Person
-from bot.schedule import person_time, replan_for_person
-from bot.services import PersonRef, Services
-from handlers.compose import forget_prompt, format_when, plain
+from bot.core import audit, ids, store
+from bot.core import journey as rules
+from bot.core.checkin_planning import person_time, replan_for_person
+from bot.core.config import WorkingTime, is_time_zone, parse_hours, parse_weekdays
+from bot.core.dependencies import Services
+from bot.core.models import JourneyStatus, Person
+from bot.core.person_ref import PersonRef
+from bot.core.working_calendar import person_zone, spread
+from handlers.neutral_messages import forget_prompt, format_when, plain
 from handlers.replies import ChoiceReply, CommandReply
 from messages.loader import LocaleContent
-from scheduler.timing import person_zone, spread
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot import audit, store
-from bot.models import (
+from bot.core import audit, store
+from bot.core.dependencies import Services
+from bot.core.models import (
     Checkin,
     FeedbackMeeting,
     FeedbackNote,
@@ -18,7 +19,7 @@ from bot.models import (
     ManagerGrant,
     Person,
 )
-from bot.services import PersonRef, Services
+from bot.core.person_ref import PersonRef
 
 FORMAT_VERSION = 1
 

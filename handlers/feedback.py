@@ -6,14 +6,15 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from bot import ids, store
-from bot.models import FeedbackNote, FeedbackRequest, Person
-from bot.schedule import add_checkin, next_key, person_time
-from bot.services import PersonRef, Services
-from handlers.compose import notification
+from bot.core import ids, store
+from bot.core.checkin_planning import add_checkin, next_key, person_time
+from bot.core.dependencies import Services
+from bot.core.models import FeedbackNote, FeedbackRequest, Person
+from bot.core.person_ref import PersonRef
+from bot.core.working_calendar import add_working_days
+from handlers.neutral_messages import notification
 from messages.loader import LocaleContent
 from messages.model import Message, Paragraph, Preformatted, clean_typed
-from scheduler.timing import add_working_days
 
 TONES = ("short", "warm", "formal")
 FOCUS_LIMIT = 500

@@ -7,14 +7,15 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from bot import ids, store
-from bot.models import Checkin, CheckinStatus, Goal, GoalStatus, Journey, Person
-from bot.schedule import add_checkin, next_key, person_time
-from bot.services import PersonRef, Services
+from bot.core import ids, store
+from bot.core.checkin_planning import add_checkin, next_key, person_time
+from bot.core.dependencies import Services
+from bot.core.models import Checkin, CheckinStatus, Goal, GoalStatus, Journey, Person
+from bot.core.person_ref import PersonRef
+from bot.core.working_calendar import add_days
 from handlers.checkin_messages import checkin_message
 from messages.loader import LocaleContent
 from messages.model import Message, clean_typed
-from scheduler.timing import add_days
 
 MAX_GOALS = 3
 TEXT_LIMIT = 300

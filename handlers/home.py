@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from bot import ids, store
-from bot.models import Checkin, CheckinStatus, FeedbackMeeting, Journey, JourneyStatus, Person
-from bot.schedule import person_time
-from bot.services import PersonRef, Services
+from bot.core import ids, store
+from bot.core.checkin_planning import person_time
+from bot.core.dependencies import Services
+from bot.core.models import Checkin, CheckinStatus, FeedbackMeeting, Journey, JourneyStatus, Person
+from bot.core.person_ref import PersonRef
+from bot.core.working_calendar import spread
 from handlers import controls
-from handlers.compose import format_when, home_message
 from handlers.feedback import notes_of
 from handlers.goals import active_goal_rows
 from handlers.meetings import live_grants
+from handlers.neutral_messages import format_when, home_message
 from messages.loader import LocaleContent
 from messages.model import (
     Bullets,
@@ -25,7 +27,6 @@ from messages.model import (
     clean_typed,
     mention,
 )
-from scheduler.timing import spread
 
 
 def home(services: Services, ref: PersonRef) -> Message:

@@ -6,10 +6,10 @@ from datetime import date
 
 from sqlmodel import Session
 
-from bot import ids
-from bot.models import Checkin, FeedbackMeeting, ManagerGrant, Person
-from bot.services import Services
-from handlers.compose import notification
+from bot.core import ids
+from bot.core.dependencies import Services
+from bot.core.models import Checkin, FeedbackMeeting, ManagerGrant, Person
+from handlers.neutral_messages import notification
 from messages.loader import LocaleContent
 from messages.model import (
     Button,

@@ -13,8 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select, update
 
-from bot import audit, ids, store
-from bot.models import (
+from bot.core import audit, ids, store
+from bot.core.checkin_planning import add_message, person_time
+from bot.core.dependencies import Services
+from bot.core.models import (
     Checkin,
     CheckinStatus,
     FeedbackMeeting,
@@ -22,14 +24,13 @@ from bot.models import (
     MeetingStatus,
     Person,
 )
-from bot.schedule import add_message, person_time
-from bot.services import PersonRef, Services
+from bot.core.person_ref import PersonRef
+from bot.core.working_calendar import next_working_moment
 from handlers.controls import locale_in
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft, current_goals
 from handlers.replies import ChoiceReply
 from messages.loader import LocaleContent
 from messages.model import mention
-from scheduler.timing import next_working_moment
 
 FIELD_LIMIT = 1500
 AUTHORITY_INVITED = "invited"

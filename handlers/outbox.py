@@ -7,16 +7,17 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from bot import ids, store
-from bot.models import Checkin, Journey
-from bot.services import PersonRef, Services
+from bot.core import ids, store
+from bot.core.delivery import RecipientUnreachable
+from bot.core.dependencies import Services
+from bot.core.models import Checkin, Journey
+from bot.core.person_ref import PersonRef
 from handlers.checkin_messages import checkin_message
-from handlers.compose import finished_message, plain, stage_message
 from handlers.feedback import draft_message
 from handlers.goals import goals_of
 from handlers.meeting_messages import NothingToSay, meeting_message
+from handlers.neutral_messages import finished_message, plain, stage_message
 from messages.model import Bullets, Message
-from scheduler.delivery import RecipientUnreachable
 
 
 def compose_checkin(

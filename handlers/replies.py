@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from bot import store
-from bot.models import Checkin, Journey, Person
-from bot.services import PersonRef
+from bot.core import store
+from bot.core.models import Checkin, Journey, Person
+from bot.core.person_ref import PersonRef
 from messages.model import Button, Message
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bot import ids, store
-from bot import journey as rules
-from bot.services import PersonRef, Services
-from handlers.compose import format_when
+from bot.core import ids, store
+from bot.core import journey as rules
+from bot.core.dependencies import Services
+from bot.core.person_ref import PersonRef
+from bot.core.working_calendar import next_working_day_start, person_zone
+from handlers.neutral_messages import format_when
 from handlers.replies import ChoiceReply, find_clicked
-from scheduler.timing import next_working_day_start, person_zone
 
 
 def choose(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from bot import audit, store
-from bot.services import PersonRef, Services
+from bot.core import audit, store
+from bot.core.dependencies import Services
+from bot.core.person_ref import PersonRef
 from handlers.controls import audit_key, erase_person
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.config import LINK_KEYS
+from bot.core.config import LINK_KEYS
 
 DEFAULT_LOCALE = "en"
 PACKAGED_CONTENT = Path(__file__).parent

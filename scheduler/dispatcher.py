@@ -16,18 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot import ids, store
-from bot.config import WorkingTime
-from bot.db import checkpoint
-from bot.metrics import Metrics
-from bot.models import Journey, JourneyStatus
-from bot.schedule import overridden_working_time, replan_start_checkins
-from bot.services import Services
-from handlers.compose import plain
-from handlers.meeting_messages import NothingToSay
-from handlers.outbox import compose_checkin
-from messages.model import Message
-from scheduler.delivery import (
+from bot.core import ids, store
+from bot.core.checkin_planning import overridden_working_time, replan_start_checkins
+from bot.core.config import WorkingTime
+from bot.core.db import checkpoint
+from bot.core.delivery import (
     DeliveryDeferred,
     Profile,
     Recipient,
@@ -35,7 +28,14 @@ from scheduler.delivery import (
     RecipientUnreachable,
     Sender,
 )
-from scheduler.timing import is_working_moment, next_working_moment, person_zone, spread
+from bot.core.dependencies import Services
+from bot.core.metrics import Metrics
+from bot.core.models import Journey, JourneyStatus
+from bot.core.working_calendar import is_working_moment, next_working_moment, person_zone, spread
+from handlers.meeting_messages import NothingToSay
+from handlers.neutral_messages import plain
+from handlers.outbox import compose_checkin
+from messages.model import Message
 
 logger = logging.getLogger(__name__)
 

@@ -22,17 +22,18 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, text
 
-from bot import logs
-from bot.config import Settings
-from bot.db import make_engine
-from bot.migrate import upgrade
-from bot.runtime import Runtime, build_runtime
-from bot.services import ManualClock, PersonRef
-from bot.slack import simulate
+from bot.app.runtime import Runtime, build_runtime
+from bot.app.web import build_web_app
+from bot.core import logs
+from bot.core.clock import ManualClock
+from bot.core.config import Settings
+from bot.core.db import make_engine
+from bot.core.migrate import upgrade
+from bot.core.person_ref import PersonRef
+from bot.demo import slack_requests as simulate
+from bot.demo.background_work import listeners_settled
+from bot.demo.slack_standin import PostedMessage, SlackStandIn
 from bot.slack.client import close_shared_session, open_shared_session
-from bot.slack.settle import listeners_settled
-from bot.slack.standin import PostedMessage, SlackStandIn
-from bot.web import build_web_app
 from messages.loader import Content
 
 # The Teams fixtures (a bot serving Teams too, and a loopback guard for its HTTP clients).

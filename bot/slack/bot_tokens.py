@@ -24,8 +24,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, Engine, Row, and_, select, update
 
-from bot.encryption import TokenCipher
-from bot.models import slack_bots, slack_installations
+from bot.core.encryption import TokenCipher
+from bot.core.models import slack_bots, slack_installations
 
 # Refresh this long before Slack's expiry (Bolt's default too).
 REFRESH_MARGIN_SECONDS = 120 * 60

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services import PersonRef
+from bot.core.person_ref import PersonRef
 from handlers.meetings import Someone
 
 logger = logging.getLogger(__name__)

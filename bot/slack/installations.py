@@ -22,8 +22,8 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, delete, select, update
 
-from bot.encryption import TokenCipher, UnreadableSecret
-from bot.models import (
+from bot.core.encryption import TokenCipher, UnreadableSecret
+from bot.core.models import (
     SLACK_SECRET_COLUMNS,
     slack_bots,
     slack_installations,

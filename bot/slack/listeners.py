@@ -14,18 +14,19 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ids, store
-from bot.models import GoalStatus
-from bot.services import PersonRef, Services
+from bot.core import ids, store
+from bot.core.dependencies import Services
+from bot.core.models import GoalStatus
+from bot.core.person_ref import PersonRef
 from bot.slack.blocks import (
     build_home_view,
     build_message_blocks,
     plain_text_of,
     replace_actions_with_note,
 )
-from bot.slack.context import button_number, names_other_message, person_ref, quietly
 from bot.slack.meeting_listeners import MeetingListeners, register_meetings
 from bot.slack.oauth import SlackInstalls
+from bot.slack.request_reading import button_number, names_other_message, person_ref, quietly
 from bot.slack.uninstall_listeners import UninstallListeners
 from bot.slack.views import (
     build_feedback_modal,
@@ -44,11 +45,11 @@ from handlers import controls
 from handlers.admin_report import admin_section
 from handlers.checkin_answers import answer_nudge, save_progress_note
 from handlers.command import run_command
-from handlers.compose import forget_prompt
 from handlers.export import export_data
 from handlers.feedback import FormResult, request_feedback, save_notes
 from handlers.goals import SavedGoals, current_goals, save_goals, set_goal_status
 from handlers.home import home
+from handlers.neutral_messages import forget_prompt
 from handlers.outbox import SentCopy, sent_copy
 from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ids
-from bot.services import PersonRef, Services
-from bot.slack.context import button_number, names_other_message, person_ref, quietly
+from bot.core import ids
+from bot.core.dependencies import Services
+from bot.core.person_ref import PersonRef
 from bot.slack.directory import SlackDirectory
 from bot.slack.meeting_views import (
     build_invite_modal,
@@ -26,6 +26,7 @@ from bot.slack.meeting_views import (
     read_template_form,
     read_user_pick,
 )
+from bot.slack.request_reading import button_number, names_other_message, person_ref, quietly
 from bot.slack.views import build_goals_modal
 from handlers import controls, meetings
 from handlers.meetings import Access

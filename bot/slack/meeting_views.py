@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot import ids
+from bot.core import ids
 from bot.slack.blocks import escape_mrkdwn
 from bot.slack.form_state import SubmittedForm
 from bot.slack.views import plain_text

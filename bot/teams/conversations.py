@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot import store
-from bot.models import Person, Platform, TeamsConversation
-from bot.services import PersonRef
-from bot.teams.context import Chat
+from bot.core import store
+from bot.core.models import Person, Platform, TeamsConversation
+from bot.core.person_ref import PersonRef
+from bot.teams.activity_reading import Chat
 
 
 @dataclass(frozen=True)

@@ -25,16 +25,17 @@ from microsoft_teams.api.activities.invoke import (
 from microsoft_teams.api.activities.message import MessageActivity, MessageActivityInput
 from microsoft_teams.apps import ActivityContext, App
 
-from bot import ids
-from bot.schedule import replan_for_person
-from bot.services import PersonRef, Services
+from bot.core import ids
+from bot.core.checkin_planning import replan_for_person
+from bot.core.dependencies import Services
+from bot.core.person_ref import PersonRef
 from bot.teams import dialogs
+from bot.teams.activity_reading import Chat, aad_id, chat_of, person_ref
 from bot.teams.cards import (
     Card,
     build_answered_card,
     build_note_card,
 )
-from bot.teams.context import Chat, aad_id, chat_of, person_ref
 from bot.teams.conversations import remember_chat
 from bot.teams.dialogs import number_in
 from bot.teams.directory import TeamsDirectory
@@ -42,10 +43,10 @@ from bot.teams.sender import TeamsSender, card_activity
 from handlers import controls, meetings
 from handlers.checkin_answers import answer_nudge, save_progress_note
 from handlers.command import run_command
-from handlers.compose import forget_prompt, home_message, plain
 from handlers.export import export_data
 from handlers.feedback import request_feedback, save_notes
 from handlers.goals import current_goals, save_goals
+from handlers.neutral_messages import forget_prompt, home_message, plain
 from handlers.outbox import recompose_own
 from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose

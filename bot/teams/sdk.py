@@ -26,8 +26,8 @@ from microsoft_teams.apps import App
 from microsoft_teams.common import ClientOptions
 from msal import ConfidentialClientApplication
 
-from bot.config import Settings
-from bot.metrics import Metrics
+from bot.core.config import Settings
+from bot.core.metrics import Metrics
 from bot.teams.endpoint import MESSAGES_PATH, MountedEndpoint
 from bot.teams.tokens import InboundTokens, RefusalLog, SdkTokenCheck, SigningKeys
 

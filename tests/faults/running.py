@@ -14,8 +14,8 @@ from typing import IO
 
 import httpx
 
-from bot.slack import simulate
-from bot.slack.standin import SlackStandIn
+from bot.demo import slack_requests as simulate
+from bot.demo.slack_standin import SlackStandIn
 from tests.conftest import SECRET, TEAM
 from tests.faults.cluster import free_port
 
@@ -94,7 +94,7 @@ def serve_with_open_files(
     log = folder / f"serve-{port}.log"
     output = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "bot.app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=folder,
         env=env,
         stdout=output,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import LINK_KEYS
+from bot.core.config import LINK_KEYS
 from messages.loader import PACKAGED_CONTENT, Content, ContentError, load_content
 from messages.model import Bullets, Paragraph, parse_text
 

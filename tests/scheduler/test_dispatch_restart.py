@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
-from bot import store
-from bot.db import make_sessions
-from bot.ids import MESSAGE_METADATA_TYPE
-from bot.models import Checkin, CheckinStatus
-from bot.services import Clock, ManualClock, system_clock
+from bot.core import store
+from bot.core.clock import Clock, ManualClock, system_clock
+from bot.core.db import make_sessions
+from bot.core.delivery import Delivered, Profile, Recipient, Sender
+from bot.core.ids import MESSAGE_METADATA_TYPE
+from bot.core.models import Checkin, CheckinStatus
+from bot.demo.slack_standin import Failure, SlackStandIn
 from bot.slack.client import make_web_client
-from bot.slack.standin import Failure, SlackStandIn
 from messages.model import Message
-from scheduler.delivery import Delivered, Profile, Recipient, Sender
 from scheduler.dispatcher import Dispatcher, SendOutcome
 from tests.conftest import make_settings
 from tests.scheduler.seeding import (

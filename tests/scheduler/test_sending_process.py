@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.metrics import Metrics
-from bot.slack import simulate
-from bot.slack.standin import SlackStandIn
+from bot.core.metrics import Metrics
+from bot.demo import slack_requests as simulate
+from bot.demo.slack_standin import SlackStandIn
 from scheduler.sending_process import (
     apply_count_line,
     count_line,

@@ -9,14 +9,16 @@ from pathlib import Path
 import time_machine
 from sqlmodel import select
 
-from bot import ids
-from bot.db import make_engine, make_sessions
-from bot.migrate import upgrade
-from bot.models import Checkin, CheckinStatus
-from bot.services import PersonRef, Services, system_clock
+from bot.core import ids
+from bot.core.clock import system_clock
+from bot.core.db import make_engine, make_sessions
+from bot.core.dependencies import Services
+from bot.core.migrate import upgrade
+from bot.core.models import Checkin, CheckinStatus
+from bot.core.person_ref import PersonRef
+from bot.demo.slack_standin import SlackStandIn
 from bot.slack.client import make_web_client
 from bot.slack.sender import SlackSender
-from bot.slack.standin import SlackStandIn
 from handlers.start import start_or_resume
 from messages.loader import load_content
 from scheduler.dispatcher import Dispatcher

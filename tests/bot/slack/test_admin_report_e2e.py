@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.slack import simulate
+from bot.demo import slack_requests as simulate
 from tests.conftest import TEAM, BotFactory, RunningBot, text_of
 
 ADMIN = "U0HRADMIN"

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Checkin, CheckinStatus, Goal, Person
-from bot.slack import simulate
-from bot.slack.standin import PostedMessage
+from bot.core import ids
+from bot.core.models import Checkin, CheckinStatus, Goal, Person
+from bot.demo import slack_requests as simulate
+from bot.demo.slack_standin import PostedMessage
 from tests.conftest import BotFactory, RunningBot, text_of
 
 USER = "U0NOOR"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import ids
-from bot.slack import simulate
-from bot.slack.standin import PostedMessage
+from bot.core import ids
+from bot.demo import slack_requests as simulate
+from bot.demo.slack_standin import PostedMessage
 from tests.conftest import TEAM, BotFactory, RunningBot, responded_after, text_of
 
 ALEX = "U0ALEX"

@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlparse
 
 import pytest
 
-from bot.slack import simulate
+from bot.demo import slack_requests as simulate
 from tests.conftest import SECRET, BotFactory, RunningBot
 
 FORM = simulate.FORM
@@ -198,7 +198,7 @@ def test_requests_nobody_listens_for_are_acknowledged(start_bot: BotFactory) -> 
 
 
 def test_health_is_503_when_the_database_does_not_answer(start_bot: BotFactory) -> None:
-    from bot.db import make_engine
+    from bot.core.db import make_engine
 
     bot = start_bot(
         engine=make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"), migrate=False

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot import audit
-from bot.models import AuditEntry, Person
-from bot.slack import simulate
-from bot.slack.standin import Failure, SlackStandIn
+from bot.core import audit
+from bot.core.models import AuditEntry, Person
+from bot.demo import slack_requests as simulate
+from bot.demo.slack_standin import Failure, SlackStandIn
 from tests.bot.slack.installing import cookie_state, install, oauth_bot, opened, stored_bot_tokens
 from tests.conftest import TEAM, BotFactory, RunningBot
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from bot import audit, ids
-from bot.models import AuditEntry, FeedbackNote, Person
-from bot.operations import print_audit
-from bot.slack import simulate
-from bot.slack.standin import PostedMessage
+from bot.app.operator_commands import print_audit
+from bot.core import audit, ids
+from bot.core.models import AuditEntry, FeedbackNote, Person
+from bot.demo import slack_requests as simulate
+from bot.demo.slack_standin import PostedMessage
 from handlers.export import export_data
 from tests.conftest import TEAM, BotFactory, RunningBot, text_of
 

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from bot import ids
-from bot.slack import simulate
+from bot.core import ids
+from bot.demo import slack_requests as simulate
 from bot.slack.guard import foreign_reply_url, reply_origins
 from tests.conftest import TEAM, BotFactory, RunningBot
 

@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from bot import ids
-from bot.slack import simulate
+from bot.core import ids
+from bot.demo import slack_requests as simulate
 from bot.slack.meeting_views import build_invite_modal, build_pick_modal, build_template_modal
 from bot.slack.views import (
     build_feedback_modal,

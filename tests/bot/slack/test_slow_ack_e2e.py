@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Checkin, Journey, Person
-from bot.slack import listeners, simulate
+from bot.core import ids
+from bot.core.models import Checkin, Journey, Person
+from bot.demo import slack_requests as simulate
+from bot.slack import listeners
 from handlers import controls
 from handlers.command import run_command
 from tests.conftest import TEAM, BotFactory, text_of

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
-from bot import ids
-from bot.models import Checkin, Journey, Person
-from bot.slack.standin import PostedMessage
+from bot.core import ids
+from bot.core.models import Checkin, Journey, Person
+from bot.demo.slack_standin import PostedMessage
 from tests.conftest import BotFactory, RunningBot, text_of
 
 USER = "U0SAM"
@@ -138,7 +138,7 @@ def test_forget_asks_first_and_then_erases_everything(start_bot: BotFactory) -> 
 
 
 def test_home_tab_welcomes_a_newcomer_and_shows_progress(start_bot: BotFactory) -> None:
-    from bot.slack import simulate
+    from bot.demo import slack_requests as simulate
 
     bot = start_bot()
 
@@ -172,7 +172,7 @@ def test_home_tab_welcomes_a_newcomer_and_shows_progress(start_bot: BotFactory) 
         blocks=[{"type": "actions", "elements": [home_start]}],
         metadata=None,
     )
-    from bot.slack import simulate as sim
+    from bot.demo import slack_requests as sim
 
     body, kind = sim.button_click(
         user_id=USER,

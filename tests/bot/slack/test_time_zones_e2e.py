@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Person
-from bot.slack import simulate
+from bot.core import ids
+from bot.core.models import Person
+from bot.demo import slack_requests as simulate
 from bot.slack.views import build_hours_modal
 from messages.loader import language_tag
 from tests.conftest import TEAM, BotFactory, text_of
@@ -78,7 +78,7 @@ def test_a_slack_profile_zone_of_5000_characters_falls_back_on_postgres(
     start_bot: BotFactory, postgres_engine: Engine
 ) -> None:
     """PostgreSQL keeps a zone in 64 characters: storing this one failed the DM's send."""
-    from bot.migrate import upgrade
+    from bot.core.migrate import upgrade
 
     upgrade(postgres_engine)
     bot = start_bot(engine=postgres_engine, migrate=False)
@@ -93,7 +93,7 @@ def test_a_slack_profile_locale_of_5000_characters_falls_back_on_postgres(
     start_bot: BotFactory, postgres_engine: Engine
 ) -> None:
     """PostgreSQL keeps a locale in 16 characters: an over-long one must not stop the DM."""
-    from bot.migrate import upgrade
+    from bot.core.migrate import upgrade
 
     upgrade(postgres_engine)
     bot = start_bot(engine=postgres_engine, migrate=False)

@@ -15,12 +15,12 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import Engine, inspect, select, text
 
-from bot.cli import main
-from bot.encryption import TokenCipher, UnreadableSecret
-from bot.logs import BOLT_LOGGER, configure_logging
-from bot.models import SLACK_SECRET_COLUMNS, slack_bots, slack_installations
-from bot.slack import simulate
-from bot.slack.standin import SlackStandIn
+from bot.app.cli import main
+from bot.core.encryption import TokenCipher, UnreadableSecret
+from bot.core.logs import BOLT_LOGGER, configure_logging
+from bot.core.models import SLACK_SECRET_COLUMNS, slack_bots, slack_installations
+from bot.demo import slack_requests as simulate
+from bot.demo.slack_standin import SlackStandIn
 from tests.bot.slack.installing import KEY, install, oauth_bot, opened, stored_bot_tokens
 from tests.conftest import BotFactory
 

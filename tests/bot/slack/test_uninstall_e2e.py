@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import audit
-from bot.models import AuditEntry, Checkin, Journey, Person, slack_bots, slack_installations
-from bot.slack import simulate
-from bot.slack.standin import SlackStandIn
+from bot.core import audit
+from bot.core.models import AuditEntry, Checkin, Journey, Person, slack_bots, slack_installations
+from bot.demo import slack_requests as simulate
+from bot.demo.slack_standin import SlackStandIn
 from tests.bot.slack.installing import install, oauth_bot
 from tests.conftest import TEAM, BotFactory, RunningBot
 

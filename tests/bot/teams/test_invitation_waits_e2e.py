@@ -14,8 +14,8 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot import ids
-from bot.models import (
+from bot.core import ids
+from bot.core.models import (
     AuditEntry,
     Checkin,
     CheckinStatus,
