@@ -61,6 +61,7 @@ from bot.slack.blocks import build_message_blocks
 from bot.slack.client import close_shared_session, make_web_client, open_shared_session
 from bot.slack.sender import SlackSender
 from handlers.neutral_messages import stage_message
+from handlers.outbox import OutboxComposer
 from messages.loader import Content, load_content
 from scheduler.dispatcher import Dispatcher
 
@@ -339,7 +340,7 @@ async def run_ours(target: Target, rows: int, concurrency: int) -> dict[str, Any
     client = make_web_client(settings)
     await open_shared_session(client)  # as serve and worker do
     dispatcher = Dispatcher(
-        services, {Platform.SLACK: SlackSender(client)}, concurrency=concurrency
+        services, {Platform.SLACK: SlackSender(client)}, OutboxComposer(), concurrency=concurrency
     )
     rss_before = current_rss()
     with Sampler() as sampler:

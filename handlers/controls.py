@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import time
 
 from sqlmodel import Session
 
-from bot.core import audit, ids, store
+from bot.core import ids, store
 from bot.core import journey as rules
 from bot.core.checkin_planning import person_time, replan_for_person
 from bot.core.config import WorkingTime, is_time_zone, parse_hours, parse_weekdays
 from bot.core.dependencies import Services
-from bot.core.models import JourneyStatus, Person
+from bot.core.erasure import erase_person
+from bot.core.models import JourneyStatus
 from bot.core.person_ref import PersonRef
 from bot.core.working_calendar import person_zone, spread
 from handlers.neutral_messages import forget_prompt, format_when, plain
@@ -128,23 +128,6 @@ def confirm_forget(services: Services, ref: PersonRef) -> ChoiceReply:
             return ChoiceReply(note=locale.text("nothing_to_forget"))
         erase_person(session, services, person)
     return ChoiceReply(note=locale.text("forgotten"))
-
-
-def erase_person(session: Session, services: Services, person: Person) -> None:
-    """Delete everything about the person; the audit trail keeps a keyed hash of their id."""
-    assert person.id is not None
-    store.delete_person(session, person_id=person.id)
-    own = PersonRef(person.platform, person.workspace_id, person.user_id)
-    audit.forget_user(session, own, key=audit_key(services))
-
-
-def audit_key(services: Services) -> str:
-    """The key of the hashes that stand in for erased ids in the audit trail."""
-    key = services.settings.secret_key
-    if key is None:  # only outside serve, socket and worker, which require one
-        logger.warning("NOTPROMOTED_SECRET_KEY is not set: erased ids are hashed with a random key")
-        key = secrets.token_urlsafe(32)
-    return key
 
 
 def cancel_forget(services: Services, ref: PersonRef) -> ChoiceReply:

@@ -8,16 +8,47 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 
 from bot.core import ids, store
-from bot.core.delivery import RecipientUnreachable
+from bot.core.config import Settings
+from bot.core.delivery import NothingToSay, RecipientUnreachable
 from bot.core.dependencies import Services
 from bot.core.models import Checkin, Journey
 from bot.core.person_ref import PersonRef
 from handlers.checkin_messages import checkin_message
 from handlers.feedback import draft_message
 from handlers.goals import goals_of
-from handlers.meeting_messages import NothingToSay, meeting_message
+from handlers.meeting_messages import meeting_message
 from handlers.neutral_messages import finished_message, plain, stage_message
+from messages.loader import LocaleContent
 from messages.model import Bullets, Message
+
+
+class OutboxComposer:
+    """The dispatcher's Composer (bot.core.delivery): the words of each row, from the use
+    cases that know them."""
+
+    def checkin(
+        self,
+        services: Services,
+        *,
+        kind: str,
+        stage_id: str | None,
+        checkin_id: int,
+        person_id: int,
+        meeting_id: int | None,
+        locale_name: str | None,
+    ) -> Message:
+        return compose_checkin(
+            services,
+            kind=kind,
+            stage_id=stage_id,
+            checkin_id=checkin_id,
+            person_id=person_id,
+            meeting_id=meeting_id,
+            locale_name=locale_name,
+        )
+
+    def superseded(self, locale: LocaleContent, settings: Settings) -> Message:
+        return plain(locale, settings, locale.text("superseded"))
 
 
 def compose_checkin(

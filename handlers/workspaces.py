@@ -6,8 +6,8 @@ import logging
 
 from bot.core import audit, store
 from bot.core.dependencies import Services
+from bot.core.erasure import audit_key, erase_person
 from bot.core.person_ref import PersonRef
-from handlers.controls import audit_key, erase_person
 
 logger = logging.getLogger(__name__)
 

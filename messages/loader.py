@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.config import LINK_KEYS
-
 DEFAULT_LOCALE = "en"
+# The company's own resources a stage may point to; a deployment sets each one's address
+# (bot.core.config reads NOTPROMOTED_<KEY>_URL).
+LINK_KEYS = ("eap", "job_board", "learning", "mentoring", "hr_contact")
 PACKAGED_CONTENT = Path(__file__).parent
 
 # Each UI string and the placeholders it may use.

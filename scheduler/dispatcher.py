@@ -21,7 +21,9 @@ from bot.core.checkin_planning import overridden_working_time, replan_start_chec
 from bot.core.config import WorkingTime
 from bot.core.db import checkpoint
 from bot.core.delivery import (
+    Composer,
     DeliveryDeferred,
+    NothingToSay,
     Profile,
     Recipient,
     RecipientNotYetReachable,
@@ -32,9 +34,6 @@ from bot.core.dependencies import Services
 from bot.core.metrics import Metrics
 from bot.core.models import Journey, JourneyStatus
 from bot.core.working_calendar import is_working_moment, next_working_moment, person_zone, spread
-from handlers.meeting_messages import NothingToSay
-from handlers.neutral_messages import plain
-from handlers.outbox import compose_checkin
 from messages.model import Message
 
 logger = logging.getLogger(__name__)
@@ -81,6 +80,7 @@ class Dispatcher:
         self,
         services: Services,
         senders: Mapping[str, Sender],
+        composer: Composer,
         *,
         owner: str | None = None,
         page_size: int = 50,
@@ -90,6 +90,7 @@ class Dispatcher:
         metrics: Metrics | None = None,
     ) -> None:
         self.services = services
+        self.composer = composer
         self.metrics = metrics
         self.senders = senders
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -420,7 +421,7 @@ class Dispatcher:
         return job.kind == ids.CHECKIN_KIND_STAGE and job.stage_id in stages
 
     def _compose(self, job: _Job, profile: Profile) -> Message:
-        return compose_checkin(
+        return self.composer.checkin(
             self.services,
             kind=job.kind,
             stage_id=job.stage_id,
@@ -437,7 +438,7 @@ class Dispatcher:
             await sender.replace(
                 job.recipient,
                 *job.superseded,
-                plain(locale, self.services.settings, locale.text("superseded")),
+                self.composer.superseded(locale, self.services.settings),
             )
         except Exception:  # the new copy went out; an old copy left as it was is harmless
             logger.warning(

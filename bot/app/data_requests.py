@@ -20,10 +20,10 @@ from bot.core import audit
 from bot.core.config import ConfigError, Settings
 from bot.core.db import make_sessions
 from bot.core.dependencies import Services
+from bot.core.erasure import erase_person
 from bot.core.migrate import ready_engine
 from bot.core.models import Checkin, Goal, Journey, Person
 from bot.core.person_ref import PersonRef
-from handlers.controls import erase_person
 from handlers.export import export_data
 from messages.loader import load_content
 

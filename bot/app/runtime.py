@@ -25,6 +25,7 @@ from bot.slack.listeners import register
 from bot.slack.oauth import SlackInstalls, build_installs
 from bot.slack.sender import SlackSender
 from bot.teams.endpoint import MountedEndpoint
+from handlers.outbox import OutboxComposer
 from messages.loader import Content, load_content
 from scheduler.dispatcher import Dispatcher
 
@@ -99,7 +100,11 @@ def build_runtime(
         teams_sender = TeamsSender(services, teams.api)
         senders[Platform.TEAMS] = teams_sender
     dispatcher = Dispatcher(
-        services, senders, concurrency=settings.dispatch_concurrency, metrics=metrics
+        services,
+        senders,
+        OutboxComposer(),
+        concurrency=settings.dispatch_concurrency,
+        metrics=metrics,
     )
     bolt = AsyncApp(
         client=client,

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
 
+from messages.loader import LINK_KEYS
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 DEFAULT_DATABASE_URL = "sqlite:///notpromoted.db"
@@ -33,7 +35,6 @@ DEFAULT_TEAMS_SERVICE_URL_HOSTS = (
     "smba.infra.dod.teams.microsoft.us",
 )
 
-LINK_KEYS = ("eap", "job_board", "learning", "mentoring", "hr_contact")
 LINK_VARIABLES = {key: f"NOTPROMOTED_{key.upper()}_URL" for key in LINK_KEYS}
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

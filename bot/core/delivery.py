@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from messages.model import Message
+
+if TYPE_CHECKING:
+    from bot.core.config import Settings
+    from bot.core.dependencies import Services
+    from messages.loader import LocaleContent
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,34 @@ class Profile:
 class Delivered:
     channel_id: str
     message_ts: str
+
+
+class NothingToSay(Exception):
+    """What a row was about is gone (an erased meeting, a withdrawn invitation): nothing to
+    send, and nobody to tell."""
+
+
+class Composer(Protocol):
+    """The words of the outbox's rows. The dispatcher is handed one when the app is assembled
+    (handlers.outbox.OutboxComposer), so that sending needs no use case of its own."""
+
+    def checkin(
+        self,
+        services: Services,
+        *,
+        kind: str,
+        stage_id: str | None,
+        checkin_id: int,
+        person_id: int,
+        meeting_id: int | None,
+        locale_name: str | None,
+    ) -> Message:
+        """The message of one row, for the person it goes to (NothingToSay if it is gone)."""
+        ...
+
+    def superseded(self, locale: LocaleContent, settings: Settings) -> Message:
+        """What an older copy of a message becomes when a newer one replaces it."""
+        ...
 
 
 class RecipientUnreachable(Exception):

@@ -6,7 +6,7 @@ A journey's last activity is the latest of:
 - the `answered_at` of any of its check-ins: the person clicked an answer.
 
 When every journey of a person is inactive, the person is erased exactly as `forget` erases
-them (handlers.controls.erase_person), unless they prepared or answered a feedback meeting for
+them (bot.core.erasure.erase_person), unless they prepared or answered a feedback meeting for
 someone else within the period: then, as for a person who still has a live journey, only the
 old journeys go, with their messages and goals, and what the person wrote before their live
 journey began (or before the cutoff): feedback plans and notes, withdrawn invitations, meetings
@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import audit, store
 from bot.core.dependencies import Services
+from bot.core.erasure import erase_person
 from bot.core.models import (
     Checkin,
     FeedbackMeeting,
@@ -39,7 +40,6 @@ from bot.core.models import (
     Person,
 )
 from bot.core.person_ref import PersonRef
-from handlers.controls import erase_person
 
 logger = logging.getLogger(__name__)
 

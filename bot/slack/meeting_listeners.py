@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -31,9 +31,7 @@ from bot.slack.views import build_goals_modal
 from handlers import controls, meetings
 from handlers.meetings import Access
 from handlers.outbox import SentCopy, meeting_offer_row, sent_copy
-
-if TYPE_CHECKING:
-    from bot.slack.listeners import SlackListeners
+from messages.model import Button, Message
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +44,33 @@ def named_user(text: str) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
-def register_meetings(app: AsyncApp, listeners: SlackListeners) -> MeetingListeners:
+class SharedListening(Protocol):
+    """What the meeting listeners use of the journey's (bot.slack.listeners.SlackListeners),
+    named here so that neither module imports the other."""
+
+    services: Services
+    unavailable: str
+
+    async def send_rows(self, checkin_ids: tuple[int, ...]) -> None: ...
+
+    async def refuse_click(self, ref: PersonRef, respond: AsyncRespond) -> None: ...
+
+    async def publish_home(self, client: AsyncWebClient, ref: PersonRef) -> None: ...
+
+    async def update_clicked(
+        self,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        note: str,
+        follow_up: tuple[Button, ...] = (),
+        *,
+        copy: SentCopy | None = None,
+        original: Message | None = None,
+    ) -> None: ...
+
+
+def register_meetings(app: AsyncApp, listeners: SharedListening) -> MeetingListeners:
     meeting = MeetingListeners(listeners)
     app.shortcut(ids.MEETING_SHORTCUT)(meeting.on_shortcut)
     app.view(ids.MEETING_PICK_FORM)(meeting.on_person_picked)
@@ -61,7 +85,7 @@ def register_meetings(app: AsyncApp, listeners: SlackListeners) -> MeetingListen
 
 
 class MeetingListeners:
-    def __init__(self, listeners: SlackListeners) -> None:
+    def __init__(self, listeners: SharedListening) -> None:
         self.base = listeners
         self.services: Services = listeners.services
         self.unavailable = listeners.unavailable

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.config import LINK_KEYS
-from messages.loader import PACKAGED_CONTENT, Content, ContentError, load_content
+from messages.loader import LINK_KEYS, PACKAGED_CONTENT, Content, ContentError, load_content
 from messages.model import Bullets, Paragraph, parse_text
 
 JOURNEY_ORDER = tuple(

@@ -21,6 +21,7 @@ from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus, Pers
 from bot.demo.slack_standin import Call, SlackStandIn
 from bot.slack.client import make_web_client
 from bot.slack.sender import SlackSender
+from handlers.outbox import OutboxComposer
 from messages.loader import Content, load_content
 from scheduler.dispatcher import Dispatcher
 
@@ -129,7 +130,12 @@ def make_dispatcher(
     )
     sender = SlackSender(make_web_client(settings))
     return Dispatcher(
-        services, {"slack": sender}, owner=owner, page_size=page_size, concurrency=concurrency
+        services,
+        {"slack": sender},
+        OutboxComposer(),
+        owner=owner,
+        page_size=page_size,
+        concurrency=concurrency,
     )
 
 

@@ -19,6 +19,7 @@ from bot.core.person_ref import PersonRef
 from bot.demo.slack_standin import SlackStandIn
 from bot.slack.client import make_web_client
 from bot.slack.sender import SlackSender
+from handlers.outbox import OutboxComposer
 from handlers.start import start_or_resume
 from messages.loader import load_content
 from scheduler.dispatcher import Dispatcher
@@ -38,7 +39,9 @@ def test_check_ins_follow_the_system_clock(standin: SlackStandIn, tmp_path: Path
         content=load_content(),
         clock=system_clock,
     )
-    dispatcher = Dispatcher(services, {"slack": SlackSender(make_web_client(settings))})
+    dispatcher = Dispatcher(
+        services, {"slack": SlackSender(make_web_client(settings))}, OutboxComposer()
+    )
     ref = PersonRef("slack", "T0TEST", "U0CLOCK")
     with time_machine.travel(MONDAY, tick=False):
         first = start_or_resume(services, ref)

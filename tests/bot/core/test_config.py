@@ -11,7 +11,6 @@ from bot.core.config import (
     DEFAULT_DATABASE_URL,
     DEFAULT_SLACK_API_URL,
     DEFAULT_TEAMS_SERVICE_URL_HOSTS,
-    LINK_KEYS,
     LINK_VARIABLES,
     ConfigError,
     Settings,
@@ -21,6 +20,7 @@ from bot.core.config import (
     load_time_zone,
     service_url_allowed,
 )
+from messages.loader import LINK_KEYS
 
 # -- defaults and normalisation ----------------------------------------------------------
 

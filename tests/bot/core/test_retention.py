@@ -30,6 +30,7 @@ from bot.core.models import (
 )
 from bot.core.person_ref import PersonRef
 from bot.core.retention import RETENTION_ACTOR, purge_expired
+from handlers.outbox import OutboxComposer
 from messages.loader import load_content
 from scheduler.dispatcher import Dispatcher
 from scheduler.runner import start_dispatching, stop_dispatching
@@ -254,7 +255,7 @@ def test_purge_needs_the_secret_key(services: Services) -> None:
 
 def test_the_daily_job_runs_beside_the_sweep(services: Services) -> None:
     async def jobs() -> dict[str, timedelta]:
-        dispatcher = Dispatcher(services, {})
+        dispatcher = Dispatcher(services, {}, OutboxComposer())
         scheduler = start_dispatching(dispatcher, interval_seconds=30)
         try:
             return {job.id: job.trigger.interval for job in scheduler.get_jobs()}
