@@ -41,7 +41,7 @@ from bot.slack.views import (
     read_progress_note_form,
     saved_view,
 )
-from handlers import controls
+from handlers import journey_controls, locale_lookup
 from handlers.admin_report import admin_section
 from handlers.checkin_answers import answer_nudge, save_progress_note
 from handlers.command import run_command
@@ -55,7 +55,8 @@ from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose
 from handlers.start import start_or_resume
 from messages.model import Button, Message, clean_typed
-from scheduler.dispatcher import Dispatcher, SendOutcome
+from scheduler.dispatcher import Dispatcher
+from scheduler.row_leases import SendOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ async def arrived_in_time(context: AsyncBoltContext) -> bool:
 
 
 # What a form's handler gives back: inline errors, or what saving it asks of the adapter.
-FormOutcome = SavedGoals | FormResult | controls.WorkingTimeResult
+FormOutcome = SavedGoals | FormResult | journey_controls.WorkingTimeResult
 
 
 def register(
@@ -206,12 +207,12 @@ class SlackListeners:
                 locale, goals = await asyncio.to_thread(current_goals, self.services, ref)
                 view = build_goals_modal(locale, goals, from_checkin=from_checkin)
             elif form == ids.PROGRESS_NOTE_FORM:
-                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
                 view = build_progress_note_modal(locale, from_checkin=from_checkin)
             elif form == ids.HOURS_FORM:
-                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
                 shown = await asyncio.to_thread(
-                    controls.set_working_time,
+                    journey_controls.set_working_time,
                     self.services,
                     ref,
                     hours=None,
@@ -221,7 +222,7 @@ class SlackListeners:
                 )
                 view = build_hours_modal(locale, shown.current)
             else:
-                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
                 view = (
                     build_feedback_modal(locale, from_checkin=from_checkin)
                     if form == ids.FEEDBACK_FORM
@@ -335,7 +336,7 @@ class SlackListeners:
                 logger.exception("sending check-in %s failed", checkin_id)
                 continue
             if outcome is SendOutcome.FAILED and respond is not None:
-                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
                 text = locale.text("ack_dm_failed", app_name=self.services.settings.display_name)
                 await quietly(respond(text=text, response_type="ephemeral", replace_original=False))
 
@@ -383,7 +384,7 @@ class SlackListeners:
         logger.info("a click named another message than its row's; nothing changed")
         if respond is None:  # Bolt gives none to a payload without a response_url
             return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         await quietly(
             respond(
                 text=locale.text("button_expired"),
@@ -406,7 +407,7 @@ class SlackListeners:
             return
         try:
             prompt = await asyncio.to_thread(self._forget_prompt, ref)
-            reply = await asyncio.to_thread(controls.confirm_forget, self.services, ref)
+            reply = await asyncio.to_thread(journey_controls.confirm_forget, self.services, ref)
         except Exception:
             logger.exception("forget failed")
             await quietly(
@@ -428,12 +429,12 @@ class SlackListeners:
         if ref is None:
             return
         prompt = await asyncio.to_thread(self._forget_prompt, ref)
-        reply = await asyncio.to_thread(controls.cancel_forget, self.services, ref)
+        reply = await asyncio.to_thread(journey_controls.cancel_forget, self.services, ref)
         await self.update_clicked(body, client, respond, reply.note or "", original=prompt)
 
     def _forget_prompt(self, ref: PersonRef) -> Message:
         """The prompt whose buttons were clicked, as the command drew it (before an erase)."""
-        locale = controls.person_locale(self.services, ref)
+        locale = locale_lookup.person_locale(self.services, ref)
         return forget_prompt(locale, self.services.settings)
 
     async def on_home_start(
@@ -508,7 +509,7 @@ class SlackListeners:
 
     async def _ack_saved(self, ack: AsyncAck, ref: PersonRef, section: str) -> None:
         """Turn the form into a short note that it was saved."""
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         form = locale.checkins[section]
         await ack(
             response_action="update", view=saved_view(form["title"], form["saved"], form["close"])
@@ -526,15 +527,15 @@ class SlackListeners:
             ack,
             context,
             "hours",
-            lambda ref: controls.set_working_time(
+            lambda ref: journey_controls.set_working_time(
                 self.services, ref, hours=hours, days=days, zone=zone
             ),
         )
         if accepted is None:
             return
         ref, result = accepted
-        assert isinstance(result, controls.WorkingTimeResult)
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        assert isinstance(result, journey_controls.WorkingTimeResult)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         title, close = locale.text("hours_form_title"), locale.text("hours_form_close")
         await ack(response_action="update", view=saved_view(title, result.summary, close))
         await self.publish_home(client, ref)
@@ -581,9 +582,11 @@ class SlackListeners:
             if choice == ids.HOME_EXPORT:
                 await self._send_export(client, ref)
             elif choice == ids.HOME_ERASE:
-                await asyncio.to_thread(controls.confirm_forget, self.services, ref)
+                await asyncio.to_thread(journey_controls.confirm_forget, self.services, ref)
             else:
-                change = controls.pause if choice == ids.HOME_PAUSE else controls.resume
+                change = (
+                    journey_controls.pause if choice == ids.HOME_PAUSE else journey_controls.resume
+                )
                 reply = await asyncio.to_thread(change, self.services, ref)
                 await self._send_now(reply, None, ref)
         except Exception:
@@ -596,7 +599,7 @@ class SlackListeners:
             data = await asyncio.to_thread(export_data, self.services, ref)
             if data is None:
                 return
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
             opened = await client.conversations_open(users=ref.user_id)
             await client.files_upload_v2(
                 channel=opened["channel"]["id"],
@@ -619,7 +622,9 @@ class SlackListeners:
         await ack()
         ref = person_ref(context)
         locale = (
-            await asyncio.to_thread(controls.person_locale, self.services, ref) if ref else None
+            await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
+            if ref
+            else None
         )
         note = (
             locale.text("button_expired")

@@ -40,7 +40,15 @@ from bot.teams.conversations import remember_chat
 from bot.teams.dialogs import number_in
 from bot.teams.directory import TeamsDirectory
 from bot.teams.sender import TeamsSender, card_activity
-from handlers import controls, meetings
+from handlers import (
+    journey_controls,
+    locale_lookup,
+    manager_invitation,
+    meeting_access,
+    meeting_answer,
+    meeting_preparation,
+    replies,
+)
 from handlers.checkin_answers import answer_nudge, save_progress_note
 from handlers.command import run_command
 from handlers.export import export_data
@@ -105,7 +113,7 @@ class TeamsListeners:
             self._later(self._welcome(ctx, chat.ref))
 
     async def _welcome(self, ctx: ActivityContext[Any], ref: PersonRef) -> None:
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         welcome = home_message(locale, self.services.settings, status_line=None)
         await self._send(ctx, ref, welcome)
 
@@ -133,7 +141,7 @@ class TeamsListeners:
             return
         message = reply.message
         if reply.open_form == ids.GOALS_FORM:  # a dialog opens from a click, never by itself
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
             opener = Button(ids.OPEN_GOALS_FORM, locale.text("button_write_goals"), "command")
             message = replace(message, buttons=(*message.buttons, opener))
         await self._send(ctx, ref, message)
@@ -143,7 +151,7 @@ class TeamsListeners:
 
     def _meeting_opener(self, ref: PersonRef) -> CommandReply:
         """`meeting`: a dialog can only open from a click, so the answer is its button."""
-        locale = controls.person_locale(self.services, ref)
+        locale = locale_lookup.person_locale(self.services, ref)
         form = locale.checkins["meeting_pick_form"]
         message = Message(
             notification=locale.text("notification", app_name=self.services.settings.display_name),
@@ -158,7 +166,7 @@ class TeamsListeners:
             data = await asyncio.to_thread(export_data, self.services, ref)
             if data is None:
                 return
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
             text = json.dumps(data, indent=2, ensure_ascii=False)
             pieces = [text[i : i + EXPORT_PIECE] for i in range(0, len(text), EXPORT_PIECE)]
             await ctx.send(MessageActivityInput(text=locale.text("export_comment")))
@@ -182,7 +190,7 @@ class TeamsListeners:
         if ref is None:
             return _card_message(self.default.text("button_expired"))
         try:
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
             before = await self._original(ref, action, checkin_id, locale)
             reply = await asyncio.to_thread(self._choice, ref, action, value)
         except Exception:
@@ -219,17 +227,19 @@ class TeamsListeners:
         if action in ids.NUDGE_ANSWERS:
             return answer_nudge(self.services, ref, checkin_id=row, choice=action)
         if action == ids.FORGET_CONFIRM:
-            return controls.confirm_forget(self.services, ref)
+            return journey_controls.confirm_forget(self.services, ref)
         if action == ids.FORGET_CANCEL:
-            return controls.cancel_forget(self.services, ref)
+            return journey_controls.cancel_forget(self.services, ref)
         if action in (ids.MEETING_ACCEPT, ids.MEETING_DECLINE):
             accept = action == ids.MEETING_ACCEPT
-            return meetings.answer_offer(self.services, ref, row, accept=accept)
+            return meeting_answer.answer_offer(self.services, ref, row, accept=accept)
         if action == ids.HOME_START:
             started = start_or_resume(self.services, ref)
             said = " ".join(b.text for b in started.message.blocks if isinstance(b, Paragraph))
             return ChoiceReply(note=said, send_now=started.send_now)
-        return ChoiceReply(note=controls.person_locale(self.services, ref).text("button_expired"))
+        return ChoiceReply(
+            note=locale_lookup.person_locale(self.services, ref).text("button_expired")
+        )
 
     # -- dialogs (task/fetch and task/submit) -------------------------------------------------
 
@@ -260,7 +270,7 @@ class TeamsListeners:
         opener = str(data.get("opener") or "")
         value = str(data.get("value") or "")
         row = number_in(data, "value")
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         expired = dialogs.build_dialog_message(locale.text("button_expired"))
         from_checkin = None
         if opener in ids.NUDGE_ANSWERS:  # the check-in must still be live and the person's
@@ -273,7 +283,7 @@ class TeamsListeners:
         if form == ids.GOALS_FORM:
             if opener == ids.MEETING_TO_GOALS:
                 found = await asyncio.to_thread(
-                    meetings.next_steps_as_goals, self.services, ref, row
+                    meeting_answer.next_steps_as_goals, self.services, ref, row
                 )
                 if found is None:
                     return expired
@@ -330,7 +340,7 @@ class TeamsListeners:
             return self.default.checkin("meeting_refused", "not_a_person")
         subject = await self.directory.someone(ref.workspace_id, target)
         access = await asyncio.to_thread(
-            meetings.check_access,
+            meeting_access.check_access,
             self.services,
             ref,
             subject,
@@ -343,7 +353,7 @@ class TeamsListeners:
 
     async def _submit(self, ref: PersonRef, data: dict[str, Any]) -> dict[str, Any] | None:
         form = str(data.get("action") or "")
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         if form == ids.GOALS_FORM:
             drafts, from_checkin = dialogs.read_goals_form(data)
             saved = await asyncio.to_thread(
@@ -414,11 +424,11 @@ class TeamsListeners:
         form = locale.checkins["meeting_invite_form"]
         manager_id = dialogs.read_person(data, "manager")
         if manager_id is None:
-            answer = meetings.FormAnswer(errors={"manager": form["error_unknown"]})
+            answer = replies.FormAnswer(errors={"manager": form["error_unknown"]})
         else:
             manager = self.directory.invitee(manager_id)
             answer = await asyncio.to_thread(
-                lambda: meetings.invite_manager(self.services, ref, manager)
+                lambda: manager_invitation.invite_manager(self.services, ref, manager)
             )
         if answer.errors:
             card = dialogs.build_invite_form(locale, errors=answer.errors)
@@ -435,7 +445,9 @@ class TeamsListeners:
         subject = await self.directory.someone(ref.workspace_id, target)
         in_group = self.directory.in_manager_group(ref)
         answer = await asyncio.to_thread(
-            lambda: meetings.prepare_meeting(self.services, ref, subject, draft, in_group=in_group)
+            lambda: meeting_preparation.prepare_meeting(
+                self.services, ref, subject, draft, in_group=in_group
+            )
         )
         if answer.errors:
             return await self._template(ref, target, locale, errors=answer.errors, typed=data)
