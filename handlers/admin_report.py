@@ -7,7 +7,7 @@ import logging
 from bot.core.dependencies import Services
 from bot.core.person_ref import PersonRef
 from bot.core.report import Report, Scope, build_report, count_people, report_range
-from handlers.controls import person_locale
+from handlers.locale_lookup import person_locale
 from messages.loader import LocaleContent
 from messages.model import Message, Paragraph, Preformatted
 

@@ -10,10 +10,10 @@ from bot.core.dependencies import Services
 from bot.core.models import Checkin, CheckinStatus, FeedbackMeeting, Journey, JourneyStatus, Person
 from bot.core.person_ref import PersonRef
 from bot.core.working_calendar import spread
-from handlers import controls
+from handlers import journey_controls
 from handlers.feedback import notes_of
 from handlers.goals import active_goal_rows
-from handlers.meetings import live_grants
+from handlers.manager_invitation import live_grants
 from handlers.neutral_messages import format_when, home_message
 from messages.loader import LocaleContent
 from messages.model import (
@@ -30,7 +30,7 @@ from messages.model import (
 
 
 def home(services: Services, ref: PersonRef) -> Message:
-    line = controls.status_line(services, ref)
+    line = journey_controls.status_line(services, ref)
     with services.sessions.begin() as session:
         person = store.find_person(session, ref=ref)
         locale = services.content.for_locale(person.locale if person else None)

@@ -23,8 +23,8 @@ from bot.core.encryption import TokenCipher
 from bot.core.metrics import Metrics, OutboxReading, read_outbox, start_metrics_listener
 from bot.core.migrate import ready_engine
 from bot.slack.installations import stored_tokens_open
-from handlers.controls import checkin_locale
-from scheduler.dispatcher import SendOutcome
+from handlers.locale_lookup import checkin_locale
+from scheduler.row_leases import SendOutcome
 from scheduler.runner import start_dispatching, stop_dispatching
 from scheduler.sending_process import count_line, lower_own_priority, read_wake_ups
 

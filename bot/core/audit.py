@@ -38,7 +38,8 @@ EXPORT = "export"
 ERASE = "erase"
 ERASED = "erased"  # the person and everything about them
 JOURNEYS_ONLY = "journeys"  # old journeys only; the person has a live one
-# Why an invitation sent nobody a message, or was refused (handlers.meetings.invite_manager).
+# Why an invitation sent nobody a message, or was refused
+# (handlers.manager_invitation.invite_manager).
 RENEWED = "renewed"
 DAILY_LIMIT = "daily_limit"
 

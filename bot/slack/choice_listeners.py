@@ -14,7 +14,7 @@ from bot.core import ids
 from bot.core.person_ref import PersonRef
 from bot.slack.form_listeners import FormListeners
 from bot.slack.request_reading import button_number, names_other_message, person_ref, quietly
-from handlers import controls
+from handlers import journey_controls, locale_lookup
 from handlers.checkin_answers import answer_nudge
 from handlers.neutral_messages import forget_prompt
 from handlers.outbox import sent_copy
@@ -77,7 +77,7 @@ class ChoiceListeners(FormListeners):
             return
         try:
             prompt = await asyncio.to_thread(self._forget_prompt, ref)
-            reply = await asyncio.to_thread(controls.confirm_forget, self.services, ref)
+            reply = await asyncio.to_thread(journey_controls.confirm_forget, self.services, ref)
         except Exception:
             logger.exception("forget failed")
             await quietly(
@@ -99,10 +99,10 @@ class ChoiceListeners(FormListeners):
         if ref is None:
             return
         prompt = await asyncio.to_thread(self._forget_prompt, ref)
-        reply = await asyncio.to_thread(controls.cancel_forget, self.services, ref)
+        reply = await asyncio.to_thread(journey_controls.cancel_forget, self.services, ref)
         await self.update_clicked(body, client, respond, reply.note or "", original=prompt)
 
     def _forget_prompt(self, ref: PersonRef) -> Message:
         """The prompt whose buttons were clicked, as the command drew it (before an erase)."""
-        locale = controls.person_locale(self.services, ref)
+        locale = locale_lookup.person_locale(self.services, ref)
         return forget_prompt(locale, self.services.settings)

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.person_ref import PersonRef
-from handlers.meetings import Someone
+from handlers.meeting_access import Someone
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from bot.slack.views import (
     read_progress_note_form,
     saved_view,
 )
-from handlers import controls
+from handlers import journey_controls, locale_lookup
 from handlers.checkin_answers import save_progress_note
 from handlers.feedback import FormResult, request_feedback, save_notes
 from handlers.goals import SavedGoals, current_goals, save_goals
@@ -37,7 +37,7 @@ from handlers.goals import SavedGoals, current_goals, save_goals
 logger = logging.getLogger(__name__)
 
 # What a form's handler gives back: inline errors, or what saving it asks of the adapter.
-FormOutcome = SavedGoals | FormResult | controls.WorkingTimeResult
+FormOutcome = SavedGoals | FormResult | journey_controls.WorkingTimeResult
 
 
 class FormListeners(SlackListening):
@@ -55,12 +55,12 @@ class FormListeners(SlackListening):
                 locale, goals = await asyncio.to_thread(current_goals, self.services, ref)
                 view = build_goals_modal(locale, goals, from_checkin=from_checkin)
             elif form == ids.PROGRESS_NOTE_FORM:
-                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
                 view = build_progress_note_modal(locale, from_checkin=from_checkin)
             elif form == ids.HOURS_FORM:
-                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
                 shown = await asyncio.to_thread(
-                    controls.set_working_time,
+                    journey_controls.set_working_time,
                     self.services,
                     ref,
                     hours=None,
@@ -70,7 +70,7 @@ class FormListeners(SlackListening):
                 )
                 view = build_hours_modal(locale, shown.current)
             else:
-                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
                 view = (
                     build_feedback_modal(locale, from_checkin=from_checkin)
                     if form == ids.FEEDBACK_FORM
@@ -199,7 +199,7 @@ class FormListeners(SlackListening):
 
     async def _ack_saved(self, ack: AsyncAck, ref: PersonRef, section: str) -> None:
         """Turn the form into a short note that it was saved."""
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         form = locale.checkins[section]
         await ack(
             response_action="update", view=saved_view(form["title"], form["saved"], form["close"])
@@ -217,15 +217,15 @@ class FormListeners(SlackListening):
             ack,
             context,
             "hours",
-            lambda ref: controls.set_working_time(
+            lambda ref: journey_controls.set_working_time(
                 self.services, ref, hours=hours, days=days, zone=zone
             ),
         )
         if accepted is None:
             return
         ref, result = accepted
-        assert isinstance(result, controls.WorkingTimeResult)
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        assert isinstance(result, journey_controls.WorkingTimeResult)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         title, close = locale.text("hours_form_title"), locale.text("hours_form_close")
         await ack(response_action="update", view=saved_view(title, result.summary, close))
         await self.publish_home(client, ref)

@@ -14,7 +14,7 @@ from bot.core import ids
 from bot.core.models import GoalStatus
 from bot.slack.listening import SlackListening
 from bot.slack.request_reading import button_number, person_ref
-from handlers import controls
+from handlers import journey_controls
 from handlers.goals import set_goal_status
 from handlers.start import start_or_resume
 
@@ -87,9 +87,11 @@ class HomeListeners(SlackListening):
             if choice == ids.HOME_EXPORT:
                 await self._send_export(client, ref)
             elif choice == ids.HOME_ERASE:
-                await asyncio.to_thread(controls.confirm_forget, self.services, ref)
+                await asyncio.to_thread(journey_controls.confirm_forget, self.services, ref)
             else:
-                change = controls.pause if choice == ids.HOME_PAUSE else controls.resume
+                change = (
+                    journey_controls.pause if choice == ids.HOME_PAUSE else journey_controls.resume
+                )
                 reply = await asyncio.to_thread(change, self.services, ref)
                 await self._send_now(reply, None, ref)
         except Exception:

@@ -24,7 +24,7 @@ from bot.slack.meeting_listeners import register_meetings
 from bot.slack.oauth import SlackInstalls
 from bot.slack.request_reading import person_ref
 from bot.slack.uninstall_listeners import UninstallListeners
-from handlers import controls
+from handlers import locale_lookup
 from scheduler.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,9 @@ class SlackListeners(CommandListeners, ChoiceListeners, HomeListeners):
         await ack()
         ref = person_ref(context)
         locale = (
-            await asyncio.to_thread(controls.person_locale, self.services, ref) if ref else None
+            await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
+            if ref
+            else None
         )
         note = (
             locale.text("button_expired")

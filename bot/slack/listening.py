@@ -22,7 +22,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.meeting_listeners import MeetingListeners
 from bot.slack.request_reading import names_other_message, quietly
-from handlers import controls
+from handlers import locale_lookup
 from handlers.admin_report import admin_section
 from handlers.export import export_data
 from handlers.feedback import FormResult
@@ -31,7 +31,8 @@ from handlers.home import home
 from handlers.outbox import SentCopy
 from handlers.replies import ChoiceReply, CommandReply
 from messages.model import Button, Message
-from scheduler.dispatcher import Dispatcher, SendOutcome
+from scheduler.dispatcher import Dispatcher
+from scheduler.row_leases import SendOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class SlackListening:
                 logger.exception("sending check-in %s failed", checkin_id)
                 continue
             if outcome is SendOutcome.FAILED and respond is not None:
-                locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+                locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
                 text = locale.text("ack_dm_failed", app_name=self.services.settings.display_name)
                 await quietly(respond(text=text, response_type="ephemeral", replace_original=False))
 
@@ -84,7 +85,7 @@ class SlackListening:
         logger.info("a click named another message than its row's; nothing changed")
         if respond is None:  # Bolt gives none to a payload without a response_url
             return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         await quietly(
             respond(
                 text=locale.text("button_expired"),
@@ -110,7 +111,7 @@ class SlackListening:
             data = await asyncio.to_thread(export_data, self.services, ref)
             if data is None:
                 return
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
             opened = await client.conversations_open(users=ref.user_id)
             await client.files_upload_v2(
                 channel=opened["channel"]["id"],

@@ -1,7 +1,7 @@
 """Bolt listeners of the manager flow: invitations, the meeting template, the person's answer.
 
 Slack's part is only this: read who was named, ask Slack about them (SlackDirectory), open and
-read the modals. Who may do what is decided in handlers.meetings.
+read the modals. Who may do what is decided in handlers.meeting_access.
 """
 
 from __future__ import annotations
@@ -28,8 +28,14 @@ from bot.slack.meeting_views import (
 )
 from bot.slack.request_reading import button_number, names_other_message, person_ref, quietly
 from bot.slack.views import build_goals_modal
-from handlers import controls, meetings
-from handlers.meetings import Access
+from handlers import (
+    locale_lookup,
+    manager_invitation,
+    meeting_access,
+    meeting_answer,
+    meeting_preparation,
+)
+from handlers.meeting_access import Access
 from handlers.outbox import SentCopy, meeting_offer_row, sent_copy
 from messages.model import Button, Message
 
@@ -107,7 +113,7 @@ class MeetingListeners:
         trigger_id = str(body.get("trigger_id") or "")
         target = named_user(rest)
         if target is None:
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
             await self._open(client, trigger_id, build_pick_modal(locale))
             return
         await self._start(ref, target, trigger_id, client, respond)
@@ -119,7 +125,7 @@ class MeetingListeners:
         ref = person_ref(context)
         if ref is None:
             return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         await self._open(client, str(body.get("trigger_id") or ""), build_pick_modal(locale))
 
     async def on_prepare_button(
@@ -154,7 +160,7 @@ class MeetingListeners:
                 respond(text=text or "", response_type="ephemeral", replace_original=False)
             )
             return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         await self._open(client, trigger_id, build_template_modal(locale, target))
 
     async def on_person_picked(
@@ -170,7 +176,7 @@ class MeetingListeners:
             refusal = access.refusal if access else self.unavailable
             await ack(response_action="errors", errors={"person": refusal or ""})
             return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         await ack(response_action="update", view=build_template_modal(locale, target))
 
     async def on_template_submitted(
@@ -185,7 +191,12 @@ class MeetingListeners:
             subject = await self.directory.someone(client, target)
             in_group = await self.directory.in_manager_group(client, ref)
             answer = await asyncio.to_thread(
-                meetings.prepare_meeting, self.services, ref, subject, draft, in_group=in_group
+                meeting_preparation.prepare_meeting,
+                self.services,
+                ref,
+                subject,
+                draft,
+                in_group=in_group,
             )
         except Exception:
             logger.exception("a feedback meeting could not be prepared")
@@ -194,7 +205,7 @@ class MeetingListeners:
         if answer.errors:
             await ack(response_action="errors", errors=answer.errors)
             return
-        form = (await asyncio.to_thread(controls.person_locale, self.services, ref)).checkins[
+        form = (await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)).checkins[
             "meeting_template_form"
         ]
         await ack(
@@ -208,7 +219,7 @@ class MeetingListeners:
             subject = await self.directory.someone(client, target)
             in_group = await self.directory.in_manager_group(client, ref)
             return await asyncio.to_thread(
-                meetings.check_access, self.services, ref, subject, in_group=in_group
+                meeting_access.check_access, self.services, ref, subject, in_group=in_group
             )
         except Exception:
             logger.exception("could not check who may prepare a meeting")
@@ -236,7 +247,7 @@ class MeetingListeners:
                 await self.base.refuse_click(ref, respond)
                 return
             reply = await asyncio.to_thread(
-                meetings.answer_offer,
+                meeting_answer.answer_offer,
                 self.services,
                 ref,
                 meeting_id,
@@ -266,7 +277,10 @@ class MeetingListeners:
             return
         try:
             found = await asyncio.to_thread(
-                meetings.next_steps_as_goals, self.services, ref, button_number(action.get("value"))
+                meeting_answer.next_steps_as_goals,
+                self.services,
+                ref,
+                button_number(action.get("value")),
             )
         except Exception:
             logger.exception("could not fill the goals form from a meeting")
@@ -290,7 +304,7 @@ class MeetingListeners:
         ref = person_ref(context)
         if ref is None:
             return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         await self._open(client, str(body.get("trigger_id") or ""), build_invite_modal(locale))
 
     async def on_invite_submitted(
@@ -303,7 +317,9 @@ class MeetingListeners:
             return
         try:
             manager = await self.directory.someone(client, manager_id)
-            answer = await asyncio.to_thread(meetings.invite_manager, self.services, ref, manager)
+            answer = await asyncio.to_thread(
+                manager_invitation.invite_manager, self.services, ref, manager
+            )
         except Exception:
             logger.exception("an invitation to a manager failed")
             await ack(response_action="errors", errors={"manager": self.unavailable})
@@ -311,7 +327,7 @@ class MeetingListeners:
         if answer.errors:
             await ack(response_action="errors", errors=answer.errors)
             return
-        form = (await asyncio.to_thread(controls.person_locale, self.services, ref)).checkins[
+        form = (await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)).checkins[
             "meeting_invite_form"
         ]
         await ack(
@@ -333,7 +349,10 @@ class MeetingListeners:
             return
         try:
             await asyncio.to_thread(
-                meetings.withdraw_invitation, self.services, ref, button_number(action.get("value"))
+                manager_invitation.withdraw_invitation,
+                self.services,
+                ref,
+                button_number(action.get("value")),
             )
         except Exception:
             logger.exception("withdrawing an invitation failed")

@@ -21,7 +21,7 @@ from bot.teams.cards import (
 )
 from bot.teams.dialogs import number_in
 from bot.teams.listening import TeamsListening, as_dict
-from handlers import controls, meetings
+from handlers import journey_controls, locale_lookup, meeting_answer
 from handlers.checkin_answers import answer_nudge
 from handlers.neutral_messages import forget_prompt, home_message
 from handlers.outbox import recompose_own
@@ -48,7 +48,7 @@ class CardListeners(TeamsListening):
         if ref is None:
             return _card_message(self.default.text("button_expired"))
         try:
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
             before = await self._original(ref, action, checkin_id, locale)
             reply = await asyncio.to_thread(self._choice, ref, action, value)
         except Exception:
@@ -85,17 +85,19 @@ class CardListeners(TeamsListening):
         if action in ids.NUDGE_ANSWERS:
             return answer_nudge(self.services, ref, checkin_id=row, choice=action)
         if action == ids.FORGET_CONFIRM:
-            return controls.confirm_forget(self.services, ref)
+            return journey_controls.confirm_forget(self.services, ref)
         if action == ids.FORGET_CANCEL:
-            return controls.cancel_forget(self.services, ref)
+            return journey_controls.cancel_forget(self.services, ref)
         if action in (ids.MEETING_ACCEPT, ids.MEETING_DECLINE):
             accept = action == ids.MEETING_ACCEPT
-            return meetings.answer_offer(self.services, ref, row, accept=accept)
+            return meeting_answer.answer_offer(self.services, ref, row, accept=accept)
         if action == ids.HOME_START:
             started = start_or_resume(self.services, ref)
             said = " ".join(b.text for b in started.message.blocks if isinstance(b, Paragraph))
             return ChoiceReply(note=said, send_now=started.send_now)
-        return ChoiceReply(note=controls.person_locale(self.services, ref).text("button_expired"))
+        return ChoiceReply(
+            note=locale_lookup.person_locale(self.services, ref).text("button_expired")
+        )
 
 
 def _card_response(card: Card) -> dict[str, Any]:

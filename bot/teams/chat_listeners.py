@@ -18,7 +18,7 @@ from bot.core import ids
 from bot.core.person_ref import PersonRef
 from bot.teams.listening import TeamsListening
 from bot.teams.sender import card_activity
-from handlers import controls
+from handlers import locale_lookup
 from handlers.command import run_command
 from handlers.export import export_data
 from handlers.neutral_messages import home_message, plain
@@ -50,7 +50,7 @@ class ChatListeners(TeamsListening):
             self._later(self._welcome(ctx, chat.ref))
 
     async def _welcome(self, ctx: ActivityContext[Any], ref: PersonRef) -> None:
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         welcome = home_message(locale, self.services.settings, status_line=None)
         await self._send(ctx, ref, welcome)
 
@@ -78,7 +78,7 @@ class ChatListeners(TeamsListening):
             return
         message = reply.message
         if reply.open_form == ids.GOALS_FORM:  # a dialog opens from a click, never by itself
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
             opener = Button(ids.OPEN_GOALS_FORM, locale.text("button_write_goals"), "command")
             message = replace(message, buttons=(*message.buttons, opener))
         await self._send(ctx, ref, message)
@@ -88,7 +88,7 @@ class ChatListeners(TeamsListening):
 
     def _meeting_opener(self, ref: PersonRef) -> CommandReply:
         """`meeting`: a dialog can only open from a click, so the answer is its button."""
-        locale = controls.person_locale(self.services, ref)
+        locale = locale_lookup.person_locale(self.services, ref)
         form = locale.checkins["meeting_pick_form"]
         message = Message(
             notification=locale.text("notification", app_name=self.services.settings.display_name),
@@ -103,7 +103,7 @@ class ChatListeners(TeamsListening):
             data = await asyncio.to_thread(export_data, self.services, ref)
             if data is None:
                 return
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
             text = json.dumps(data, indent=2, ensure_ascii=False)
             pieces = [text[i : i + EXPORT_PIECE] for i in range(0, len(text), EXPORT_PIECE)]
             await ctx.send(MessageActivityInput(text=locale.text("export_comment")))

@@ -17,7 +17,14 @@ from bot.teams import dialogs
 from bot.teams.activity_reading import aad_id, person_ref
 from bot.teams.dialogs import number_in
 from bot.teams.listening import TeamsListening, as_dict, naming_message
-from handlers import controls, meetings
+from handlers import (
+    locale_lookup,
+    manager_invitation,
+    meeting_access,
+    meeting_answer,
+    meeting_preparation,
+    replies,
+)
 from handlers.checkin_answers import answer_nudge, save_progress_note
 from handlers.feedback import request_feedback, save_notes
 from handlers.goals import current_goals, save_goals
@@ -55,7 +62,7 @@ class DialogListeners(TeamsListening):
         opener = str(data.get("opener") or "")
         value = str(data.get("value") or "")
         row = number_in(data, "value")
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         expired = dialogs.build_dialog_message(locale.text("button_expired"))
         from_checkin = None
         if opener in ids.NUDGE_ANSWERS:  # the check-in must still be live and the person's
@@ -68,7 +75,7 @@ class DialogListeners(TeamsListening):
         if form == ids.GOALS_FORM:
             if opener == ids.MEETING_TO_GOALS:
                 found = await asyncio.to_thread(
-                    meetings.next_steps_as_goals, self.services, ref, row
+                    meeting_answer.next_steps_as_goals, self.services, ref, row
                 )
                 if found is None:
                     return expired
@@ -125,7 +132,7 @@ class DialogListeners(TeamsListening):
             return self.default.checkin("meeting_refused", "not_a_person")
         subject = await self.directory.someone(ref.workspace_id, target)
         access = await asyncio.to_thread(
-            meetings.check_access,
+            meeting_access.check_access,
             self.services,
             ref,
             subject,
@@ -138,7 +145,7 @@ class DialogListeners(TeamsListening):
 
     async def _submit(self, ref: PersonRef, data: dict[str, Any]) -> dict[str, Any] | None:
         form = str(data.get("action") or "")
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         if form == ids.GOALS_FORM:
             drafts, from_checkin = dialogs.read_goals_form(data)
             saved = await asyncio.to_thread(
@@ -209,11 +216,11 @@ class DialogListeners(TeamsListening):
         form = locale.checkins["meeting_invite_form"]
         manager_id = dialogs.read_person(data, "manager")
         if manager_id is None:
-            answer = meetings.FormAnswer(errors={"manager": form["error_unknown"]})
+            answer = replies.FormAnswer(errors={"manager": form["error_unknown"]})
         else:
             manager = self.directory.invitee(manager_id)
             answer = await asyncio.to_thread(
-                lambda: meetings.invite_manager(self.services, ref, manager)
+                lambda: manager_invitation.invite_manager(self.services, ref, manager)
             )
         if answer.errors:
             card = dialogs.build_invite_form(locale, errors=answer.errors)
@@ -230,7 +237,9 @@ class DialogListeners(TeamsListening):
         subject = await self.directory.someone(ref.workspace_id, target)
         in_group = self.directory.in_manager_group(ref)
         answer = await asyncio.to_thread(
-            lambda: meetings.prepare_meeting(self.services, ref, subject, draft, in_group=in_group)
+            lambda: meeting_preparation.prepare_meeting(
+                self.services, ref, subject, draft, in_group=in_group
+            )
         )
         if answer.errors:
             return await self._template(ref, target, locale, errors=answer.errors, typed=data)

@@ -22,7 +22,7 @@ from bot.core.dependencies import Services
 from bot.core.models import Platform
 from bot.core.person_ref import PersonRef
 from bot.teams.conversations import conversation_of
-from handlers.meetings import Someone
+from handlers.meeting_access import Someone
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from bot.core.models import Checkin, CheckinStatus
 from bot.demo.slack_standin import Failure, SlackStandIn
 from bot.slack.client import make_web_client
 from messages.model import Message
-from scheduler.dispatcher import Dispatcher, SendOutcome
+from scheduler.dispatcher import Dispatcher
+from scheduler.row_leases import SendOutcome
 from tests.conftest import make_settings
 from tests.scheduler.seeding import (
     Seeded,

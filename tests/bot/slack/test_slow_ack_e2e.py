@@ -14,7 +14,7 @@ from bot.core import ids
 from bot.core.models import Checkin, Journey, Person
 from bot.demo import slack_requests as simulate
 from bot.slack import command_listeners, listeners
-from handlers import controls
+from handlers import journey_controls
 from handlers.command import run_command
 from tests.conftest import TEAM, BotFactory, text_of
 
@@ -68,7 +68,9 @@ def test_a_form_acknowledged_late_is_not_taken_by_the_catch_all(
     bot.command(USER)
     bot.dms(USER, 1)
     calls: list[str] = []
-    monkeypatch.setattr(controls, "set_working_time", _slowly(controls.set_working_time, calls))
+    monkeypatch.setattr(
+        journey_controls, "set_working_time", _slowly(journey_controls.set_working_time, calls)
+    )
     values = {
         "hours": {"type": "plain_text_input", "value": "08:00-16:00"},
         "days": {"type": "plain_text_input", "value": "mon-thu"},

@@ -1,12 +1,11 @@
-"""The subcommands that steer a journey: status, pause, resume, stop, forget."""
+"""The subcommands that steer a journey: status, pause, resume, stop, forget, hours, export, and
+opening the goals form."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import time
-
-from sqlmodel import Session
 
 from bot.core import ids, store
 from bot.core import journey as rules
@@ -17,6 +16,7 @@ from bot.core.erasure import erase_person
 from bot.core.models import JourneyStatus
 from bot.core.person_ref import PersonRef
 from bot.core.working_calendar import person_zone, spread
+from handlers.locale_lookup import person_locale
 from handlers.neutral_messages import forget_prompt, format_when, plain
 from handlers.replies import ChoiceReply, CommandReply
 from messages.loader import LocaleContent
@@ -132,23 +132,6 @@ def confirm_forget(services: Services, ref: PersonRef) -> ChoiceReply:
 
 def cancel_forget(services: Services, ref: PersonRef) -> ChoiceReply:
     return ChoiceReply(note=person_locale(services, ref).text("forget_cancelled"))
-
-
-def person_locale(services: Services, ref: PersonRef) -> LocaleContent:
-    with services.sessions.begin() as session:
-        return locale_in(session, services, ref)
-
-
-def checkin_locale(services: Services, checkin_id: int) -> LocaleContent:
-    """The language of the person an outbox row is for."""
-    with services.sessions.begin() as session:
-        return services.content.for_locale(store.locale_of_checkin(session, checkin_id))
-
-
-def locale_in(session: Session, services: Services, ref: PersonRef) -> LocaleContent:
-    """The person's language, inside a transaction the caller already has."""
-    person = store.find_person(session, ref=ref)
-    return services.content.for_locale(person.locale if person else None)
 
 
 def open_goals(services: Services, ref: PersonRef) -> CommandReply:
