@@ -29,7 +29,7 @@ from bot.core.working_calendar import next_working_moment
 from handlers.controls import locale_in
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft, current_goals
 from handlers.replies import ChoiceReply
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import mention
 
 FIELD_LIMIT = 1500

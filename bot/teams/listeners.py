@@ -51,7 +51,7 @@ from handlers.outbox import recompose_own
 from handlers.replies import ChoiceReply, CommandReply
 from handlers.stage_choice import choose
 from handlers.start import start_or_resume
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import MENTION, Button, Message, Paragraph, clean_typed, mention
 from scheduler.dispatcher import Dispatcher
 
