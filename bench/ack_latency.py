@@ -43,7 +43,8 @@ from sqlalchemy import text
 
 from bot.core.db import make_engine
 from bot.demo import slack_requests as simulate
-from bot.demo.slack_standin import Payload, SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Payload
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-signing-secret"  # noqa: S105 - signs loopback requests only

@@ -56,13 +56,16 @@ from bot.core.dependencies import Services
 from bot.core.ids import MESSAGE_METADATA_TYPE
 from bot.core.migrate import upgrade
 from bot.core.models import Checkin, CheckinStatus, JourneyStatus, Platform
-from bot.demo.slack_standin import Payload, SlackStandIn, _make_handler, _QuietServer
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_http import _make_handler, _QuietServer
+from bot.demo.slack_standin_records import Payload
 from bot.slack.blocks import build_message_blocks
 from bot.slack.client import close_shared_session, make_web_client, open_shared_session
 from bot.slack.sender import SlackSender
 from handlers.neutral_messages import stage_message
 from handlers.outbox import OutboxComposer
-from messages.loader import Content, load_content
+from messages.content import Content
+from messages.loader import load_content
 from scheduler.dispatcher import Dispatcher
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

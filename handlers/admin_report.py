@@ -8,7 +8,7 @@ from bot.core.dependencies import Services
 from bot.core.person_ref import PersonRef
 from bot.core.report import Report, Scope, build_report, count_people, report_range
 from handlers.locale_lookup import person_locale
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import Message, Paragraph, Preformatted
 
 logger = logging.getLogger(__name__)

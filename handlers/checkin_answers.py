@@ -16,7 +16,7 @@ from handlers.feedback import NOTE_LIMIT, FormResult
 from handlers.goals import close_all_goals
 from handlers.neutral_messages import format_when
 from handlers.replies import ChoiceReply, find_clicked
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import Button
 
 # Answers that leave the check-in's buttons in place.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.core import ids
 from bot.core.config import Settings
 from handlers.neutral_messages import notification
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import Bullets, Button, Message, parse_text
 
 # The buttons of each check-in, in order, with the key of their label in checkins.toml.

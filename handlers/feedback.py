@@ -13,7 +13,7 @@ from bot.core.models import FeedbackNote, FeedbackRequest, Person
 from bot.core.person_ref import PersonRef
 from bot.core.working_calendar import add_working_days
 from handlers.neutral_messages import notification
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import Message, Paragraph, Preformatted, clean_typed
 
 TONES = ("short", "warm", "formal")

@@ -14,7 +14,7 @@ from bot.core.models import Checkin, CheckinStatus, Goal, GoalStatus, Journey, P
 from bot.core.person_ref import PersonRef
 from bot.core.working_calendar import add_days
 from handlers.checkin_messages import checkin_message
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import Message, clean_typed
 
 MAX_GOALS = 3

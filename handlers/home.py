@@ -15,7 +15,7 @@ from handlers.feedback import notes_of
 from handlers.goals import active_goal_rows
 from handlers.manager_invitation import live_grants
 from handlers.neutral_messages import format_when, home_message
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import (
     Bullets,
     Button,

@@ -19,7 +19,7 @@ from bot.core.working_calendar import person_zone, spread
 from handlers.locale_lookup import person_locale
 from handlers.neutral_messages import forget_prompt, format_when, plain
 from handlers.replies import ChoiceReply, CommandReply
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from bot.core import store
 from bot.core.dependencies import Services
 from bot.core.person_ref import PersonRef
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 
 
 def person_locale(services: Services, ref: PersonRef) -> LocaleContent:

@@ -17,7 +17,7 @@ from bot.core.person_ref import PersonRef
 from handlers.locale_lookup import locale_in
 from handlers.meeting_access import Someone, declined_since, last_meeting, live_grant, ref_for
 from handlers.replies import FormAnswer, row_ids
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 
 # An invitation messages a manager; so that nobody can make the bot message a colleague over
 # and over, one person's invitations message the same manager at most once in QUIET_WINDOW

@@ -17,7 +17,7 @@ from bot.core.dependencies import Services
 from bot.core.models import FeedbackMeeting, ManagerGrant, MeetingStatus
 from bot.core.person_ref import PersonRef
 from handlers.locale_lookup import locale_in
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 
 AUTHORITY_INVITED = "invited"
 AUTHORITY_GROUP = "group"

@@ -16,7 +16,7 @@ from bot.core.working_calendar import next_working_moment
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft, current_goals
 from handlers.locale_lookup import locale_in
 from handlers.replies import ChoiceReply, row_ids
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import mention
 
 

@@ -11,7 +11,7 @@ from bot.core.delivery import NothingToSay
 from bot.core.dependencies import Services
 from bot.core.models import Checkin, FeedbackMeeting, ManagerGrant, Person
 from handlers.neutral_messages import notification
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import (
     Button,
     Message,

@@ -14,7 +14,7 @@ from bot.core.person_ref import PersonRef
 from handlers.locale_lookup import locale_in
 from handlers.meeting_access import Someone, access_in, record_refusal, ref_for
 from handlers.replies import FormAnswer, row_ids
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import mention
 
 FIELD_LIMIT = 1500

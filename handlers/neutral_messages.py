@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import ids
 from bot.core.config import Settings
-from messages.loader import Content, LocaleContent
+from messages.content import Content, LocaleContent
 from messages.model import Button, Link, Message, Paragraph, TextBlock, parse_text
 
 

@@ -18,7 +18,7 @@ from handlers.feedback import draft_message
 from handlers.goals import goals_of
 from handlers.meeting_messages import meeting_message
 from handlers.neutral_messages import finished_message, plain, stage_message
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import Bullets, Message
 
 

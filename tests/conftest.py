@@ -32,9 +32,10 @@ from bot.core.migrate import upgrade
 from bot.core.person_ref import PersonRef
 from bot.demo import slack_requests as simulate
 from bot.demo.background_work import listeners_settled
-from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import PostedMessage
 from bot.slack.client import close_shared_session, open_shared_session
-from messages.loader import Content
+from messages.content import Content
 
 # The Teams fixtures (a bot serving Teams too, and a loopback guard for its HTTP clients).
 pytest_plugins = ["tests.bot.teams.harness"]

@@ -26,7 +26,8 @@ from bot.slack.oauth import SlackInstalls, build_installs
 from bot.slack.sender import SlackSender
 from bot.teams.endpoint import MountedEndpoint
 from handlers.outbox import OutboxComposer
-from messages.loader import Content, load_content
+from messages.content import Content
+from messages.loader import load_content
 from scheduler.dispatcher import Dispatcher
 
 if TYPE_CHECKING:

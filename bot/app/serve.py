@@ -15,7 +15,8 @@ from prometheus_client import start_http_server
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.app.connection_limits import connection_limits, guarded_server, raise_open_file_limit
+from bot.app.connection_limits import connection_limits, raise_open_file_limit
+from bot.app.guarded_server import guarded_server
 from bot.app.runtime import Runtime, build_runtime
 from bot.app.web import build_web_app
 from bot.core.config import ConfigError, Settings

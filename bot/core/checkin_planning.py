@@ -12,7 +12,7 @@ from bot.core import ids, store
 from bot.core.config import Settings, WorkingTime, parse_hours, parse_weekdays
 from bot.core.models import Checkin, Journey, Person, Workspace
 from bot.core.working_calendar import add_days, add_working_days, person_zone, spread
-from messages.loader import Timing
+from messages.content import Timing
 
 # Check-ins counted from the start of the journey, and so moved when the person's zone changes.
 FROM_START = (

@@ -11,7 +11,7 @@ from messages.model import Message
 if TYPE_CHECKING:
     from bot.core.config import Settings
     from bot.core.dependencies import Services
-    from messages.loader import LocaleContent
+    from messages.content import LocaleContent
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from bot.core.blocking import BlockingWork
 from bot.core.clock import Clock, system_clock
 from bot.core.config import Settings
-from messages.loader import Content
+from messages.content import Content
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from bot.core.db import make_engine
 from bot.core.migrate import upgrade
 from bot.demo import slack_requests as simulate
 from bot.demo.background_work import listeners_settled
-from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import PostedMessage
 
 USER = "U0YOU"
 MANAGER = "U0SAM"  # your manager, whom you invite to prepare a feedback meeting

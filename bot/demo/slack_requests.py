@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bot.core.ids import COMMAND
-from bot.demo.slack_standin import PostedMessage
+from bot.demo.slack_standin_records import PostedMessage
 from bot.slack.guard import signature_for
 
 

@@ -7,85 +7,37 @@ Failures can be queued per method to rehearse rate limits, server errors and gon
 It also plays Slack's side of installing in several workspaces: the authorize page sends the
 browser back with a code, oauth.v2.access trades it for a bot token of that workspace (with a
 refresh token when token rotation is on, each usable once), and removing the app revokes them.
+
+What it records is in slack_standin_records, its answer to each Web API method in
+slack_standin_web_api, its HTTP server in slack_standin_http.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import json
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import urlencode
 
-Payload = dict[str, Any]
-
-
-@dataclass
-class Call:
-    method: str
-    args: Payload
-    token: str | None
-    team_id: str | None = None  # the workspace the token belongs to
-
-
-@dataclass
-class StandInTeam:
-    id: str
-    name: str
-    enterprise_id: str | None = None
-    # Installed for the whole Grid org rather than this one workspace.
-    org_wide: bool = False
+from bot.demo.slack_standin_http import _make_handler, _QuietServer
+from bot.demo.slack_standin_records import (
+    Call,
+    Failure,
+    IssuedToken,
+    Payload,
+    PostedMessage,
+    StandInTeam,
+    StandInUser,
+)
+from bot.demo.slack_standin_web_api import WebApiMethods, _dm_channel
 
 
 @dataclass
-class IssuedToken:
-    """A token oauth.v2.access gave out, and what became of it."""
-
-    team_id: str | None
-    enterprise_id: str | None
-    kind: str  # "bot" or "refresh"
-    expires_at: float | None = None  # wall-clock seconds; None never expires
-    revoked: bool = False
-    spent: bool = False  # a refresh token already used
-
-
-@dataclass
-class Failure:
-    error: str | None = None
-    status: int = 200
-    retry_after: int | None = None
-    delay: float = 0.0
-
-
-@dataclass
-class StandInUser:
-    id: str
-    tz: str = "Europe/London"
-    locale: str = "en-GB"
-    deleted: bool = False
-    is_bot: bool = False
-    team_id: str = "T0DEMO"
-
-
-@dataclass
-class PostedMessage:
-    channel: str
-    ts: str
-    text: str
-    blocks: list[Payload]
-    metadata: Payload | None
-    updates: int = 0
-
-
-@dataclass
-class SlackStandIn:
+class SlackStandIn(WebApiMethods):
     """Start with `start()`, point SLACK_API_URL at `api_url`, read `calls` and `messages`."""
 
     team_id: str = "T0DEMO"
@@ -359,269 +311,3 @@ class SlackStandIn:
         with self._lock:
             self.responses.append({"path": path, **body})
             self._lock.notify_all()
-
-    def _next_ts(self) -> str:
-        """Slack's message ts: the posting time in seconds, unique within the stand-in."""
-        self._last_ts = max(self.clock(), self._last_ts + 0.000001)
-        return f"{self._last_ts:.6f}"
-
-    def _user(self, user_id: str) -> StandInUser | None:
-        if user_id in self.missing_users:
-            return None
-        user = self.users.get(user_id)
-        if user is None and user_id.startswith(("U", "W")):
-            user = StandInUser(id=user_id, tz=self.default_tz, team_id=self.team_id)
-            self.users[user_id] = user
-        return user
-
-    def _auth_test(self, _args: Payload) -> Payload:
-        caller = self._caller
-        team = self.teams.get(caller.team_id or "") if caller else self.teams[self.team_id]
-        enterprise_id = caller.enterprise_id if caller else None
-        return {
-            "ok": True,
-            "team_id": team.id if team else None,
-            "enterprise_id": enterprise_id,
-            "user_id": self.bot_user_id,
-            "bot_id": "B0BOT",
-            "team": team.name if team else None,
-            "user": "next-step",
-            "url": "https://standin.invalid/",
-            "is_enterprise_install": caller is not None and caller.team_id is None,
-        }
-
-    def _users_info(self, args: Payload) -> Payload:
-        user = self._user(str(args.get("user", "")))
-        if user is None:
-            return {"ok": False, "error": "user_not_found"}
-        info: Payload = {
-            "id": user.id,
-            "team_id": user.team_id,
-            "deleted": user.deleted,
-            "is_bot": user.is_bot,
-            "tz": user.tz,
-            "tz_offset": 0,
-        }
-        if str(args.get("include_locale", "")).lower() in ("true", "1"):
-            info["locale"] = user.locale
-        return {"ok": True, "user": info}
-
-    def _usergroups_list(self, args: Payload) -> Payload:
-        with_users = str(args.get("include_users", "")).lower() in ("true", "1")
-        groups: list[Payload] = []
-        for number, (handle, members) in enumerate(sorted(self.usergroups.items()), start=1):
-            group: Payload = {"id": f"S{number:08d}", "team_id": self.team_id, "handle": handle}
-            if with_users:
-                group["users"] = list(members)
-            groups.append(group)
-        return {"ok": True, "usergroups": groups}
-
-    def _conversations_open(self, args: Payload) -> Payload:
-        users = str(args.get("users", ""))
-        user = self._user(users)
-        if user is None or "," in users:
-            return {"ok": False, "error": "user_not_found"}
-        if user.deleted:
-            return {"ok": False, "error": "user_disabled"}
-        if user.is_bot:
-            return {"ok": False, "error": "cannot_dm_bot"}
-        return {"ok": True, "channel": {"id": _dm_channel(user.id)}}
-
-    def _chat_postMessage(self, args: Payload) -> Payload:
-        channel = str(args.get("channel", ""))
-        if not channel.startswith("D"):
-            return {"ok": False, "error": "channel_not_found"}
-        user = self.users.get(channel[1:])
-        if user is not None and user.deleted:
-            return {"ok": False, "error": "account_inactive"}
-        ts = self._next_ts()
-        metadata = _json_field(args.get("metadata"))
-        message = PostedMessage(
-            channel=channel,
-            ts=ts,
-            text=str(args.get("text", "")),
-            blocks=_json_field(args.get("blocks")) or [],
-            metadata=metadata,
-        )
-        self.messages.append(message)
-        return {
-            "ok": True,
-            "channel": channel,
-            "ts": ts,
-            "message": {"text": message.text, "blocks": message.blocks, "ts": ts},
-        }
-
-    def _chat_update(self, args: Payload) -> Payload:
-        for message in self.messages:
-            if message.channel == args.get("channel") and message.ts == args.get("ts"):
-                message.text = str(args.get("text", message.text))
-                message.blocks = _json_field(args.get("blocks")) or message.blocks
-                message.updates += 1
-                return {"ok": True, "channel": message.channel, "ts": message.ts}
-        return {"ok": False, "error": "message_not_found"}
-
-    def _chat_postEphemeral(self, args: Payload) -> Payload:
-        return {"ok": True, "message_ts": self._next_ts()}
-
-    def _files_getUploadURLExternal(self, args: Payload) -> Payload:
-        file_id = f"F{len(self.uploads) + len(self.shared_files) + 1:05d}"
-        self.uploads.setdefault(file_id, b"")
-        return {"ok": True, "upload_url": f"{self.base_url}upload/{file_id}", "file_id": file_id}
-
-    def _files_completeUploadExternal(self, args: Payload) -> Payload:
-        files = _json_field(args.get("files")) or []
-        shared = []
-        for entry in files:
-            data = self.uploads.get(str(entry.get("id")))
-            if data is None:
-                return {"ok": False, "error": "file_not_found"}
-            shared.append(
-                {
-                    "id": entry["id"],
-                    "title": entry.get("title"),
-                    "channel": args.get("channel_id"),
-                    "comment": args.get("initial_comment"),
-                    "content": data,
-                }
-            )
-        self.shared_files.extend(shared)
-        return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
-
-    def _views_open(self, args: Payload) -> Payload:
-        view = _json_field(args.get("view")) or {}
-        if not args.get("trigger_id"):
-            return {"ok": False, "error": "invalid_trigger_id"}
-        self.opened_views.append(view)
-        return {"ok": True, "view": {"id": f"V{len(self.opened_views):04d}", **view}}
-
-    def _views_publish(self, args: Payload) -> Payload:
-        view = _json_field(args.get("view")) or {}
-        self.home_views[str(args.get("user_id"))] = view
-        return {"ok": True, "view": {"id": "V0HOME", **view}}
-
-    def _conversations_history(self, args: Payload) -> Payload:
-        channel = args.get("channel")
-        oldest = float(args.get("oldest") or 0)
-        found = [
-            {
-                "type": "message",
-                "ts": m.ts,
-                "text": m.text,
-                "bot_id": "B0BOT",
-                **({"metadata": m.metadata} if m.metadata else {}),
-            }
-            for m in reversed(self.messages)
-            if m.channel == channel and float(m.ts) >= oldest
-        ]
-        return {"ok": True, "messages": found, "has_more": False}
-
-    def _apps_connections_open(self, _args: Payload) -> Payload:
-        if self.socket_url is None:
-            return {"ok": False, "error": "socket_mode_not_available"}
-        return {"ok": True, "url": self.socket_url}
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """Clients that hang up (timeouts being rehearsed, shutdowns) are not errors here.
-
-    Counts the connections it accepted, so tests can see whether clients reuse them.
-    """
-
-    connections = 0
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self.connections += 1
-        super().process_request(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-def _dm_channel(user_id: str) -> str:
-    return f"D{user_id}"
-
-
-def _json_field(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
-
-def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body are written separately; with Nagle's algorithm on, a kept-alive
-        # connection would wait for the client's delayed ACK (about 40 ms) on every answer.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            return
-
-        def do_GET(self) -> None:
-            url = urlparse(self.path)
-            if url.path == "/oauth/v2/authorize":
-                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                status, where = standin.authorize(query)
-                if status == 302:
-                    self._send(302, {}, {"Location": where})
-                else:
-                    self._send(status, {"ok": False, "error": where}, {})
-                return
-            self._answer()
-
-        def do_POST(self) -> None:
-            self._answer()
-
-        def _answer(self) -> None:
-            url = urlparse(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            if url.path.startswith("/upload/"):  # a file's bytes, as files_upload_v2 sends them
-                standin.record_upload(url.path.removeprefix("/upload/"), raw)
-                self._send(200, {"ok": True}, {})
-                return
-            args: Payload = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            content_type = self.headers.get("Content-Type", "")
-            if raw:
-                if "json" in content_type:
-                    try:
-                        loaded = json.loads(raw)
-                    except ValueError:
-                        loaded = {}
-                    if isinstance(loaded, dict):
-                        args.update(loaded)
-                else:
-                    args.update({k: v[-1] for k, v in parse_qs(raw.decode()).items()})
-            if url.path.startswith("/respond/"):
-                standin.record_response(url.path, args)
-                self._send(200, {"ok": True}, {})
-                return
-            if not url.path.startswith("/api/"):
-                self._send(404, {"ok": False, "error": "not_found"}, {})
-                return
-            auth = self.headers.get("Authorization", "")
-            if auth.startswith("Basic "):  # an app's client id and secret (oauth.v2.access)
-                client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-                args.update(client_id=client_id, client_secret=secret)
-                auth = ""
-            token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
-            status, body, headers = standin.handle(url.path[len("/api/") :], args, token)
-            self._send(status, body, headers)
-
-        def _send(self, status: int, body: Payload, headers: dict[str, str]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            # The client may have given up already (a timeout being rehearsed).
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(data)
-
-    return Handler

@@ -6,7 +6,7 @@ import base64
 import hashlib
 from html import escape
 
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;"

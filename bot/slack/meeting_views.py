@@ -10,7 +10,7 @@ from bot.slack.blocks import escape_mrkdwn
 from bot.slack.form_state import SubmittedForm
 from bot.slack.views import plain_text
 from handlers.meeting_preparation import FIELD_LIMIT, MeetingDraft
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import mention
 
 Block = dict[str, Any]

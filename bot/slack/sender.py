@@ -20,7 +20,7 @@ from bot.core.delivery import (
 from bot.core.ids import MESSAGE_METADATA_TYPE
 from bot.slack.blocks import build_message_blocks
 from bot.slack.bot_tokens import NotInstalled, TokenRefreshFailed, WorkspaceTokens
-from messages.loader import language_tag
+from messages.content import language_tag
 from messages.model import Message
 
 HISTORY_PAGES = 5

@@ -9,7 +9,7 @@ from bot.core.ids import FEEDBACK_FORM, GOALS_FORM, HOURS_FORM, NOTES_FORM, PROG
 from bot.slack.form_state import SubmittedForm
 from handlers.feedback import FOCUS_LIMIT, NOTE_LIMIT
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 
 Block = dict[str, Any]
 

@@ -28,7 +28,7 @@ from handlers.outbox import recompose_own
 from handlers.replies import ChoiceReply
 from handlers.stage_choice import choose
 from handlers.start import start_or_resume
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import Message, Paragraph
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from handlers.command import run_command
 from handlers.export import export_data
 from handlers.neutral_messages import home_message, plain
 from handlers.replies import CommandReply
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import Button, Message, clean_typed
 
 logger = logging.getLogger(__name__)

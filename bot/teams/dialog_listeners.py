@@ -28,7 +28,7 @@ from handlers import (
 from handlers.checkin_answers import answer_nudge, save_progress_note
 from handlers.feedback import request_feedback, save_notes
 from handlers.goals import current_goals, save_goals
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import MENTION, Message, mention
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from bot.teams.cards import Card, card_attachment
 from handlers.feedback import FOCUS_LIMIT, NOTE_LIMIT, TONES
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft
 from handlers.meeting_preparation import FIELD_LIMIT, MeetingDraft
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import clean_typed
 
 Errors = Mapping[str, str]

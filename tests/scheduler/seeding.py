@@ -18,11 +18,13 @@ from bot.core.db import make_sessions
 from bot.core.dependencies import Services
 from bot.core.ids import CHECKIN_KIND_STAGE, MESSAGE_METADATA_TYPE
 from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
-from bot.demo.slack_standin import Call, SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Call
 from bot.slack.client import make_web_client
 from bot.slack.sender import SlackSender
 from handlers.outbox import OutboxComposer
-from messages.loader import Content, load_content
+from messages.content import Content
+from messages.loader import load_content
 from scheduler.dispatcher import Dispatcher
 
 TEAM = "T0TEST"

@@ -28,7 +28,8 @@ from sqlalchemy import Engine, make_url, text
 from bot.core.config import load_settings
 from bot.core.db import make_engine
 from bot.core.migrate import upgrade
-from bot.demo.slack_standin import Call, Payload, SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Call, Payload
 from tests.conftest import postgres_url
 from tests.scheduler.seeding import (
     assert_all_sent,

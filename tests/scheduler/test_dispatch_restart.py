@@ -17,7 +17,8 @@ from bot.core.db import make_sessions
 from bot.core.delivery import Delivered, Profile, Recipient, Sender
 from bot.core.ids import MESSAGE_METADATA_TYPE
 from bot.core.models import Checkin, CheckinStatus
-from bot.demo.slack_standin import Failure, SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Failure
 from bot.slack.client import make_web_client
 from messages.model import Message
 from scheduler.dispatcher import Dispatcher

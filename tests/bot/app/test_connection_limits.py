@@ -21,16 +21,9 @@ from typing import Any
 
 import pytest
 
-from bot.app.connection_limits import (
-    ACCEPT_FAILED,
-    ClosedSummary,
-    ConnectionGuard,
-    ConnectionLimits,
-    GuardedServer,
-    connection_limits,
-    guarded_server,
-    raise_open_file_limit,
-)
+from bot.app.connection_guard import ACCEPT_FAILED, ClosedSummary, ConnectionGuard
+from bot.app.connection_limits import ConnectionLimits, connection_limits, raise_open_file_limit
+from bot.app.guarded_server import GuardedServer, guarded_server
 from bot.app.runtime import build_runtime
 from bot.app.web import build_web_app
 from bot.core.clock import ManualClock

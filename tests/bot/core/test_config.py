@@ -20,7 +20,7 @@ from bot.core.config import (
     load_time_zone,
     service_url_allowed,
 )
-from messages.loader import LINK_KEYS
+from messages.schema import LINK_KEYS
 
 # -- defaults and normalisation ----------------------------------------------------------
 

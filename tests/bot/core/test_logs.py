@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.core import ids, logs
 from bot.core.db import make_engine
 from bot.demo import slack_requests as simulate
-from bot.demo.slack_standin import Failure
+from bot.demo.slack_standin_records import Failure
 from scheduler import runner
 from tests.bot.teams.fakes import CLIENT_ID
 from tests.bot.teams.fakes import Failure as TeamsFailure

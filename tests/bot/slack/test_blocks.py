@@ -16,7 +16,8 @@ from bot.slack.blocks import (
     replace_actions_with_note,
 )
 from handlers.neutral_messages import stage_message
-from messages.loader import Content, load_content
+from messages.content import Content
+from messages.loader import load_content
 from messages.model import Bullets, Button, Link, Message, Paragraph, mention
 
 Block = dict[str, Any]

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.core import ids
 from bot.demo import slack_requests as simulate
-from bot.demo.slack_standin import PostedMessage
+from bot.demo.slack_standin_records import PostedMessage
 from tests.conftest import TEAM, BotFactory, RunningBot, responded_after, text_of
 
 ALEX = "U0ALEX"

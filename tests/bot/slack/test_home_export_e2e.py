@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from bot.core import ids
 from bot.core.models import Journey, JourneyStatus, Person
 from bot.demo import slack_requests as simulate
-from bot.demo.slack_standin import PostedMessage
+from bot.demo.slack_standin_records import PostedMessage
 from tests.conftest import BotFactory, RunningBot, text_of
 
 USER = "U0RIA"

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from bot.core import audit
 from bot.core.models import AuditEntry, Person
 from bot.demo import slack_requests as simulate
-from bot.demo.slack_standin import Failure, SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Failure
 from tests.bot.slack.installing import cookie_state, install, oauth_bot, opened, stored_bot_tokens
 from tests.conftest import TEAM, BotFactory, RunningBot
 

@@ -19,7 +19,7 @@ from bot.app.operator_commands import print_audit
 from bot.core import audit, ids
 from bot.core.models import AuditEntry, FeedbackNote, Person
 from bot.demo import slack_requests as simulate
-from bot.demo.slack_standin import PostedMessage
+from bot.demo.slack_standin_records import PostedMessage
 from handlers.export import export_data
 from tests.conftest import TEAM, BotFactory, RunningBot, text_of
 

@@ -18,7 +18,8 @@ from bot.core.db import make_engine
 from bot.core.metrics import Metrics
 from bot.core.migrate import upgrade
 from bot.core.models import Checkin, CheckinStatus
-from bot.demo.slack_standin import Failure, SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Failure
 from tests.conftest import BotFactory, RunningBot, make_settings
 
 USER = "U0OBS"

@@ -25,7 +25,7 @@ from bot.slack.views import (
     build_notes_modal,
     build_progress_note_modal,
 )
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from tests.conftest import SECRET, TEAM, BotFactory, RunningBot, text_of
 
 USER = "U0ALEX"

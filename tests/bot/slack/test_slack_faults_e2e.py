@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot.core import ids
 from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus
-from bot.demo.slack_standin import Failure
+from bot.demo.slack_standin_records import Failure
 from tests.conftest import BotFactory, RunningBot, text_of
 
 USER = "U0KIM"

@@ -15,7 +15,7 @@ from bot.core import ids
 from bot.core.models import Person
 from bot.demo import slack_requests as simulate
 from bot.slack.views import build_hours_modal
-from messages.loader import language_tag
+from messages.content import language_tag
 from tests.conftest import TEAM, BotFactory, text_of
 
 USER = "U0ALEX"
