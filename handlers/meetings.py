@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select, update
 
-from bot.core import audit, ids, store
+from bot.core import audit, ids
 from bot.core.checkin_planning import add_message, person_time
 from bot.core.dependencies import Services
 from bot.core.models import (
@@ -25,6 +25,7 @@ from bot.core.models import (
     Person,
 )
 from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 from bot.core.working_calendar import next_working_moment
 from handlers.controls import locale_in
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft, current_goals
@@ -146,8 +147,8 @@ def _declined_since(last: FeedbackMeeting | None, grant: ManagerGrant | None) ->
 
 def _last_meeting(session: Session, actor: PersonRef, subject_id: str) -> FeedbackMeeting | None:
     """The latest meeting this actor prepared for this person, if any."""
-    manager = store.find_person(session, ref=actor)
-    person = store.find_person(session, ref=_ref_for(actor, subject_id))
+    manager = people.find_person(session, ref=actor)
+    person = people.find_person(session, ref=_ref_for(actor, subject_id))
     if manager is None or person is None:
         return None
     return session.exec(
@@ -175,7 +176,7 @@ def _record_refusal(
 
 
 def _live_grant(session: Session, person_ref: PersonRef, manager_id: str) -> ManagerGrant | None:
-    person = store.find_person(session, ref=person_ref)
+    person = people.find_person(session, ref=person_ref)
     if person is None:
         return None
     return session.exec(
@@ -201,7 +202,7 @@ def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> Form
             return FormAnswer(errors={"manager": form["error_bot"]})
         if not manager.found or not manager.active:
             return FormAnswer(errors={"manager": form["error_unknown"]})
-        person = store.get_or_create_person(session, ref=ref, now=now)
+        person = people.get_or_create_person(session, ref=ref, now=now)
         _hold(session, person)
         live = _live_grant(session, ref, manager.user_id)
         after_no = False
@@ -222,7 +223,7 @@ def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> Form
         session.add(grant)
         session.flush()
         _record_grant(session, now, ref, manager, audit.DONE, audit.RENEWED if quiet else None)
-        manager_person = store.get_or_create_person(
+        manager_person = people.get_or_create_person(
             session, ref=_ref_for(ref, manager.user_id), now=now
         )
         saved = _saved_text(locale, services, manager, renewed=quiet)
@@ -322,7 +323,7 @@ def withdraw_invitation(services: Services, ref: PersonRef, grant_id: int | None
     """The person takes an invitation back; the manager can no longer prepare a meeting."""
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         grant = session.get(ManagerGrant, grant_id) if grant_id is not None else None
         if person is None or grant is None or grant.person_id != person.id:
             return False
@@ -346,7 +347,7 @@ def withdraw_invitation(services: Services, ref: PersonRef, grant_id: int | None
 def _cancel_undelivered(session: Session, ref: PersonRef, grant: ManagerGrant) -> None:
     """An invitation not yet delivered (in Teams it may wait weeks for the manager to add the
     app) is cancelled with its withdrawal, so it never arrives after it."""
-    manager = store.find_person(session, ref=_ref_for(ref, grant.manager_user_id))
+    manager = people.find_person(session, ref=_ref_for(ref, grant.manager_user_id))
     if manager is None:
         return
     session.exec(
@@ -391,13 +392,13 @@ def prepare_meeting(
         if access.authority is None:
             _record_refusal(session, services, actor, subject, access)
             return FormAnswer(errors={"thanks": access.refusal or ""})
-        manager = store.get_or_create_person(session, ref=actor, now=now)
+        manager = people.get_or_create_person(session, ref=actor, now=now)
         zone, _ = person_time(session, person=manager, settings=services.settings)
         errors = _validate(draft, locale, today=now.astimezone(zone).date())
         if errors:
             return FormAnswer(errors=errors)
         assert draft.meeting_on is not None and draft.follow_up_on is not None
-        person = store.get_or_create_person(session, ref=_ref_for(actor, subject.user_id), now=now)
+        person = people.get_or_create_person(session, ref=_ref_for(actor, subject.user_id), now=now)
         meeting = FeedbackMeeting(
             person_id=person.id or 0,
             manager_id=manager.id or 0,
@@ -478,7 +479,7 @@ def answer_offer(
     with services.sessions.begin() as session:
         locale = locale_in(session, services, ref)
         offer = locale.checkins["meeting_offer"]
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         meeting = session.get(FeedbackMeeting, meeting_id) if meeting_id is not None else None
         if person is None or meeting is None or meeting.person_id != person.id:
             return ChoiceReply(note=locale.text("button_expired"))
@@ -571,7 +572,7 @@ def next_steps_as_goals(
 ) -> tuple[LocaleContent, list[GoalDraft]] | None:
     """The goals form, filled with the person's goals and then the meeting's next steps."""
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         meeting = session.get(FeedbackMeeting, meeting_id) if meeting_id is not None else None
         if person is None or meeting is None or meeting.person_id != person.id:
             return None

@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.core import ids, store
+from bot.core import ids
 from bot.core.checkin_planning import overridden_working_time, replan_start_checkins
-from bot.core.config import WorkingTime
 from bot.core.db import checkpoint
 from bot.core.delivery import (
     Composer,
@@ -33,7 +32,14 @@ from bot.core.delivery import (
 from bot.core.dependencies import Services
 from bot.core.metrics import Metrics
 from bot.core.models import Journey, JourneyStatus
-from bot.core.working_calendar import is_working_moment, next_working_moment, person_zone, spread
+from bot.core.storage import events, outbox, people
+from bot.core.working_calendar import (
+    WorkingTime,
+    is_working_moment,
+    next_working_moment,
+    person_zone,
+    spread,
+)
 from messages.model import Message
 
 logger = logging.getLogger(__name__)
@@ -226,14 +232,14 @@ class Dispatcher:
 
     def prune(self) -> None:
         with self.services.sessions.begin() as session:
-            store.forget_old_events(session, before=self.services.clock() - timedelta(days=1))
+            events.forget_old_events(session, before=self.services.clock() - timedelta(days=1))
 
     # -- claiming --------------------------------------------------------------------------
 
     def _claim_and_load(self, checkin_id: int) -> _Job | None:
         """Claim one row and start on it, in one transaction."""
         with self.services.sessions.begin() as session:
-            claimed = store.claim_checkin(
+            claimed = outbox.claim_checkin(
                 session,
                 checkin_id=checkin_id,
                 owner=self.owner,
@@ -246,20 +252,20 @@ class Dispatcher:
         """Claim a page of due rows; each with its lane, so one person's stay in order."""
         now = self.services.clock()
         with self.services.sessions.begin() as session:
-            due = store.due_checkin_ids(session, now=now, limit=self.page_size)
+            due = outbox.due_checkin_ids(session, now=now, limit=self.page_size)
             claimed = [
                 checkin_id
                 for checkin_id in due
-                if store.claim_checkin(
+                if outbox.claim_checkin(
                     session, checkin_id=checkin_id, owner=self.owner, now=now, lease=self.lease
                 )
             ]
-            lanes = store.lanes_of_checkins(session, claimed)
+            lanes = outbox.lanes_of_checkins(session, claimed)
             return [(checkin_id, lanes[checkin_id]) for checkin_id in claimed]
 
     def _unclaim(self, checkin_id: int) -> None:
         with self.services.sessions.begin() as session:
-            store.release_checkin(
+            outbox.release_checkin(
                 session,
                 checkin_id=checkin_id,
                 owner=self.owner,
@@ -273,8 +279,8 @@ class Dispatcher:
 
     def _load_in(self, session: Session, checkin_id: int) -> _Job | None:
         """Count an attempt at a row this worker holds, and read what sending it needs."""
-        attempts = store.begin_attempt(session, checkin_id=checkin_id, owner=self.owner)
-        facts = store.delivery_facts(session, checkin_id=checkin_id) if attempts else None
+        attempts = outbox.begin_attempt(session, checkin_id=checkin_id, owner=self.owner)
+        facts = outbox.delivery_facts(session, checkin_id=checkin_id) if attempts else None
         if attempts is None or facts is None:
             return None
         checked = facts.profile_checked_at
@@ -487,7 +493,7 @@ class Dispatcher:
         time zone moved, move what counts from their journey's start with it."""
         if profile is None:
             return
-        store.save_profile(
+        people.save_profile(
             session,
             person_id=job.person_id,
             time_zone=profile.time_zone,
@@ -511,7 +517,7 @@ class Dispatcher:
     def _mark_posting(self, job: _Job, profile: Profile | None) -> bool:
         with self.services.sessions.begin() as session:
             self._save_profile(session, job, profile)
-            return store.mark_posting(
+            return outbox.mark_posting(
                 session,
                 checkin_id=job.checkin_id,
                 owner=self.owner,
@@ -527,8 +533,8 @@ class Dispatcher:
         with self.services.sessions.begin() as session:
             self._save_profile(session, job, profile)
             if job.recipient.dm_channel_id != channel_id:
-                store.set_dm_channel(session, person_id=job.person_id, channel_id=channel_id)
-            return store.mark_sent(
+                people.set_dm_channel(session, person_id=job.person_id, channel_id=channel_id)
+            return outbox.mark_sent(
                 session,
                 checkin_id=job.checkin_id,
                 owner=self.owner,
@@ -550,7 +556,7 @@ class Dispatcher:
             self.metrics.checkin_outcome(job.kind, SendOutcome.DEFERRED.value)
         with self.services.sessions.begin() as session:
             self._save_profile(session, job, profile)
-            store.release_checkin(
+            outbox.release_checkin(
                 session,
                 checkin_id=job.checkin_id,
                 owner=self.owner,
@@ -564,7 +570,7 @@ class Dispatcher:
         if self.metrics is not None:
             self.metrics.checkin_outcome(job.kind, SendOutcome.FAILED.value)
         with self.services.sessions.begin() as session:
-            store.fail_checkin(session, checkin_id=job.checkin_id, owner=self.owner, error=reason)
+            outbox.fail_checkin(session, checkin_id=job.checkin_id, owner=self.owner, error=reason)
             journey = session.get(Journey, job.journey_id) if job.journey_id else None
             if pause and journey is not None and journey.status == JourneyStatus.ACTIVE:
                 journey.status = JourneyStatus.PAUSED

@@ -14,10 +14,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import ids, store
+from bot.core import ids
 from bot.core.dependencies import Services
 from bot.core.models import GoalStatus
 from bot.core.person_ref import PersonRef
+from bot.core.storage import events
 from bot.slack.blocks import (
     build_home_view,
     build_message_blocks,
@@ -147,7 +148,7 @@ class SlackListeners:
 
     def _record_event(self, event_id: str) -> bool:
         with self.services.sessions.begin() as session:
-            return store.record_event(session, event_id=event_id, now=self.services.clock())
+            return events.record_event(session, event_id=event_id, now=self.services.clock())
 
     async def _answer(self, work: Callable[..., _T], *args: Any) -> _T:
         """Work a person waits on before Slack gets its answer (a command, a form): it goes
