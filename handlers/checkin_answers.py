@@ -6,11 +6,12 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.core import ids, store
+from bot.core import ids
 from bot.core.checkin_planning import add_checkin, next_key, person_time
 from bot.core.dependencies import Services
 from bot.core.models import CheckinStatus, GoalStatus, Journey, JourneyStatus, Person
 from bot.core.person_ref import PersonRef
+from bot.core.storage import checkins
 from bot.core.working_calendar import add_days, add_working_days
 from handlers.feedback import NOTE_LIMIT, FormResult
 from handlers.goals import close_all_goals
@@ -46,7 +47,7 @@ def answer_nudge(
             return ChoiceReply(note=None)  # another click on it already counted
         if choice in KEEPS_BUTTONS:  # the form it opens answers it when it is sent
             return ChoiceReply(note=None, open_form=KEEPS_BUTTONS[choice])
-        if not store.answer_checkin(session, checkin_id=checkin.id or 0, answer=choice, now=now):
+        if not checkins.answer_checkin(session, checkin_id=checkin.id or 0, answer=choice, now=now):
             return ChoiceReply(note=None)
         note = _settle(session, services, locale, person, journey, choice, now)
         if checkin.kind != ids.CHECKIN_KIND_GOAL_PROGRESS:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.core import audit, store
+from bot.core import audit
 from bot.core.dependencies import Services
 from bot.core.models import (
     Checkin,
@@ -20,6 +20,7 @@ from bot.core.models import (
     Person,
 )
 from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 
 FORMAT_VERSION = 1
 
@@ -27,7 +28,7 @@ FORMAT_VERSION = 1
 def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
     """The person's record, journeys, messages scheduled and sent, and goals; None if unknown."""
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         if person is None or person.id is None:
             return None
         journeys = session.exec(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from bot.core import ids, store
+from bot.core import ids
 from bot.core.checkin_planning import person_time
 from bot.core.dependencies import Services
 from bot.core.models import Checkin, CheckinStatus, FeedbackMeeting, Journey, JourneyStatus, Person
 from bot.core.person_ref import PersonRef
+from bot.core.storage import journeys, people
 from bot.core.working_calendar import spread
 from handlers import journey_controls
 from handlers.feedback import notes_of
@@ -32,7 +33,7 @@ from messages.model import (
 def home(services: Services, ref: PersonRef) -> Message:
     line = journey_controls.status_line(services, ref)
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         locale = services.content.for_locale(person.locale if person else None)
         if person is None or line is None:
             return home_message(locale, services.settings, status_line=None)
@@ -51,7 +52,7 @@ def home(services: Services, ref: PersonRef) -> Message:
             progress = _last_progress(session, person, locale)
             if progress:
                 blocks.append(Paragraph(progress))
-        journey = store.open_journey(session, person_id=person.id or 0)
+        journey = journeys.open_journey(session, person_id=person.id or 0)
         return Message(
             notification=base.notification,
             title=base.title,

@@ -7,15 +7,22 @@ import logging
 from dataclasses import dataclass
 from datetime import time
 
-from bot.core import ids, store
+from bot.core import ids
 from bot.core import journey as rules
 from bot.core.checkin_planning import person_time, replan_for_person
-from bot.core.config import WorkingTime, is_time_zone, parse_hours, parse_weekdays
 from bot.core.dependencies import Services
 from bot.core.erasure import erase_person
 from bot.core.models import JourneyStatus
 from bot.core.person_ref import PersonRef
-from bot.core.working_calendar import person_zone, spread
+from bot.core.storage import journeys, people
+from bot.core.working_calendar import (
+    WorkingTime,
+    is_time_zone,
+    parse_hours,
+    parse_weekdays,
+    person_zone,
+    spread,
+)
 from handlers.locale_lookup import person_locale
 from handlers.neutral_messages import forget_prompt, format_when, plain
 from handlers.replies import ChoiceReply, CommandReply
@@ -28,11 +35,11 @@ def status_line(services: Services, ref: PersonRef) -> str | None:
     """Where the person is, in a sentence or two; None if they have never started."""
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         if person is None or person.id is None:
             return None
         locale = services.content.for_locale(person.locale)
-        journey = store.latest_journey(session, person_id=person.id)
+        journey = journeys.latest_journey(session, person_id=person.id)
         if journey is None:
             return None
         if journey.status == JourneyStatus.COMPLETED:
@@ -48,7 +55,7 @@ def status_line(services: Services, ref: PersonRef) -> str | None:
         )
         if journey.status == JourneyStatus.PAUSED:
             return f"{current} {locale.text('status_paused')}"
-        waiting = store.pending_checkin(session, journey_id=journey.id or 0)
+        waiting = journeys.pending_checkin(session, journey_id=journey.id or 0)
         if waiting is not None and waiting.due_at > now:
             zone = person_zone(person.zone_name, services.settings.default_time_zone)
             # Shown as the start of working hours, as it was promised, not the spread minutes.
@@ -67,9 +74,9 @@ def status(services: Services, ref: PersonRef) -> CommandReply:
 def pause(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         locale = services.content.for_locale(person.locale if person else None)
-        journey = store.open_journey(session, person_id=person.id or 0) if person else None
+        journey = journeys.open_journey(session, person_id=person.id or 0) if person else None
         if journey is None:
             key = "status_none"
         elif journey.status == JourneyStatus.PAUSED:
@@ -85,9 +92,9 @@ def pause(services: Services, ref: PersonRef) -> CommandReply:
 def resume(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         locale = services.content.for_locale(person.locale if person else None)
-        journey = store.open_journey(session, person_id=person.id or 0) if person else None
+        journey = journeys.open_journey(session, person_id=person.id or 0) if person else None
         if journey is None:
             return CommandReply(plain(locale, services.settings, locale.text("status_none")))
         if journey.status != JourneyStatus.PAUSED:
@@ -102,9 +109,9 @@ def resume(services: Services, ref: PersonRef) -> CommandReply:
 def stop(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         locale = services.content.for_locale(person.locale if person else None)
-        journey = store.open_journey(session, person_id=person.id or 0) if person else None
+        journey = journeys.open_journey(session, person_id=person.id or 0) if person else None
         if journey is None:
             return CommandReply(plain(locale, services.settings, locale.text("nothing_to_stop")))
         rules.end(session, journey=journey, now=now)
@@ -114,7 +121,7 @@ def stop(services: Services, ref: PersonRef) -> CommandReply:
 def request_forget(services: Services, ref: PersonRef) -> CommandReply:
     locale = person_locale(services, ref)
     with services.sessions.begin() as session:
-        known = store.find_person(session, ref=ref) is not None
+        known = people.find_person(session, ref=ref) is not None
     if not known:
         return CommandReply(plain(locale, services.settings, locale.text("nothing_to_forget")))
     return CommandReply(forget_prompt(locale, services.settings))
@@ -123,7 +130,7 @@ def request_forget(services: Services, ref: PersonRef) -> CommandReply:
 def confirm_forget(services: Services, ref: PersonRef) -> ChoiceReply:
     locale = person_locale(services, ref)
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         if person is None or person.id is None:
             return ChoiceReply(note=locale.text("nothing_to_forget"))
         erase_person(session, services, person)
@@ -180,7 +187,7 @@ def set_working_time(
     """Change (or, given nothing, show) the person's own working hours, days and time zone."""
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.get_or_create_person(session, ref=ref, now=now)
+        person = people.get_or_create_person(session, ref=ref, now=now)
         locale = services.content.for_locale(person.locale)
         errors: dict[str, str] = {}
         if hours and parse_hours(hours) is None:
@@ -237,6 +244,6 @@ def describe_days(working: WorkingTime, locale: LocaleContent) -> str:
 def export(services: Services, ref: PersonRef) -> CommandReply:
     locale = person_locale(services, ref)
     with services.sessions.begin() as session:
-        known = store.find_person(session, ref=ref) is not None
+        known = people.find_person(session, ref=ref) is not None
     key = "export_sending" if known else "export_nothing"
     return CommandReply(plain(locale, services.settings, locale.text(key)), send_export=known)

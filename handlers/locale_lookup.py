@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.core import store
 from bot.core.dependencies import Services
 from bot.core.person_ref import PersonRef
+from bot.core.storage import checkins, people
 from messages.content import LocaleContent
 
 
@@ -19,10 +19,10 @@ def person_locale(services: Services, ref: PersonRef) -> LocaleContent:
 def checkin_locale(services: Services, checkin_id: int) -> LocaleContent:
     """The language of the person an outbox row is for."""
     with services.sessions.begin() as session:
-        return services.content.for_locale(store.locale_of_checkin(session, checkin_id))
+        return services.content.for_locale(checkins.locale_of_checkin(session, checkin_id))
 
 
 def locale_in(session: Session, services: Services, ref: PersonRef) -> LocaleContent:
     """The person's language, inside a transaction the caller already has."""
-    person = store.find_person(session, ref=ref)
+    person = people.find_person(session, ref=ref)
     return services.content.for_locale(person.locale if person else None)

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select, update
 
-from bot.core import audit, ids, store
+from bot.core import audit, ids
 from bot.core.checkin_planning import add_message
 from bot.core.dependencies import Services
 from bot.core.models import Checkin, CheckinStatus, ManagerGrant, Person
 from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 from handlers.locale_lookup import locale_in
 from handlers.meeting_access import Someone, declined_since, last_meeting, live_grant, ref_for
 from handlers.replies import FormAnswer, row_ids
@@ -37,7 +38,7 @@ def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> Form
             return FormAnswer(errors={"manager": form["error_bot"]})
         if not manager.found or not manager.active:
             return FormAnswer(errors={"manager": form["error_unknown"]})
-        person = store.get_or_create_person(session, ref=ref, now=now)
+        person = people.get_or_create_person(session, ref=ref, now=now)
         _hold(session, person)
         live = live_grant(session, ref, manager.user_id)
         after_no = False
@@ -58,7 +59,7 @@ def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> Form
         session.add(grant)
         session.flush()
         _record_grant(session, now, ref, manager, audit.DONE, audit.RENEWED if quiet else None)
-        manager_person = store.get_or_create_person(
+        manager_person = people.get_or_create_person(
             session, ref=ref_for(ref, manager.user_id), now=now
         )
         saved = _saved_text(locale, services, manager, renewed=quiet)
@@ -158,7 +159,7 @@ def withdraw_invitation(services: Services, ref: PersonRef, grant_id: int | None
     """The person takes an invitation back; the manager can no longer prepare a meeting."""
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         grant = session.get(ManagerGrant, grant_id) if grant_id is not None else None
         if person is None or grant is None or grant.person_id != person.id:
             return False
@@ -182,7 +183,7 @@ def withdraw_invitation(services: Services, ref: PersonRef, grant_id: int | None
 def _cancel_undelivered(session: Session, ref: PersonRef, grant: ManagerGrant) -> None:
     """An invitation not yet delivered (in Teams it may wait weeks for the manager to add the
     app) is cancelled with its withdrawal, so it never arrives after it."""
-    manager = store.find_person(session, ref=ref_for(ref, grant.manager_user_id))
+    manager = people.find_person(session, ref=ref_for(ref, grant.manager_user_id))
     if manager is None:
         return
     session.exec(

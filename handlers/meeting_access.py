@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from bot.core import audit, store
+from bot.core import audit
 from bot.core.dependencies import Services
 from bot.core.models import FeedbackMeeting, ManagerGrant, MeetingStatus
 from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 from handlers.locale_lookup import locale_in
 from messages.content import LocaleContent
 
@@ -104,8 +105,8 @@ def declined_since(last: FeedbackMeeting | None, grant: ManagerGrant | None) -> 
 
 def last_meeting(session: Session, actor: PersonRef, subject_id: str) -> FeedbackMeeting | None:
     """The latest meeting this actor prepared for this person, if any."""
-    manager = store.find_person(session, ref=actor)
-    person = store.find_person(session, ref=ref_for(actor, subject_id))
+    manager = people.find_person(session, ref=actor)
+    person = people.find_person(session, ref=ref_for(actor, subject_id))
     if manager is None or person is None:
         return None
     return session.exec(
@@ -133,7 +134,7 @@ def record_refusal(
 
 
 def live_grant(session: Session, person_ref: PersonRef, manager_id: str) -> ManagerGrant | None:
-    person = store.find_person(session, ref=person_ref)
+    person = people.find_person(session, ref=person_ref)
     if person is None:
         return None
     return session.exec(

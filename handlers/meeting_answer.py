@@ -7,11 +7,12 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel import Session, col, update
 
-from bot.core import audit, ids, store
+from bot.core import audit, ids
 from bot.core.checkin_planning import add_message, person_time
 from bot.core.dependencies import Services
 from bot.core.models import FeedbackMeeting, MeetingStatus, Person
 from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 from bot.core.working_calendar import next_working_moment
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft, current_goals
 from handlers.locale_lookup import locale_in
@@ -27,7 +28,7 @@ def answer_offer(
     with services.sessions.begin() as session:
         locale = locale_in(session, services, ref)
         offer = locale.checkins["meeting_offer"]
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         meeting = session.get(FeedbackMeeting, meeting_id) if meeting_id is not None else None
         if person is None or meeting is None or meeting.person_id != person.id:
             return ChoiceReply(note=locale.text("button_expired"))
@@ -120,7 +121,7 @@ def next_steps_as_goals(
 ) -> tuple[LocaleContent, list[GoalDraft]] | None:
     """The goals form, filled with the person's goals and then the meeting's next steps."""
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         meeting = session.get(FeedbackMeeting, meeting_id) if meeting_id is not None else None
         if person is None or meeting is None or meeting.person_id != person.id:
             return None

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.core import audit, ids, store
+from bot.core import audit, ids
 from bot.core.checkin_planning import add_message, person_time
 from bot.core.dependencies import Services
 from bot.core.models import FeedbackMeeting
 from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 from handlers.locale_lookup import locale_in
 from handlers.meeting_access import Someone, access_in, record_refusal, ref_for
 from handlers.replies import FormAnswer, row_ids
@@ -46,13 +47,13 @@ def prepare_meeting(
         if access.authority is None:
             record_refusal(session, services, actor, subject, access)
             return FormAnswer(errors={"thanks": access.refusal or ""})
-        manager = store.get_or_create_person(session, ref=actor, now=now)
+        manager = people.get_or_create_person(session, ref=actor, now=now)
         zone, _ = person_time(session, person=manager, settings=services.settings)
         errors = _validate(draft, locale, today=now.astimezone(zone).date())
         if errors:
             return FormAnswer(errors=errors)
         assert draft.meeting_on is not None and draft.follow_up_on is not None
-        person = store.get_or_create_person(session, ref=ref_for(actor, subject.user_id), now=now)
+        person = people.get_or_create_person(session, ref=ref_for(actor, subject.user_id), now=now)
         meeting = FeedbackMeeting(
             person_id=person.id or 0,
             manager_id=manager.id or 0,

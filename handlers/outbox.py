@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from bot.core import ids, store
+from bot.core import ids
 from bot.core.config import Settings
 from bot.core.delivery import NothingToSay, RecipientUnreachable
 from bot.core.dependencies import Services
 from bot.core.models import Checkin, Journey
 from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 from handlers.checkin_messages import checkin_message
 from handlers.feedback import draft_message
 from handlers.goals import goals_of
@@ -137,7 +138,7 @@ def meeting_offer_row(services: Services, ref: PersonRef, meeting_id: int | None
     if meeting_id is None:
         return None
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         if person is None:
             return None
         return session.exec(
@@ -165,7 +166,7 @@ def _own_row(services: Services, ref: PersonRef, checkin_id: int | None) -> _Own
     if checkin_id is None:
         return None
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         checkin = session.get(Checkin, checkin_id)
         if person is None or checkin is None:
             return None

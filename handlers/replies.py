@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from bot.core import store
 from bot.core.models import Checkin, Journey, Person
 from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 from messages.model import Button, Message
 
 
@@ -58,7 +58,7 @@ class Clicked:
 
 def find_clicked(session: Session, ref: PersonRef, checkin_id: int | None) -> Clicked | None:
     """The row a button points at, if it is the clicking person's own; else None."""
-    person = store.find_person(session, ref=ref)
+    person = people.find_person(session, ref=ref)
     checkin = session.get(Checkin, checkin_id) if checkin_id is not None else None
     journey = (
         session.get(Journey, checkin.journey_id)

@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from bot.core import store
 from bot.core.db import checkpoint
 from bot.core.delivery import Composer, Sender
 from bot.core.dependencies import Services
 from bot.core.metrics import Metrics
+from bot.core.storage import events
 from scheduler.row_delivery import RowDelivery
 from scheduler.row_leases import SendOutcome
 
@@ -160,4 +160,4 @@ class Dispatcher(RowDelivery):
 
     def prune(self) -> None:
         with self.services.sessions.begin() as session:
-            store.forget_old_events(session, before=self.services.clock() - timedelta(days=1))
+            events.forget_old_events(session, before=self.services.clock() - timedelta(days=1))

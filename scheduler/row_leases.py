@@ -10,14 +10,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.core import store
 from bot.core.checkin_planning import overridden_working_time, replan_start_checkins
-from bot.core.config import WorkingTime
 from bot.core.delivery import Profile, Recipient
 from bot.core.dependencies import Services
 from bot.core.metrics import Metrics
 from bot.core.models import Journey, JourneyStatus
-from bot.core.working_calendar import person_zone
+from bot.core.storage import outbox, people
+from bot.core.working_calendar import WorkingTime, person_zone
 
 PROFILE_MAX_AGE = timedelta(days=1)
 
@@ -63,7 +62,7 @@ class RowLeases:
     def _claim_and_load(self, checkin_id: int) -> Job | None:
         """Claim one row and start on it, in one transaction."""
         with self.services.sessions.begin() as session:
-            claimed = store.claim_checkin(
+            claimed = outbox.claim_checkin(
                 session,
                 checkin_id=checkin_id,
                 owner=self.owner,
@@ -76,20 +75,20 @@ class RowLeases:
         """Claim a page of due rows; each with its lane, so one person's stay in order."""
         now = self.services.clock()
         with self.services.sessions.begin() as session:
-            due = store.due_checkin_ids(session, now=now, limit=self.page_size)
+            due = outbox.due_checkin_ids(session, now=now, limit=self.page_size)
             claimed = [
                 checkin_id
                 for checkin_id in due
-                if store.claim_checkin(
+                if outbox.claim_checkin(
                     session, checkin_id=checkin_id, owner=self.owner, now=now, lease=self.lease
                 )
             ]
-            lanes = store.lanes_of_checkins(session, claimed)
+            lanes = outbox.lanes_of_checkins(session, claimed)
             return [(checkin_id, lanes[checkin_id]) for checkin_id in claimed]
 
     def _unclaim(self, checkin_id: int) -> None:
         with self.services.sessions.begin() as session:
-            store.release_checkin(
+            outbox.release_checkin(
                 session,
                 checkin_id=checkin_id,
                 owner=self.owner,
@@ -103,8 +102,8 @@ class RowLeases:
 
     def _load_in(self, session: Session, checkin_id: int) -> Job | None:
         """Count an attempt at a row this worker holds, and read what sending it needs."""
-        attempts = store.begin_attempt(session, checkin_id=checkin_id, owner=self.owner)
-        facts = store.delivery_facts(session, checkin_id=checkin_id) if attempts else None
+        attempts = outbox.begin_attempt(session, checkin_id=checkin_id, owner=self.owner)
+        facts = outbox.delivery_facts(session, checkin_id=checkin_id) if attempts else None
         if attempts is None or facts is None:
             return None
         checked = facts.profile_checked_at
@@ -144,7 +143,7 @@ class RowLeases:
         time zone moved, move what counts from their journey's start with it."""
         if profile is None:
             return
-        store.save_profile(
+        people.save_profile(
             session,
             person_id=job.person_id,
             time_zone=profile.time_zone,
@@ -168,7 +167,7 @@ class RowLeases:
     def _mark_posting(self, job: Job, profile: Profile | None) -> bool:
         with self.services.sessions.begin() as session:
             self._save_profile(session, job, profile)
-            return store.mark_posting(
+            return outbox.mark_posting(
                 session,
                 checkin_id=job.checkin_id,
                 owner=self.owner,
@@ -184,8 +183,8 @@ class RowLeases:
         with self.services.sessions.begin() as session:
             self._save_profile(session, job, profile)
             if job.recipient.dm_channel_id != channel_id:
-                store.set_dm_channel(session, person_id=job.person_id, channel_id=channel_id)
-            return store.mark_sent(
+                people.set_dm_channel(session, person_id=job.person_id, channel_id=channel_id)
+            return outbox.mark_sent(
                 session,
                 checkin_id=job.checkin_id,
                 owner=self.owner,
@@ -207,7 +206,7 @@ class RowLeases:
             self.metrics.checkin_outcome(job.kind, SendOutcome.DEFERRED.value)
         with self.services.sessions.begin() as session:
             self._save_profile(session, job, profile)
-            store.release_checkin(
+            outbox.release_checkin(
                 session,
                 checkin_id=job.checkin_id,
                 owner=self.owner,
@@ -221,7 +220,7 @@ class RowLeases:
         if self.metrics is not None:
             self.metrics.checkin_outcome(job.kind, SendOutcome.FAILED.value)
         with self.services.sessions.begin() as session:
-            store.fail_checkin(session, checkin_id=job.checkin_id, owner=self.owner, error=reason)
+            outbox.fail_checkin(session, checkin_id=job.checkin_id, owner=self.owner, error=reason)
             journey = session.get(Journey, job.journey_id) if job.journey_id else None
             if pause and journey is not None and journey.status == JourneyStatus.ACTIVE:
                 journey.status = JourneyStatus.PAUSED

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from bot.core.config import ConfigError, Settings, load_settings
+from bot.core.config import ConfigError, Settings
+from bot.core.config_loading import load_settings
 from bot.core.logs import configure_logging
 from bot.core.report import Month, ReportRangeError
 

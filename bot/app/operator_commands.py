@@ -10,14 +10,14 @@ from typing import TextIO
 
 from bot.core import audit
 from bot.core.checkin_planning import find_workspace, working_time
-from bot.core.config import ConfigError, Settings, parse_hours, parse_weekdays
+from bot.core.config import ConfigError, Settings
 from bot.core.db import make_sessions
 from bot.core.encryption import TokenCipher
 from bot.core.migrate import ready_engine
 from bot.core.models import Workspace
 from bot.core.report import Month, ReportRangeError, Scope, build_report, count_people, report_range
-from bot.core.store import list_checkins
-from bot.core.working_calendar import person_zone
+from bot.core.storage.checkins import list_checkins
+from bot.core.working_calendar import parse_hours, parse_weekdays, person_zone
 from bot.slack.installations import reseal_tokens
 
 

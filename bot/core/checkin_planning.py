@@ -8,10 +8,19 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot.core import ids, store
-from bot.core.config import Settings, WorkingTime, parse_hours, parse_weekdays
+from bot.core import ids
+from bot.core.config import Settings
 from bot.core.models import Checkin, Journey, Person, Workspace
-from bot.core.working_calendar import add_days, add_working_days, person_zone, spread
+from bot.core.storage import checkins, inserts, journeys
+from bot.core.working_calendar import (
+    WorkingTime,
+    add_days,
+    add_working_days,
+    parse_hours,
+    parse_weekdays,
+    person_zone,
+    spread,
+)
 from messages.content import Timing
 
 # Check-ins counted from the start of the journey, and so moved when the person's zone changes.
@@ -176,7 +185,7 @@ def plan_start_checkins(
         due_from_start(kind, started_at=started_at, zone=zone, working=working, timing=timing)
         for kind in FROM_START
     ]
-    ids = store.insert_rows(
+    ids = inserts.insert_rows(
         session,
         Checkin,
         [
@@ -185,7 +194,7 @@ def plan_start_checkins(
         ],
     )
     if timing.spread_minutes:
-        store.set_due_times(
+        checkins.set_due_times(
             session,
             {
                 checkin_id: at + spread(checkin_id, timing.spread_minutes)
@@ -213,8 +222,8 @@ def replan_start_checkins(
 ) -> int:
     """Move a person's waiting check-ins that count from a journey's start to `zone` and
     `working`; how many moved. Plain SQL: the dispatcher runs this for every new person."""
-    found = store.waiting_start_checkins(session, person_id=person_id, keys=FROM_START)
-    store.set_due_times(
+    found = journeys.waiting_start_checkins(session, person_id=person_id, keys=FROM_START)
+    checkins.set_due_times(
         session,
         {
             checkin_id: due_from_start(

@@ -11,10 +11,11 @@ import secrets
 
 from sqlmodel import Session
 
-from bot.core import audit, store
+from bot.core import audit
 from bot.core.dependencies import Services
 from bot.core.models import Person
 from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 def erase_person(session: Session, services: Services, person: Person) -> None:
     """Delete everything about the person; the audit trail keeps a keyed hash of their id."""
     assert person.id is not None
-    store.delete_person(session, person_id=person.id)
+    people.delete_person(session, person_id=person.id)
     own = PersonRef(person.platform, person.workspace_id, person.user_id)
     audit.forget_user(session, own, key=audit_key(services))
 

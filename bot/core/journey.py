@@ -7,10 +7,10 @@ from typing import NamedTuple
 
 from sqlmodel import Session
 
-from bot.core import store
 from bot.core.checkin_planning import add_checkin
 from bot.core.ids import CHECKIN_KIND_FINISHED, CHECKIN_KIND_STAGE
 from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus
+from bot.core.storage import checkins, inserts, journeys
 from bot.core.working_calendar import spread
 
 
@@ -24,7 +24,7 @@ def begin(session: Session, *, person_id: int, first_stage: str, now: datetime) 
 
     Plain INSERTs, no ORM objects: this runs before a new person's command is answered.
     """
-    journey_id = store.insert_row(
+    journey_id = inserts.insert_row(
         session,
         Journey,
         person_id=person_id,
@@ -34,12 +34,12 @@ def begin(session: Session, *, person_id: int, first_stage: str, now: datetime) 
         started_at=now,
         updated_at=now,
     )
-    checkin_id = store.insert_row(
+    checkin_id = inserts.insert_row(
         session,
         Checkin,
         journey_id=journey_id,
         kind=CHECKIN_KIND_STAGE,
-        key=store.stage_key(first_stage, 1),
+        key=journeys.stage_key(first_stage, 1),
         stage_id=first_stage,
         status=CheckinStatus.PENDING,
         due_at=now,
@@ -47,7 +47,7 @@ def begin(session: Session, *, person_id: int, first_stage: str, now: datetime) 
         attempts=0,
         created_at=now,
     )
-    store.set_current_checkin(session, journey_id=journey_id, checkin_id=checkin_id)
+    journeys.set_current_checkin(session, journey_id=journey_id, checkin_id=checkin_id)
     return Begun(journey_id=journey_id, checkin_id=checkin_id)
 
 
@@ -60,7 +60,7 @@ def redeliver(session: Session, *, journey: Journey, now: datetime) -> Checkin:
     assert journey.id is not None
     journey.status = JourneyStatus.ACTIVE
     journey.updated_at = now
-    waiting = store.pending_checkin(session, journey_id=journey.id)
+    waiting = journeys.pending_checkin(session, journey_id=journey.id)
     if waiting is not None:
         if waiting.status == CheckinStatus.PENDING and waiting.due_at > now:
             waiting.due_at = now
@@ -72,10 +72,12 @@ def redeliver(session: Session, *, journey: Journey, now: datetime) -> Checkin:
     if journey.current_checkin_id is not None:
         current = session.get(Checkin, journey.current_checkin_id)
         if current is not None and current.answered_at is None:
-            store.answer_checkin(session, checkin_id=current.id or 0, answer="superseded", now=now)
+            checkins.answer_checkin(
+                session, checkin_id=current.id or 0, answer="superseded", now=now
+            )
             if current.status == CheckinStatus.SENT:
                 supersedes = current.id
-    return store.add_stage_checkin(
+    return journeys.add_stage_checkin(
         session,
         journey=journey,
         stage_id=journey.stage_id,
@@ -92,7 +94,7 @@ def advance(
     journey.status = JourneyStatus.ACTIVE
     if next_stage is not None:
         journey.stage_id = next_stage
-        return store.add_stage_checkin(
+        return journeys.add_stage_checkin(
             session, journey=journey, stage_id=next_stage, due_at=now, now=now
         )
     assert journey.id is not None
@@ -120,7 +122,7 @@ def snooze(
     """The same step again at `until`, spread over the first minutes so that everyone who
     snoozed does not get theirs in the same second."""
     journey.status = JourneyStatus.ACTIVE
-    later = store.add_stage_checkin(
+    later = journeys.add_stage_checkin(
         session,
         journey=journey,
         stage_id=journey.stage_id,
@@ -137,7 +139,7 @@ def snooze(
 def end(session: Session, *, journey: Journey, now: datetime) -> None:
     """Stop: nothing scheduled goes out, and every button of the journey expires."""
     assert journey.id is not None
-    store.cancel_pending(session, journey_id=journey.id)
+    journeys.cancel_pending(session, journey_id=journey.id)
     journey.status = JourneyStatus.STOPPED
     journey.ended_at = now
     journey.updated_at = now

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, delete, or_
 from sqlmodel import Session, col, select
 
-from bot.core import audit, store
+from bot.core import audit
 from bot.core.dependencies import Services
 from bot.core.erasure import erase_person
 from bot.core.models import (
@@ -40,6 +40,7 @@ from bot.core.models import (
     Person,
 )
 from bot.core.person_ref import PersonRef
+from bot.core.storage import checkins
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ def _purge_journeys(
         )
     )
     old_grants = [grant_id for grant_id in withdrawn if grant_id is not None]
-    store.delete_grant_messages(session, old_grants)
+    checkins.delete_grant_messages(session, old_grants)
     session.exec(delete(ManagerGrant).where(col(ManagerGrant.id).in_(old_grants)))
     result = session.exec(delete(Journey).where(col(Journey.id).in_(journey_ids)))
     return int(result.rowcount)

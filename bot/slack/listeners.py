@@ -15,8 +15,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import ids, store
+from bot.core import ids
 from bot.core.dependencies import Services
+from bot.core.storage import events
 from bot.slack.choice_listeners import ChoiceListeners
 from bot.slack.command_listeners import CommandListeners
 from bot.slack.home_listeners import HomeListeners
@@ -108,7 +109,7 @@ class SlackListeners(CommandListeners, ChoiceListeners, HomeListeners):
 
     def _record_event(self, event_id: str) -> bool:
         with self.services.sessions.begin() as session:
-            return store.record_event(session, event_id=event_id, now=self.services.clock())
+            return events.record_event(session, event_id=event_id, now=self.services.clock())
 
     async def on_unknown_action(
         self,

@@ -9,7 +9,6 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.config import is_time_zone
 from bot.core.delivery import (
     Delivered,
     DeliveryDeferred,
@@ -18,6 +17,7 @@ from bot.core.delivery import (
     RecipientUnreachable,
 )
 from bot.core.ids import MESSAGE_METADATA_TYPE
+from bot.core.working_calendar import is_time_zone
 from bot.slack.blocks import build_message_blocks
 from bot.slack.bot_tokens import NotInstalled, TokenRefreshFailed, WorkspaceTokens
 from messages.content import language_tag

@@ -15,9 +15,9 @@ from typing import Any
 from microsoft_teams.api import ActivityBase
 from microsoft_teams.api.models.entity import ClientInfoEntity
 
-from bot.core.config import is_time_zone
 from bot.core.models import Platform
 from bot.core.person_ref import PersonRef
+from bot.core.working_calendar import is_time_zone
 from messages.content import language_tag
 
 AAD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -21,7 +21,7 @@ from microsoft_teams.api import Account, ApiClient, ConversationAccount
 from microsoft_teams.api.activities.message import MessageActivityInput
 from sqlmodel import select
 
-from bot.core.config import service_url_allowed
+from bot.core.config_teams import service_url_allowed
 from bot.core.delivery import (
     Delivered,
     DeliveryDeferred,

@@ -25,7 +25,7 @@ from typing import IO
 import pytest
 from sqlalchemy import Engine, make_url, text
 
-from bot.core.config import load_settings
+from bot.core.config_loading import load_settings
 from bot.core.db import make_engine
 from bot.core.migrate import upgrade
 from bot.demo.slack_standin import SlackStandIn

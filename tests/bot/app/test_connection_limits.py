@@ -27,7 +27,8 @@ from bot.app.guarded_server import GuardedServer, guarded_server
 from bot.app.runtime import build_runtime
 from bot.app.web import build_web_app
 from bot.core.clock import ManualClock
-from bot.core.config import ConfigError, load_settings
+from bot.core.config import ConfigError
+from bot.core.config_loading import load_settings
 from bot.core.db import make_engine
 from bot.core.migrate import upgrade
 from bot.demo.slack_standin import SlackStandIn

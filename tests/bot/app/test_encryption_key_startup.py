@@ -13,7 +13,8 @@ from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store import Installation
 
 from bot.app.serve import prepared_runtime
-from bot.core.config import ConfigError, load_settings
+from bot.core.config import ConfigError
+from bot.core.config_loading import load_settings
 from bot.core.db import make_engine
 from bot.core.encryption import TokenCipher
 from bot.core.migrate import upgrade

@@ -11,15 +11,12 @@ from bot.core.config import (
     DEFAULT_DATABASE_URL,
     DEFAULT_SLACK_API_URL,
     DEFAULT_TEAMS_SERVICE_URL_HOSTS,
-    LINK_VARIABLES,
     ConfigError,
     Settings,
-    WorkingTime,
-    is_time_zone,
-    load_settings,
-    load_time_zone,
-    service_url_allowed,
 )
+from bot.core.config_loading import LINK_VARIABLES, load_settings
+from bot.core.config_teams import service_url_allowed
+from bot.core.working_calendar import WorkingTime, is_time_zone, load_time_zone
 from messages.schema import LINK_KEYS
 
 # -- defaults and normalisation ----------------------------------------------------------

@@ -10,11 +10,11 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
 from bot.core import journey as rules
-from bot.core import store
 from bot.core.db import make_sessions
 from bot.core.ids import CHECKIN_KIND_FINISHED, CHECKIN_KIND_STAGE
 from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus
 from bot.core.person_ref import PersonRef
+from bot.core.storage import journeys, outbox, people
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
@@ -36,7 +36,7 @@ def sessions(engine: Engine) -> Sessions:
 def begin(sessions: Sessions, first_stage: str = "s1", now: datetime = NOW) -> tuple[int, int]:
     """A new journey for REF; its id and its first row's id."""
     with sessions.begin() as session:
-        person = store.get_or_create_person(session, ref=REF, now=now)
+        person = people.get_or_create_person(session, ref=REF, now=now)
         assert person.id is not None
         first = rules.begin(session, person_id=person.id, first_stage=first_stage, now=now)
         return first.journey_id, first.checkin_id
@@ -45,11 +45,11 @@ def begin(sessions: Sessions, first_stage: str = "s1", now: datetime = NOW) -> t
 def deliver(sessions: Sessions, checkin_id: int, now: datetime = NOW) -> None:
     """What the dispatcher does: claim the row, then mark it sent."""
     with sessions.begin() as session:
-        assert store.claim_checkin(
+        assert outbox.claim_checkin(
             session, checkin_id=checkin_id, owner="worker", now=now, lease=LEASE
         )
     with sessions.begin() as session:
-        assert store.mark_sent(
+        assert outbox.mark_sent(
             session,
             checkin_id=checkin_id,
             owner="worker",
@@ -61,7 +61,7 @@ def deliver(sessions: Sessions, checkin_id: int, now: datetime = NOW) -> None:
 
 def click(sessions: Sessions, checkin_id: int, choice: str, now: datetime = NOW) -> bool:
     with sessions.begin() as session:
-        return store.answer_live_checkin(session, checkin_id=checkin_id, answer=choice, now=now)
+        return journeys.answer_live_checkin(session, checkin_id=checkin_id, answer=choice, now=now)
 
 
 def journey_of(sessions: Sessions, journey_id: int) -> Journey:
@@ -89,7 +89,7 @@ def row(sessions: Sessions, checkin_id: int) -> Checkin:
 
 def due(sessions: Sessions, now: datetime) -> list[int]:
     with sessions.begin() as session:
-        return list(store.due_checkin_ids(session, now=now, limit=100))
+        return list(outbox.due_checkin_ids(session, now=now, limit=100))
 
 
 def set_status(sessions: Sessions, journey_id: int, status: str) -> None:
@@ -144,9 +144,9 @@ def test_begin_opens_a_journey_at_the_first_stage_with_one_row_due_now(
     assert first.supersedes_checkin_id is None
     assert due(sessions, NOW) == [first_id]
     with sessions() as session:
-        person = store.find_person(session, ref=REF)
+        person = people.find_person(session, ref=REF)
         assert person is not None and journey.person_id == person.id
-        open_now = store.open_journey(session, person_id=journey.person_id)
+        open_now = journeys.open_journey(session, person_id=journey.person_id)
         assert open_now is not None and open_now.id == journey_id
 
 
@@ -176,7 +176,7 @@ def test_redeliver_moves_a_snoozed_row_to_now_without_a_new_row(sessions: Sessio
 def test_redeliver_leaves_a_row_already_due_or_in_flight_alone(sessions: Sessions) -> None:
     journey_id, first_id = begin(sessions)
     with sessions.begin() as session:  # a worker holds it right now
-        assert store.claim_checkin(
+        assert outbox.claim_checkin(
             session, checkin_id=first_id, owner="worker", now=NOW, lease=LEASE
         )
     brought = redeliver(sessions, journey_id, now=LATER)
@@ -246,10 +246,10 @@ def test_redeliver_resumes_a_paused_journey(sessions: Sessions, snoozed: bool) -
 def test_redeliver_after_a_failed_delivery_does_not_supersede_it(sessions: Sessions) -> None:
     journey_id, first_id = begin(sessions)
     with sessions.begin() as session:
-        assert store.claim_checkin(
+        assert outbox.claim_checkin(
             session, checkin_id=first_id, owner="worker", now=NOW, lease=LEASE
         )
-        store.fail_checkin(session, checkin_id=first_id, owner="worker", error="unreachable")
+        outbox.fail_checkin(session, checkin_id=first_id, owner="worker", error="unreachable")
     set_status(sessions, journey_id, JourneyStatus.PAUSED)
 
     fresh = redeliver(sessions, journey_id, now=LATER)
@@ -302,7 +302,7 @@ def test_advance_past_the_last_stage_completes_the_journey(sessions: Sessions) -
     assert len(rows) == 2
     assert due(sessions, LATER) == [finished.id]  # the closing message still goes out
     with sessions() as session:
-        assert store.open_journey(session, person_id=journey.person_id) is None
+        assert journeys.open_journey(session, person_id=journey.person_id) is None
     begin(sessions, now=LATER)  # and a new journey may start
 
 
@@ -347,13 +347,13 @@ def test_end_cancels_what_is_scheduled_and_expires_every_button(sessions: Sessio
     assert due(sessions, TOMORROW) == []
     assert not click(sessions, snoozed.id, "stage_next", now=LATER)
     with sessions() as session:
-        assert store.open_journey(session, person_id=journey.person_id) is None
+        assert journeys.open_journey(session, person_id=journey.person_id) is None
 
 
 def test_end_stops_a_row_that_is_being_sent(sessions: Sessions) -> None:
     journey_id, first_id = begin(sessions)
     with sessions.begin() as session:
-        assert store.claim_checkin(
+        assert outbox.claim_checkin(
             session, checkin_id=first_id, owner="worker", now=NOW, lease=LEASE
         )
     with sessions.begin() as session:
@@ -364,6 +364,6 @@ def test_end_stops_a_row_that_is_being_sent(sessions: Sessions) -> None:
     assert cancelled.status == CheckinStatus.CANCELLED
     assert cancelled.lease_owner is None
     with sessions.begin() as session:
-        assert not store.mark_sent(
+        assert not outbox.mark_sent(
             session, checkin_id=first_id, owner="worker", channel_id="D1", message_ts="1.1", now=NOW
         )

@@ -14,10 +14,10 @@ from sqlalchemy import Column, Engine, Index, MetaData, String, inspect, text
 from sqlmodel import SQLModel
 
 import bot.core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from bot.core import store
 from bot.core.db import make_sessions
 from bot.core.migrate import alembic_config, is_current, schema_state, upgrade
 from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 REF = PersonRef("slack", "T1", "U1")
@@ -121,13 +121,13 @@ def test_an_empty_database_is_not_current_until_upgraded(empty_engine: Engine) -
 def test_upgrading_twice_is_harmless(engine: Engine) -> None:
     sessions = make_sessions(engine)
     with sessions.begin() as session:
-        person_id = store.get_or_create_person(session, ref=REF, now=NOW).id
+        person_id = people.get_or_create_person(session, ref=REF, now=NOW).id
     upgrade(engine)
     upgrade(engine)
     assert is_current(engine)
     assert differences(engine, SQLModel.metadata) == []
     with sessions() as session:
-        person = store.find_person(session, ref=REF)
+        person = people.find_person(session, ref=REF)
         assert person is not None and person.id == person_id
         assert person.created_at == NOW
 
@@ -147,7 +147,7 @@ def test_downgrade_to_base_and_upgrade_again(engine: Engine) -> None:
     assert tables(engine) >= TABLES
     assert differences(engine, SQLModel.metadata) == []
     with make_sessions(engine).begin() as session:  # and the tables work again
-        assert store.get_or_create_person(session, ref=REF, now=NOW).id is not None
+        assert people.get_or_create_person(session, ref=REF, now=NOW).id is not None
 
 
 def test_a_schema_a_newer_release_migrated_is_ahead_not_behind(engine: Engine) -> None:

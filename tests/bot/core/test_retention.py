@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import ColumnElement, Engine, func
 from sqlmodel import col, select
 
-from bot.core import audit, store
+from bot.core import audit
 from bot.core.clock import ManualClock
 from bot.core.config import Settings
 from bot.core.db import make_sessions
@@ -30,6 +30,7 @@ from bot.core.models import (
 )
 from bot.core.person_ref import PersonRef
 from bot.core.retention import RETENTION_ACTOR, purge_expired
+from bot.core.storage import people
 from handlers.outbox import OutboxComposer
 from messages.loader import load_content
 from scheduler.dispatcher import Dispatcher
@@ -66,7 +67,7 @@ def seed(
 ) -> int:
     """A person's journey with a message, a goal, a feedback plan and a note, all at `started`."""
     with services.sessions.begin() as session:
-        person = store.get_or_create_person(
+        person = people.get_or_create_person(
             session, ref=PersonRef("slack", "T1", user), now=started
         )
         assert person.id is not None

@@ -1,4 +1,5 @@
-"""bot.store on both databases: people, journeys, the check-in outbox and its leases, events."""
+"""bot.core.storage on both databases: people, journeys, the check-in outbox and its leases,
+events."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
 
-from bot.core import store
 from bot.core.db import make_sessions
 from bot.core.ids import CHECKIN_KIND_STAGE
 from bot.core.models import (
@@ -27,6 +27,8 @@ from bot.core.models import (
     UTCDateTime,
 )
 from bot.core.person_ref import PersonRef
+from bot.core.storage import journeys, outbox, people
+from bot.core.storage.events import forget_old_events, record_event
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 LEASE = timedelta(minutes=10)
@@ -50,7 +52,7 @@ def ref(user: str = "U1", workspace: str = "T1", platform: str = "slack") -> Per
 
 def new_person(sessions: Sessions, user: str = "U1") -> int:
     with sessions.begin() as session:
-        person = store.get_or_create_person(session, ref=ref(user), now=NOW)
+        person = people.get_or_create_person(session, ref=ref(user), now=NOW)
         assert person.id is not None
         return person.id
 
@@ -116,14 +118,14 @@ def load_journey(sessions: Sessions, journey_id: int) -> Journey:
 
 def claim(sessions: Sessions, checkin_id: int, owner: str = "w1", now: datetime = NOW) -> bool:
     with sessions.begin() as session:
-        return store.claim_checkin(
+        return outbox.claim_checkin(
             session, checkin_id=checkin_id, owner=owner, now=now, lease=LEASE
         )
 
 
 def due(sessions: Sessions, now: datetime = NOW, limit: int = 100) -> list[int]:
     with sessions.begin() as session:
-        return list(store.due_checkin_ids(session, now=now, limit=limit))
+        return list(outbox.due_checkin_ids(session, now=now, limit=limit))
 
 
 def race(engine: Engine, action: Callable[[Session, int], bool]) -> list[bool]:
@@ -148,11 +150,11 @@ def race(engine: Engine, action: Callable[[Session, int], bool]) -> list[bool]:
 
 def test_get_or_create_person_is_idempotent(sessions: Sessions) -> None:
     with sessions.begin() as session:
-        first = store.get_or_create_person(session, ref=REF, now=NOW)
-        again = store.get_or_create_person(session, ref=REF, now=NOW + timedelta(hours=1))
+        first = people.get_or_create_person(session, ref=REF, now=NOW)
+        again = people.get_or_create_person(session, ref=REF, now=NOW + timedelta(hours=1))
         assert first.id is not None and again.id == first.id
     with sessions.begin() as session:
-        later = store.get_or_create_person(session, ref=REF, now=NOW + timedelta(days=1))
+        later = people.get_or_create_person(session, ref=REF, now=NOW + timedelta(days=1))
         assert later.id == first.id
         assert later.created_at == NOW
         assert len(session.exec(select(Person)).all()) == 1
@@ -166,11 +168,11 @@ def test_the_same_user_elsewhere_is_a_different_person(sessions: Sessions) -> No
         ref("U2", "T1", "slack"),
     ]
     with sessions.begin() as session:
-        ids = [store.get_or_create_person(session, ref=r, now=NOW).id for r in refs]
+        ids = [people.get_or_create_person(session, ref=r, now=NOW).id for r in refs]
     assert len(set(ids)) == len(refs)
     with sessions() as session:
         for r, person_id in zip(refs, ids, strict=True):
-            found = store.find_person(session, ref=r)
+            found = people.find_person(session, ref=r)
             assert found is not None and found.id == person_id
             assert (found.platform, found.workspace_id, found.user_id) == (
                 r.platform,
@@ -186,7 +188,7 @@ def test_concurrent_get_or_create_person_makes_one_person(
     lock = threading.Lock()
 
     def create(session: Session, _index: int) -> bool:
-        person = store.get_or_create_person(session, ref=REF, now=NOW)
+        person = people.get_or_create_person(session, ref=REF, now=NOW)
         with lock:
             ids.append(person.id)
         return True
@@ -202,11 +204,11 @@ def test_timestamps_come_back_aware_utc_and_equal(sessions: Sessions) -> None:
     created = datetime(2026, 11, 23, 15, 31, 7, 123456, tzinfo=kolkata)
     checked = datetime(2026, 7, 1, 23, 59, 59, 999999, tzinfo=UTC)
     with sessions.begin() as session:
-        person = store.get_or_create_person(session, ref=REF, now=created)
+        person = people.get_or_create_person(session, ref=REF, now=created)
         person.profile_checked_at = checked
         session.add(person)
     with sessions() as session:
-        loaded = store.find_person(session, ref=REF)
+        loaded = people.find_person(session, ref=REF)
         assert loaded is not None
         for value, expected in ((loaded.created_at, created), (loaded.profile_checked_at, checked)):
             assert value is not None
@@ -219,9 +221,9 @@ def test_timestamps_come_back_aware_utc_and_equal(sessions: Sessions) -> None:
 def test_a_naive_datetime_is_refused_on_insert(sessions: Sessions) -> None:
     naive = datetime(2026, 11, 23, 10)
     with pytest.raises(StatementError, match="naive datetime"), sessions.begin() as session:
-        store.get_or_create_person(session, ref=REF, now=naive)
+        people.get_or_create_person(session, ref=REF, now=naive)
     with sessions() as session:
-        assert store.find_person(session, ref=REF) is None
+        assert people.find_person(session, ref=REF) is None
 
 
 def test_a_naive_datetime_is_refused_in_a_query_and_by_the_type(
@@ -229,7 +231,7 @@ def test_a_naive_datetime_is_refused_in_a_query_and_by_the_type(
 ) -> None:
     naive = datetime(2026, 11, 23, 10)
     with pytest.raises(StatementError, match="naive datetime"), sessions.begin() as session:
-        store.due_checkin_ids(session, now=naive, limit=10)
+        outbox.due_checkin_ids(session, now=naive, limit=10)
     with pytest.raises(ValueError, match="naive datetime"):
         UTCDateTime().process_bind_param(naive, engine.dialect)
 
@@ -238,20 +240,20 @@ def test_a_rolled_back_transaction_leaves_no_person(
     engine: Engine, sessions: Sessions, request: pytest.FixtureRequest
 ) -> None:
     with pytest.raises(RuntimeError, match="handler failed"), sessions.begin() as session:
-        store.get_or_create_person(session, ref=REF, now=NOW)
+        people.get_or_create_person(session, ref=REF, now=NOW)
         raise RuntimeError("handler failed")
     with sessions() as session:
-        assert store.find_person(session, ref=REF) is None
+        assert people.find_person(session, ref=REF) is None
 
 
 def test_a_rolled_back_transaction_leaves_no_event(
     engine: Engine, sessions: Sessions, request: pytest.FixtureRequest
 ) -> None:
     with pytest.raises(RuntimeError, match="handler failed"), sessions.begin() as session:
-        assert store.record_event(session, event_id="Ev1", now=NOW)
+        assert record_event(session, event_id="Ev1", now=NOW)
         raise RuntimeError("handler failed")
     with sessions.begin() as session:
-        assert store.record_event(session, event_id="Ev1", now=NOW)
+        assert record_event(session, event_id="Ev1", now=NOW)
 
 
 # -- one open journey per person -----------------------------------------------------------
@@ -311,7 +313,7 @@ def test_ended_journeys_do_not_block_a_new_one(sessions: Sessions) -> None:
             )
     other = new_journey(sessions, user="U2")  # and other people have their own
     with sessions() as session:
-        journey = store.open_journey(session, person_id=person_id)
+        journey = journeys.open_journey(session, person_id=person_id)
         assert journey is not None and journey.status == JourneyStatus.ACTIVE
         assert len(session.exec(select(Journey)).all()) == 5
     assert load_journey(sessions, other).status == JourneyStatus.ACTIVE
@@ -328,7 +330,7 @@ def test_add_stage_checkin_numbers_keys_and_moves_the_live_row(sessions: Session
             journey = session.get(Journey, journey_id)
             assert journey is not None
             later = NOW + timedelta(minutes=step)
-            checkin = store.add_stage_checkin(
+            checkin = journeys.add_stage_checkin(
                 session, journey=journey, stage_id=stage, due_at=later, now=later
             )
             assert checkin.id is not None
@@ -398,7 +400,7 @@ def test_a_sent_row_cannot_be_claimed(sessions: Sessions) -> None:
     checkin_id = new_checkin(sessions, new_journey(sessions))
     assert claim(sessions, checkin_id, "w1")
     with sessions.begin() as session:
-        assert store.mark_sent(
+        assert outbox.mark_sent(
             session, checkin_id=checkin_id, owner="w1", channel_id="D1", message_ts="1.0", now=NOW
         )
     assert not claim(sessions, checkin_id, "w2", now=NOW + timedelta(days=1))
@@ -409,7 +411,7 @@ def test_concurrent_claims_have_exactly_one_winner(engine: Engine, sessions: Ses
     checkin_id = new_checkin(sessions, new_journey(sessions))
 
     def take(session: Session, index: int) -> bool:
-        return store.claim_checkin(
+        return outbox.claim_checkin(
             session, checkin_id=checkin_id, owner=f"w{index}", now=NOW, lease=LEASE
         )
 
@@ -429,7 +431,7 @@ def live_row(sessions: Sessions, *, user: str = "U1") -> tuple[int, int]:
     with sessions.begin() as session:
         journey = session.get(Journey, journey_id)
         assert journey is not None
-        checkin = store.add_stage_checkin(
+        checkin = journeys.add_stage_checkin(
             session, journey=journey, stage_id="s1", due_at=NOW, now=NOW
         )
         assert checkin.id is not None
@@ -438,7 +440,7 @@ def live_row(sessions: Sessions, *, user: str = "U1") -> tuple[int, int]:
 
 def answer(sessions: Sessions, checkin_id: int, choice: str = "stage_next") -> bool:
     with sessions.begin() as session:
-        return store.answer_live_checkin(session, checkin_id=checkin_id, answer=choice, now=NOW)
+        return journeys.answer_live_checkin(session, checkin_id=checkin_id, answer=choice, now=NOW)
 
 
 def test_concurrent_clicks_on_the_live_row_have_exactly_one_winner(
@@ -447,7 +449,7 @@ def test_concurrent_clicks_on_the_live_row_have_exactly_one_winner(
     _, checkin_id = live_row(sessions)
 
     def click(session: Session, index: int) -> bool:
-        return store.answer_live_checkin(
+        return journeys.answer_live_checkin(
             session, checkin_id=checkin_id, answer=f"choice{index}", now=NOW
         )
 
@@ -470,7 +472,9 @@ def test_a_click_on_a_row_that_is_no_longer_live_is_refused(sessions: Sessions) 
     with sessions.begin() as session:
         journey = session.get(Journey, journey_id)
         assert journey is not None
-        new = store.add_stage_checkin(session, journey=journey, stage_id="s2", due_at=NOW, now=NOW)
+        new = journeys.add_stage_checkin(
+            session, journey=journey, stage_id="s2", due_at=NOW, now=NOW
+        )
         assert new.id is not None
         new_id = new.id
     assert not answer(sessions, old_id)
@@ -585,11 +589,11 @@ def test_due_rows_locked_by_one_sweep_are_skipped_by_another(
         for minutes in (30, 20, 10)
     ]
     with sessions() as first, first.begin():
-        assert list(store.due_checkin_ids(first, now=NOW, limit=2)) == rows[:2]
+        assert list(outbox.due_checkin_ids(first, now=NOW, limit=2)) == rows[:2]
         with sessions() as second, second.begin():
             # Were the rows locked without SKIP LOCKED, fail here instead of hanging.
             second.connection().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
-            assert list(store.due_checkin_ids(second, now=NOW, limit=10)) == rows[2:]
+            assert list(outbox.due_checkin_ids(second, now=NOW, limit=10)) == rows[2:]
     assert due(sessions) == rows  # released when the first transaction ended
 
 
@@ -598,7 +602,7 @@ def test_due_rows_locked_by_one_sweep_are_skipped_by_another(
 
 def sent(sessions: Sessions, checkin_id: int, owner: str, now: datetime = NOW) -> bool:
     with sessions.begin() as session:
-        return store.mark_sent(
+        return outbox.mark_sent(
             session,
             checkin_id=checkin_id,
             owner=owner,
@@ -645,12 +649,12 @@ def test_release_puts_the_row_back_with_a_truncated_error(sessions: Sessions) ->
     retry_at = NOW + timedelta(minutes=30)
     error = "é" + "x" * 299
     with sessions.begin() as session:  # not the owner: nothing happens
-        store.release_checkin(
+        outbox.release_checkin(
             session, checkin_id=checkin_id, owner="w2", due_at=retry_at, error=error
         )
     assert load(sessions, checkin_id).status == CheckinStatus.CLAIMED
     with sessions.begin() as session:
-        store.release_checkin(
+        outbox.release_checkin(
             session, checkin_id=checkin_id, owner="w1", due_at=retry_at, error=error
         )
     row = load(sessions, checkin_id)
@@ -667,10 +671,10 @@ def test_fail_sets_failed_for_the_owner_only(sessions: Sessions) -> None:
     checkin_id = new_checkin(sessions, new_journey(sessions))
     assert claim(sessions, checkin_id, "w1")
     with sessions.begin() as session:
-        store.fail_checkin(session, checkin_id=checkin_id, owner="w2", error="nope")
+        outbox.fail_checkin(session, checkin_id=checkin_id, owner="w2", error="nope")
     assert load(sessions, checkin_id).status == CheckinStatus.CLAIMED
     with sessions.begin() as session:
-        store.fail_checkin(session, checkin_id=checkin_id, owner="w1", error="y" * 250)
+        outbox.fail_checkin(session, checkin_id=checkin_id, owner="w1", error="y" * 250)
     row = load(sessions, checkin_id)
     assert row.status == CheckinStatus.FAILED
     assert row.lease_owner is None and row.lease_expires_at is None
@@ -687,7 +691,7 @@ def test_cancel_pending_cancels_pending_and_claimed_rows_only(sessions: Sessions
     assert claim(sessions, done, "w1") and sent(sessions, done, "w1")
     others = new_checkin(sessions, new_journey(sessions, user="U2"))
     with sessions.begin() as session:
-        assert store.cancel_pending(session, journey_id=journey_id) == 2
+        assert journeys.cancel_pending(session, journey_id=journey_id) == 2
     assert load(sessions, pending).status == CheckinStatus.CANCELLED
     row = load(sessions, claimed)
     assert row.status == CheckinStatus.CANCELLED
@@ -696,13 +700,13 @@ def test_cancel_pending_cancels_pending_and_claimed_rows_only(sessions: Sessions
     assert load(sessions, others).status == CheckinStatus.PENDING
     assert not sent(sessions, claimed, "w1")  # the worker that held it cannot send it now
     with sessions.begin() as session:
-        assert store.cancel_pending(session, journey_id=journey_id) == 0
+        assert journeys.cancel_pending(session, journey_id=journey_id) == 0
 
 
 def test_pending_checkin_is_the_earliest_waiting_row(sessions: Sessions) -> None:
     journey_id = new_journey(sessions)
     with sessions() as session:
-        assert store.pending_checkin(session, journey_id=journey_id) is None
+        assert journeys.pending_checkin(session, journey_id=journey_id) is None
     new_checkin(sessions, journey_id, due_at=NOW - timedelta(hours=3), status=CheckinStatus.SENT)
     new_checkin(
         sessions, journey_id, due_at=NOW - timedelta(hours=2), status=CheckinStatus.CANCELLED
@@ -711,12 +715,12 @@ def test_pending_checkin_is_the_earliest_waiting_row(sessions: Sessions) -> None
     new_checkin(sessions, new_journey(sessions, user="U2"), due_at=NOW - timedelta(days=1))
     later = new_checkin(sessions, journey_id, due_at=NOW + timedelta(hours=2))
     with sessions() as session:
-        found = store.pending_checkin(session, journey_id=journey_id)
+        found = journeys.pending_checkin(session, journey_id=journey_id)
         assert found is not None and found.id == later
     claimed = new_checkin(sessions, journey_id, due_at=NOW + timedelta(hours=1))
     assert claim(sessions, claimed, "w1")
     with sessions() as session:
-        found = store.pending_checkin(session, journey_id=journey_id)
+        found = journeys.pending_checkin(session, journey_id=journey_id)
         assert found is not None and found.id == claimed
 
 
@@ -725,12 +729,12 @@ def test_pending_checkin_is_the_earliest_waiting_row(sessions: Sessions) -> None
 
 def test_record_event_is_true_only_the_first_time(sessions: Sessions) -> None:
     with sessions.begin() as session:
-        assert store.record_event(session, event_id="Ev1", now=NOW)
-        assert not store.record_event(session, event_id="Ev1", now=NOW)
-        assert store.record_event(session, event_id="Ev2", now=NOW)  # the session still works
+        assert record_event(session, event_id="Ev1", now=NOW)
+        assert not record_event(session, event_id="Ev1", now=NOW)
+        assert record_event(session, event_id="Ev2", now=NOW)  # the session still works
     with sessions.begin() as session:
-        assert not store.record_event(session, event_id="Ev1", now=NOW + timedelta(hours=1))
-        assert not store.record_event(session, event_id="Ev2", now=NOW)
+        assert not record_event(session, event_id="Ev1", now=NOW + timedelta(hours=1))
+        assert not record_event(session, event_id="Ev2", now=NOW)
     with sessions() as session:
         events = session.exec(select(ProcessedEvent).order_by(col(ProcessedEvent.event_id))).all()
         assert [(e.event_id, e.received_at) for e in events] == [("Ev1", NOW), ("Ev2", NOW)]
@@ -744,13 +748,13 @@ def test_forget_old_events_deletes_only_older_ones(sessions: Sessions) -> None:
             ("edge", cutoff),
             ("new", NOW),
         ):
-            assert store.record_event(session, event_id=event_id, now=at)
+            assert record_event(session, event_id=event_id, now=at)
     with sessions.begin() as session:
-        store.forget_old_events(session, before=cutoff)
+        forget_old_events(session, before=cutoff)
     with sessions.begin() as session:
         kept = session.exec(select(ProcessedEvent.event_id)).all()
         assert sorted(kept) == ["edge", "new"]
-        assert store.record_event(session, event_id="old", now=NOW)  # forgotten, so new again
+        assert record_event(session, event_id="old", now=NOW)  # forgotten, so new again
 
 
 def test_delete_person_removes_everything_of_theirs_and_nothing_else(sessions: Sessions) -> None:
@@ -763,10 +767,10 @@ def test_delete_person_removes_everything_of_theirs_and_nothing_else(sessions: S
     gone_id, gone_rows = person_with_history("U1")
     kept_id, kept_rows = person_with_history("U2")
     with sessions.begin() as session:
-        store.delete_person(session, person_id=gone_id)
+        people.delete_person(session, person_id=gone_id)
     with sessions() as session:
         assert session.get(Person, gone_id) is None
-        assert store.find_person(session, ref=ref("U1")) is None
+        assert people.find_person(session, ref=ref("U1")) is None
         assert session.exec(select(Journey).where(Journey.person_id == gone_id)).all() == []
         assert all(session.get(Checkin, row) is None for row in gone_rows)
         assert session.get(Person, kept_id) is not None
@@ -782,11 +786,11 @@ def test_an_attempt_is_counted_only_by_the_worker_holding_the_row(sessions: Sess
     checkin_id = new_checkin(sessions, new_journey(sessions))
     assert claim(sessions, checkin_id, "w1")
     with sessions.begin() as session:
-        assert store.begin_attempt(session, checkin_id=checkin_id, owner="w2") is None
-        assert store.begin_attempt(session, checkin_id=checkin_id, owner="w1") == 1
-        assert store.begin_attempt(session, checkin_id=checkin_id, owner="w1") == 2
+        assert outbox.begin_attempt(session, checkin_id=checkin_id, owner="w2") is None
+        assert outbox.begin_attempt(session, checkin_id=checkin_id, owner="w1") == 1
+        assert outbox.begin_attempt(session, checkin_id=checkin_id, owner="w1") == 2
     with sessions.begin() as session:
-        store.release_checkin(
+        outbox.release_checkin(
             session,
             checkin_id=checkin_id,
             owner="w1",
@@ -802,21 +806,21 @@ def test_the_posting_mark_needs_a_running_lease_and_renews_it(sessions: Sessions
     assert claim(sessions, checkin_id, "w1", now=NOW)
     later = NOW + LEASE - timedelta(seconds=1)
     with sessions.begin() as session:
-        assert store.mark_posting(
+        assert outbox.mark_posting(
             session, checkin_id=checkin_id, owner="w1", now=later, lease=LEASE
         )
     row = load(sessions, checkin_id)
     assert row.posting_since == later and row.lease_expires_at == later + LEASE
     # A second mark keeps the first time: the history look-up must start from there.
     with sessions.begin() as session:
-        assert store.mark_posting(
+        assert outbox.mark_posting(
             session, checkin_id=checkin_id, owner="w1", now=later + LEASE / 2, lease=LEASE
         )
     assert load(sessions, checkin_id).posting_since == later
     with sessions.begin() as session:
-        assert not store.mark_posting(
+        assert not outbox.mark_posting(
             session, checkin_id=checkin_id, owner="w1", now=later + 3 * LEASE, lease=LEASE
         )
-        assert not store.mark_posting(
+        assert not outbox.mark_posting(
             session, checkin_id=checkin_id, owner="w2", now=later, lease=LEASE
         )

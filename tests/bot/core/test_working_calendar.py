@@ -7,8 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.config import WorkingTime, parse_weekdays
-from bot.core.working_calendar import next_working_day_start, person_zone
+from bot.core.working_calendar import (
+    WorkingTime,
+    next_working_day_start,
+    parse_weekdays,
+    person_zone,
+)
 
 LONDON = ZoneInfo("Europe/London")
 BERLIN = ZoneInfo("Europe/Berlin")
