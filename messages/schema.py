@@ -4,7 +4,7 @@ placeholders each text may use, and the length limits; apart from the loader tha
 from __future__ import annotations
 
 # The company's own resources a stage may point to; a deployment sets each one's address
-# (bot.core.config reads NOTPROMOTED_<KEY>_URL).
+# (bot.core.config_loading reads NOTPROMOTED_<KEY>_URL).
 LINK_KEYS = ("eap", "job_board", "learning", "mentoring", "hr_contact")
 
 # Each UI string and the placeholders it may use.

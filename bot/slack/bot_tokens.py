@@ -3,7 +3,7 @@
 With token rotation on, Slack's bot tokens live twelve hours and come with a refresh token
 that works once. A token close to expiry is refreshed here inside a transaction that holds its
 row (SELECT ... FOR UPDATE on PostgreSQL, so a worker in another process waits and then finds
-the new token; on SQLite the single-writer lock of bot/db.py does the same within the one
+the new token; on SQLite the single-writer lock of bot/core/db.py does the same within the one
 process). Tokens are remembered for a minute at most, never past their own refresh time.
 """
 

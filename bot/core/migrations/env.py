@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection that bot.migrate hands it."""
+"""Alembic environment: runs on the connection that bot.core.migrate hands it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""bot.config: defaults, normalisation and one ConfigError per malformed variable."""
+"""bot.core.config and config_loading: defaults, normalisation, one ConfigError per bad variable."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""bot.journey on both databases: begin, redeliver, advance, snooze and end."""
+"""bot.core.journey on both databases: begin, redeliver, advance, snooze and end."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""scheduler.timing: the next working-day start in the person's own zone, DST included."""
+"""bot.core.working_calendar: the next working-day start in the person's own zone, DST included."""
 
 from __future__ import annotations
 
