@@ -42,7 +42,7 @@ import aiohttp
 from sqlalchemy import text
 
 from bot.core.db import make_engine
-from bot.demo import slack_requests as simulate
+from bot.demo import slack_requests
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import Payload
 
@@ -287,12 +287,12 @@ class Load:
         signed = []
         for _ in range(count):
             self.next_user += 1
-            body, kind = simulate.slash_command(
+            body, kind = slack_requests.slash_command(
                 user_id=f"U{self.run_id}{self.next_user:07d}",
                 team_id=TEAM,
                 response_url=self.response_url,
             )
-            signed.append((body, simulate.signed_headers(SECRET, body, content_type=kind)))
+            signed.append((body, slack_requests.signed_headers(SECRET, body, content_type=kind)))
         return signed
 
     async def run(self, url: str, rate: float, count: int) -> Phase:

@@ -28,7 +28,7 @@ from bot.core.clock import ManualClock
 from bot.core.config import Settings
 from bot.core.db import make_engine
 from bot.core.migrate import upgrade
-from bot.demo import slack_requests as simulate
+from bot.demo import slack_requests
 from bot.demo.background_work import listeners_settled
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import PostedMessage
@@ -151,7 +151,7 @@ class DemoPlayer:
 
     async def post(self, body: bytes, content_type: str) -> Any:
         assert self.http is not None
-        headers = simulate.signed_headers(self.secret, body, content_type=content_type)
+        headers = slack_requests.signed_headers(self.secret, body, content_type=content_type)
         url = f"http://127.0.0.1:{self.port}/slack/events"
         async with self.http.post(url, data=body, headers=headers) as response:
             response.raise_for_status()
@@ -163,7 +163,7 @@ class DemoPlayer:
 
     async def type_command(self, text: str = "") -> None:
         self.say(f"\n[{self.when()}] You type  /notpromoted {text}".rstrip())
-        body, kind = simulate.slash_command(
+        body, kind = slack_requests.slash_command(
             user_id=USER, team_id=TEAM, text=text, response_url=self.standin.response_url("c")
         )
         reply = await self.post(body, kind)
@@ -184,12 +184,12 @@ class DemoPlayer:
         who = "You press " if user == USER else "Sam presses"
         self.say(f"\n[{self.when()}] {who}  [ {label} ]")
         updates = message.updates
-        body, kind = simulate.button_click(
+        body, kind = slack_requests.button_click(
             user_id=user,
             team_id=TEAM,
             message=message,
             action_id=action_id,
-            value=simulate.button_of(message, action_id),
+            value=slack_requests.button_of(message, action_id),
             response_url=self.standin.response_url("b"),
         )
         await self.post(body, kind)
@@ -234,7 +234,9 @@ class DemoPlayer:
             "focus": {"type": "plain_text_input", "value": "which experience the role needed"},
             "tone": {"type": "radio_buttons", "selected_option": {"value": "warm"}},
         }
-        body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=view, values=values)
+        body, kind = slack_requests.view_submission(
+            user_id=USER, team_id=TEAM, view=view, values=values
+        )
         await self.post(body, kind)
         await self.new_dms(1)
 
@@ -248,7 +250,9 @@ class DemoPlayer:
         for number, (what, step) in enumerate(goals, start=1):
             values[f"what_{number}"] = {"type": "plain_text_input", "value": what}
             values[f"first_step_{number}"] = {"type": "plain_text_input", "value": step}
-        body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=view, values=values)
+        body, kind = slack_requests.view_submission(
+            user_id=USER, team_id=TEAM, view=view, values=values
+        )
         await self.post(body, kind)
         await self.new_dms(1)
 
@@ -267,7 +271,9 @@ class DemoPlayer:
         return fresh
 
     async def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> None:
-        body, kind = simulate.view_submission(user_id=user, team_id=TEAM, view=view, values=values)
+        body, kind = slack_requests.view_submission(
+            user_id=user, team_id=TEAM, view=view, values=values
+        )
         await self.post(body, kind)
 
     async def feedback_meeting(self, step: PostedMessage) -> None:

@@ -22,7 +22,7 @@ from bot.app.cli import main
 from bot.core.db import make_engine
 from bot.core.migrate import upgrade
 from bot.core.models import Person
-from bot.demo import slack_requests as simulate
+from bot.demo import slack_requests
 from bot.demo.slack_standin import SlackStandIn
 from tests.conftest import postgres_url
 from tests.scheduler.seeding import seed_checkins
@@ -262,13 +262,13 @@ def test_serve_answers_a_signed_command_and_stops_on_sigterm(
                     break
             except httpx.TransportError:
                 time.sleep(0.05)
-        body, kind = simulate.slash_command(
+        body, kind = slack_requests.slash_command(
             user_id="U0CLI", team_id="T0TEST", response_url=standin.response_url()
         )
         response = httpx.post(
             f"{base}/slack/events",
             content=body,
-            headers=simulate.signed_headers("serve-secret", body, content_type=kind),
+            headers=slack_requests.signed_headers("serve-secret", body, content_type=kind),
         )
         assert response.status_code == 200 and "direct message" in response.json()["text"]
         assert standin.wait_for(lambda: len(standin.dms_to("U0CLI")) == 1, 10)

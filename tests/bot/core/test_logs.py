@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core import ids, logs
 from bot.core.db import make_engine
-from bot.demo import slack_requests as simulate
+from bot.demo import slack_requests
 from bot.demo.slack_standin_records import Failure
 from scheduler import runner
 from tests.bot.teams.fakes import CLIENT_ID
@@ -100,7 +100,9 @@ def _submit_goals(bot: RunningBot, view: dict[str, Any]) -> None:
         "first_step_1": {"type": "plain_text_input", "value": TYPED_STEP},
         "by_when_1": {"type": "datepicker", "selected_date": None},
     }
-    body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=view, values=values)
+    body, kind = slack_requests.view_submission(
+        user_id=USER, team_id=TEAM, view=view, values=values
+    )
     assert bot.post(body, kind).status_code == 200
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from bot.core import ids
 from bot.core.models import Checkin, Journey, Person
-from bot.demo import slack_requests as simulate
+from bot.demo import slack_requests
 from bot.slack import command_listeners, listeners
 from handlers import journey_controls
 from handlers.command import run_command
@@ -77,7 +77,9 @@ def test_a_form_acknowledged_late_is_not_taken_by_the_catch_all(
         "zone": {"type": "plain_text_input", "value": ""},
     }
     form = {"type": "modal", "callback_id": ids.HOURS_FORM, "blocks": []}
-    body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=form, values=values)
+    body, kind = slack_requests.view_submission(
+        user_id=USER, team_id=TEAM, view=form, values=values
+    )
 
     assert bot.post(body, kind).status_code == 200
     bot.settle()

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from bot.core import ids
 from bot.core.models import Person
-from bot.demo import slack_requests as simulate
+from bot.demo import slack_requests
 from bot.slack.views import build_hours_modal
 from messages.content import language_tag
 from tests.conftest import TEAM, BotFactory, text_of
@@ -45,7 +45,9 @@ def test_the_home_hours_form_names_a_zone_it_cannot_load(start_bot: BotFactory, 
         "days": {"type": "plain_text_input", "value": "mon-fri"},
         "zone": {"type": "plain_text_input", "value": zone},
     }
-    body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=view, values=values)
+    body, kind = slack_requests.view_submission(
+        user_id=USER, team_id=TEAM, view=view, values=values
+    )
     response = bot.post(body, kind)
     assert response.status_code == 200
     answer = response.json()
