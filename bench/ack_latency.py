@@ -41,9 +41,10 @@ from typing import Any, ClassVar
 import aiohttp
 from sqlalchemy import text
 
-from bot.db import make_engine
-from bot.slack import simulate
-from bot.slack.standin import Payload, SlackStandIn
+from bot.core.db import make_engine
+from bot.demo import slack_requests
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Payload
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-signing-secret"  # noqa: S105 - signs loopback requests only
@@ -224,9 +225,9 @@ async def start_ours(api_url: str, database_url: str, folder: Path, cpu: int | N
     }
     if database_url.startswith("postgres"):
         subprocess.run(
-            [sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, cwd=folder
+            [sys.executable, "-m", "bot.app.cli", "db", "upgrade"], env=env, check=True, cwd=folder
         )
-    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port"]
+    command = [sys.executable, "-m", "bot.app.cli", "serve", "--host", "127.0.0.1", "--port"]
     process = subprocess.Popen(pinned([*command, str(port)], cpu), env=env, cwd=folder)
     await wait_until_up(port, process)
     return Server("notpromoted serve", process, port)
@@ -286,12 +287,12 @@ class Load:
         signed = []
         for _ in range(count):
             self.next_user += 1
-            body, kind = simulate.slash_command(
+            body, kind = slack_requests.slash_command(
                 user_id=f"U{self.run_id}{self.next_user:07d}",
                 team_id=TEAM,
                 response_url=self.response_url,
             )
-            signed.append((body, simulate.signed_headers(SECRET, body, content_type=kind)))
+            signed.append((body, slack_requests.signed_headers(SECRET, body, content_type=kind)))
         return signed
 
     async def run(self, url: str, rate: float, count: int) -> Phase:

@@ -50,18 +50,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine, func, insert, select, text
 from sqlmodel import SQLModel, col
 
-from bot.config import Settings
-from bot.db import make_engine, make_sessions
-from bot.ids import MESSAGE_METADATA_TYPE
-from bot.migrate import upgrade
-from bot.models import Checkin, CheckinStatus, JourneyStatus, Platform
-from bot.services import Services
+from bot.core.config import Settings
+from bot.core.db import make_engine, make_sessions
+from bot.core.dependencies import Services
+from bot.core.ids import MESSAGE_METADATA_TYPE
+from bot.core.migrate import upgrade
+from bot.core.models import Checkin, CheckinStatus, JourneyStatus, Platform
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_http import _make_handler, _QuietServer
+from bot.demo.slack_standin_records import Payload
 from bot.slack.blocks import build_message_blocks
 from bot.slack.client import close_shared_session, make_web_client, open_shared_session
 from bot.slack.sender import SlackSender
-from bot.slack.standin import Payload, SlackStandIn, _make_handler, _QuietServer
-from handlers.compose import stage_message
-from messages.loader import Content, load_content
+from handlers.neutral_messages import stage_message
+from handlers.outbox import OutboxComposer
+from messages.content import Content
+from messages.loader import load_content
 from scheduler.dispatcher import Dispatcher
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -339,7 +343,7 @@ async def run_ours(target: Target, rows: int, concurrency: int) -> dict[str, Any
     client = make_web_client(settings)
     await open_shared_session(client)  # as serve and worker do
     dispatcher = Dispatcher(
-        services, {Platform.SLACK: SlackSender(client)}, concurrency=concurrency
+        services, {Platform.SLACK: SlackSender(client)}, OutboxComposer(), concurrency=concurrency
     )
     rss_before = current_rss()
     with Sampler() as sampler:

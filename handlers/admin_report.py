@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from bot.report import Report, Scope, build_report, count_people, report_range
-from bot.services import PersonRef, Services
-from handlers.controls import person_locale
-from messages.loader import LocaleContent
+from bot.core.dependencies import Services
+from bot.core.person_ref import PersonRef
+from bot.core.report import Report, Scope, build_report, count_people, report_range
+from handlers.locale_lookup import person_locale
+from messages.content import LocaleContent
 from messages.model import Message, Paragraph, Preformatted
 
 logger = logging.getLogger(__name__)

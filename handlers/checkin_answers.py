@@ -6,17 +6,19 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import ids, store
-from bot.models import CheckinStatus, GoalStatus, Journey, JourneyStatus, Person
-from bot.schedule import add_checkin, next_key, person_time
-from bot.services import PersonRef, Services
-from handlers.compose import format_when
+from bot.core import ids
+from bot.core.checkin_planning import add_checkin, next_key, person_time
+from bot.core.dependencies import Services
+from bot.core.models import CheckinStatus, GoalStatus, Journey, JourneyStatus, Person
+from bot.core.person_ref import PersonRef
+from bot.core.storage import checkins
+from bot.core.working_calendar import add_days, add_working_days
 from handlers.feedback import NOTE_LIMIT, FormResult
 from handlers.goals import close_all_goals
+from handlers.neutral_messages import format_when
 from handlers.replies import ChoiceReply, find_clicked
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import Button
-from scheduler.timing import add_days, add_working_days
 
 # Answers that leave the check-in's buttons in place.
 KEEPS_BUTTONS = {
@@ -45,7 +47,7 @@ def answer_nudge(
             return ChoiceReply(note=None)  # another click on it already counted
         if choice in KEEPS_BUTTONS:  # the form it opens answers it when it is sent
             return ChoiceReply(note=None, open_form=KEEPS_BUTTONS[choice])
-        if not store.answer_checkin(session, checkin_id=checkin.id or 0, answer=choice, now=now):
+        if not checkins.answer_checkin(session, checkin_id=checkin.id or 0, answer=choice, now=now):
             return ChoiceReply(note=None)
         note = _settle(session, services, locale, person, journey, choice, now)
         if checkin.kind != ids.CHECKIN_KIND_GOAL_PROGRESS:

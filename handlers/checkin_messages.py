@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot import ids
-from bot.config import Settings
-from handlers.compose import notification
-from messages.loader import LocaleContent
+from bot.core import ids
+from bot.core.config import Settings
+from handlers.neutral_messages import notification
+from messages.content import LocaleContent
 from messages.model import Bullets, Button, Message, parse_text
 
 # The buttons of each check-in, in order, with the key of their label in checkins.toml.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.services import PersonRef, Services
-from handlers import controls
-from handlers.compose import help_message
+from bot.core.dependencies import Services
+from bot.core.person_ref import PersonRef
+from handlers import journey_controls, locale_lookup
+from handlers.neutral_messages import help_message
 from handlers.replies import CommandReply
 from handlers.start import start_or_resume
 
@@ -14,7 +15,7 @@ Handler = Callable[[Services, PersonRef], CommandReply]
 
 
 def _help(services: Services, ref: PersonRef) -> CommandReply:
-    locale = controls.person_locale(services, ref)
+    locale = locale_lookup.person_locale(services, ref)
     return CommandReply(help_message(locale, services.settings))
 
 
@@ -22,22 +23,22 @@ SUBCOMMANDS: dict[str, Handler] = {
     "": start_or_resume,
     "start": start_or_resume,
     "help": _help,
-    "status": controls.status,
-    "pause": controls.pause,
-    "resume": controls.resume,
-    "stop": controls.stop,
-    "forget": controls.request_forget,
-    "goals": controls.open_goals,
-    "export": controls.export,
+    "status": journey_controls.status,
+    "pause": journey_controls.pause,
+    "resume": journey_controls.resume,
+    "stop": journey_controls.stop,
+    "forget": journey_controls.request_forget,
+    "goals": journey_controls.open_goals,
+    "export": journey_controls.export,
 }
 
 
 def run_command(services: Services, ref: PersonRef, text: str) -> CommandReply:
     word, _, rest = text.strip().partition(" ")
     if word.lower() == "hours":
-        return controls.working_hours(services, ref, rest)
+        return journey_controls.working_hours(services, ref, rest)
     handler = SUBCOMMANDS.get(text.strip().lower())
     if handler is not None:
         return handler(services, ref)
-    locale = controls.person_locale(services, ref)
+    locale = locale_lookup.person_locale(services, ref)
     return CommandReply(help_message(locale, services.settings, unknown_text=text.strip()))

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot import audit, store
-from bot.models import (
+from bot.core import audit
+from bot.core.dependencies import Services
+from bot.core.models import (
     Checkin,
     FeedbackMeeting,
     FeedbackNote,
@@ -18,7 +19,8 @@ from bot.models import (
     ManagerGrant,
     Person,
 )
-from bot.services import PersonRef, Services
+from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 
 FORMAT_VERSION = 1
 
@@ -26,7 +28,7 @@ FORMAT_VERSION = 1
 def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
     """The person's record, journeys, messages scheduled and sent, and goals; None if unknown."""
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         if person is None or person.id is None:
             return None
         journeys = session.exec(

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from bot import ids, store
-from bot.models import FeedbackNote, FeedbackRequest, Person
-from bot.schedule import add_checkin, next_key, person_time
-from bot.services import PersonRef, Services
-from handlers.compose import notification
-from messages.loader import LocaleContent
+from bot.core import ids
+from bot.core.checkin_planning import add_checkin, next_key, person_time
+from bot.core.dependencies import Services
+from bot.core.models import FeedbackNote, FeedbackRequest, Person
+from bot.core.person_ref import PersonRef
+from bot.core.storage import journeys, people
+from bot.core.working_calendar import add_working_days
+from handlers.neutral_messages import notification
+from messages.content import LocaleContent
 from messages.model import Message, Paragraph, Preformatted, clean_typed
-from scheduler.timing import add_working_days
 
 TONES = ("short", "warm", "formal")
 FOCUS_LIMIT = 500
@@ -34,7 +36,7 @@ def request_feedback(
     """Record the plan, send the draft to the person, and check in a few working days later."""
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.get_or_create_person(session, ref=ref, now=now)
+        person = people.get_or_create_person(session, ref=ref, now=now)
         locale = services.content.for_locale(person.locale)
         form = locale.checkins["feedback_form"]
         if not decider:
@@ -43,9 +45,9 @@ def request_feedback(
             return FormResult(errors={"decider": form["not_yourself"]})
         if len(focus) > FOCUS_LIMIT:
             return FormResult(errors={"focus": f"{FOCUS_LIMIT} characters at most."})
-        journey = store.open_journey(session, person_id=person.id or 0) or store.latest_journey(
+        journey = journeys.open_journey(
             session, person_id=person.id or 0
-        )
+        ) or journeys.latest_journey(session, person_id=person.id or 0)
         if journey is None:
             return FormResult(errors={"decider": locale.text("status_none")})
         session.add(
@@ -83,7 +85,7 @@ def request_feedback(
 def save_notes(services: Services, ref: PersonRef, *, keep: str, work_on: str) -> FormResult:
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.get_or_create_person(session, ref=ref, now=now)
+        person = people.get_or_create_person(session, ref=ref, now=now)
         form = services.content.for_locale(person.locale).checkins["feedback_notes"]
         if not keep.strip() and not work_on.strip():
             return FormResult(errors={"keep": form["need_one"]})

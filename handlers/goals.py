@@ -7,14 +7,16 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from bot import ids, store
-from bot.models import Checkin, CheckinStatus, Goal, GoalStatus, Journey, Person
-from bot.schedule import add_checkin, next_key, person_time
-from bot.services import PersonRef, Services
+from bot.core import ids
+from bot.core.checkin_planning import add_checkin, next_key, person_time
+from bot.core.dependencies import Services
+from bot.core.models import Checkin, CheckinStatus, Goal, GoalStatus, Journey, Person
+from bot.core.person_ref import PersonRef
+from bot.core.storage import checkins, journeys, people
+from bot.core.working_calendar import add_days
 from handlers.checkin_messages import checkin_message
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from messages.model import Message, clean_typed
-from scheduler.timing import add_days
 
 MAX_GOALS = 3
 TEXT_LIMIT = 300
@@ -42,7 +44,7 @@ class SavedGoals:
 def current_goals(services: Services, ref: PersonRef) -> tuple[LocaleContent, list[GoalDraft]]:
     """The locale and the active goals, to fill the form with."""
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         locale = services.content.for_locale(person.locale if person else None)
         if person is None:
             return locale, []
@@ -64,7 +66,7 @@ def save_goals(
 ) -> SavedGoals:
     now = services.clock()
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         locale = services.content.for_locale(person.locale if person else None)
         form = locale.checkins["goals_form"]
         journey = _journey_for_goals(session, person) if person else None
@@ -133,7 +135,7 @@ def _active_goals(session: Session, person: Person) -> list[Goal]:
 
 def _journey_for_goals(session: Session, person: Person) -> Journey | None:
     assert person.id is not None
-    return store.open_journey(session, person_id=person.id) or store.latest_journey(
+    return journeys.open_journey(session, person_id=person.id) or journeys.latest_journey(
         session, person_id=person.id
     )
 
@@ -205,7 +207,7 @@ def _answer_offer(
         or not offer.message_ts
     ):
         return None
-    store.answer_checkin(
+    checkins.answer_checkin(
         session, checkin_id=checkin_id, answer=ids.NUDGE_WRITE_GOALS, now=services.clock()
     )
     shown = checkin_message(
@@ -226,7 +228,7 @@ def set_goal_status(
     if status not in (GoalStatus.DONE, GoalStatus.DROPPED):
         return False
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         goal = session.get(Goal, goal_id) if goal_id is not None else None
         if person is None or goal is None or goal.person_id != person.id:
             return False

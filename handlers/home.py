@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from bot import ids, store
-from bot.models import Checkin, CheckinStatus, FeedbackMeeting, Journey, JourneyStatus, Person
-from bot.schedule import person_time
-from bot.services import PersonRef, Services
-from handlers import controls
-from handlers.compose import format_when, home_message
+from bot.core import ids
+from bot.core.checkin_planning import person_time
+from bot.core.dependencies import Services
+from bot.core.models import Checkin, CheckinStatus, FeedbackMeeting, Journey, JourneyStatus, Person
+from bot.core.person_ref import PersonRef
+from bot.core.storage import journeys, people
+from bot.core.working_calendar import spread
+from handlers import journey_controls
 from handlers.feedback import notes_of
 from handlers.goals import active_goal_rows
-from handlers.meetings import live_grants
-from messages.loader import LocaleContent
+from handlers.manager_invitation import live_grants
+from handlers.neutral_messages import format_when, home_message
+from messages.content import LocaleContent
 from messages.model import (
     Bullets,
     Button,
@@ -25,13 +28,12 @@ from messages.model import (
     clean_typed,
     mention,
 )
-from scheduler.timing import spread
 
 
 def home(services: Services, ref: PersonRef) -> Message:
-    line = controls.status_line(services, ref)
+    line = journey_controls.status_line(services, ref)
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         locale = services.content.for_locale(person.locale if person else None)
         if person is None or line is None:
             return home_message(locale, services.settings, status_line=None)
@@ -50,7 +52,7 @@ def home(services: Services, ref: PersonRef) -> Message:
             progress = _last_progress(session, person, locale)
             if progress:
                 blocks.append(Paragraph(progress))
-        journey = store.open_journey(session, person_id=person.id or 0)
+        journey = journeys.open_journey(session, person_id=person.id or 0)
         return Message(
             notification=base.notification,
             title=base.title,

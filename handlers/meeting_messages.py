@@ -6,11 +6,12 @@ from datetime import date
 
 from sqlmodel import Session
 
-from bot import ids
-from bot.models import Checkin, FeedbackMeeting, ManagerGrant, Person
-from bot.services import Services
-from handlers.compose import notification
-from messages.loader import LocaleContent
+from bot.core import ids
+from bot.core.delivery import NothingToSay
+from bot.core.dependencies import Services
+from bot.core.models import Checkin, FeedbackMeeting, ManagerGrant, Person
+from handlers.neutral_messages import notification
+from messages.content import LocaleContent
 from messages.model import (
     Button,
     Message,
@@ -20,10 +21,6 @@ from messages.model import (
     clean_typed,
     mention,
 )
-
-
-class NothingToSay(Exception):
-    """The meeting or invitation a message was about is gone (erased, withdrawn)."""
 
 
 def meeting_message(

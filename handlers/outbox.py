@@ -7,16 +7,49 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from bot import ids, store
-from bot.models import Checkin, Journey
-from bot.services import PersonRef, Services
+from bot.core import ids
+from bot.core.config import Settings
+from bot.core.delivery import NothingToSay, RecipientUnreachable
+from bot.core.dependencies import Services
+from bot.core.models import Checkin, Journey
+from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 from handlers.checkin_messages import checkin_message
-from handlers.compose import finished_message, plain, stage_message
 from handlers.feedback import draft_message
 from handlers.goals import goals_of
-from handlers.meeting_messages import NothingToSay, meeting_message
+from handlers.meeting_messages import meeting_message
+from handlers.neutral_messages import finished_message, plain, stage_message
+from messages.content import LocaleContent
 from messages.model import Bullets, Message
-from scheduler.delivery import RecipientUnreachable
+
+
+class OutboxComposer:
+    """The dispatcher's Composer (bot.core.delivery): the words of each row, from the use
+    cases that know them."""
+
+    def checkin(
+        self,
+        services: Services,
+        *,
+        kind: str,
+        stage_id: str | None,
+        checkin_id: int,
+        person_id: int,
+        meeting_id: int | None,
+        locale_name: str | None,
+    ) -> Message:
+        return compose_checkin(
+            services,
+            kind=kind,
+            stage_id=stage_id,
+            checkin_id=checkin_id,
+            person_id=person_id,
+            meeting_id=meeting_id,
+            locale_name=locale_name,
+        )
+
+    def superseded(self, locale: LocaleContent, settings: Settings) -> Message:
+        return plain(locale, settings, locale.text("superseded"))
 
 
 def compose_checkin(
@@ -105,7 +138,7 @@ def meeting_offer_row(services: Services, ref: PersonRef, meeting_id: int | None
     if meeting_id is None:
         return None
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         if person is None:
             return None
         return session.exec(
@@ -133,7 +166,7 @@ def _own_row(services: Services, ref: PersonRef, checkin_id: int | None) -> _Own
     if checkin_id is None:
         return None
     with services.sessions.begin() as session:
-        person = store.find_person(session, ref=ref)
+        person = people.find_person(session, ref=ref)
         checkin = session.get(Checkin, checkin_id)
         if person is None or checkin is None:
             return None

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from bot import store
-from bot.models import Checkin, Journey, Person
-from bot.services import PersonRef
+from bot.core.models import Checkin, Journey, Person
+from bot.core.person_ref import PersonRef
+from bot.core.storage import people
 from messages.model import Button, Message
 
 
@@ -39,6 +39,15 @@ class ChoiceReply:
 
 
 @dataclass(frozen=True)
+class FormAnswer:
+    """Errors by form field, or the text that replaces the form once saved."""
+
+    errors: dict[str, str]
+    saved: str = ""
+    send_now: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Clicked:
     """A clicked check-in row that belongs to the person who clicked it."""
 
@@ -49,7 +58,7 @@ class Clicked:
 
 def find_clicked(session: Session, ref: PersonRef, checkin_id: int | None) -> Clicked | None:
     """The row a button points at, if it is the clicking person's own; else None."""
-    person = store.find_person(session, ref=ref)
+    person = people.find_person(session, ref=ref)
     checkin = session.get(Checkin, checkin_id) if checkin_id is not None else None
     journey = (
         session.get(Journey, checkin.journey_id)
@@ -59,3 +68,8 @@ def find_clicked(session: Session, ref: PersonRef, checkin_id: int | None) -> Cl
     if person is None or checkin is None or journey is None or journey.person_id != person.id:
         return None
     return Clicked(person=person, checkin=checkin, journey=journey)
+
+
+def row_ids(*rows: Checkin | None) -> tuple[int, ...]:
+    """The ids of the outbox rows a handler wrote, for `send_now`."""
+    return tuple(row.id for row in rows if row is not None and row.id is not None)

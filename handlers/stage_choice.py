@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from bot import ids, store
-from bot import journey as rules
-from bot.services import PersonRef, Services
-from handlers.compose import format_when
+from bot.core import ids
+from bot.core import journey as rules
+from bot.core.dependencies import Services
+from bot.core.person_ref import PersonRef
+from bot.core.storage import journeys
+from bot.core.working_calendar import next_working_day_start, person_zone
+from handlers.neutral_messages import format_when
 from handlers.replies import ChoiceReply, find_clicked
-from scheduler.timing import next_working_day_start, person_zone
 
 
 def choose(
@@ -20,7 +22,7 @@ def choose(
         if clicked is None or choice not in ids.STAGE_CHOICES:
             return ChoiceReply(note=locale.text("button_expired"))
         person, checkin, journey = clicked.person, clicked.checkin, clicked.journey
-        if not store.answer_live_checkin(
+        if not journeys.answer_live_checkin(
             session, checkin_id=checkin.id or 0, answer=choice, now=now
         ):
             # Either a concurrent click on the same message counted first (it updates the

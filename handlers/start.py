@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from bot import journey as rules
-from bot import store
-from bot.models import Journey, JourneyStatus
-from bot.schedule import overridden_working_time, plan_start_checkins
-from bot.services import PersonRef, Services
-from handlers.compose import plain
+from bot.core import journey as rules
+from bot.core.checkin_planning import overridden_working_time, plan_start_checkins
+from bot.core.dependencies import Services
+from bot.core.models import Journey, JourneyStatus
+from bot.core.person_ref import PersonRef
+from bot.core.storage import people
+from bot.core.working_calendar import person_zone
+from handlers.neutral_messages import plain
 from handlers.replies import CommandReply
-from scheduler.timing import person_zone
 
 
 def start_or_resume(services: Services, ref: PersonRef) -> CommandReply:
@@ -26,7 +27,7 @@ def _start_or_resume(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     settings = services.settings
     with services.sessions.begin() as session:
-        facts = store.start_facts(session, ref=ref) or store.create_person_for_start(
+        facts = people.start_facts(session, ref=ref) or people.create_person_for_start(
             session, ref=ref, now=now
         )
         locale = services.content.for_locale(facts.locale)

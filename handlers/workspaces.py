@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from bot import audit, store
-from bot.services import PersonRef, Services
-from handlers.controls import audit_key, erase_person
+from bot.core import audit
+from bot.core.dependencies import Services
+from bot.core.erasure import audit_key, erase_person
+from bot.core.person_ref import PersonRef
+from bot.core.storage.people import people_of_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ def forget_workspace(
     if place is None:
         return 0
     with services.sessions.begin() as session:
-        people = store.people_of_workspace(
+        people = people_of_workspace(
             session, platform=platform, workspace_id=workspace_id, enterprise_id=enterprise_id
         )
         for person in people:

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot import logs
-from bot.retention import purge_expired
+from bot.core import logs
+from bot.core.retention import purge_expired
 from scheduler.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)

@@ -27,12 +27,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bot.metrics import FORWARDED_COUNTERS, Metrics
+from bot.core.metrics import FORWARDED_COUNTERS, Metrics
 
 logger = logging.getLogger(__name__)
 
 # What a child is started with: the worker, told it runs beside a web process.
-CHILD_COMMAND = (sys.executable, "-m", "bot.cli", "worker", "--beside-web")
+CHILD_COMMAND = (sys.executable, "-m", "bot.app.cli", "worker", "--beside-web")
 # Unread wake-ups beyond this are dropped (the rows wait for the child's sweep instead), so a
 # stuck child cannot make the web process hold an ever-growing buffer.
 MOST_BUFFERED_BYTES = 1 << 20

@@ -22,18 +22,20 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, text
 
-from bot import logs
-from bot.config import Settings
-from bot.db import make_engine
-from bot.migrate import upgrade
-from bot.runtime import Runtime, build_runtime
-from bot.services import ManualClock, PersonRef
-from bot.slack import simulate
+from bot.app.runtime import Runtime, build_runtime
+from bot.app.web import build_web_app
+from bot.core import logs
+from bot.core.clock import ManualClock
+from bot.core.config import Settings
+from bot.core.db import make_engine
+from bot.core.migrate import upgrade
+from bot.core.person_ref import PersonRef
+from bot.demo import slack_requests
+from bot.demo.background_work import listeners_settled
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import PostedMessage
 from bot.slack.client import close_shared_session, open_shared_session
-from bot.slack.settle import listeners_settled
-from bot.slack.standin import PostedMessage, SlackStandIn
-from bot.web import build_web_app
-from messages.loader import Content
+from messages.content import Content
 
 # The Teams fixtures (a bot serving Teams too, and a loopback guard for its HTTP clients).
 pytest_plugins = ["tests.bot.teams.harness"]
@@ -167,11 +169,11 @@ class RunningBot:
     def post(
         self, body: bytes, content_type: str, *, headers: dict[str, str] | None = None
     ) -> httpx.Response:
-        signed = simulate.signed_headers(SECRET, body, content_type=content_type)
+        signed = slack_requests.signed_headers(SECRET, body, content_type=content_type)
         return self.http.post(f"{self.url}/slack/events", content=body, headers=headers or signed)
 
     def command(self, user: str, text: str = "", *, team: str = TEAM) -> httpx.Response:
-        body, kind = simulate.slash_command(
+        body, kind = slack_requests.slash_command(
             user_id=user, team_id=team, text=text, response_url=self.standin.response_url(user)
         )
         return self.post(body, kind)
@@ -185,12 +187,12 @@ class RunningBot:
         *,
         ephemeral: bool = False,
     ) -> httpx.Response:
-        body, kind = simulate.button_click(
+        body, kind = slack_requests.button_click(
             user_id=user,
             team_id=TEAM,
             message=message,
             action_id=action_id,
-            value=simulate.button_of(message, action_id) if value is None else value,
+            value=slack_requests.button_of(message, action_id) if value is None else value,
             response_url=self.standin.response_url(user),
             ephemeral=ephemeral,
         )

@@ -3,7 +3,7 @@
 With token rotation on, Slack's bot tokens live twelve hours and come with a refresh token
 that works once. A token close to expiry is refreshed here inside a transaction that holds its
 row (SELECT ... FOR UPDATE on PostgreSQL, so a worker in another process waits and then finds
-the new token; on SQLite the single-writer lock of bot/db.py does the same within the one
+the new token; on SQLite the single-writer lock of bot/core/db.py does the same within the one
 process). Tokens are remembered for a minute at most, never past their own refresh time.
 """
 
@@ -24,8 +24,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, Engine, Row, and_, select, update
 
-from bot.encryption import TokenCipher
-from bot.models import slack_bots, slack_installations
+from bot.core.encryption import TokenCipher
+from bot.core.models import slack_bots, slack_installations
 
 # Refresh this long before Slack's expiry (Bolt's default too).
 REFRESH_MARGIN_SECONDS = 120 * 60

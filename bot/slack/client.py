@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings
-from bot.metrics import Metrics
+from bot.core.config import Settings
+from bot.core.metrics import Metrics
 from bot.slack.observe import ApiErrorCounter
 from bot.slack.retries import retry_handlers
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services import PersonRef
-from handlers.meetings import Someone
+from bot.core.person_ref import PersonRef
+from handlers.meeting_access import Someone
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import base64
 import hashlib
 from html import escape
 
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;"
@@ -16,7 +16,7 @@ _STYLE = (
 
 
 _STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-# Every response of the install flow carries these (bot.web adds them): the pages load nothing,
+# Every response of the install flow carries these (bot.app.web adds them): the pages load nothing,
 # run nothing, post nothing and show in no frame; only their own <style> applies.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

@@ -1,7 +1,7 @@
 """Slack installations and OAuth states on our database, with every token sealed.
 
 slack-sdk's SQLAlchemy stores read and write its own table shapes (created by our migrations,
-see bot/models.py) but keep tokens as plain text, so the store here wraps theirs: it seals the
+see bot/core/models.py) but keep tokens as plain text, so the store here wraps theirs: it seals the
 secret fields with Fernet before they are saved and opens them after they are found. Both stores
 are synchronous; Bolt's OAuth flow gets thin async wrappers that run them on a thread.
 """
@@ -22,8 +22,8 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, delete, select, update
 
-from bot.encryption import TokenCipher, UnreadableSecret
-from bot.models import (
+from bot.core.encryption import TokenCipher, UnreadableSecret
+from bot.core.models import (
     SLACK_SECRET_COLUMNS,
     slack_bots,
     slack_installations,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.ids import COMMAND, MEETING_SHORTCUT
+from bot.core.ids import COMMAND, MEETING_SHORTCUT
 
 # Every Web API method the bot calls, and the bot scope it needs (None: no scope needed).
 METHOD_SCOPES: dict[str, str | None] = {

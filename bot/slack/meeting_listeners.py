@@ -1,7 +1,7 @@
 """Bolt listeners of the manager flow: invitations, the meeting template, the person's answer.
 
 Slack's part is only this: read who was named, ask Slack about them (SlackDirectory), open and
-read the modals. Who may do what is decided in handlers.meetings.
+read the modals. Who may do what is decided in handlers.meeting_access.
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ids
-from bot.services import PersonRef, Services
-from bot.slack.context import button_number, names_other_message, person_ref, quietly
+from bot.core import ids
+from bot.core.dependencies import Services
+from bot.core.person_ref import PersonRef
 from bot.slack.directory import SlackDirectory
 from bot.slack.meeting_views import (
     build_invite_modal,
@@ -26,13 +26,18 @@ from bot.slack.meeting_views import (
     read_template_form,
     read_user_pick,
 )
+from bot.slack.request_reading import button_number, names_other_message, person_ref, quietly
 from bot.slack.views import build_goals_modal
-from handlers import controls, meetings
-from handlers.meetings import Access
+from handlers import (
+    locale_lookup,
+    manager_invitation,
+    meeting_access,
+    meeting_answer,
+    meeting_preparation,
+)
+from handlers.meeting_access import Access
 from handlers.outbox import SentCopy, meeting_offer_row, sent_copy
-
-if TYPE_CHECKING:
-    from bot.slack.listeners import SlackListeners
+from messages.model import Button, Message
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +50,33 @@ def named_user(text: str) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
-def register_meetings(app: AsyncApp, listeners: SlackListeners) -> MeetingListeners:
+class SharedListening(Protocol):
+    """What the meeting listeners use of the journey's (bot.slack.listeners.SlackListeners),
+    named here so that neither module imports the other."""
+
+    services: Services
+    unavailable: str
+
+    async def send_rows(self, checkin_ids: tuple[int, ...]) -> None: ...
+
+    async def refuse_click(self, ref: PersonRef, respond: AsyncRespond) -> None: ...
+
+    async def publish_home(self, client: AsyncWebClient, ref: PersonRef) -> None: ...
+
+    async def update_clicked(
+        self,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        note: str,
+        follow_up: tuple[Button, ...] = (),
+        *,
+        copy: SentCopy | None = None,
+        original: Message | None = None,
+    ) -> None: ...
+
+
+def register_meetings(app: AsyncApp, listeners: SharedListening) -> MeetingListeners:
     meeting = MeetingListeners(listeners)
     app.shortcut(ids.MEETING_SHORTCUT)(meeting.on_shortcut)
     app.view(ids.MEETING_PICK_FORM)(meeting.on_person_picked)
@@ -60,7 +91,7 @@ def register_meetings(app: AsyncApp, listeners: SlackListeners) -> MeetingListen
 
 
 class MeetingListeners:
-    def __init__(self, listeners: SlackListeners) -> None:
+    def __init__(self, listeners: SharedListening) -> None:
         self.base = listeners
         self.services: Services = listeners.services
         self.unavailable = listeners.unavailable
@@ -82,7 +113,7 @@ class MeetingListeners:
         trigger_id = str(body.get("trigger_id") or "")
         target = named_user(rest)
         if target is None:
-            locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
             await self._open(client, trigger_id, build_pick_modal(locale))
             return
         await self._start(ref, target, trigger_id, client, respond)
@@ -94,7 +125,7 @@ class MeetingListeners:
         ref = person_ref(context)
         if ref is None:
             return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         await self._open(client, str(body.get("trigger_id") or ""), build_pick_modal(locale))
 
     async def on_prepare_button(
@@ -129,7 +160,7 @@ class MeetingListeners:
                 respond(text=text or "", response_type="ephemeral", replace_original=False)
             )
             return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         await self._open(client, trigger_id, build_template_modal(locale, target))
 
     async def on_person_picked(
@@ -145,7 +176,7 @@ class MeetingListeners:
             refusal = access.refusal if access else self.unavailable
             await ack(response_action="errors", errors={"person": refusal or ""})
             return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         await ack(response_action="update", view=build_template_modal(locale, target))
 
     async def on_template_submitted(
@@ -160,7 +191,12 @@ class MeetingListeners:
             subject = await self.directory.someone(client, target)
             in_group = await self.directory.in_manager_group(client, ref)
             answer = await asyncio.to_thread(
-                meetings.prepare_meeting, self.services, ref, subject, draft, in_group=in_group
+                meeting_preparation.prepare_meeting,
+                self.services,
+                ref,
+                subject,
+                draft,
+                in_group=in_group,
             )
         except Exception:
             logger.exception("a feedback meeting could not be prepared")
@@ -169,7 +205,7 @@ class MeetingListeners:
         if answer.errors:
             await ack(response_action="errors", errors=answer.errors)
             return
-        form = (await asyncio.to_thread(controls.person_locale, self.services, ref)).checkins[
+        form = (await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)).checkins[
             "meeting_template_form"
         ]
         await ack(
@@ -183,7 +219,7 @@ class MeetingListeners:
             subject = await self.directory.someone(client, target)
             in_group = await self.directory.in_manager_group(client, ref)
             return await asyncio.to_thread(
-                meetings.check_access, self.services, ref, subject, in_group=in_group
+                meeting_access.check_access, self.services, ref, subject, in_group=in_group
             )
         except Exception:
             logger.exception("could not check who may prepare a meeting")
@@ -211,7 +247,7 @@ class MeetingListeners:
                 await self.base.refuse_click(ref, respond)
                 return
             reply = await asyncio.to_thread(
-                meetings.answer_offer,
+                meeting_answer.answer_offer,
                 self.services,
                 ref,
                 meeting_id,
@@ -241,7 +277,10 @@ class MeetingListeners:
             return
         try:
             found = await asyncio.to_thread(
-                meetings.next_steps_as_goals, self.services, ref, button_number(action.get("value"))
+                meeting_answer.next_steps_as_goals,
+                self.services,
+                ref,
+                button_number(action.get("value")),
             )
         except Exception:
             logger.exception("could not fill the goals form from a meeting")
@@ -265,7 +304,7 @@ class MeetingListeners:
         ref = person_ref(context)
         if ref is None:
             return
-        locale = await asyncio.to_thread(controls.person_locale, self.services, ref)
+        locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         await self._open(client, str(body.get("trigger_id") or ""), build_invite_modal(locale))
 
     async def on_invite_submitted(
@@ -278,7 +317,9 @@ class MeetingListeners:
             return
         try:
             manager = await self.directory.someone(client, manager_id)
-            answer = await asyncio.to_thread(meetings.invite_manager, self.services, ref, manager)
+            answer = await asyncio.to_thread(
+                manager_invitation.invite_manager, self.services, ref, manager
+            )
         except Exception:
             logger.exception("an invitation to a manager failed")
             await ack(response_action="errors", errors={"manager": self.unavailable})
@@ -286,7 +327,7 @@ class MeetingListeners:
         if answer.errors:
             await ack(response_action="errors", errors=answer.errors)
             return
-        form = (await asyncio.to_thread(controls.person_locale, self.services, ref)).checkins[
+        form = (await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)).checkins[
             "meeting_invite_form"
         ]
         await ack(
@@ -308,7 +349,10 @@ class MeetingListeners:
             return
         try:
             await asyncio.to_thread(
-                meetings.withdraw_invitation, self.services, ref, button_number(action.get("value"))
+                manager_invitation.withdraw_invitation,
+                self.services,
+                ref,
+                button_number(action.get("value")),
             )
         except Exception:
             logger.exception("withdrawing an invitation failed")

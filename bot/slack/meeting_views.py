@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot import ids
+from bot.core import ids
 from bot.slack.blocks import escape_mrkdwn
 from bot.slack.form_state import SubmittedForm
 from bot.slack.views import plain_text
-from handlers.meetings import FIELD_LIMIT, MeetingDraft
-from messages.loader import LocaleContent
+from handlers.meeting_preparation import FIELD_LIMIT, MeetingDraft
+from messages.content import LocaleContent
 from messages.model import mention
 
 Block = dict[str, Any]

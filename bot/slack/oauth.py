@@ -23,10 +23,11 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 
-from bot.encryption import TokenCipher
-from bot.logs import BOLT_LOGGER
-from bot.models import Platform
-from bot.services import PersonRef, Services
+from bot.core.dependencies import Services
+from bot.core.encryption import TokenCipher
+from bot.core.logs import BOLT_LOGGER
+from bot.core.models import Platform
+from bot.core.person_ref import PersonRef
 from bot.slack.bot_tokens import StoredTokenAuthorize, WorkspaceTokens
 from bot.slack.install_pages import (
     build_install_failed_page,

@@ -10,8 +10,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot import ids
-from bot.metrics import Metrics
+from bot.core import ids
+from bot.core.metrics import Metrics
 from handlers.command import SUBCOMMANDS
 
 # Label values come from a fixed set, so typed text never becomes a label (nor a new series).

@@ -9,19 +9,19 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import is_time_zone
-from bot.ids import MESSAGE_METADATA_TYPE
-from bot.slack.blocks import build_message_blocks
-from bot.slack.bot_tokens import NotInstalled, TokenRefreshFailed, WorkspaceTokens
-from messages.loader import language_tag
-from messages.model import Message
-from scheduler.delivery import (
+from bot.core.delivery import (
     Delivered,
     DeliveryDeferred,
     Profile,
     Recipient,
     RecipientUnreachable,
 )
+from bot.core.ids import MESSAGE_METADATA_TYPE
+from bot.core.working_calendar import is_time_zone
+from bot.slack.blocks import build_message_blocks
+from bot.slack.bot_tokens import NotInstalled, TokenRefreshFailed, WorkspaceTokens
+from messages.content import language_tag
+from messages.model import Message
 
 HISTORY_PAGES = 5
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 
-from bot.models import Platform
-from bot.services import Services
+from bot.core.dependencies import Services
+from bot.core.models import Platform
 from bot.slack.oauth import SlackInstalls
 from handlers.workspaces import forget_workspace
 

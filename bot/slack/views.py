@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.ids import FEEDBACK_FORM, GOALS_FORM, HOURS_FORM, NOTES_FORM, PROGRESS_NOTE_FORM
+from bot.core.ids import FEEDBACK_FORM, GOALS_FORM, HOURS_FORM, NOTES_FORM, PROGRESS_NOTE_FORM
 from bot.slack.form_state import SubmittedForm
 from handlers.feedback import FOCUS_LIMIT, NOTE_LIMIT
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 
 Block = dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""The Microsoft Teams adapter. bot.runtime imports its SDK parts only when Teams is set up."""
+"""The Microsoft Teams adapter. bot.app.runtime imports its SDK parts only when Teams is set up."""
 
 import warnings
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.config import Settings, service_url_allowed
+from bot.core.config import Settings
+from bot.core.config_teams import service_url_allowed
 
 
 class Refused(Exception):

@@ -23,7 +23,7 @@ from microsoft_teams.cards import (
 )
 from microsoft_teams.cards.core import Action, CardElement, TeamsCardProperties
 
-from bot import ids
+from bot.core import ids
 from messages.model import MENTION, Bullets, Button, Message, Paragraph, Preformatted
 
 Card = dict[str, Any]

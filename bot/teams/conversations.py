@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot import store
-from bot.models import Person, Platform, TeamsConversation
-from bot.services import PersonRef
-from bot.teams.context import Chat
+from bot.core.models import Person, Platform, TeamsConversation
+from bot.core.person_ref import PersonRef
+from bot.core.storage import checkins, people
+from bot.teams.activity_reading import Chat
 
 
 @dataclass(frozen=True)
@@ -25,14 +25,14 @@ def remember_chat(session: Session, *, chat: Chat, now: datetime) -> Remembered:
 
     The first reference is what makes a person reachable on Teams: what waited for it (an
     invitation sent before they added the app) falls due at once."""
-    person = store.get_or_create_person(session, ref=chat.ref, now=now)
+    person = people.get_or_create_person(session, ref=chat.ref, now=now)
     assert person.id is not None
     row = session.exec(
         select(TeamsConversation).where(TeamsConversation.person_id == person.id)
     ).first()
     woken: list[int] = []
     if row is None:
-        woken = store.wake_waiting_checkins(session, person_id=person.id, now=now)
+        woken = checkins.wake_waiting_checkins(session, person_id=person.id, now=now)
         row = TeamsConversation(
             person_id=person.id,
             conversation_id=chat.conversation_id,
@@ -57,7 +57,7 @@ def remember_chat(session: Session, *, chat: Chat, now: datetime) -> Remembered:
 def conversation_of(session: Session, *, ref: PersonRef) -> TeamsConversation | None:
     if ref.platform != Platform.TEAMS:
         return None
-    person = store.find_person(session, ref=ref)
+    person = people.find_person(session, ref=ref)
     if person is None or person.id is None:
         return None
     return session.exec(

@@ -24,13 +24,13 @@ from microsoft_teams.cards import (
 )
 from microsoft_teams.cards.core import CardElement
 
-from bot import ids
+from bot.core import ids
+from bot.teams.activity_reading import aad_id
 from bot.teams.cards import Card, card_attachment
-from bot.teams.context import aad_id
 from handlers.feedback import FOCUS_LIMIT, NOTE_LIMIT, TONES
 from handlers.goals import MAX_GOALS, TEXT_LIMIT, GoalDraft
-from handlers.meetings import FIELD_LIMIT, MeetingDraft
-from messages.loader import LocaleContent
+from handlers.meeting_preparation import FIELD_LIMIT, MeetingDraft
+from messages.content import LocaleContent
 from messages.model import clean_typed
 
 Errors = Mapping[str, str]

@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from bot.config import Settings
-from bot.models import Platform
-from bot.services import PersonRef, Services
+from bot.core.config import Settings
+from bot.core.dependencies import Services
+from bot.core.models import Platform
+from bot.core.person_ref import PersonRef
 from bot.teams.conversations import conversation_of
-from handlers.meetings import Someone
+from handlers.meeting_access import Someone
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ MESSAGES_PATH = "/api/messages"
 
 
 class MountedEndpoint:
-    """The SDK's HttpServerAdapter for an app we serve ourselves (bot.web serves the route on
+    """The SDK's HttpServerAdapter for an app we serve ourselves (bot.app.web serves the route on
     the same ASGI app as Slack): it only keeps the handler the SDK registers."""
 
     def __init__(self) -> None:
@@ -31,7 +31,7 @@ class MountedEndpoint:
         raise NotImplementedError("notpromoted serves no static Teams pages")
 
     async def start(self, port: int) -> None:
-        raise NotImplementedError("bot.web serves the endpoint on notpromoted's own server")
+        raise NotImplementedError("bot.app.web serves the endpoint on notpromoted's own server")
 
     async def stop(self) -> None:
         return None

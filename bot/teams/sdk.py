@@ -4,9 +4,9 @@ Values go to the SDK explicitly; none is left to its own environment names. Two 
 ours, each for a reason:
 
 - `MountedEndpoint` (bot.teams.endpoint), the SDK's HttpServerAdapter protocol: the SDK
-  registers its messaging handler (JWT validation, then routing) there, and bot.web serves it
+  registers its messaging handler (JWT validation, then routing) there, and bot.app.web serves it
   on the same ASGI app as Slack.
-- `InboundTokens` (bot.teams.tokens), the check of Teams' tokens: bot.web runs it before the
+- `InboundTokens` (bot.teams.tokens), the check of Teams' tokens: bot.app.web runs it before the
   SDK sees an activity, and `check_tokens_ourselves` puts it in place of the SDK's own
   validator, which would fetch signing keys with blocking I/O on the event loop.
 - `ClientSecretTokens`, the app's token provider: the SDK's built-in client-secret path
@@ -26,8 +26,8 @@ from microsoft_teams.apps import App
 from microsoft_teams.common import ClientOptions
 from msal import ConfidentialClientApplication
 
-from bot.config import Settings
-from bot.metrics import Metrics
+from bot.core.config import Settings
+from bot.core.metrics import Metrics
 from bot.teams.endpoint import MESSAGES_PATH, MountedEndpoint
 from bot.teams.tokens import InboundTokens, RefusalLog, SdkTokenCheck, SigningKeys
 

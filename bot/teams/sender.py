@@ -21,14 +21,8 @@ from microsoft_teams.api import Account, ApiClient, ConversationAccount
 from microsoft_teams.api.activities.message import MessageActivityInput
 from sqlmodel import select
 
-from bot.config import service_url_allowed
-from bot.models import Person, Platform, TeamsConversation
-from bot.services import PersonRef, Services
-from bot.teams.cards import Card, build_card, card_attachment
-from bot.teams.conversations import conversation_of, names_of
-from bot.teams.sdk import TokenUnavailable
-from messages.model import MENTION, Message
-from scheduler.delivery import (
+from bot.core.config_teams import service_url_allowed
+from bot.core.delivery import (
     Delivered,
     DeliveryDeferred,
     Profile,
@@ -36,6 +30,13 @@ from scheduler.delivery import (
     RecipientNotYetReachable,
     RecipientUnreachable,
 )
+from bot.core.dependencies import Services
+from bot.core.models import Person, Platform, TeamsConversation
+from bot.core.person_ref import PersonRef
+from bot.teams.cards import Card, build_card, card_attachment
+from bot.teams.conversations import conversation_of, names_of
+from bot.teams.sdk import TokenUnavailable
+from messages.model import MENTION, Message
 
 # Answers that say this person cannot be reached this way: the app was removed, the user left.
 UNREACHABLE_STATUSES = frozenset({403, 404, 410})

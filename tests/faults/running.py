@@ -14,8 +14,8 @@ from typing import IO
 
 import httpx
 
-from bot.slack import simulate
-from bot.slack.standin import SlackStandIn
+from bot.demo import slack_requests
+from bot.demo.slack_standin import SlackStandIn
 from tests.conftest import SECRET, TEAM
 from tests.faults.cluster import free_port
 
@@ -39,10 +39,10 @@ class Served:
 
     def command(self, user: str, text: str = "") -> tuple[httpx.Response, float]:
         """A signed /notpromoted; the answer and how long it took."""
-        body, kind = simulate.slash_command(
+        body, kind = slack_requests.slash_command(
             user_id=user, team_id=TEAM, text=text, response_url=f"{self.url}/nowhere"
         )
-        headers = simulate.signed_headers(SECRET, body, content_type=kind)
+        headers = slack_requests.signed_headers(SECRET, body, content_type=kind)
         started = time.monotonic()
         response = self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
         return response, time.monotonic() - started
@@ -94,7 +94,7 @@ def serve_with_open_files(
     log = folder / f"serve-{port}.log"
     output = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "bot.app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=folder,
         env=env,
         stdout=output,

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-from bot.db import make_engine
-from bot.migrate import upgrade
-from bot.models import Checkin, CheckinStatus, Journey, Person
-from bot.slack.standin import SlackStandIn
+from bot.core.db import make_engine
+from bot.core.migrate import upgrade
+from bot.core.models import Checkin, CheckinStatus, Journey, Person
+from bot.demo.slack_standin import SlackStandIn
 from tests.faults.cluster import ThrowawayCluster
 from tests.faults.running import serve
 from tests.scheduler.seeding import posts_by_checkin, seed_checkins

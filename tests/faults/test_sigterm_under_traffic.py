@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.db import make_engine
-from bot.migrate import upgrade
-from bot.models import Checkin, CheckinStatus
-from bot.slack.standin import Payload, SlackStandIn
+from bot.core.db import make_engine
+from bot.core.migrate import upgrade
+from bot.core.models import Checkin, CheckinStatus
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Payload
 from tests.faults.running import Served, serve
 from tests.scheduler.seeding import posts_by_checkin, seed_checkins
 

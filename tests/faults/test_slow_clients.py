@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.standin import SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
 from tests.faults.running import Served, serve_with_open_files
 
 pytestmark = pytest.mark.slow

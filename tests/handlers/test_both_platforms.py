@@ -11,9 +11,9 @@ from typing import Protocol
 import pytest
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Journey, JourneyStatus, Person
-from bot.slack.standin import PostedMessage
+from bot.core import ids
+from bot.core.models import Journey, JourneyStatus, Person
+from bot.demo.slack_standin_records import PostedMessage
 from tests.bot.teams.fakes import Sent
 from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory, card_text
 from tests.conftest import BotFactory, RunningBot, text_of

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import LINK_KEYS
-from messages.loader import PACKAGED_CONTENT, Content, ContentError, load_content
+from messages.content import Content
+from messages.loader import PACKAGED_CONTENT, ContentError, load_content
 from messages.model import Bullets, Paragraph, parse_text
+from messages.schema import LINK_KEYS
 
 JOURNEY_ORDER = tuple(
     tomllib.loads((PACKAGED_CONTENT / "journey.toml").read_text(encoding="utf-8"))["stages"]

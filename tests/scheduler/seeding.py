@@ -12,15 +12,19 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
-from bot.config import Settings
-from bot.db import make_sessions
-from bot.ids import CHECKIN_KIND_STAGE, MESSAGE_METADATA_TYPE
-from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
-from bot.services import Clock, Services, system_clock
+from bot.core.clock import Clock, system_clock
+from bot.core.config import Settings
+from bot.core.db import make_sessions
+from bot.core.dependencies import Services
+from bot.core.ids import CHECKIN_KIND_STAGE, MESSAGE_METADATA_TYPE
+from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Call
 from bot.slack.client import make_web_client
 from bot.slack.sender import SlackSender
-from bot.slack.standin import Call, SlackStandIn
-from messages.loader import Content, load_content
+from handlers.outbox import OutboxComposer
+from messages.content import Content
+from messages.loader import load_content
 from scheduler.dispatcher import Dispatcher
 
 TEAM = "T0TEST"
@@ -128,7 +132,12 @@ def make_dispatcher(
     )
     sender = SlackSender(make_web_client(settings))
     return Dispatcher(
-        services, {"slack": sender}, owner=owner, page_size=page_size, concurrency=concurrency
+        services,
+        {"slack": sender},
+        OutboxComposer(),
+        owner=owner,
+        page_size=page_size,
+        concurrency=concurrency,
     )
 
 

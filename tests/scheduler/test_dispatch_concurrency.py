@@ -16,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from bot.db import make_sessions
-from bot.ids import CHECKIN_KIND_STAGE
-from bot.migrate import upgrade
-from bot.models import Checkin, CheckinStatus
-from bot.slack.standin import Payload, SlackStandIn
+from bot.core.db import make_sessions
+from bot.core.ids import CHECKIN_KIND_STAGE
+from bot.core.migrate import upgrade
+from bot.core.models import Checkin, CheckinStatus
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Payload
 from tests.conftest import make_settings
 from tests.scheduler.seeding import STAGE, checkin_of, make_dispatcher, rows, seed_checkins
 

@@ -25,10 +25,11 @@ from typing import IO
 import pytest
 from sqlalchemy import Engine, make_url, text
 
-from bot.config import load_settings
-from bot.db import make_engine
-from bot.migrate import upgrade
-from bot.slack.standin import Call, Payload, SlackStandIn
+from bot.core.config_loading import load_settings
+from bot.core.db import make_engine
+from bot.core.migrate import upgrade
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Call, Payload
 from tests.conftest import postgres_url
 from tests.scheduler.seeding import (
     assert_all_sent,
@@ -112,7 +113,7 @@ class Workers:
         output = log.open("wb")
         self.outputs.append(output)
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "worker"],
+            [sys.executable, "-m", "bot.app.cli", "worker"],
             cwd=self.cwd,
             env=self.env,
             stdout=output,

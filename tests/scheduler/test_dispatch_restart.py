@@ -11,16 +11,18 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
-from bot import store
-from bot.db import make_sessions
-from bot.ids import MESSAGE_METADATA_TYPE
-from bot.models import Checkin, CheckinStatus
-from bot.services import Clock, ManualClock, system_clock
+from bot.core.clock import Clock, ManualClock, system_clock
+from bot.core.db import make_sessions
+from bot.core.delivery import Delivered, Profile, Recipient, Sender
+from bot.core.ids import MESSAGE_METADATA_TYPE
+from bot.core.models import Checkin, CheckinStatus
+from bot.core.storage import outbox
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Failure
 from bot.slack.client import make_web_client
-from bot.slack.standin import Failure, SlackStandIn
 from messages.model import Message
-from scheduler.delivery import Delivered, Profile, Recipient, Sender
-from scheduler.dispatcher import Dispatcher, SendOutcome
+from scheduler.dispatcher import Dispatcher
+from scheduler.row_leases import SendOutcome
 from tests.conftest import make_settings
 from tests.scheduler.seeding import (
     Seeded,
@@ -283,7 +285,7 @@ def test_rows_claimed_by_workers_that_died_before_trying_them_still_get_their_re
     # before they came to it: never loaded, never posted.
     for dead in range(8):
         with make_sessions(engine).begin() as session:
-            assert store.claim_checkin(
+            assert outbox.claim_checkin(
                 session,
                 checkin_id=seeded.checkin_id,
                 owner=f"{DEAD}-{dead}",

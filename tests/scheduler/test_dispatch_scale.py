@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from bot.migrate import upgrade
-from bot.slack.standin import SlackStandIn
+from bot.core.migrate import upgrade
+from bot.demo.slack_standin import SlackStandIn
 from scheduler.dispatcher import Dispatcher
 from tests.conftest import make_settings
 from tests.scheduler.seeding import (

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.metrics import Metrics
-from bot.slack import simulate
-from bot.slack.standin import SlackStandIn
+from bot.core.metrics import Metrics
+from bot.demo import slack_requests
+from bot.demo.slack_standin import SlackStandIn
 from scheduler.sending_process import (
     apply_count_line,
     count_line,
@@ -113,10 +113,10 @@ class Beside:
 
     def command(self, user: str) -> httpx.Response:
         """A signed /notpromoted whose response URL the stand-in records."""
-        body, kind = simulate.slash_command(
+        body, kind = slack_requests.slash_command(
             user_id=user, team_id=TEAM, response_url=self.standin.response_url(user)
         )
-        headers = simulate.signed_headers(SECRET, body, content_type=kind)
+        headers = slack_requests.signed_headers(SECRET, body, content_type=kind)
         return self.served.http.post(
             f"{self.served.url}/slack/events", content=body, headers=headers
         )

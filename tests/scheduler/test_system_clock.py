@@ -9,14 +9,17 @@ from pathlib import Path
 import time_machine
 from sqlmodel import select
 
-from bot import ids
-from bot.db import make_engine, make_sessions
-from bot.migrate import upgrade
-from bot.models import Checkin, CheckinStatus
-from bot.services import PersonRef, Services, system_clock
+from bot.core import ids
+from bot.core.clock import system_clock
+from bot.core.db import make_engine, make_sessions
+from bot.core.dependencies import Services
+from bot.core.migrate import upgrade
+from bot.core.models import Checkin, CheckinStatus
+from bot.core.person_ref import PersonRef
+from bot.demo.slack_standin import SlackStandIn
 from bot.slack.client import make_web_client
 from bot.slack.sender import SlackSender
-from bot.slack.standin import SlackStandIn
+from handlers.outbox import OutboxComposer
 from handlers.start import start_or_resume
 from messages.loader import load_content
 from scheduler.dispatcher import Dispatcher
@@ -36,7 +39,9 @@ def test_check_ins_follow_the_system_clock(standin: SlackStandIn, tmp_path: Path
         content=load_content(),
         clock=system_clock,
     )
-    dispatcher = Dispatcher(services, {"slack": SlackSender(make_web_client(settings))})
+    dispatcher = Dispatcher(
+        services, {"slack": SlackSender(make_web_client(settings))}, OutboxComposer()
+    )
     ref = PersonRef("slack", "T0TEST", "U0CLOCK")
     with time_machine.travel(MONDAY, tick=False):
         first = start_or_resume(services, ref)

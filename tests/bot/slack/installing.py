@@ -10,9 +10,9 @@ import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, select
 
-from bot.encryption import TokenCipher
-from bot.models import slack_bots
-from bot.slack.standin import SlackStandIn
+from bot.core.encryption import TokenCipher
+from bot.core.models import slack_bots
+from bot.demo.slack_standin import SlackStandIn
 from tests.conftest import BotFactory, RunningBot
 
 KEY = Fernet.generate_key().decode()

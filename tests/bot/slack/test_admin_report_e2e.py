@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.slack import simulate
+from bot.demo import slack_requests
 from tests.conftest import TEAM, BotFactory, RunningBot, text_of
 
 ADMIN = "U0HRADMIN"
@@ -14,7 +14,7 @@ PERSON = "U0PERSON"
 
 def _home(bot: RunningBot, user: str, event_id: str) -> dict[str, Any]:
     count = len(bot.standin.calls_to("views.publish"))
-    body, kind = simulate.event_callback(
+    body, kind = slack_requests.event_callback(
         team_id=TEAM,
         event={"type": "app_home_opened", "user": user, "channel": "D0", "tab": "home"},
         event_id=event_id,

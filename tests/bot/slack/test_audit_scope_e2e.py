@@ -7,10 +7,10 @@ import json
 
 from sqlmodel import Session, col, select
 
-from bot import audit, ids
-from bot.models import AuditEntry
-from bot.services import PersonRef
-from bot.slack.standin import PostedMessage
+from bot.core import audit, ids
+from bot.core.models import AuditEntry
+from bot.core.person_ref import PersonRef
+from bot.demo.slack_standin_records import PostedMessage
 from tests.bot.slack.test_meetings_e2e import MANAGER, PERSON, _begin, _invite, _start
 from tests.conftest import BotFactory, RunningBot
 

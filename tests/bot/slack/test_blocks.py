@@ -7,16 +7,17 @@ from typing import Any
 
 import pytest
 
-from bot import ids
-from bot.config import Settings
+from bot.core import ids
+from bot.core.config import Settings
 from bot.slack.blocks import (
     build_home_view,
     build_message_blocks,
     escape_mrkdwn,
     replace_actions_with_note,
 )
-from handlers.compose import stage_message
-from messages.loader import Content, load_content
+from handlers.neutral_messages import stage_message
+from messages.content import Content
+from messages.loader import load_content
 from messages.model import Bullets, Button, Link, Message, Paragraph, mention
 
 Block = dict[str, Any]

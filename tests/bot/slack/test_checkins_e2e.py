@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Checkin, CheckinStatus, Goal, Person
-from bot.slack import simulate
-from bot.slack.standin import PostedMessage
+from bot.core import ids
+from bot.core.models import Checkin, CheckinStatus, Goal, Person
+from bot.demo import slack_requests
+from bot.demo.slack_standin_records import PostedMessage
 from tests.conftest import BotFactory, RunningBot, text_of
 
 USER = "U0NOOR"
@@ -205,7 +205,7 @@ def test_private_notes_after_the_feedback_conversation(start_bot: BotFactory) ->
     saved = _submit(bot, view, {"keep": {"value": "Shorter answers"}, "work_on": {"value": ""}})
     assert saved["response_action"] == "update"
     assert "Saved privately" in json.dumps(saved["view"])
-    body, kind = simulate.event_callback(
+    body, kind = slack_requests.event_callback(
         team_id="T0TEST",
         event={"type": "app_home_opened", "user": USER, "tab": "home"},
         event_id="EvNotes",
@@ -267,7 +267,9 @@ def _goals_values(*goals: tuple[str, str, str | None]) -> dict[str, dict[str, An
 
 
 def _submit(bot: RunningBot, view: dict[str, Any], values: dict[str, dict[str, Any]]) -> Any:
-    body, kind = simulate.view_submission(user_id=USER, team_id="T0TEST", view=view, values=values)
+    body, kind = slack_requests.view_submission(
+        user_id=USER, team_id="T0TEST", view=view, values=values
+    )
     response = bot.post(body, kind)
     assert response.status_code == 200
     return response.json() if response.content else None
@@ -462,7 +464,7 @@ def test_stuck_brings_guidance_a_week_later_and_a_private_note(start_bot: BotFac
     }
     saved = _submit(bot, view, {"note": {"value": "The data part is hard"}})
     assert saved["response_action"] == "update"
-    body, kind = simulate.event_callback(
+    body, kind = slack_requests.event_callback(
         team_id="T0TEST",
         event={"type": "app_home_opened", "user": USER, "tab": "home"},
         event_id="EvP",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.demo.slack_standin import SlackStandIn
 from bot.slack.client import close_shared_session, make_web_client, open_shared_session
-from bot.slack.standin import SlackStandIn
 from tests.conftest import make_settings
 
 CALLS = 5

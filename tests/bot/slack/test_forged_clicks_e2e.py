@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import ids
-from bot.slack import simulate
-from bot.slack.standin import PostedMessage
+from bot.core import ids
+from bot.demo import slack_requests
+from bot.demo.slack_standin_records import PostedMessage
 from tests.conftest import TEAM, BotFactory, RunningBot, responded_after, text_of
 
 ALEX = "U0ALEX"
@@ -27,7 +27,7 @@ def _forged_click(
     message = PostedMessage(
         channel=named.channel, ts=named.ts, text="FORGED", blocks=FORGED, metadata=None
     )
-    body, kind = simulate.button_click(
+    body, kind = slack_requests.button_click(
         user_id=user,
         team_id=TEAM,
         message=message,
@@ -60,8 +60,8 @@ def _two_people_on_step_one(
 def test_a_click_naming_another_persons_message_edits_nothing(start_bot: BotFactory) -> None:
     bot, alex_dm, blake_dm = _two_people_on_step_one(start_bot)
     blake_before = [dict(block) for block in blake_dm.blocks]
-    alex_row = simulate.button_of(alex_dm, ids.STAGE_NEXT)
-    blake_row = simulate.button_of(blake_dm, ids.STAGE_NEXT)
+    alex_row = slack_requests.button_of(alex_dm, ids.STAGE_NEXT)
+    blake_row = slack_requests.button_of(blake_dm, ids.STAGE_NEXT)
 
     # Alex's own row with Blake's message named; then Blake's row with Blake's message.
     for value in (alex_row, blake_row):
@@ -83,7 +83,7 @@ def test_a_real_click_updates_its_own_message_with_blocks_the_bot_builds(
     start_bot: BotFactory,
 ) -> None:
     bot, alex_dm, blake_dm = _two_people_on_step_one(start_bot)
-    alex_row = simulate.button_of(alex_dm, ids.STAGE_NEXT)
+    alex_row = slack_requests.button_of(alex_dm, ids.STAGE_NEXT)
     # The payload names Alex's own message, as Slack would, but its blocks are forged.
     assert _forged_click(bot, ALEX, alex_dm, ids.STAGE_NEXT, alex_row) == 200
     assert bot.wait_updated(alex_dm)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import ids
+from bot.core import ids
 from tests.conftest import TEAM, BotFactory, RunningBot, text_of
 
 pytestmark = pytest.mark.slow

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Journey, JourneyStatus, Person
-from bot.slack import simulate
-from bot.slack.standin import PostedMessage
+from bot.core import ids
+from bot.core.models import Journey, JourneyStatus, Person
+from bot.demo import slack_requests
+from bot.demo.slack_standin_records import PostedMessage
 from tests.conftest import BotFactory, RunningBot, text_of
 
 USER = "U0RIA"
@@ -21,7 +21,7 @@ LONDON = ZoneInfo("Europe/London")
 
 def _open_home(bot: RunningBot, event_id: str) -> dict[str, Any]:
     count = len(bot.standin.calls_to("views.publish"))
-    body, kind = simulate.event_callback(
+    body, kind = slack_requests.event_callback(
         team_id="T0TEST",
         event={"type": "app_home_opened", "user": USER, "channel": "D0", "tab": "home"},
         event_id=event_id,
@@ -36,12 +36,12 @@ def _press_on_home(bot: RunningBot, view: dict[str, Any], action_id: str) -> dic
     home_as_message = PostedMessage(
         channel="", ts="", text="", blocks=view["blocks"], metadata=None
     )
-    body, kind = simulate.button_click(
+    body, kind = slack_requests.button_click(
         user_id=USER,
         team_id="T0TEST",
         message=home_as_message,
         action_id=action_id,
-        value=simulate.button_of(home_as_message, action_id),
+        value=slack_requests.button_of(home_as_message, action_id),
         response_url=bot.standin.response_url(USER),
     )
     assert bot.post(body, kind).status_code == 200
@@ -134,7 +134,7 @@ def test_working_time_and_time_zone_from_home(start_bot: BotFactory) -> None:
     home_as_message = PostedMessage(
         channel="", ts="", text="", blocks=view["blocks"], metadata=None
     )
-    body, kind = simulate.button_click(
+    body, kind = slack_requests.button_click(
         user_id=USER,
         team_id="T0TEST",
         message=home_as_message,
@@ -153,7 +153,7 @@ def test_working_time_and_time_zone_from_home(start_bot: BotFactory) -> None:
             "days": {"type": "plain_text_input", "value": days},
             "zone": {"type": "plain_text_input", "value": zone},
         }
-        body, kind = simulate.view_submission(
+        body, kind = slack_requests.view_submission(
             user_id=USER, team_id="T0TEST", view=form, values=values
         )
         response = bot.post(body, kind)

@@ -9,14 +9,14 @@ from urllib.parse import urlencode, urlparse
 
 import pytest
 
-from bot.slack import simulate
+from bot.demo import slack_requests
 from tests.conftest import SECRET, BotFactory, RunningBot
 
-FORM = simulate.FORM
+FORM = slack_requests.FORM
 
 
 def _command_body() -> bytes:
-    body, _ = simulate.slash_command(
+    body, _ = slack_requests.slash_command(
         user_id="U0X", team_id="T0TEST", response_url="http://127.0.0.1:9/r"
     )
     return body
@@ -30,13 +30,13 @@ def test_unsigned_wrongly_signed_and_stale_requests_get_401(start_bot: BotFactor
     bot = start_bot()
     body = _command_body()
     assert bot.post(body, FORM, headers={"content-type": FORM}).status_code == 401
-    wrong = simulate.signed_headers("another-secret", body, content_type=FORM)
+    wrong = slack_requests.signed_headers("another-secret", body, content_type=FORM)
     assert bot.post(body, FORM, headers=wrong).status_code == 401
-    stale = simulate.signed_headers(
+    stale = slack_requests.signed_headers(
         SECRET, body, content_type=FORM, timestamp=int(time.time()) - 6 * 60
     )
     assert bot.post(body, FORM, headers=stale).status_code == 401
-    future = simulate.signed_headers(
+    future = slack_requests.signed_headers(
         SECRET, body, content_type=FORM, timestamp=int(time.time()) + 6 * 60
     )
     assert bot.post(body, FORM, headers=future).status_code == 401
@@ -187,7 +187,7 @@ def test_requests_nobody_listens_for_are_acknowledged(start_bot: BotFactory) -> 
         "actions": [{"name": "legacy", "type": "button", "value": "1"}],
     }
     assert bot.post(urlencode({"payload": json.dumps(payload)}).encode(), FORM).status_code == 200
-    body, kind = simulate.event_callback(
+    body, kind = slack_requests.event_callback(
         team_id="T0TEST", event={"type": "reaction_added", "user": "U0X"}, event_id="Ev9"
     )
     assert bot.post(body, kind).status_code == 200
@@ -198,7 +198,7 @@ def test_requests_nobody_listens_for_are_acknowledged(start_bot: BotFactory) -> 
 
 
 def test_health_is_503_when_the_database_does_not_answer(start_bot: BotFactory) -> None:
-    from bot.db import make_engine
+    from bot.core.db import make_engine
 
     bot = start_bot(
         engine=make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"), migrate=False

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot import audit
-from bot.models import AuditEntry, Person
-from bot.slack import simulate
-from bot.slack.standin import Failure, SlackStandIn
+from bot.core import audit
+from bot.core.models import AuditEntry, Person
+from bot.demo import slack_requests
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Failure
 from tests.bot.slack.installing import cookie_state, install, oauth_bot, opened, stored_bot_tokens
 from tests.conftest import TEAM, BotFactory, RunningBot
 
@@ -95,7 +96,7 @@ def test_an_org_wide_grid_install_reaches_every_workspace_of_the_org(
     [org_token] = [token for token, issued in standin.tokens.items() if issued.kind == "bot"]
     assert standin.tokens[org_token].team_id is None
 
-    body, kind = simulate.slash_command(
+    body, kind = slack_requests.slash_command(
         user_id=ALICE,
         team_id="T0GRIDA",
         enterprise_id="E0ORG",

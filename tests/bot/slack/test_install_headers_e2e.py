@@ -11,7 +11,7 @@ import re
 import httpx
 import pytest
 
-from bot.slack.standin import SlackStandIn
+from bot.demo.slack_standin import SlackStandIn
 from tests.bot.slack.installing import cookie_state, install, oauth_bot
 from tests.conftest import BotFactory, RunningBot
 

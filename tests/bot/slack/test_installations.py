@@ -11,9 +11,10 @@ from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import Engine, select
 
-from bot.config import ConfigError, load_settings
-from bot.encryption import TokenCipher, UnreadableSecret
-from bot.models import slack_bots, slack_installations, slack_oauth_states
+from bot.core.config import ConfigError
+from bot.core.config_loading import load_settings
+from bot.core.encryption import TokenCipher, UnreadableSecret
+from bot.core.models import slack_bots, slack_installations, slack_oauth_states
 from bot.slack.bot_tokens import NotInstalled, WorkspaceTokens
 from bot.slack.installations import AsyncOAuthStates, SealedInstallationStore
 

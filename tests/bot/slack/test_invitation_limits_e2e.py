@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from bot import audit
-from bot.models import AuditEntry, ManagerGrant
+from bot.core import audit
+from bot.core.models import AuditEntry, ManagerGrant
 from tests.bot.slack.test_meetings_e2e import (
     MANAGER,
     PERSON,

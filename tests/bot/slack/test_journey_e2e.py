@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
-from bot.slack.standin import PostedMessage
+from bot.core import ids
+from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
+from bot.demo.slack_standin_records import PostedMessage
 from tests.conftest import BotFactory, RunningBot, responded_after, text_of
 
 USER = "U0ALEX"

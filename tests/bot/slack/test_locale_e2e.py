@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bot import ids
+from bot.core import ids
 from messages.loader import PACKAGED_CONTENT
 from tests.conftest import BotFactory, text_of
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.ids import COMMAND
+from bot.core.ids import COMMAND
 from bot.slack.manifest import (
     APP_TOKEN_METHODS,
     METHOD_SCOPES,

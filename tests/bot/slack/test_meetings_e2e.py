@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from bot import audit, ids
-from bot.models import AuditEntry, FeedbackNote, Person
-from bot.operations import print_audit
-from bot.slack import simulate
-from bot.slack.standin import PostedMessage
+from bot.app.operator_commands import print_audit
+from bot.core import audit, ids
+from bot.core.models import AuditEntry, FeedbackNote, Person
+from bot.demo import slack_requests
+from bot.demo.slack_standin_records import PostedMessage
 from handlers.export import export_data
 from tests.conftest import TEAM, BotFactory, RunningBot, text_of
 
@@ -59,7 +59,7 @@ def _begin(bot: RunningBot) -> None:
 
 def _home(bot: RunningBot, user: str) -> PostedMessage:
     count = len(bot.standin.calls_to("views.publish"))
-    body, kind = simulate.event_callback(
+    body, kind = slack_requests.event_callback(
         team_id=TEAM,
         event={"type": "app_home_opened", "user": user, "channel": "D0", "tab": "home"},
         event_id=f"Ev{count}{user}",
@@ -77,7 +77,9 @@ def _opened(bot: RunningBot, count: int) -> dict[str, Any]:
 
 
 def _submit(bot: RunningBot, user: str, view: dict[str, Any], values: dict[str, Any]) -> Any:
-    body, kind = simulate.view_submission(user_id=user, team_id=TEAM, view=view, values=values)
+    body, kind = slack_requests.view_submission(
+        user_id=user, team_id=TEAM, view=view, values=values
+    )
     response = bot.post(body, kind)
     assert response.status_code == 200
     bot.settle()
@@ -237,7 +239,7 @@ def test_who_may_prepare_a_meeting_for_whom(start_bot: BotFactory, case: Case) -
 def test_the_shortcut_picks_a_person_and_refuses_inline(start_bot: BotFactory) -> None:
     bot = _start(start_bot)
     _begin(bot)
-    body, kind = simulate.global_shortcut(
+    body, kind = slack_requests.global_shortcut(
         user_id=STRANGER, team_id=TEAM, callback_id=ids.MEETING_SHORTCUT
     )
     assert bot.post(body, kind).status_code == 200
@@ -295,7 +297,7 @@ def test_invite_prepare_accept_follow_up_and_remind(start_bot: BotFactory) -> No
     assert "Thu 26 Nov 2026" in text_of(offer.blocks)
     assert "cross-team" not in text_of(offer.blocks)  # the agenda waits for an accept
 
-    meeting_id = simulate.button_of(offer, ids.MEETING_ACCEPT)
+    meeting_id = slack_requests.button_of(offer, ids.MEETING_ACCEPT)
     assert bot.click(PERSON, offer, ids.MEETING_ACCEPT).status_code == 200
     assert bot.wait_updated(offer)
     person_agenda = bot.dms(PERSON, 3)[-1]
@@ -348,7 +350,7 @@ def test_an_answer_naming_the_managers_message_changes_nothing(start_bot: BotFac
     bot = _start(start_bot)
     agenda, offer = _prepared(bot)
     agenda_before = [dict(block) for block in agenda.blocks]
-    meeting_id = simulate.button_of(offer, ids.MEETING_ACCEPT)
+    meeting_id = slack_requests.button_of(offer, ids.MEETING_ACCEPT)
     forged = [{"type": "section", "text": {"type": "mrkdwn", "text": "FORGED agenda"}}]
     named = PostedMessage(
         channel=agenda.channel, ts=agenda.ts, text="FORGED", blocks=forged, metadata=None

@@ -11,14 +11,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, func, select
 
-from bot import ids
-from bot.db import make_engine
-from bot.metrics import Metrics
-from bot.migrate import upgrade
-from bot.models import Checkin, CheckinStatus
-from bot.runtime import build_runtime
-from bot.slack.standin import Failure, SlackStandIn
-from bot.web import build_web_app
+from bot.app.runtime import build_runtime
+from bot.app.web import build_web_app
+from bot.core import ids
+from bot.core.db import make_engine
+from bot.core.metrics import Metrics
+from bot.core.migrate import upgrade
+from bot.core.models import Checkin, CheckinStatus
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin_records import Failure
 from tests.conftest import BotFactory, RunningBot, make_settings
 
 USER = "U0OBS"

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from bot import ids
-from bot.slack import simulate
+from bot.core import ids
+from bot.demo import slack_requests
 from bot.slack.guard import foreign_reply_url, reply_origins
 from tests.conftest import TEAM, BotFactory, RunningBot
 
@@ -34,7 +34,7 @@ def test_a_command_answering_elsewhere_is_refused_and_nothing_is_sent(
     bot.dms(ALEX, 1)
     bot.settle()
     before = len(bot.standin.responses)
-    body, kind = simulate.slash_command(
+    body, kind = slack_requests.slash_command(
         user_id=ALEX, team_id=TEAM, text="status", response_url=_elsewhere(bot, "stolen")
     )
     response = bot.post(body, kind)
@@ -52,12 +52,12 @@ def test_a_click_answering_elsewhere_is_refused_and_changes_nothing(
     bot = start_bot()
     bot.command(ALEX)
     [first] = bot.dms(ALEX, 1)
-    body, kind = simulate.button_click(
+    body, kind = slack_requests.button_click(
         user_id=ALEX,
         team_id=TEAM,
         message=first,
         action_id=ids.STAGE_NEXT,
-        value=simulate.button_of(first, ids.STAGE_NEXT),
+        value=slack_requests.button_of(first, ids.STAGE_NEXT),
         response_url=_elsewhere(bot, "stolen"),
     )
     assert bot.post(body, kind).status_code == 400
@@ -68,7 +68,7 @@ def test_a_click_answering_elsewhere_is_refused_and_changes_nothing(
 
 def test_a_listed_response_url_elsewhere_is_refused(start_bot: BotFactory) -> None:
     bot = start_bot()
-    body, kind = simulate.view_submission(
+    body, kind = slack_requests.view_submission(
         user_id=ALEX,
         team_id=TEAM,
         view={"type": "modal", "callback_id": ids.NOTES_FORM},

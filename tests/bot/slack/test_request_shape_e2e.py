@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
-from bot import ids
-from bot.slack import simulate
+from bot.core import ids
+from bot.demo import slack_requests
 from bot.slack.meeting_views import build_invite_modal, build_pick_modal, build_template_modal
 from bot.slack.views import (
     build_feedback_modal,
@@ -25,7 +25,7 @@ from bot.slack.views import (
     build_notes_modal,
     build_progress_note_modal,
 )
-from messages.loader import LocaleContent
+from messages.content import LocaleContent
 from tests.conftest import SECRET, TEAM, BotFactory, RunningBot, text_of
 
 USER = "U0ALEX"
@@ -36,17 +36,21 @@ UNAVAILABLE = "can't reach my records"
 
 @pytest.mark.parametrize(
     "content_types",
-    [(simulate.FORM, simulate.JSON), (simulate.JSON, simulate.FORM), (simulate.FORM,) * 2],
+    [
+        (slack_requests.FORM, slack_requests.JSON),
+        (slack_requests.JSON, slack_requests.FORM),
+        (slack_requests.FORM,) * 2,
+    ],
     ids=["form-then-json", "json-then-form", "form-twice"],
 )
 def test_a_signed_request_with_two_content_types_is_refused_with_400(
     start_bot: BotFactory, content_types: tuple[str, ...]
 ) -> None:
     bot = start_bot()
-    body, _ = simulate.slash_command(
+    body, _ = slack_requests.slash_command(
         user_id=USER, team_id=TEAM, response_url=bot.standin.response_url(USER)
     )
-    signed = simulate.signed_headers(SECRET, body, content_type=simulate.FORM)
+    signed = slack_requests.signed_headers(SECRET, body, content_type=slack_requests.FORM)
     headers = [("content-type", kind) for kind in content_types] + [
         (name, value) for name, value in signed.items() if name != "content-type"
     ]
@@ -59,10 +63,10 @@ def test_a_signed_request_with_two_content_types_is_refused_with_400(
 
 def test_a_repeated_signature_header_is_refused_with_400(start_bot: BotFactory) -> None:
     bot = start_bot()
-    body, kind = simulate.slash_command(
+    body, kind = slack_requests.slash_command(
         user_id=USER, team_id=TEAM, response_url=bot.standin.response_url(USER)
     )
-    signed = simulate.signed_headers(SECRET, body, content_type=kind)
+    signed = slack_requests.signed_headers(SECRET, body, content_type=kind)
     headers = [*signed.items(), ("x-slack-signature", "v0=" + "0" * 64)]
     response = bot.http.post(f"{bot.url}/slack/events", content=body, headers=headers)
     assert response.status_code == 400
@@ -99,7 +103,7 @@ SHAPES: dict[str, Any] = {
 
 
 def _submit_shape(bot: RunningBot, view: dict[str, Any], state_values: Any) -> Any:
-    body, kind = simulate.view_submission(
+    body, kind = slack_requests.view_submission(
         user_id=USER, team_id=TEAM, view=view, values={}, state_values=state_values
     )
     return bot.post(body, kind)
@@ -122,7 +126,7 @@ def test_every_form_answers_any_state_shape_calmly(start_bot: BotFactory, callba
 
 def _with_state(view: dict[str, Any], state: Any) -> tuple[bytes, str]:
     """A submission of `view` whose state (not only its values) is `state`."""
-    body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=view, values={})
+    body, kind = slack_requests.view_submission(user_id=USER, team_id=TEAM, view=view, values={})
     payload = json.loads(parse_qs(body.decode())["payload"][0])
     payload["view"]["state"] = state
     return urlencode({"payload": json.dumps(payload)}).encode(), kind
@@ -153,7 +157,7 @@ def test_a_command_mentioning_payload_runs(
     start_bot: BotFactory, channel_name: str, user_name: str | None, text: str
 ) -> None:
     bot = start_bot()
-    body, kind = simulate.slash_command(
+    body, kind = slack_requests.slash_command(
         user_id=USER,
         team_id=TEAM,
         text=text,

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus
-from bot.slack.standin import Failure
+from bot.core import ids
+from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus
+from bot.demo.slack_standin_records import Failure
 from tests.conftest import BotFactory, RunningBot, text_of
 
 USER = "U0KIM"

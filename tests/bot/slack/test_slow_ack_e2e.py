@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Checkin, Journey, Person
-from bot.slack import listeners, simulate
-from handlers import controls
+from bot.core import ids
+from bot.core.models import Checkin, Journey, Person
+from bot.demo import slack_requests
+from bot.slack import command_listeners, listeners
+from handlers import journey_controls
 from handlers.command import run_command
 from tests.conftest import TEAM, BotFactory, text_of
 
@@ -35,7 +36,7 @@ def test_a_command_acknowledged_late_runs_once(
 ) -> None:
     calls: list[str] = []
     slow = _slowly(run_command, calls)
-    monkeypatch.setattr(listeners, "run_command", slow)
+    monkeypatch.setattr(command_listeners, "run_command", slow)
     bot = start_bot()
 
     assert bot.command(USER).status_code == 200  # late, and not a 500
@@ -67,14 +68,18 @@ def test_a_form_acknowledged_late_is_not_taken_by_the_catch_all(
     bot.command(USER)
     bot.dms(USER, 1)
     calls: list[str] = []
-    monkeypatch.setattr(controls, "set_working_time", _slowly(controls.set_working_time, calls))
+    monkeypatch.setattr(
+        journey_controls, "set_working_time", _slowly(journey_controls.set_working_time, calls)
+    )
     values = {
         "hours": {"type": "plain_text_input", "value": "08:00-16:00"},
         "days": {"type": "plain_text_input", "value": "mon-thu"},
         "zone": {"type": "plain_text_input", "value": ""},
     }
     form = {"type": "modal", "callback_id": ids.HOURS_FORM, "blocks": []}
-    body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=form, values=values)
+    body, kind = slack_requests.view_submission(
+        user_id=USER, team_id=TEAM, view=form, values=values
+    )
 
     assert bot.post(body, kind).status_code == 200
     bot.settle()

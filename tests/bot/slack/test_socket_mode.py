@@ -12,8 +12,8 @@ from typing import Any
 import websockets
 from websockets.asyncio.server import ServerConnection, serve
 
-from bot.serve import run_socket_mode
-from bot.slack.standin import SlackStandIn
+from bot.app.serve import run_socket_mode
+from bot.demo.slack_standin import SlackStandIn
 from tests.conftest import make_settings, text_of
 
 ENVELOPE = "8f4b7e6a-socket-envelope"

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
-from bot import ids
-from bot.models import Checkin, Journey, Person
-from bot.slack.standin import PostedMessage
+from bot.core import ids
+from bot.core.models import Checkin, Journey, Person
+from bot.demo.slack_standin_records import PostedMessage
 from tests.conftest import BotFactory, RunningBot, text_of
 
 USER = "U0SAM"
@@ -138,12 +138,12 @@ def test_forget_asks_first_and_then_erases_everything(start_bot: BotFactory) -> 
 
 
 def test_home_tab_welcomes_a_newcomer_and_shows_progress(start_bot: BotFactory) -> None:
-    from bot.slack import simulate
+    from bot.demo import slack_requests
 
     bot = start_bot()
 
     def open_home(event_id: str, retry: bool = False) -> int:
-        body, kind = simulate.event_callback(
+        body, kind = slack_requests.event_callback(
             team_id="T0TEST",
             event={"type": "app_home_opened", "user": USER, "channel": "D0", "tab": "home"},
             event_id=event_id,
@@ -152,7 +152,7 @@ def test_home_tab_welcomes_a_newcomer_and_shows_progress(start_bot: BotFactory) 
         if retry:
             from tests.conftest import SECRET
 
-            headers = simulate.signed_headers(SECRET, body, content_type=kind)
+            headers = slack_requests.signed_headers(SECRET, body, content_type=kind)
             headers |= {"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"}
         return bot.post(body, kind, headers=headers).status_code
 
@@ -172,9 +172,8 @@ def test_home_tab_welcomes_a_newcomer_and_shows_progress(start_bot: BotFactory) 
         blocks=[{"type": "actions", "elements": [home_start]}],
         metadata=None,
     )
-    from bot.slack import simulate as sim
 
-    body, kind = sim.button_click(
+    body, kind = slack_requests.button_click(
         user_id=USER,
         team_id="T0TEST",
         message=view_message,

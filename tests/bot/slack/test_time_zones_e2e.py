@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Person
-from bot.slack import simulate
+from bot.core import ids
+from bot.core.models import Person
+from bot.demo import slack_requests
 from bot.slack.views import build_hours_modal
-from messages.loader import language_tag
+from messages.content import language_tag
 from tests.conftest import TEAM, BotFactory, text_of
 
 USER = "U0ALEX"
@@ -45,7 +45,9 @@ def test_the_home_hours_form_names_a_zone_it_cannot_load(start_bot: BotFactory, 
         "days": {"type": "plain_text_input", "value": "mon-fri"},
         "zone": {"type": "plain_text_input", "value": zone},
     }
-    body, kind = simulate.view_submission(user_id=USER, team_id=TEAM, view=view, values=values)
+    body, kind = slack_requests.view_submission(
+        user_id=USER, team_id=TEAM, view=view, values=values
+    )
     response = bot.post(body, kind)
     assert response.status_code == 200
     answer = response.json()
@@ -78,7 +80,7 @@ def test_a_slack_profile_zone_of_5000_characters_falls_back_on_postgres(
     start_bot: BotFactory, postgres_engine: Engine
 ) -> None:
     """PostgreSQL keeps a zone in 64 characters: storing this one failed the DM's send."""
-    from bot.migrate import upgrade
+    from bot.core.migrate import upgrade
 
     upgrade(postgres_engine)
     bot = start_bot(engine=postgres_engine, migrate=False)
@@ -93,7 +95,7 @@ def test_a_slack_profile_locale_of_5000_characters_falls_back_on_postgres(
     start_bot: BotFactory, postgres_engine: Engine
 ) -> None:
     """PostgreSQL keeps a locale in 16 characters: an over-long one must not stop the DM."""
-    from bot.migrate import upgrade
+    from bot.core.migrate import upgrade
 
     upgrade(postgres_engine)
     bot = start_bot(engine=postgres_engine, migrate=False)

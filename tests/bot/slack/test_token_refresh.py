@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from bot.db import make_engine
-from bot.models import CheckinStatus
-from bot.runtime import Runtime, build_runtime
+from bot.app.runtime import Runtime, build_runtime
+from bot.core.db import make_engine
+from bot.core.models import CheckinStatus
+from bot.demo.slack_standin import SlackStandIn
 from bot.slack.bot_tokens import WorkspaceTokens
-from bot.slack.standin import SlackStandIn
 from tests.bot.slack.installing import install, oauth_bot, opened, stored_bot_tokens
 from tests.conftest import MONDAY, TEAM, BotFactory, make_settings
 from tests.scheduler.seeding import content, rows, seed_checkins
@@ -117,7 +117,7 @@ def test_without_the_row_lock_the_second_worker_would_spend_a_used_refresh_token
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The control for the test above: it would see the race if the lock were not there."""
-    from bot.migrate import upgrade
+    from bot.core.migrate import upgrade
 
     upgrade(postgres_engine)
     settings, _ = _installed_with_an_expiring_token(start_bot, standin, postgres_engine)

@@ -15,12 +15,12 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import Engine, inspect, select, text
 
-from bot.cli import main
-from bot.encryption import TokenCipher, UnreadableSecret
-from bot.logs import BOLT_LOGGER, configure_logging
-from bot.models import SLACK_SECRET_COLUMNS, slack_bots, slack_installations
-from bot.slack import simulate
-from bot.slack.standin import SlackStandIn
+from bot.app.cli import main
+from bot.core.encryption import TokenCipher, UnreadableSecret
+from bot.core.logs import BOLT_LOGGER, configure_logging
+from bot.core.models import SLACK_SECRET_COLUMNS, slack_bots, slack_installations
+from bot.demo import slack_requests
+from bot.demo.slack_standin import SlackStandIn
 from tests.bot.slack.installing import KEY, install, oauth_bot, opened, stored_bot_tokens
 from tests.conftest import BotFactory
 
@@ -73,7 +73,7 @@ def test_no_token_in_the_database_or_the_logs(
     bot.dms(BRUNO, 1)
     bot.clock.move_to(bot.clock.now + timedelta(days=10))
     bot.sweep()
-    body, kind = simulate.event_callback(
+    body, kind = slack_requests.event_callback(
         team_id=SOUTH, event={"type": "app_uninstalled"}, event_id="Ev0001"
     )
     bot.post(body, kind)

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import FeedbackNote, Goal, Person
+from bot.core import ids
+from bot.core.models import FeedbackNote, Goal, Person
 from tests.bot.slack.test_meetings_e2e import (
     MANAGER,
     PERSON,

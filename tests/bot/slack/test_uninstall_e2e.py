@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import audit
-from bot.models import AuditEntry, Checkin, Journey, Person, slack_bots, slack_installations
-from bot.slack import simulate
-from bot.slack.standin import SlackStandIn
+from bot.core import audit
+from bot.core.models import AuditEntry, Checkin, Journey, Person, slack_bots, slack_installations
+from bot.demo import slack_requests
+from bot.demo.slack_standin import SlackStandIn
 from tests.bot.slack.installing import install, oauth_bot
 from tests.conftest import TEAM, BotFactory, RunningBot
 
@@ -26,7 +26,7 @@ REVOKED: dict[str, Any] = {"type": "tokens_revoked", "tokens": {"bot": ["U0BOT"]
 
 
 def _event(bot: RunningBot, team: str, event: dict[str, Any], event_id: str) -> None:
-    body, kind = simulate.event_callback(team_id=team, event=event, event_id=event_id)
+    body, kind = slack_requests.event_callback(team_id=team, event=event, event_id=event_id)
     assert bot.post(body, kind).status_code == 200
     bot.settle()
 

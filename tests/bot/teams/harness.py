@@ -15,8 +15,8 @@ import httpx
 import pytest
 import requests
 
-from bot import ids
-from bot.services import PersonRef
+from bot.core import ids
+from bot.core.person_ref import PersonRef
 from tests.bot.teams.fakes import CLIENT_ID, CLIENT_SECRET, TENANT, Sent, TeamsCloud
 from tests.conftest import BotFactory, RunningBot, _is_loopback
 

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Checkin, Person, TeamsConversation
+from bot.core import ids
+from bot.core.models import Checkin, Person, TeamsConversation
 from tests.bot.teams.fakes import Recorder
 from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory
 

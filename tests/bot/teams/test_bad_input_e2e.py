@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Person, TeamsConversation
+from bot.core import ids
+from bot.core.models import Person, TeamsConversation
 from tests.bot.teams.fakes import CLIENT_ID, ISSUER, KEY_ID
 from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory
 from tests.conftest import BotFactory

@@ -10,12 +10,12 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import ids
-from bot.config import Settings
+from bot.core import ids
+from bot.core.config import Settings
 from bot.teams import dialogs
 from bot.teams.cards import build_answered_card, build_card
 from bot.teams.package import build_manifest, build_package, color_icon, outline_icon
-from handlers.compose import stage_message
+from handlers.neutral_messages import stage_message
 from messages.loader import load_content
 from messages.model import Bullets, Button, Link, Message, Paragraph, Preformatted, mention
 

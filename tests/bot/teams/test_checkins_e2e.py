@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
+from bot.core import ids
+from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person
 from tests.bot.teams.fakes import Failure
 from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory, card_text, has_button
 

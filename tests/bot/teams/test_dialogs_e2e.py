@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Checkin, FeedbackNote, FeedbackRequest, Goal
+from bot.core import ids
+from bot.core.models import Checkin, FeedbackNote, FeedbackRequest, Goal
 from tests.bot.teams.harness import ALEX, MORGAN, TeamsBot, TeamsFactory, button_data, card_text
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from bot import audit
-from bot.models import AuditEntry
+from bot.core import audit
+from bot.core.models import AuditEntry
 from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory, card_text
 from tests.bot.teams.test_meetings_e2e import _invite
 

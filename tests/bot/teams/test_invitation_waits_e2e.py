@@ -14,8 +14,8 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot import ids
-from bot.models import (
+from bot.core import ids
+from bot.core.models import (
     AuditEntry,
     Checkin,
     CheckinStatus,
@@ -23,7 +23,7 @@ from bot.models import (
     JourneyStatus,
     ManagerGrant,
 )
-from handlers import meetings
+from handlers import manager_invitation
 from tests.bot.teams.harness import ALEX, MORGAN, TeamsBot, TeamsFactory, card_text, has_button
 from tests.bot.teams.test_meetings_e2e import _dialog
 
@@ -132,7 +132,7 @@ def test_a_withdrawn_invitation_never_arrives(start_teams: TeamsFactory, engine:
     with Session(teams.runtime.engine) as session:
         grant = session.exec(select(ManagerGrant)).one()
     # Teams has no App Home to withdraw from yet (README); Slack's button calls this handler.
-    assert meetings.withdraw_invitation(teams.runtime.services, teams.ref(ALEX), grant.id)
+    assert manager_invitation.withdraw_invitation(teams.runtime.services, teams.ref(ALEX), grant.id)
     assert [row.status for row in _grant_rows(teams)] == [CheckinStatus.CANCELLED]
 
     teams.install(NEWCOMER)

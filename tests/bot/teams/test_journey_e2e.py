@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Checkin, CheckinStatus, Person, TeamsConversation
+from bot.core import ids
+from bot.core.models import Checkin, CheckinStatus, Person, TeamsConversation
 from tests.bot.teams.harness import ALEX, TeamsFactory, card_text, has_button
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot import audit, ids
-from bot.models import AuditEntry, FeedbackMeeting, ManagerGrant, MeetingStatus
+from bot.core import audit, ids
+from bot.core.models import AuditEntry, FeedbackMeeting, ManagerGrant, MeetingStatus
 from tests.bot.teams.harness import (
     ALEX,
     MORGAN,

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot import ids
-from bot.models import Goal
+from bot.core import ids
+from bot.core.models import Goal
 from tests.bot.teams.harness import ALEX, MORGAN, SAM, TeamsBot, TeamsFactory, card_text
 
 SAM_NAME = "Person 05a3"  # the name Teams gave Sam's activities, kept in our records

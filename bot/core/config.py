@@ -1,0 +1,173 @@
+"""Settings: what a deployment is configured with, handed explicitly to every part, and the
+error a missing or malformed setting raises. `config_loading` reads them from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.core.working_calendar import WorkingTime
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
+DEFAULT_DATABASE_URL = "sqlite:///notpromoted.db"
+DEFAULT_DISPLAY_NAME = "Next Step"
+DEFAULT_TEAMS_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
+DEFAULT_TEAMS_LOGIN_URL = "https://login.microsoftonline.com"
+DEFAULT_TEAMS_OPENID_METADATA_URL = (
+    "https://login.botframework.com/v1/.well-known/openidconfiguration"
+)
+# Microsoft's Bot Connector hosts, the only ones the bot's bearer token may be sent to:
+# the public cloud, GCC, GCC High and DoD (Microsoft's "proactive messages" and sovereign-cloud
+# pages). Other clouds (21Vianet) and tests name theirs in TEAMS_SERVICE_URL_HOSTS.
+DEFAULT_TEAMS_SERVICE_URL_HOSTS = (
+    "smba.trafficmanager.net",
+    "smba.infra.gcc.teams.microsoft.com",
+    "smba.infra.gov.teams.microsoft.us",
+    "smba.infra.dod.teams.microsoft.us",
+)
+
+DEFAULT_RETENTION_DAYS = 365
+# Shorter than a month would purge journeys between two ordinary check-ins.
+MIN_RETENTION_DAYS = 30
+DEFAULT_REPORT_MIN_CELL = 5
+# Below three, a count and what a colleague knows can point to one person.
+MIN_REPORT_MIN_CELL = 3
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    log_level: str = "INFO"
+    display_name: str = DEFAULT_DISPLAY_NAME
+    company_links: Mapping[str, str] = field(default_factory=dict)
+    working_time: WorkingTime = field(default_factory=WorkingTime)
+    default_time_zone: str = "UTC"
+    content_dir: Path | None = None
+    dispatch_interval_seconds: float = 30.0
+    # How long a worker holds a check-in it is sending; longer than any send can wait.
+    lease_seconds: float = 300.0
+    # How many people's messages one worker sends at the same time.
+    dispatch_concurrency: int = 8
+    port: int = 3000
+    # What one client may hold of `serve` (bot/connection_limits.py): seconds to send a whole
+    # request head, and a whole body; seconds an idle kept-alive connection stays open; and
+    # the most connections open at once (None: from the open-file limit).
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 15.0
+    keep_alive_seconds: int = 5
+    max_connections: int | None = None
+    # Who may prepare a feedback meeting for anyone: a user group's handle, and user ids.
+    manager_usergroup: str | None = None
+    admin_users: frozenset[str] = frozenset()
+    # Keys the hash that stands in for an erased person's id in the audit trail.
+    secret_key: str | None = None
+    # Journeys with no activity for this many days are purged (bot/retention.py).
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    # "json" or "text"; None leaves the choice to the command (json for the long-running ones).
+    log_format: str | None = None
+    # The HR report hides any count of fewer people than this (bot/report.py).
+    report_min_cell: int = DEFAULT_REPORT_MIN_CELL
+    # Installing in several workspaces (OAuth): on when both are set.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_authorize_url: str = DEFAULT_SLACK_AUTHORIZE_URL
+    slack_redirect_uri: str | None = None
+    # Fernet keys for the tokens kept in the database: the first encrypts, all decrypt.
+    encryption_keys: tuple[str, ...] = ()
+    # /metrics is not on the public listener: `serve` offers it on a listener of its own at
+    # metrics_host:metrics_port, and/or on the public one to a request bearing metrics_token.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str | None = None
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    # Microsoft Teams: the Azure bot registration, and where its services live.
+    teams_client_id: str | None = None
+    teams_client_secret: str | None = None
+    teams_tenant_id: str | None = None
+    teams_service_url: str = DEFAULT_TEAMS_SERVICE_URL
+    teams_login_url: str = DEFAULT_TEAMS_LOGIN_URL
+    teams_openid_metadata_url: str = DEFAULT_TEAMS_OPENID_METADATA_URL
+    # Local development only: accept activities without a Bot Framework token.
+    teams_allow_unauthenticated: bool = False
+    # Tenants besides teams_tenant_id whose people may use the bot (lowercase GUIDs).
+    teams_allowed_tenants: frozenset[str] = frozenset()
+    # Where the bot may send (host or host:port, lowercase): see bot.teams.admission.
+    teams_service_url_hosts: tuple[str, ...] = DEFAULT_TEAMS_SERVICE_URL_HOSTS
+    # Who may prepare a feedback meeting for anyone in Teams: Entra ID (AAD) object ids.
+    teams_manager_ids: frozenset[str] = frozenset()
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams activities are served: with credentials, or openly for local development."""
+        return self.teams_credentials is not None or self.teams_allow_unauthenticated
+
+    @property
+    def teams_credentials(self) -> tuple[str, str, str] | None:
+        """Client id, secret and tenant, when all three are set."""
+        if self.teams_client_id and self.teams_client_secret and self.teams_tenant_id:
+            return self.teams_client_id, self.teams_client_secret, self.teams_tenant_id
+        return None
+
+    def require_http(self) -> None:
+        """`serve` needs the signing secret, and the bot token or what OAuth needs."""
+        self.require_sending()
+        _require(self.slack_signing_secret, "SLACK_SIGNING_SECRET", "the app's Signing Secret")
+
+    def require_sending(self) -> None:
+        """Sending needs the one workspace's bot token, or (OAuth) the key to the stored ones."""
+        if self.oauth_enabled:
+            self.require_encryption_keys()
+            return
+        _require(self.slack_bot_token, "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...)")
+
+    def require_encryption_keys(self) -> tuple[str, ...]:
+        if not self.encryption_keys:
+            raise ConfigError(
+                "NOTPROMOTED_ENCRYPTION_KEY is not set: workspaces' tokens are kept encrypted "
+                'with it. Generate one: python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"'
+            )
+        return self.encryption_keys
+
+    def require_secret_key(self) -> str:
+        """Erasing a person keeps a keyed hash of their id in the audit trail: it needs a key."""
+        _require(
+            self.secret_key,
+            "NOTPROMOTED_SECRET_KEY",
+            'a long random secret (python -c "import secrets; print(secrets.token_urlsafe(32))")',
+        )
+        assert self.secret_key is not None
+        return self.secret_key
+
+    def require_socket(self) -> None:
+        """`socket` needs the bot token and an app-level token with connections:write."""
+        if self.oauth_enabled:
+            raise ConfigError(
+                "socket serves one workspace with SLACK_BOT_TOKEN; installing in several "
+                "(SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) needs `serve` and a public URL"
+            )
+        _require(self.slack_bot_token, "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...)")
+        _require(
+            self.slack_app_token,
+            "SLACK_APP_TOKEN",
+            "an app-level token (xapp-...) with the connections:write scope",
+        )
+
+
+def _require(value: str | None, name: str, what: str) -> None:
+    if not value:
+        raise ConfigError(f"{name} is not set: put {what} in the environment or in .env")

@@ -1,0 +1,98 @@
+"""The guidance content as loaded: stages, each locale's texts, the timing, and the locale a
+platform's language tag picks; what the bot reads, apart from reading and checking the files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_LOCALE = "en"
+
+
+@dataclass(frozen=True)
+class StageLink:
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    title: str
+    body: str
+    todo: str
+    links: tuple[StageLink, ...]
+
+
+@dataclass(frozen=True)
+class Timing:
+    feedback_nudge_working_days: int = 3
+    feedback_later_working_days: int = 2
+    feedback_followup_working_days: int = 3
+    goals_nudge_working_days: int = 7
+    goal_progress_days: tuple[int, ...] = (14, 42)
+    looking_back_days: int = 90
+    spread_minutes: int = 10
+
+
+@dataclass(frozen=True)
+class LocaleContent:
+    locale: str
+    stages: dict[str, Stage]
+    ui: dict[str, str]
+    checkins: dict[str, dict[str, str]]
+
+    def text(self, key: str, **values: object) -> str:
+        return self.ui[key].format(**values) if values else self.ui[key]
+
+    def checkin(self, section: str, key: str, **values: object) -> str:
+        text = self.checkins[section][key]
+        return text.format(**values) if values else text
+
+    @property
+    def weekdays(self) -> tuple[str, ...]:
+        return tuple(day.strip() for day in self.ui["weekdays"].split(","))
+
+
+@dataclass(frozen=True)
+class Content:
+    stage_order: tuple[str, ...]
+    safety_net_stage: str
+    locales: dict[str, LocaleContent]
+    timing: Timing = Timing()
+    feedback_helper_stage: str | None = None
+    goals_helper_stage: str | None = None
+    manager_helper_stage: str | None = None
+
+    def for_locale(self, tag: str | None) -> LocaleContent:
+        """The best folder for a Slack locale like "fr-FR": fr-FR, then fr, then English."""
+        if tag:
+            normalized = tag.replace("_", "-")
+            for candidate in (normalized, normalized.split("-")[0]):
+                for name, locale in self.locales.items():
+                    if name.lower() == candidate.lower():
+                        return locale
+        return self.locales[DEFAULT_LOCALE]
+
+    def position(self, stage_id: str) -> int:
+        """1-based position of a stage; stages no longer in the order count as the first."""
+        return self.stage_order.index(stage_id) + 1 if stage_id in self.stage_order else 1
+
+    def next_stage(self, stage_id: str) -> str | None:
+        number = self.position(stage_id)
+        return self.stage_order[number] if number < len(self.stage_order) else None
+
+
+# A language tag as platforms send them ("fr-FR", "es_419", "zh-Hant-TW"), in the 16
+# characters a person's row keeps.
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
+LANGUAGE_TAG_LIMIT = 16
+
+
+def language_tag(value: object) -> str | None:
+    """A platform's locale when it looks like a language tag that fits the row; else None
+    (English, or the deployment's default). Platforms' profile fields are input like any
+    other: a 5,000-character one must not stop a person's messages."""
+    if not isinstance(value, str) or len(value) > LANGUAGE_TAG_LIMIT:
+        return None
+    return value if LANGUAGE_TAG.fullmatch(value) else None

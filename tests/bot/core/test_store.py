@@ -1,0 +1,826 @@
+"""bot.core.storage on both databases: people, journeys, the check-in outbox and its leases,
+events."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, col, select
+
+from bot.core.db import make_sessions
+from bot.core.ids import CHECKIN_KIND_STAGE
+from bot.core.models import (
+    Checkin,
+    CheckinStatus,
+    Journey,
+    JourneyStatus,
+    Person,
+    ProcessedEvent,
+    UTCDateTime,
+)
+from bot.core.person_ref import PersonRef
+from bot.core.storage import journeys, outbox, people
+from bot.core.storage.events import forget_old_events, record_event
+
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
+LEASE = timedelta(minutes=10)
+REF = PersonRef("slack", "T1", "U1")
+THREADS = 8
+
+Sessions = sessionmaker[Session]
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> Sessions:
+    return make_sessions(engine)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def ref(user: str = "U1", workspace: str = "T1", platform: str = "slack") -> PersonRef:
+    return PersonRef(platform, workspace, user)
+
+
+def new_person(sessions: Sessions, user: str = "U1") -> int:
+    with sessions.begin() as session:
+        person = people.get_or_create_person(session, ref=ref(user), now=NOW)
+        assert person.id is not None
+        return person.id
+
+
+def new_journey(
+    sessions: Sessions,
+    *,
+    user: str = "U1",
+    status: str = JourneyStatus.ACTIVE,
+    stage: str = "s1",
+) -> int:
+    person_id = new_person(sessions, user)
+    with sessions.begin() as session:
+        journey = Journey(
+            person_id=person_id, status=status, stage_id=stage, started_at=NOW, updated_at=NOW
+        )
+        session.add(journey)
+        session.flush()
+        assert journey.id is not None
+        return journey.id
+
+
+def new_checkin(
+    sessions: Sessions,
+    journey_id: int,
+    *,
+    due_at: datetime = NOW,
+    status: str = CheckinStatus.PENDING,
+    lease_owner: str | None = None,
+    lease_expires_at: datetime | None = None,
+) -> int:
+    with sessions.begin() as session:
+        checkin = Checkin(
+            journey_id=journey_id,
+            kind=CHECKIN_KIND_STAGE,
+            key=f"test:{uuid.uuid4().hex}",
+            stage_id="s1",
+            status=status,
+            due_at=due_at,
+            lease_owner=lease_owner,
+            lease_expires_at=lease_expires_at,
+            created_at=NOW,
+        )
+        session.add(checkin)
+        session.flush()
+        assert checkin.id is not None
+        return checkin.id
+
+
+def load(sessions: Sessions, checkin_id: int) -> Checkin:
+    with sessions() as session:
+        checkin = session.get(Checkin, checkin_id)
+        assert checkin is not None
+        return checkin
+
+
+def load_journey(sessions: Sessions, journey_id: int) -> Journey:
+    with sessions() as session:
+        journey = session.get(Journey, journey_id)
+        assert journey is not None
+        return journey
+
+
+def claim(sessions: Sessions, checkin_id: int, owner: str = "w1", now: datetime = NOW) -> bool:
+    with sessions.begin() as session:
+        return outbox.claim_checkin(
+            session, checkin_id=checkin_id, owner=owner, now=now, lease=LEASE
+        )
+
+
+def due(sessions: Sessions, now: datetime = NOW, limit: int = 100) -> list[int]:
+    with sessions.begin() as session:
+        return list(outbox.due_checkin_ids(session, now=now, limit=limit))
+
+
+def race(engine: Engine, action: Callable[[Session, int], bool]) -> list[bool]:
+    """Run `action` in THREADS threads, each in its own transaction, released together."""
+    sessions = make_sessions(engine)
+    warm = [engine.connect() for _ in range(THREADS)]  # so no thread waits on a new connection
+    for connection in warm:
+        connection.close()
+    barrier = threading.Barrier(THREADS)
+
+    def run(index: int) -> bool:
+        barrier.wait(timeout=10)
+        with sessions.begin() as session:
+            return action(session, index)
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        return list(pool.map(run, range(THREADS)))
+
+
+# -- people --------------------------------------------------------------------------------
+
+
+def test_get_or_create_person_is_idempotent(sessions: Sessions) -> None:
+    with sessions.begin() as session:
+        first = people.get_or_create_person(session, ref=REF, now=NOW)
+        again = people.get_or_create_person(session, ref=REF, now=NOW + timedelta(hours=1))
+        assert first.id is not None and again.id == first.id
+    with sessions.begin() as session:
+        later = people.get_or_create_person(session, ref=REF, now=NOW + timedelta(days=1))
+        assert later.id == first.id
+        assert later.created_at == NOW
+        assert len(session.exec(select(Person)).all()) == 1
+
+
+def test_the_same_user_elsewhere_is_a_different_person(sessions: Sessions) -> None:
+    refs = [
+        ref("U1", "T1", "slack"),
+        ref("U1", "T2", "slack"),
+        ref("U1", "T1", "teams"),
+        ref("U2", "T1", "slack"),
+    ]
+    with sessions.begin() as session:
+        ids = [people.get_or_create_person(session, ref=r, now=NOW).id for r in refs]
+    assert len(set(ids)) == len(refs)
+    with sessions() as session:
+        for r, person_id in zip(refs, ids, strict=True):
+            found = people.find_person(session, ref=r)
+            assert found is not None and found.id == person_id
+            assert (found.platform, found.workspace_id, found.user_id) == (
+                r.platform,
+                r.workspace_id,
+                r.user_id,
+            )
+
+
+def test_concurrent_get_or_create_person_makes_one_person(
+    engine: Engine, sessions: Sessions
+) -> None:
+    ids: list[int | None] = []
+    lock = threading.Lock()
+
+    def create(session: Session, _index: int) -> bool:
+        person = people.get_or_create_person(session, ref=REF, now=NOW)
+        with lock:
+            ids.append(person.id)
+        return True
+
+    assert race(engine, create) == [True] * THREADS
+    assert len(set(ids)) == 1 and ids[0] is not None
+    with sessions() as session:
+        assert len(session.exec(select(Person)).all()) == 1
+
+
+def test_timestamps_come_back_aware_utc_and_equal(sessions: Sessions) -> None:
+    kolkata = timezone(timedelta(hours=5, minutes=30))
+    created = datetime(2026, 11, 23, 15, 31, 7, 123456, tzinfo=kolkata)
+    checked = datetime(2026, 7, 1, 23, 59, 59, 999999, tzinfo=UTC)
+    with sessions.begin() as session:
+        person = people.get_or_create_person(session, ref=REF, now=created)
+        person.profile_checked_at = checked
+        session.add(person)
+    with sessions() as session:
+        loaded = people.find_person(session, ref=REF)
+        assert loaded is not None
+        for value, expected in ((loaded.created_at, created), (loaded.profile_checked_at, checked)):
+            assert value is not None
+            assert value.tzinfo is UTC
+            assert value == expected
+        assert loaded.created_at.hour == 10  # 15:31 in Kolkata is 10:01 UTC
+        assert loaded.created_at.minute == 1
+
+
+def test_a_naive_datetime_is_refused_on_insert(sessions: Sessions) -> None:
+    naive = datetime(2026, 11, 23, 10)
+    with pytest.raises(StatementError, match="naive datetime"), sessions.begin() as session:
+        people.get_or_create_person(session, ref=REF, now=naive)
+    with sessions() as session:
+        assert people.find_person(session, ref=REF) is None
+
+
+def test_a_naive_datetime_is_refused_in_a_query_and_by_the_type(
+    engine: Engine, sessions: Sessions
+) -> None:
+    naive = datetime(2026, 11, 23, 10)
+    with pytest.raises(StatementError, match="naive datetime"), sessions.begin() as session:
+        outbox.due_checkin_ids(session, now=naive, limit=10)
+    with pytest.raises(ValueError, match="naive datetime"):
+        UTCDateTime().process_bind_param(naive, engine.dialect)
+
+
+def test_a_rolled_back_transaction_leaves_no_person(
+    engine: Engine, sessions: Sessions, request: pytest.FixtureRequest
+) -> None:
+    with pytest.raises(RuntimeError, match="handler failed"), sessions.begin() as session:
+        people.get_or_create_person(session, ref=REF, now=NOW)
+        raise RuntimeError("handler failed")
+    with sessions() as session:
+        assert people.find_person(session, ref=REF) is None
+
+
+def test_a_rolled_back_transaction_leaves_no_event(
+    engine: Engine, sessions: Sessions, request: pytest.FixtureRequest
+) -> None:
+    with pytest.raises(RuntimeError, match="handler failed"), sessions.begin() as session:
+        assert record_event(session, event_id="Ev1", now=NOW)
+        raise RuntimeError("handler failed")
+    with sessions.begin() as session:
+        assert record_event(session, event_id="Ev1", now=NOW)
+
+
+# -- one open journey per person -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (JourneyStatus.ACTIVE, JourneyStatus.ACTIVE),
+        (JourneyStatus.ACTIVE, JourneyStatus.PAUSED),
+        (JourneyStatus.PAUSED, JourneyStatus.ACTIVE),
+        (JourneyStatus.PAUSED, JourneyStatus.PAUSED),
+    ],
+)
+def test_a_second_open_journey_is_refused(sessions: Sessions, first: str, second: str) -> None:
+    journey_id = new_journey(sessions, status=first)
+    person_id = load_journey(sessions, journey_id).person_id
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        session.add(
+            Journey(
+                person_id=person_id,
+                status=second,
+                stage_id="s1",
+                started_at=NOW,
+                updated_at=NOW,
+            )
+        )
+    with sessions() as session:
+        assert len(session.exec(select(Journey)).all()) == 1
+
+
+def test_reopening_a_stopped_journey_beside_an_open_one_is_refused(sessions: Sessions) -> None:
+    stopped_id = new_journey(sessions, status=JourneyStatus.STOPPED)
+    person_id = load_journey(sessions, stopped_id).person_id
+    with sessions.begin() as session:
+        session.add(Journey(person_id=person_id, stage_id="s1", started_at=NOW, updated_at=NOW))
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        stopped = session.get(Journey, stopped_id)
+        assert stopped is not None
+        stopped.status = JourneyStatus.PAUSED
+        session.add(stopped)
+
+
+def test_ended_journeys_do_not_block_a_new_one(sessions: Sessions) -> None:
+    stopped_id = new_journey(sessions, status=JourneyStatus.STOPPED)
+    person_id = load_journey(sessions, stopped_id).person_id
+    with sessions.begin() as session:
+        for status in (JourneyStatus.COMPLETED, JourneyStatus.STOPPED, JourneyStatus.ACTIVE):
+            session.add(
+                Journey(
+                    person_id=person_id,
+                    status=status,
+                    stage_id="s1",
+                    started_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+    other = new_journey(sessions, user="U2")  # and other people have their own
+    with sessions() as session:
+        journey = journeys.open_journey(session, person_id=person_id)
+        assert journey is not None and journey.status == JourneyStatus.ACTIVE
+        assert len(session.exec(select(Journey)).all()) == 5
+    assert load_journey(sessions, other).status == JourneyStatus.ACTIVE
+
+
+# -- add_stage_checkin ---------------------------------------------------------------------
+
+
+def test_add_stage_checkin_numbers_keys_and_moves_the_live_row(sessions: Sessions) -> None:
+    journey_id = new_journey(sessions)
+    added: list[int] = []
+    for step, stage in enumerate(("s1", "s1", "s2"), start=1):
+        with sessions.begin() as session:
+            journey = session.get(Journey, journey_id)
+            assert journey is not None
+            later = NOW + timedelta(minutes=step)
+            checkin = journeys.add_stage_checkin(
+                session, journey=journey, stage_id=stage, due_at=later, now=later
+            )
+            assert checkin.id is not None
+            assert journey.current_checkin_id == checkin.id
+            added.append(checkin.id)
+        journey = load_journey(sessions, journey_id)
+        assert journey.deliveries == step
+        assert journey.current_checkin_id == checkin.id
+        assert journey.updated_at == later
+    with sessions() as session:
+        rows = session.exec(select(Checkin).order_by(col(Checkin.id))).all()
+    assert [row.id for row in rows] == added
+    assert [row.key for row in rows] == ["stage:s1:1", "stage:s1:2", "stage:s2:3"]
+    assert [row.stage_id for row in rows] == ["s1", "s1", "s2"]
+    assert {row.status for row in rows} == {CheckinStatus.PENDING}
+    assert {row.kind for row in rows} == {CHECKIN_KIND_STAGE}
+
+
+def test_checkin_keys_are_unique_per_journey(sessions: Sessions) -> None:
+    first = new_journey(sessions)
+    second = new_journey(sessions, user="U2")
+    for journey_id in (first, second):  # the same key in two journeys is fine
+        with sessions.begin() as session:
+            session.add(
+                Checkin(journey_id=journey_id, kind="x", key="k", due_at=NOW, created_at=NOW)
+            )
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        session.add(Checkin(journey_id=first, kind="x", key="k", due_at=NOW, created_at=NOW))
+
+
+# -- claiming ------------------------------------------------------------------------------
+
+
+def test_only_one_of_two_claims_wins(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1")
+    assert not claim(sessions, checkin_id, "w2")
+    row = load(sessions, checkin_id)
+    assert row.status == CheckinStatus.CLAIMED
+    assert row.lease_owner == "w1"
+    assert row.lease_expires_at == NOW + LEASE
+    assert row.attempts == 0  # a claim is not a try; the dispatcher counts those
+
+
+def test_an_expired_lease_can_be_claimed_again(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1", now=NOW)
+    assert not claim(sessions, checkin_id, "w2", now=NOW + LEASE - timedelta(seconds=1))
+    assert not claim(sessions, checkin_id, "w2", now=NOW + LEASE)
+    assert claim(sessions, checkin_id, "w2", now=NOW + LEASE + timedelta(seconds=1))
+    row = load(sessions, checkin_id)
+    assert row.lease_owner == "w2"
+    assert row.attempts == 0
+    assert row.lease_expires_at == NOW + 2 * LEASE + timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    "status", [CheckinStatus.SENT, CheckinStatus.CANCELLED, CheckinStatus.FAILED]
+)
+def test_finished_rows_cannot_be_claimed(sessions: Sessions, status: str) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions), status=status)
+    assert not claim(sessions, checkin_id, now=NOW + timedelta(days=30))
+    assert load(sessions, checkin_id).status == status
+
+
+def test_a_sent_row_cannot_be_claimed(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1")
+    with sessions.begin() as session:
+        assert outbox.mark_sent(
+            session, checkin_id=checkin_id, owner="w1", channel_id="D1", message_ts="1.0", now=NOW
+        )
+    assert not claim(sessions, checkin_id, "w2", now=NOW + timedelta(days=1))
+    assert load(sessions, checkin_id).status == CheckinStatus.SENT
+
+
+def test_concurrent_claims_have_exactly_one_winner(engine: Engine, sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+
+    def take(session: Session, index: int) -> bool:
+        return outbox.claim_checkin(
+            session, checkin_id=checkin_id, owner=f"w{index}", now=NOW, lease=LEASE
+        )
+
+    results = race(engine, take)
+    assert results.count(True) == 1
+    row = load(sessions, checkin_id)
+    assert row.lease_owner == f"w{results.index(True)}"
+    assert row.attempts == 0
+
+
+# -- clicks on the live message ------------------------------------------------------------
+
+
+def live_row(sessions: Sessions, *, user: str = "U1") -> tuple[int, int]:
+    """A journey and its live stage row, as a clicked message would have."""
+    journey_id = new_journey(sessions, user=user)
+    with sessions.begin() as session:
+        journey = session.get(Journey, journey_id)
+        assert journey is not None
+        checkin = journeys.add_stage_checkin(
+            session, journey=journey, stage_id="s1", due_at=NOW, now=NOW
+        )
+        assert checkin.id is not None
+        return journey_id, checkin.id
+
+
+def answer(sessions: Sessions, checkin_id: int, choice: str = "stage_next") -> bool:
+    with sessions.begin() as session:
+        return journeys.answer_live_checkin(session, checkin_id=checkin_id, answer=choice, now=NOW)
+
+
+def test_concurrent_clicks_on_the_live_row_have_exactly_one_winner(
+    engine: Engine, sessions: Sessions
+) -> None:
+    _, checkin_id = live_row(sessions)
+
+    def click(session: Session, index: int) -> bool:
+        return journeys.answer_live_checkin(
+            session, checkin_id=checkin_id, answer=f"choice{index}", now=NOW
+        )
+
+    results = race(engine, click)
+    assert results.count(True) == 1
+    row = load(sessions, checkin_id)
+    assert row.answer == f"choice{results.index(True)}"
+    assert row.answered_at == NOW
+
+
+def test_a_live_row_is_answered_once(sessions: Sessions) -> None:
+    _, checkin_id = live_row(sessions)
+    assert answer(sessions, checkin_id, "stage_next")
+    assert not answer(sessions, checkin_id, "stage_stop")
+    assert load(sessions, checkin_id).answer == "stage_next"
+
+
+def test_a_click_on_a_row_that_is_no_longer_live_is_refused(sessions: Sessions) -> None:
+    journey_id, old_id = live_row(sessions)
+    with sessions.begin() as session:
+        journey = session.get(Journey, journey_id)
+        assert journey is not None
+        new = journeys.add_stage_checkin(
+            session, journey=journey, stage_id="s2", due_at=NOW, now=NOW
+        )
+        assert new.id is not None
+        new_id = new.id
+    assert not answer(sessions, old_id)
+    assert load(sessions, old_id).answered_at is None
+    assert answer(sessions, new_id)
+
+
+@pytest.mark.parametrize(
+    ("status", "live"),
+    [
+        (JourneyStatus.PAUSED, True),
+        (JourneyStatus.STOPPED, False),
+        (JourneyStatus.COMPLETED, False),
+    ],
+)
+def test_a_click_counts_only_while_the_journey_is_open(
+    sessions: Sessions, status: str, live: bool
+) -> None:
+    journey_id, checkin_id = live_row(sessions)
+    with sessions.begin() as session:
+        journey = session.get(Journey, journey_id)
+        assert journey is not None
+        journey.status = status  # current_checkin_id is left pointing at the row
+        session.add(journey)
+    assert answer(sessions, checkin_id) is live
+    assert (load(sessions, checkin_id).answer is not None) is live
+
+
+def test_a_click_on_another_journeys_live_row_does_not_leak(sessions: Sessions) -> None:
+    _, mine = live_row(sessions, user="U1")
+    other_journey = new_journey(sessions, user="U2")
+    stray = new_checkin(sessions, other_journey)  # never made live
+    assert not answer(sessions, stray)
+    assert answer(sessions, mine)
+
+
+# -- what is due ---------------------------------------------------------------------------
+
+
+def test_due_rows_come_oldest_first_and_only_when_due(sessions: Sessions) -> None:
+    journey_id = new_journey(sessions)
+    mid = new_checkin(sessions, journey_id, due_at=NOW - timedelta(hours=1))
+    now_row = new_checkin(sessions, journey_id, due_at=NOW)
+    new_checkin(sessions, journey_id, due_at=NOW + timedelta(seconds=1))
+    old = new_checkin(sessions, journey_id, due_at=NOW - timedelta(hours=2))
+    tie = new_checkin(sessions, journey_id, due_at=NOW - timedelta(hours=1))
+    assert due(sessions) == [old, mid, tie, now_row]
+    assert due(sessions, now=NOW - timedelta(hours=1)) == [old, mid, tie]
+    assert due(sessions, now=NOW - timedelta(days=1)) == []
+
+
+def test_due_rows_honour_the_limit(sessions: Sessions) -> None:
+    journey_id = new_journey(sessions)
+    rows = [
+        new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=minutes))
+        for minutes in (5, 50, 20, 40, 10)
+    ]
+    oldest_first = [rows[1], rows[3], rows[2], rows[4], rows[0]]
+    assert due(sessions, limit=2) == oldest_first[:2]
+    assert due(sessions, limit=1) == oldest_first[:1]
+    assert due(sessions, limit=5) == oldest_first
+
+
+def test_due_rows_skip_paused_journeys_and_include_completed_ones(sessions: Sessions) -> None:
+    active = new_checkin(sessions, new_journey(sessions, user="U1"), due_at=NOW)
+    new_checkin(
+        sessions,
+        new_journey(sessions, user="U2", status=JourneyStatus.PAUSED),
+        due_at=NOW - timedelta(hours=5),
+    )
+    closing = new_checkin(
+        sessions,
+        new_journey(sessions, user="U3", status=JourneyStatus.COMPLETED),
+        due_at=NOW - timedelta(minutes=1),
+    )
+    assert due(sessions) == [closing, active]
+
+
+def test_due_rows_exclude_finished_and_held_rows(sessions: Sessions) -> None:
+    journey_id = new_journey(sessions)
+    long_ago = NOW - timedelta(days=1)
+    for status in (CheckinStatus.SENT, CheckinStatus.CANCELLED, CheckinStatus.FAILED):
+        new_checkin(sessions, journey_id, due_at=long_ago, status=status)
+    new_checkin(  # held by a live lease
+        sessions,
+        journey_id,
+        due_at=long_ago,
+        status=CheckinStatus.CLAIMED,
+        lease_owner="w1",
+        lease_expires_at=NOW + timedelta(minutes=1),
+    )
+    abandoned = new_checkin(  # its worker died: the lease ran out
+        sessions,
+        journey_id,
+        due_at=long_ago,
+        status=CheckinStatus.CLAIMED,
+        lease_owner="w0",
+        lease_expires_at=NOW - timedelta(minutes=1),
+    )
+    pending = new_checkin(sessions, journey_id, due_at=NOW)
+    assert due(sessions) == [abandoned, pending]
+
+
+def test_due_rows_locked_by_one_sweep_are_skipped_by_another(
+    engine: Engine, sessions: Sessions
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks (FOR UPDATE SKIP LOCKED) are PostgreSQL only")
+    journey_id = new_journey(sessions)
+    rows = [
+        new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=minutes))
+        for minutes in (30, 20, 10)
+    ]
+    with sessions() as first, first.begin():
+        assert list(outbox.due_checkin_ids(first, now=NOW, limit=2)) == rows[:2]
+        with sessions() as second, second.begin():
+            # Were the rows locked without SKIP LOCKED, fail here instead of hanging.
+            second.connection().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            assert list(outbox.due_checkin_ids(second, now=NOW, limit=10)) == rows[2:]
+    assert due(sessions) == rows  # released when the first transaction ended
+
+
+# -- after sending -------------------------------------------------------------------------
+
+
+def sent(sessions: Sessions, checkin_id: int, owner: str, now: datetime = NOW) -> bool:
+    with sessions.begin() as session:
+        return outbox.mark_sent(
+            session,
+            checkin_id=checkin_id,
+            owner=owner,
+            channel_id="D1",
+            message_ts="1700000000.000100",
+            now=now,
+        )
+
+
+def test_mark_sent_needs_a_claim(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert not sent(sessions, checkin_id, "w1")
+    row = load(sessions, checkin_id)
+    assert row.status == CheckinStatus.PENDING
+    assert row.sent_at is None and row.message_ts is None
+
+
+def test_mark_sent_only_for_the_lease_owner(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1")
+    assert not sent(sessions, checkin_id, "w2")
+    assert load(sessions, checkin_id).status == CheckinStatus.CLAIMED
+    later = NOW + timedelta(seconds=3)
+    assert sent(sessions, checkin_id, "w1", now=later)
+    row = load(sessions, checkin_id)
+    assert row.status == CheckinStatus.SENT
+    assert (row.channel_id, row.message_ts, row.sent_at) == ("D1", "1700000000.000100", later)
+    assert row.lease_owner is None and row.lease_expires_at is None
+    assert row.last_error is None
+    assert not sent(sessions, checkin_id, "w1")  # once
+
+
+def test_mark_sent_fails_for_a_worker_whose_lease_was_taken_over(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1")
+    assert claim(sessions, checkin_id, "w2", now=NOW + 2 * LEASE)
+    assert not sent(sessions, checkin_id, "w1")
+    assert sent(sessions, checkin_id, "w2")
+
+
+def test_release_puts_the_row_back_with_a_truncated_error(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1")
+    retry_at = NOW + timedelta(minutes=30)
+    error = "é" + "x" * 299
+    with sessions.begin() as session:  # not the owner: nothing happens
+        outbox.release_checkin(
+            session, checkin_id=checkin_id, owner="w2", due_at=retry_at, error=error
+        )
+    assert load(sessions, checkin_id).status == CheckinStatus.CLAIMED
+    with sessions.begin() as session:
+        outbox.release_checkin(
+            session, checkin_id=checkin_id, owner="w1", due_at=retry_at, error=error
+        )
+    row = load(sessions, checkin_id)
+    assert row.status == CheckinStatus.PENDING
+    assert row.due_at == retry_at
+    assert row.lease_owner is None and row.lease_expires_at is None
+    assert row.last_error == error[:200]
+    assert row.attempts == 0
+    assert due(sessions, now=retry_at - timedelta(seconds=1)) == []
+    assert due(sessions, now=retry_at) == [checkin_id]
+
+
+def test_fail_sets_failed_for_the_owner_only(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1")
+    with sessions.begin() as session:
+        outbox.fail_checkin(session, checkin_id=checkin_id, owner="w2", error="nope")
+    assert load(sessions, checkin_id).status == CheckinStatus.CLAIMED
+    with sessions.begin() as session:
+        outbox.fail_checkin(session, checkin_id=checkin_id, owner="w1", error="y" * 250)
+    row = load(sessions, checkin_id)
+    assert row.status == CheckinStatus.FAILED
+    assert row.lease_owner is None and row.lease_expires_at is None
+    assert row.last_error == "y" * 200
+    assert due(sessions, now=NOW + timedelta(days=1)) == []
+
+
+def test_cancel_pending_cancels_pending_and_claimed_rows_only(sessions: Sessions) -> None:
+    journey_id = new_journey(sessions)
+    pending = new_checkin(sessions, journey_id)
+    claimed = new_checkin(sessions, journey_id)
+    assert claim(sessions, claimed, "w1")
+    done = new_checkin(sessions, journey_id)
+    assert claim(sessions, done, "w1") and sent(sessions, done, "w1")
+    others = new_checkin(sessions, new_journey(sessions, user="U2"))
+    with sessions.begin() as session:
+        assert journeys.cancel_pending(session, journey_id=journey_id) == 2
+    assert load(sessions, pending).status == CheckinStatus.CANCELLED
+    row = load(sessions, claimed)
+    assert row.status == CheckinStatus.CANCELLED
+    assert row.lease_owner is None and row.lease_expires_at is None
+    assert load(sessions, done).status == CheckinStatus.SENT
+    assert load(sessions, others).status == CheckinStatus.PENDING
+    assert not sent(sessions, claimed, "w1")  # the worker that held it cannot send it now
+    with sessions.begin() as session:
+        assert journeys.cancel_pending(session, journey_id=journey_id) == 0
+
+
+def test_pending_checkin_is_the_earliest_waiting_row(sessions: Sessions) -> None:
+    journey_id = new_journey(sessions)
+    with sessions() as session:
+        assert journeys.pending_checkin(session, journey_id=journey_id) is None
+    new_checkin(sessions, journey_id, due_at=NOW - timedelta(hours=3), status=CheckinStatus.SENT)
+    new_checkin(
+        sessions, journey_id, due_at=NOW - timedelta(hours=2), status=CheckinStatus.CANCELLED
+    )
+    new_checkin(sessions, journey_id, due_at=NOW - timedelta(hours=1), status=CheckinStatus.FAILED)
+    new_checkin(sessions, new_journey(sessions, user="U2"), due_at=NOW - timedelta(days=1))
+    later = new_checkin(sessions, journey_id, due_at=NOW + timedelta(hours=2))
+    with sessions() as session:
+        found = journeys.pending_checkin(session, journey_id=journey_id)
+        assert found is not None and found.id == later
+    claimed = new_checkin(sessions, journey_id, due_at=NOW + timedelta(hours=1))
+    assert claim(sessions, claimed, "w1")
+    with sessions() as session:
+        found = journeys.pending_checkin(session, journey_id=journey_id)
+        assert found is not None and found.id == claimed
+
+
+# -- events and erasure --------------------------------------------------------------------
+
+
+def test_record_event_is_true_only_the_first_time(sessions: Sessions) -> None:
+    with sessions.begin() as session:
+        assert record_event(session, event_id="Ev1", now=NOW)
+        assert not record_event(session, event_id="Ev1", now=NOW)
+        assert record_event(session, event_id="Ev2", now=NOW)  # the session still works
+    with sessions.begin() as session:
+        assert not record_event(session, event_id="Ev1", now=NOW + timedelta(hours=1))
+        assert not record_event(session, event_id="Ev2", now=NOW)
+    with sessions() as session:
+        events = session.exec(select(ProcessedEvent).order_by(col(ProcessedEvent.event_id))).all()
+        assert [(e.event_id, e.received_at) for e in events] == [("Ev1", NOW), ("Ev2", NOW)]
+
+
+def test_forget_old_events_deletes_only_older_ones(sessions: Sessions) -> None:
+    cutoff = NOW - timedelta(days=1)
+    with sessions.begin() as session:
+        for event_id, at in (
+            ("old", cutoff - timedelta(seconds=1)),
+            ("edge", cutoff),
+            ("new", NOW),
+        ):
+            assert record_event(session, event_id=event_id, now=at)
+    with sessions.begin() as session:
+        forget_old_events(session, before=cutoff)
+    with sessions.begin() as session:
+        kept = session.exec(select(ProcessedEvent.event_id)).all()
+        assert sorted(kept) == ["edge", "new"]
+        assert record_event(session, event_id="old", now=NOW)  # forgotten, so new again
+
+
+def test_delete_person_removes_everything_of_theirs_and_nothing_else(sessions: Sessions) -> None:
+    def person_with_history(user: str) -> tuple[int, list[int]]:
+        stopped = new_journey(sessions, user=user, status=JourneyStatus.STOPPED)
+        active = new_journey(sessions, user=user)
+        rows = [new_checkin(sessions, journey_id) for journey_id in (stopped, active, active)]
+        return load_journey(sessions, active).person_id, rows
+
+    gone_id, gone_rows = person_with_history("U1")
+    kept_id, kept_rows = person_with_history("U2")
+    with sessions.begin() as session:
+        people.delete_person(session, person_id=gone_id)
+    with sessions() as session:
+        assert session.get(Person, gone_id) is None
+        assert people.find_person(session, ref=ref("U1")) is None
+        assert session.exec(select(Journey).where(Journey.person_id == gone_id)).all() == []
+        assert all(session.get(Checkin, row) is None for row in gone_rows)
+        assert session.get(Person, kept_id) is not None
+        assert len(session.exec(select(Journey).where(Journey.person_id == kept_id)).all()) == 2
+        remaining = session.exec(select(Checkin.id).order_by(col(Checkin.id))).all()
+        assert list(remaining) == kept_rows
+
+
+# -- tries and the posting mark ------------------------------------------------------------
+
+
+def test_an_attempt_is_counted_only_by_the_worker_holding_the_row(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1")
+    with sessions.begin() as session:
+        assert outbox.begin_attempt(session, checkin_id=checkin_id, owner="w2") is None
+        assert outbox.begin_attempt(session, checkin_id=checkin_id, owner="w1") == 1
+        assert outbox.begin_attempt(session, checkin_id=checkin_id, owner="w1") == 2
+    with sessions.begin() as session:
+        outbox.release_checkin(
+            session,
+            checkin_id=checkin_id,
+            owner="w1",
+            due_at=NOW,
+            error="outside working hours",
+            refund_attempt=True,
+        )
+    assert load(sessions, checkin_id).attempts == 1
+
+
+def test_the_posting_mark_needs_a_running_lease_and_renews_it(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1", now=NOW)
+    later = NOW + LEASE - timedelta(seconds=1)
+    with sessions.begin() as session:
+        assert outbox.mark_posting(
+            session, checkin_id=checkin_id, owner="w1", now=later, lease=LEASE
+        )
+    row = load(sessions, checkin_id)
+    assert row.posting_since == later and row.lease_expires_at == later + LEASE
+    # A second mark keeps the first time: the history look-up must start from there.
+    with sessions.begin() as session:
+        assert outbox.mark_posting(
+            session, checkin_id=checkin_id, owner="w1", now=later + LEASE / 2, lease=LEASE
+        )
+    assert load(sessions, checkin_id).posting_since == later
+    with sessions.begin() as session:
+        assert not outbox.mark_posting(
+            session, checkin_id=checkin_id, owner="w1", now=later + 3 * LEASE, lease=LEASE
+        )
+        assert not outbox.mark_posting(
+            session, checkin_id=checkin_id, owner="w2", now=later, lease=LEASE
+        )
