@@ -115,7 +115,8 @@ def _metrics_listener(runtime: Runtime) -> WSGIServer | None:
             f"NOTPROMOTED_METRICS_PORT: can't listen on "
             f"{settings.metrics_host}:{settings.metrics_port} ({error.strerror})"
         ) from None
-    logger.info("metrics on http://%s:%s/metrics", settings.metrics_host, settings.metrics_port)
+    # Log lines lose URL paths (bot.core.logs), so the address is written without one.
+    logger.info("metrics on %s:%s, path /metrics", settings.metrics_host, settings.metrics_port)
     return listener
 
 
