@@ -141,7 +141,12 @@ def _journey_for_goals(session: Session, person: Person) -> Journey | None:
 
 
 def _validate(drafts: list[GoalDraft], *, today: date, form: dict[str, str]) -> dict[str, str]:
+    """The form's errors by field; checked here, not only by the forms that have three rows,
+    so that no way in can store more than MAX_GOALS goals."""
     errors: dict[str, str] = {}
+    numbers = [draft.number for draft in drafts]
+    if len(set(numbers)) != len(numbers) or not all(1 <= n <= MAX_GOALS for n in numbers):
+        return {"what_1": form["too_many"].format(count=MAX_GOALS)}
     for draft in drafts:
         if not draft.what.strip() and draft.first_step.strip():
             errors[f"what_{draft.number}"] = form["step_without_goal"]

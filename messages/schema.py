@@ -215,6 +215,7 @@ CHECKIN_KEYS: dict[str, dict[str, frozenset[str]]] = {
             "need_one": "",
             "date_in_past": "",
             "step_without_goal": "",
+            "too_many": "count",
         },
         "goal_progress": {
             "title": "",
