@@ -23,35 +23,6 @@ from messages.content import LocaleContent
 from messages.model import Bullets, Message
 
 
-class OutboxComposer:
-    """The dispatcher's Composer (bot.core.delivery): the words of each row, from the use
-    cases that know them."""
-
-    def checkin(
-        self,
-        services: Services,
-        *,
-        kind: str,
-        stage_id: str | None,
-        checkin_id: int,
-        person_id: int,
-        meeting_id: int | None,
-        locale_name: str | None,
-    ) -> Message:
-        return compose_checkin(
-            services,
-            kind=kind,
-            stage_id=stage_id,
-            checkin_id=checkin_id,
-            person_id=person_id,
-            meeting_id=meeting_id,
-            locale_name=locale_name,
-        )
-
-    def superseded(self, locale: LocaleContent, settings: Settings) -> Message:
-        return plain(locale, settings, locale.text("superseded"))
-
-
 def compose_checkin(
     services: Services,
     *,
@@ -102,6 +73,16 @@ def compose_checkin(
             kind, locale=locale, settings=settings, checkin_id=checkin_id, goals=goals
         )
     raise RecipientUnreachable(f"nothing to say for {kind}:{stage_id}")
+
+
+class OutboxComposer:
+    """The dispatcher's Composer (bot.core.delivery): the words of each row, from the use
+    cases that know them."""
+
+    checkin = staticmethod(compose_checkin)
+
+    def superseded(self, locale: LocaleContent, settings: Settings) -> Message:
+        return plain(locale, settings, locale.text("superseded"))
 
 
 def recompose_own(services: Services, ref: PersonRef, checkin_id: int | None) -> Message | None:

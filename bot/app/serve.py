@@ -18,10 +18,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.app.connection_limits import connection_limits, raise_open_file_limit
 from bot.app.guarded_server import guarded_server
 from bot.app.runtime import Runtime, build_runtime
-from bot.app.web import build_web_app
+from bot.app.web import build_web_app, outbox_now
 from bot.core.config import ConfigError, Settings
 from bot.core.encryption import TokenCipher
-from bot.core.metrics import Metrics, OutboxReading, read_outbox, start_metrics_listener
+from bot.core.metrics import Metrics, start_metrics_listener
 from bot.core.migrate import ready_engine
 from bot.slack.installations import stored_tokens_open
 from handlers.locale_lookup import checkin_locale
@@ -101,14 +101,12 @@ def _metrics_listener(runtime: Runtime) -> WSGIServer | None:
     settings = runtime.services.settings
     if settings.metrics_port is None:
         return None
-
-    def read() -> OutboxReading:
-        with runtime.services.sessions.begin() as session:
-            return read_outbox(session, now=runtime.services.clock())
-
     try:
         listener = start_metrics_listener(
-            runtime.metrics, read, host=settings.metrics_host, port=settings.metrics_port
+            runtime.metrics,
+            lambda: outbox_now(runtime),
+            host=settings.metrics_host,
+            port=settings.metrics_port,
         )
     except OSError as error:
         raise ConfigError(

@@ -310,15 +310,18 @@ async def not_ready_reason(runtime: Runtime) -> str | None:
     return None
 
 
+def outbox_now(runtime: Runtime) -> OutboxReading:
+    """The waiting check-ins and the dispatcher's lag, read now (blocking: off the loop)."""
+    with runtime.services.sessions.begin() as session:
+        return read_outbox(session, now=runtime.services.clock())
+
+
 async def refresh_outbox_gauges(runtime: Runtime) -> None:
     """Read the waiting check-ins and the dispatcher's lag for this scrape, within a limit."""
-
-    def read() -> OutboxReading:
-        with runtime.services.sessions.begin() as session:
-            return read_outbox(session, now=runtime.services.clock())
-
     try:
-        reading = await asyncio.wait_for(asyncio.to_thread(read), OUTBOX_QUERY_TIMEOUT_SECONDS)
+        reading = await asyncio.wait_for(
+            asyncio.to_thread(outbox_now, runtime), OUTBOX_QUERY_TIMEOUT_SECONDS
+        )
     except Exception:
         logger.warning("metrics: the outbox could not be read", exc_info=True)
         runtime.metrics.set_outbox(None)
