@@ -86,7 +86,7 @@ def save_progress_note(
         if clicked is None or clicked.checkin.kind != ids.CHECKIN_KIND_GOAL_PROGRESS:
             return FormResult(errors={"note": locale.text("button_expired")})
         if len(text) > NOTE_LIMIT:
-            return FormResult(errors={"note": f"{NOTE_LIMIT} characters at most."})
+            return FormResult(errors={"note": locale.text("too_long", limit=NOTE_LIMIT)})
         clicked.checkin.note = text.strip() or None
         session.add(clicked.checkin)
         return FormResult(errors={})

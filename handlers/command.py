@@ -11,6 +11,7 @@ from handlers.neutral_messages import help_message
 from handlers.replies import CommandReply
 from handlers.start import start_or_resume
 
+HOURS_WORD = "hours"
 Handler = Callable[[Services, PersonRef], CommandReply]
 
 
@@ -35,7 +36,7 @@ SUBCOMMANDS: dict[str, Handler] = {
 
 def run_command(services: Services, ref: PersonRef, text: str) -> CommandReply:
     word, _, rest = text.strip().partition(" ")
-    if word.lower() == "hours":
+    if word.lower() == HOURS_WORD:
         return journey_controls.working_hours(services, ref, rest)
     handler = SUBCOMMANDS.get(text.strip().lower())
     if handler is not None:

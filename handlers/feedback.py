@@ -44,7 +44,7 @@ def request_feedback(
         if decider == ref.user_id:
             return FormResult(errors={"decider": form["not_yourself"]})
         if len(focus) > FOCUS_LIMIT:
-            return FormResult(errors={"focus": f"{FOCUS_LIMIT} characters at most."})
+            return FormResult(errors={"focus": locale.text("too_long", limit=FOCUS_LIMIT)})
         journey = journeys.open_journey(
             session, person_id=person.id or 0
         ) or journeys.latest_journey(session, person_id=person.id or 0)
@@ -86,11 +86,12 @@ def save_notes(services: Services, ref: PersonRef, *, keep: str, work_on: str) -
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.get_or_create_person(session, ref=ref, now=now)
-        form = services.content.for_locale(person.locale).checkins["feedback_notes"]
+        locale = services.content.for_locale(person.locale)
+        form = locale.checkins["feedback_notes"]
         if not keep.strip() and not work_on.strip():
             return FormResult(errors={"keep": form["need_one"]})
         errors = {
-            field: f"{NOTE_LIMIT} characters at most."
+            field: locale.text("too_long", limit=NOTE_LIMIT)
             for field, text in (("keep", keep), ("work_on", work_on))
             if len(text) > NOTE_LIMIT
         }

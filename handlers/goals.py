@@ -74,7 +74,8 @@ def save_goals(
             return SavedGoals(errors={"what_1": locale.text("status_none")})
         zone, _ = person_time(session, person=person, settings=services.settings)
         today = now.astimezone(zone).date()
-        errors = _validate(drafts, today=today, form=form)
+        too_long = locale.text("too_long", limit=TEXT_LIMIT)
+        errors = _validate(drafts, today=today, form=form, too_long=too_long)
         if errors:
             return SavedGoals(errors=errors)
         kept = [d for d in drafts if d.what.strip()]
@@ -140,7 +141,9 @@ def _journey_for_goals(session: Session, person: Person) -> Journey | None:
     )
 
 
-def _validate(drafts: list[GoalDraft], *, today: date, form: dict[str, str]) -> dict[str, str]:
+def _validate(
+    drafts: list[GoalDraft], *, today: date, form: dict[str, str], too_long: str
+) -> dict[str, str]:
     """The form's errors by field; checked here, not only by the forms that have three rows,
     so that no way in can store more than MAX_GOALS goals."""
     errors: dict[str, str] = {}
@@ -158,7 +161,7 @@ def _validate(drafts: list[GoalDraft], *, today: date, form: dict[str, str]) -> 
             ("first_step", draft.first_step),
         ):
             if len(text) > TEXT_LIMIT:
-                errors[f"{field}_{draft.number}"] = f"{TEXT_LIMIT} characters at most."
+                errors[f"{field}_{draft.number}"] = too_long
     if not any(d.what.strip() for d in drafts):
         errors.setdefault("what_1", form["need_one"])
     return errors

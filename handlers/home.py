@@ -66,6 +66,21 @@ def home(services: Services, ref: PersonRef) -> Message:
         )
 
 
+def invitations(services: Services, ref: PersonRef) -> Message | None:
+    """The managers the person has invited, each with a way to withdraw; None if none."""
+    with services.sessions.begin() as session:
+        person = people.find_person(session, ref=ref)
+        if person is None:
+            return None
+        locale = services.content.for_locale(person.locale)
+        rows = _invitation_rows(session, person, locale)
+        if not rows:
+            return None
+        base = home_message(locale, services.settings, status_line=None)
+        section = locale.checkin("meeting_home", "section")
+        return Message(notification=base.notification, blocks=(Paragraph(section),), rows=rows)
+
+
 def _last_progress(session: Session, person: Person, locale: LocaleContent) -> str | None:
     """How the person last said their goals were going, with their note."""
     row = session.exec(
@@ -112,15 +127,7 @@ def _manager_rows(session: Session, person: Person, locale: LocaleContent) -> li
         .order_by(col(FeedbackMeeting.id))
     ).all()
     rows = [Row(texts["section"] if grants or meetings else f"{texts['section']}: {texts['none']}")]
-    for grant in grants:
-        line = locale.checkin(
-            "meeting_home",
-            "invited",
-            manager=mention(grant.manager_user_id),
-            date=grant.granted_at.date().isoformat(),
-        )
-        withdraw = Button(ids.MANAGER_REVOKE, texts["button_withdraw"], str(grant.id))
-        rows.append(Row(line, (withdraw,)))
+    rows += _invitation_rows(session, person, locale)
     for meeting in meetings:
         manager = session.get(Person, meeting.manager_id)
         rows.append(
@@ -135,6 +142,20 @@ def _manager_rows(session: Session, person: Person, locale: LocaleContent) -> li
             )
         )
     return rows
+
+
+def _invitation_rows(session: Session, person: Person, locale: LocaleContent) -> tuple[Row, ...]:
+    rows = []
+    for grant in live_grants(session, person):
+        line = locale.checkin(
+            "meeting_home",
+            "invited",
+            manager=mention(grant.manager_user_id),
+            date=grant.granted_at.date().isoformat(),
+        )
+        label = locale.checkin("meeting_home", "button_withdraw")
+        rows.append(Row(line, (Button(ids.MANAGER_REVOKE, label, str(grant.id)),)))
+    return tuple(rows)
 
 
 def _goal_row(locale: LocaleContent, goal_id: int, text: str) -> Row:

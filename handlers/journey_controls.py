@@ -4,7 +4,7 @@ opening the goals form."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import time
 
 from bot.core import ids
@@ -27,6 +27,7 @@ from handlers.locale_lookup import person_locale
 from handlers.neutral_messages import forget_prompt, format_when, plain
 from handlers.replies import ChoiceReply, CommandReply
 from messages.content import LocaleContent
+from messages.model import Button
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,11 @@ def working_hours(services: Services, ref: PersonRef, text: str) -> CommandReply
     locale = person_locale(services, ref)
     if result.errors:
         return CommandReply(plain(locale, services.settings, next(iter(result.errors.values()))))
-    return CommandReply(plain(locale, services.settings, result.summary))
+    shown = plain(locale, services.settings, result.summary)
+    if not words:  # only asked: the form that changes them is a click away, on every platform
+        change = Button(ids.OPEN_HOURS_FORM, locale.text("hours_button_change"), "hours")
+        shown = replace(shown, buttons=(change,))
+    return CommandReply(shown)
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,14 @@ def find_clicked(session: Session, ref: PersonRef, checkin_id: int | None) -> Cl
 def row_ids(*rows: Checkin | None) -> tuple[int, ...]:
     """The ids of the outbox rows a handler wrote, for `send_now`."""
     return tuple(row.id for row in rows if row is not None and row.id is not None)
+
+
+def row_id(value: object) -> int | None:
+    """A row id as a button or a form carries it (a number, or its ASCII digits); else None.
+    The value is the clicker's to forge: anything else is no row at all."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 10**17 else None
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 18 else None

@@ -31,7 +31,6 @@ from bot.core.db import make_engine
 from bot.core.migrate import upgrade
 from bot.core.person_ref import PersonRef
 from bot.demo import slack_requests
-from bot.demo.background_work import listeners_settled
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import PostedMessage
 from bot.slack.client import close_shared_session, open_shared_session
@@ -224,7 +223,7 @@ class RunningBot:
 
     def settle(self) -> None:
         """Let the work a listener does after its ack finish."""
-        future = asyncio.run_coroutine_threadsafe(listeners_settled(), self.loop)
+        future = asyncio.run_coroutine_threadsafe(self.runtime.slack_work.settled(), self.loop)
         assert future.result(timeout=30), "listener work did not finish"
 
     def ref(self, user: str) -> PersonRef:

@@ -20,6 +20,7 @@ from bot.core.dependencies import Services
 from bot.core.logs import BOLT_LOGGER
 from bot.core.metrics import Metrics
 from bot.core.models import Platform
+from bot.core.work_in_flight import WorkInFlight
 from bot.slack.client import close_shared_session, make_web_client, open_shared_session
 from bot.slack.listeners import register
 from bot.slack.oauth import SlackInstalls, build_installs
@@ -45,6 +46,8 @@ class Runtime:
     dispatcher: Dispatcher
     metrics: Metrics
     installs: SlackInstalls | None = None
+    # The Slack listeners' work after their acknowledgements (the demo and tests wait on it).
+    slack_work: WorkInFlight = field(default_factory=WorkInFlight)
     # Teams, when configured: the SDK app, where it mounts its endpoint, and its handlers.
     teams: App | None = None
     teams_endpoint: MountedEndpoint = field(default_factory=MountedEndpoint)
@@ -120,7 +123,7 @@ def build_runtime(
             "not_installed", app_name=settings.display_name
         ),
     )
-    register(bolt, services, dispatcher, installs)
+    slack_work = register(bolt, services, dispatcher, installs)
     if teams is not None and teams_sender is not None:
         teams_listeners = TeamsListeners(services, dispatcher, teams_sender)
         teams_listeners.register(teams)
@@ -132,6 +135,7 @@ def build_runtime(
         dispatcher=dispatcher,
         metrics=metrics,
         installs=installs,
+        slack_work=slack_work,
         teams=teams,
         teams_endpoint=teams_endpoint,
         teams_listeners=teams_listeners,

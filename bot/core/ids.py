@@ -119,20 +119,24 @@ MEETING_ACCEPT = "meeting_accept"  # the value is the meeting's id
 MEETING_DECLINE = "meeting_decline"
 MEETING_TO_GOALS = "meeting_to_goals"
 
-# Buttons that open a form rather than answer at once, and the form each opens: Teams draws
-# them as dialog openers (Slack's listeners open the same forms from the click).
-DIALOG_OPENERS = {
-    **FORM_OPENERS,
-    NUDGE_HELP: FEEDBACK_FORM,
-    NUDGE_WRITE_GOALS: GOALS_FORM,
-    NUDGE_NOTES: NOTES_FORM,
-    OPEN_PROGRESS_NOTE: PROGRESS_NOTE_FORM,
-    OPEN_MANAGER_INVITE: MANAGER_INVITE_FORM,
-    MEETING_PREPARE: MEETING_FORM,
-    MEETING_TO_GOALS: GOALS_FORM,
-}
+# Buttons whose route answers with a form rather than at once: Teams draws them as dialog
+# openers (a dialog opens only from such a click); Slack opens the form from any click.
+OPENS_A_FORM = frozenset(
+    {
+        *FORM_OPENERS,
+        NUDGE_HELP,
+        NUDGE_WRITE_GOALS,
+        NUDGE_NOTES,
+        OPEN_PROGRESS_NOTE,
+        OPEN_MANAGER_INVITE,
+        MEETING_PREPARE,
+        MEETING_TO_GOALS,
+    }
+)
 # What a person types to the bot in Teams: the command's own name starts or resumes.
 TEAMS_COMMAND_WORDS = ("notpromoted", "/notpromoted")
 # The Teams dialog that asks who a manager's meeting is with, opened from the "meeting" word.
 OPEN_MEETING_PICK = "open_meeting_pick"
-DIALOG_OPENERS[OPEN_MEETING_PICK] = MEETING_PICK_FORM
+OPENS_A_FORM |= {OPEN_MEETING_PICK}
+# What a person typed after the command (Slack) or to the bot (Teams): one route takes it all.
+TYPED = "typed"

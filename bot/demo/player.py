@@ -29,7 +29,6 @@ from bot.core.config import Settings
 from bot.core.db import make_engine
 from bot.core.migrate import upgrade
 from bot.demo import slack_requests
-from bot.demo.background_work import listeners_settled
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import PostedMessage
 
@@ -158,7 +157,7 @@ class DemoPlayer:
             text = await response.text()
             answer = await response.json(content_type=None) if text else None
         # Let the listener finish what it does after its ack before the story's clock moves.
-        await listeners_settled()
+        await self.runtime.slack_work.settled()
         return answer
 
     async def type_command(self, text: str = "") -> None:

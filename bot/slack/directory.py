@@ -4,6 +4,7 @@ the actor in the managers' user group. Every doubt is answered "no": the flow fa
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -66,3 +67,34 @@ class SlackDirectory:
                 return frozenset(group.get("users") or [])
         logger.warning("no user group with the handle %s in %s", self.usergroup, workspace_id)
         return frozenset()
+
+
+# "<@U123ABC>" or "<@U123ABC|name>" (the command is escaped), or an id typed as it is.
+MENTION = re.compile(r"^<@([UW][A-Z0-9]{1,20})(?:\|[^>]*)?>$|^([UW][A-Z0-9]{1,20})$")
+
+
+def named_user(text: str) -> str | None:
+    match = MENTION.match(text.strip())
+    return (match.group(1) or match.group(2)) if match else None
+
+
+@dataclass(frozen=True)
+class SlackPeople:
+    """The route's Directory (handlers.interaction) for one Slack request: what Slack says
+    about the people the actor names, through the request's client."""
+
+    directory: SlackDirectory
+    client: AsyncWebClient
+    actor: PersonRef
+
+    def user_id(self, text: str) -> str | None:
+        return named_user(text)
+
+    async def someone(self, user_id: str) -> Someone:
+        return await self.directory.someone(self.client, user_id)
+
+    async def invitee(self, user_id: str) -> Someone:
+        return await self.directory.someone(self.client, user_id)
+
+    async def in_manager_group(self) -> bool:
+        return await self.directory.in_manager_group(self.client, self.actor)

@@ -1,6 +1,8 @@
 """Bolt listener wiring: a flat list of registrations; each listener acks first, then works.
 
-Also what concerns every request: an event Slack delivers again, and what nothing else takes."""
+Buttons, forms and commands go to bot.slack.interaction_listeners, which looks each up in the
+one route table (handlers.routes). Here also what concerns every request: an event Slack
+delivers again, the App Home opened, and what nothing else takes."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -18,14 +20,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import ids
 from bot.core.dependencies import Services
 from bot.core.storage import events
-from bot.slack.choice_listeners import ChoiceListeners
-from bot.slack.command_listeners import CommandListeners
-from bot.slack.home_listeners import HomeListeners
-from bot.slack.meeting_listeners import register_meetings
+from bot.core.work_in_flight import WorkInFlight
+from bot.slack.interaction_listeners import InteractionListeners
 from bot.slack.oauth import SlackInstalls
+from bot.slack.reply_drawing import SlackReplies
 from bot.slack.request_reading import person_ref
 from bot.slack.uninstall_listeners import UninstallListeners
 from handlers import locale_lookup
+from handlers.routes import FORM_ROUTES, ROUTES
 from scheduler.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
@@ -44,52 +46,69 @@ async def arrived_in_time(context: AsyncBoltContext) -> bool:
     )
 
 
+def _one_of(names: Iterable[str]) -> re.Pattern[str]:
+    return re.compile(f"^({'|'.join(re.escape(name) for name in sorted(names))})$")
+
+
+# What the two routed listeners take: every button id and every form id of handlers.routes.
+ROUTED_ACTIONS = _one_of(action for action in ROUTES if action != ids.TYPED)
+ROUTED_FORMS = _one_of(FORM_ROUTES)
+
+
 def register(
     app: AsyncApp,
     services: Services,
     dispatcher: Dispatcher,
     installs: SlackInstalls | None = None,
-) -> None:
-    listeners = SlackListeners(services, dispatcher)
+) -> WorkInFlight:
+    """Every listener, counted while it runs (the returned WorkInFlight says when the work
+    after their acknowledgements is done)."""
+    work = WorkInFlight()
+    track = work.track
+    replies = SlackReplies(services, dispatcher)
+    listeners = SlackListeners(services, replies)
+    routed = InteractionListeners(services, replies)
     removal = UninstallListeners(services, installs)
     app.middleware(listeners.skip_redelivered_events)
     # Every command name (the app may be installed under another) has this one listener. One:
     # when a listener has not acknowledged within 3 s, Bolt tries the next that matches, and
     # a second would run the same command again.
-    app.command(re.compile(".*"))(listeners.on_command)
-    buttons = (*ids.STAGE_CHOICES, *ids.NUDGE_ANSWERS)
-    app.action(re.compile(f"^({'|'.join(buttons)})$"))(listeners.on_checkin_button)
-    app.action(ids.FORGET_CONFIRM)(listeners.on_forget_confirm)
-    app.action(ids.FORGET_CANCEL)(listeners.on_forget_cancel)
-    app.action(ids.HOME_START)(listeners.on_home_start)
-    app.action(re.compile(f"^({'|'.join(ids.HOME_CONTROLS)})$"))(listeners.on_home_control)
-    app.view(ids.GOALS_FORM)(listeners.on_goals_submitted)
-    app.view(ids.FEEDBACK_FORM)(listeners.on_feedback_submitted)
-    app.view(ids.NOTES_FORM)(listeners.on_notes_submitted)
-    app.view(ids.HOURS_FORM)(listeners.on_hours_submitted)
-    openers = (*ids.FORM_OPENERS, ids.OPEN_PROGRESS_NOTE)
-    app.action(re.compile(f"^({'|'.join(openers)})$"))(listeners.on_form_opener)
-    app.view(ids.PROGRESS_NOTE_FORM)(listeners.on_progress_note_submitted)
-    app.action(re.compile(f"^({ids.GOAL_DONE}|{ids.GOAL_DROP})$"))(listeners.on_goal_status)
-    app.event("app_home_opened")(listeners.on_home_opened)
-    app.event("app_uninstalled")(removal.on_app_uninstalled)
-    app.event("tokens_revoked")(removal.on_tokens_revoked)
-    listeners.meetings = register_meetings(app, listeners)
+    app.command(re.compile(".*"))(track(routed.on_command))
+    # Every button and form of the route table has one listener each; the table decides.
+    app.action(ROUTED_ACTIONS)(track(routed.on_action))
+    app.view(ROUTED_FORMS)(track(routed.on_submission))
+    app.shortcut(ids.MEETING_SHORTCUT)(track(routed.on_shortcut))
+    app.event("app_home_opened")(track(listeners.on_home_opened))
+    app.event("app_uninstalled")(track(removal.on_app_uninstalled))
+    app.event("tokens_revoked")(track(removal.on_tokens_revoked))
     # Anything else is acknowledged, never answered with an error. A request reaches these
     # after 3 s only when its own listener was slower than that (Bolt then moves on to the
     # next that matches): it is that listener's, not an unknown one. Events are acknowledged
     # by Bolt before their listener runs.
     in_time = [arrived_in_time]
-    app.action(re.compile(".*"), matchers=in_time)(listeners.on_unknown_action)
+    app.action(re.compile(".*"), matchers=in_time)(track(listeners.on_unknown_action))
     app.event(re.compile(".*"))(listeners.on_other_event)
     app.view(re.compile(".*"), matchers=in_time)(listeners.ack_only)
     app.shortcut(re.compile(".*"), matchers=in_time)(listeners.ack_only)
     app.options(re.compile(".*"), matchers=in_time)(listeners.ack_only)
+    return work
 
 
-class SlackListeners(CommandListeners, ChoiceListeners, HomeListeners):
-    """The journey's listeners as one object, whose bound methods are registered above; each
-    group is a module of its own, over the shared parts in bot.slack.listening."""
+class SlackListeners:
+    """What concerns every request rather than one route: events delivered again, the App
+    Home opened, and what no route takes."""
+
+    def __init__(self, services: Services, replies: SlackReplies) -> None:
+        self.services = services
+        self.replies = replies
+
+    async def on_home_opened(
+        self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        ref = person_ref(context)
+        if ref is None or event.get("tab") != "home":
+            return
+        await self.replies.publish_home(client, ref)
 
     async def skip_redelivered_events(
         self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
@@ -131,7 +150,7 @@ class SlackListeners(CommandListeners, ChoiceListeners, HomeListeners):
             if locale
             else self.services.content.for_locale(None).text("button_expired")
         )
-        await self.update_clicked(body, client, respond, note)
+        await self.replies.update_clicked(body, client, respond, note)
 
     async def on_other_event(self, ack: AsyncAck) -> None:
         await ack()

@@ -12,10 +12,10 @@ from slack_sdk.http_retry.state import RetryState
 
 from bot.core import ids
 from bot.core.metrics import Metrics
-from handlers.command import SUBCOMMANDS
+from handlers.routes import COMMAND_WORDS
 
 # Label values come from a fixed set, so typed text never becomes a label (nor a new series).
-KNOWN_SUBCOMMANDS = frozenset({*SUBCOMMANDS, "hours", "meeting"})
+KNOWN_SUBCOMMANDS = COMMAND_WORDS
 KNOWN_ACTIONS = frozenset(value for value in vars(ids).values() if isinstance(value, str))
 _ERROR_CODE = re.compile(r"[a-z0-9_]{1,48}")
 _METHOD = re.compile(r"[A-Za-z0-9.]{1,64}")

@@ -91,3 +91,12 @@ def _tenant_of(activity: ActivityBase) -> str | None:
     data = activity.channel_data
     tenant = data.tenant.id if data is not None and data.tenant is not None else None
     return aad_id(tenant or activity.conversation.tenant_id)
+
+
+def pressed(data: dict[str, Any]) -> tuple[str, str]:
+    """The action a card's button names and the value it carries: an Action.Execute's
+    `action`, or a dialog opener's `opener` (task/fetch); ("", "") for anything else."""
+    action = data.get("action") if "opener" not in data else data.get("opener")
+    value = data.get("value")
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    return (action if isinstance(action, str) else "", text[:200])

@@ -41,7 +41,7 @@ def build_card(
     """The whole message as a card; `checkin_id` tags its buttons with the row it came from."""
     body = _body(message, names or {})
     for number, row in enumerate(message.rows, start=1):
-        body.append(_rich([_run(_named(row.text, names or {}))]))
+        body.append(_rich([_run(named(row.text, names or {}))]))
         if row.buttons:
             actions = [_action(b, checkin_id) for b in row.buttons]
             body.append(ActionSet(id=f"row_{number}", actions=actions))
@@ -60,13 +60,13 @@ def build_answered_card(
     """The message as it was, its buttons gone and the choice shown in their place (with any
     buttons that follow from the choice)."""
     body = _body(message, names or {})
-    body.append(_rich([_run(f"✓ {_named(note, names or {})}", subtle=True)]))
+    body.append(_rich([_run(f"✓ {named(note, names or {})}", subtle=True)]))
     actions = [_action(button, checkin_id) for button in follow_up]
     return _card(body, actions, fallback=message.notification)
 
 
 def build_note_card(text: str, *, names: Mapping[str, str] | None = None) -> Card:
-    return _card([_rich([_run(_named(text, names or {}))])], [], fallback=text)
+    return _card([_rich([_run(named(text, names or {}))])], [], fallback=text)
 
 
 def card_attachment(card: Card) -> dict[str, Any]:
@@ -81,33 +81,33 @@ def plain_text_of(message: Message, names: Mapping[str, str] | None = None) -> s
             parts.append(block.text)
         else:
             parts.append("\n".join(f"• {item}" for item in block.items))
-    return _named("\n\n".join(parts), names or {})[:TEXT_LIMIT]
+    return named("\n\n".join(parts), names or {})[:TEXT_LIMIT]
 
 
 def _body(message: Message, names: Mapping[str, str]) -> list[CardElement]:
     body: list[CardElement] = []
     if message.title:
-        title = _named(message.title, names)[:TITLE_LIMIT]
+        title = named(message.title, names)[:TITLE_LIMIT]
         body.append(_rich([TextRun(text=title, size="Large", weight="Bolder")]))
     for block in message.blocks:
         if isinstance(block, Paragraph):
-            body.append(_rich([_run(_named(block.text, names))]))
+            body.append(_rich([_run(named(block.text, names))]))
         elif isinstance(block, Bullets):
-            lines = "\n".join(f"•  {_named(item, names)}" for item in block.items)
+            lines = "\n".join(f"•  {named(item, names)}" for item in block.items)
             body.append(_rich([_run(lines)]))
         elif isinstance(block, Preformatted):
-            run = TextRun(text=_named(block.text, names)[:TEXT_LIMIT], font_type="Monospace")
+            run = TextRun(text=named(block.text, names)[:TEXT_LIMIT], font_type="Monospace")
             body.append(Container(style="emphasis", items=[_rich([run])]))
     for link in message.links:
         runs = [_run(f"{link.lead} "), TextRun(text=link.url, select_action=_open(link.url))]
         body.append(_rich(runs))
     if message.todo:
-        runs = [_run(_named(message.todo, names))]
+        runs = [_run(named(message.todo, names))]
         if message.todo_lead:
             runs.insert(0, TextRun(text=f"{message.todo_lead}: ", weight="Bolder"))
         body.append(_rich(runs))
     if message.note:
-        body.append(_rich([_run(_named(message.note, names), subtle=True)]))
+        body.append(_rich([_run(named(message.note, names), subtle=True)]))
     return body
 
 
@@ -116,11 +116,9 @@ def _action(button: Button, checkin_id: int | None) -> Action:
     style: Literal["positive", "destructive"] | None = (
         "positive" if button.style == "primary" else "destructive" if button.style else None
     )
-    form = ids.DIALOG_OPENERS.get(button.action)
-    if form is not None:
+    if button.action in ids.OPENS_A_FORM:
         data: dict[str, Any] = {
             "msteams": {"type": "task/fetch"},
-            "dialog_id": form,
             "opener": button.action,
             "value": button.value,
         }
@@ -162,5 +160,6 @@ def _open(url: str) -> OpenUrlAction:
     return OpenUrlAction(url=url)
 
 
-def _named(text: str, names: Mapping[str, str]) -> str:
+def named(text: str, names: Mapping[str, str]) -> str:
+    """The text with each person it names (messages.model.mention) as their name."""
     return MENTION.sub(lambda match: names.get(match.group(1), names.get("", "")), text)

@@ -21,6 +21,7 @@ from bot.core.config import Settings
 from bot.core.dependencies import Services
 from bot.core.models import Platform
 from bot.core.person_ref import PersonRef
+from bot.teams.activity_reading import aad_id
 from bot.teams.conversations import conversation_of
 from handlers.meeting_access import Someone
 
@@ -50,3 +51,23 @@ class TeamsDirectory:
 
 def _is_manager(settings: Settings, actor: PersonRef) -> bool:
     return actor.platform == Platform.TEAMS and actor.user_id in settings.teams_manager_ids
+
+
+@dataclass(frozen=True)
+class TeamsPeople:
+    """The route's Directory (handlers.interaction) for one Teams activity."""
+
+    directory: TeamsDirectory
+    actor: PersonRef
+
+    def user_id(self, text: str) -> str | None:
+        return aad_id(text)
+
+    async def someone(self, user_id: str) -> Someone:
+        return await self.directory.someone(self.actor.workspace_id, user_id)
+
+    async def invitee(self, user_id: str) -> Someone:
+        return self.directory.invitee(user_id)
+
+    async def in_manager_group(self) -> bool:
+        return self.directory.in_manager_group(self.actor)

@@ -4,23 +4,33 @@ activity, and the work that goes on after Teams has its answer (rows sent at onc
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Coroutine
 from typing import Any
 
 from microsoft_teams.api import ActivityBase
+from microsoft_teams.api.activities.message import MessageActivityInput
+from microsoft_teams.apps import ActivityContext
 
 from bot.core.checkin_planning import replan_for_person
 from bot.core.dependencies import Services
 from bot.core.person_ref import PersonRef
+from bot.core.work_in_flight import WorkInFlight
 from bot.teams.activity_reading import Chat, chat_of
 from bot.teams.conversations import remember_chat
-from bot.teams.directory import TeamsDirectory
-from bot.teams.sender import TeamsSender
+from bot.teams.directory import TeamsDirectory, TeamsPeople
+from bot.teams.sender import TeamsSender, card_activity
+from handlers import locale_lookup
+from handlers.export import export_data
+from handlers.interaction import Interaction, Redraw, Turn
 from messages.model import Message
 from scheduler.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
+
+# A Teams message holds about 28 KB; an export is sent in pieces well under that.
+EXPORT_PIECE = 20_000
 
 
 class TeamsListening:
@@ -31,13 +41,12 @@ class TeamsListening:
         self.directory = TeamsDirectory(services)
         self.default = services.content.for_locale(None)
         self.unavailable = self.default.text("ack_unavailable")
-        # Work that goes on after Teams has its answer; kept so that it is not collected.
-        self.pending: set[asyncio.Task[None]] = set()
+        # Work that goes on after Teams has its answer.
+        self.work = WorkInFlight()
 
-    async def settled(self) -> None:
+    async def settled(self) -> bool:
         """Wait for the work started after answers (the tests need it)."""
-        while self.pending:
-            await asyncio.gather(*list(self.pending), return_exceptions=True)
+        return await self.work.settled()
 
     async def send_rows(self, checkin_ids: tuple[int, ...]) -> None:
         """Send rows a handler just wrote, at once; whatever fails here a sweep sends later."""
@@ -85,12 +94,45 @@ class TeamsListening:
             return remembered.woken
 
     def _later(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
+        self.work.later(work)
+
+    def _turn(self, interaction: Interaction) -> Turn:
+        people = TeamsPeople(self.directory, interaction.ref)
+        return Turn(self.services, interaction, people)
 
     async def _names(self, ref: PersonRef, text: str) -> dict[str, str]:
         return await asyncio.to_thread(self.sender.names, ref.workspace_id, naming_message(text))
+
+    async def _send(self, ctx: ActivityContext[Any], ref: PersonRef, message: Message) -> None:
+        try:
+            card = await self.sender.card_for(ref.workspace_id, message)
+            await ctx.send(card_activity(message, card))
+        except Exception:
+            logger.exception("could not answer in Teams")
+
+    async def _send_export(self, ctx: ActivityContext[Any], ref: PersonRef) -> None:
+        """Everything kept about the person, as JSON in the chat (bots cannot attach files in a
+        personal chat without a consent round-trip)."""
+        try:
+            data = await asyncio.to_thread(export_data, self.services, ref)
+            if data is None:
+                return
+            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
+            text = json.dumps(data, indent=2, ensure_ascii=False)
+            pieces = [text[i : i + EXPORT_PIECE] for i in range(0, len(text), EXPORT_PIECE)]
+            await ctx.send(MessageActivityInput(text=locale.text("export_comment")))
+            for piece in pieces:
+                await ctx.send(
+                    MessageActivityInput(text=f"```\n{piece}\n```", text_format="markdown")
+                )
+        except Exception:
+            logger.exception("could not send the data export to Teams")
+
+    async def _redraw(self, redraw: Redraw) -> None:
+        try:
+            await self.sender.redraw(redraw.channel_id, redraw.message_id, redraw.message)
+        except Exception:
+            logger.warning("could not show a message again", exc_info=True)
 
 
 def naming_message(text: str) -> Message:

@@ -175,9 +175,7 @@ def test_a_teams_journey_logs_no_typed_text_notes_names_or_ids(
     teams.cloud.fail_next(TeamsFailure(status=500))
     post("message", text=TEAMS_TYPED, textFormat="plain")
     post("message", text=f"help {TEAMS_TYPED}", textFormat="plain")
-    opened = teams.open_dialog(TEAMS_USER, {"dialog_id": ids.NOTES_FORM})
-    submit = opened.json()["task"]["value"]["card"]["content"]["actions"][0]["data"]
-    saved = teams.submit(TEAMS_USER, {**submit, "keep": TEAMS_NOTE})
+    saved = teams.submit(TEAMS_USER, {"action": ids.NOTES_FORM, "keep": TEAMS_NOTE})
     assert saved.status_code == 200
     # An activity the SDK cannot read: its error would quote what it could not read.
     odd = teams.activity(TEAMS_USER, "message", text=TEAMS_TYPED, attachments=TEAMS_NOTE)

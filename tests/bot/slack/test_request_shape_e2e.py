@@ -17,15 +17,10 @@ import pytest
 
 from bot.core import ids
 from bot.demo import slack_requests
-from bot.slack.meeting_views import build_invite_modal, build_pick_modal, build_template_modal
-from bot.slack.views import (
-    build_feedback_modal,
-    build_goals_modal,
-    build_hours_modal,
-    build_notes_modal,
-    build_progress_note_modal,
-)
+from bot.slack.form_render import build_modal
+from handlers.form_specs import FORMS as SPECS
 from messages.content import LocaleContent
+from messages.form import draw
 from tests.conftest import SECRET, TEAM, BotFactory, RunningBot, text_of
 
 USER = "U0ALEX"
@@ -74,15 +69,15 @@ def test_a_repeated_signature_header_is_refused_with_400(start_bot: BotFactory) 
 
 # -- any JSON shape in a form's state.values ------------------------------------------------
 
+
+def _modal(form_id: str) -> Callable[[LocaleContent], dict[str, Any]]:
+    context = {"person": "U0SOMEONE"} if form_id == ids.MEETING_FORM else {}
+    return lambda locale: build_modal(draw(SPECS[form_id], locale, context=context))
+
+
+# Every form there is, as Slack draws it.
 FORMS: dict[str, Callable[[LocaleContent], dict[str, Any]]] = {
-    ids.GOALS_FORM: lambda locale: build_goals_modal(locale, [], from_checkin=None),
-    ids.FEEDBACK_FORM: lambda locale: build_feedback_modal(locale, from_checkin=None),
-    ids.NOTES_FORM: build_notes_modal,
-    ids.HOURS_FORM: lambda locale: build_hours_modal(locale, ("", "", "")),
-    ids.PROGRESS_NOTE_FORM: lambda locale: build_progress_note_modal(locale, from_checkin=None),
-    ids.MEETING_PICK_FORM: build_pick_modal,
-    ids.MEETING_FORM: lambda locale: build_template_modal(locale, "U0SOMEONE"),
-    ids.MANAGER_INVITE_FORM: build_invite_modal,
+    form_id: _modal(form_id) for form_id in SPECS
 }
 
 SHAPES: dict[str, Any] = {

@@ -14,8 +14,10 @@ from sqlmodel import Session, select
 from bot.core import ids
 from bot.core.models import Person
 from bot.demo import slack_requests
-from bot.slack.views import build_hours_modal
+from bot.slack.form_render import build_modal
+from handlers.form_specs import HOURS
 from messages.content import language_tag
+from messages.form import draw
 from tests.conftest import TEAM, BotFactory, text_of
 
 USER = "U0ALEX"
@@ -39,7 +41,7 @@ def test_the_hours_command_names_a_zone_it_cannot_load(start_bot: BotFactory, zo
 @pytest.mark.parametrize("zone", BAD_ZONES.values(), ids=BAD_ZONES.keys())
 def test_the_home_hours_form_names_a_zone_it_cannot_load(start_bot: BotFactory, zone: str) -> None:
     bot = start_bot()
-    view = build_hours_modal(bot.runtime.services.content.for_locale(None), ("", "", ""))
+    view = build_modal(draw(HOURS, bot.runtime.services.content.for_locale(None)))
     values = {
         "hours": {"type": "plain_text_input", "value": "09:00-17:00"},
         "days": {"type": "plain_text_input", "value": "mon-fri"},

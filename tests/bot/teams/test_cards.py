@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from bot.core import ids
 from bot.core.config import Settings
-from bot.teams import dialogs
 from bot.teams.cards import build_answered_card, build_card
+from bot.teams.form_render import build_form_card, read_dialog
 from bot.teams.package import build_manifest, build_package, color_icon, outline_icon
+from handlers.form_specs import FORMS
 from handlers.neutral_messages import stage_message
+from messages.form import draw
 from messages.loader import load_content
 from messages.model import Bullets, Button, Link, Message, Paragraph, Preformatted, mention
 
@@ -51,14 +53,12 @@ def test_a_stage_becomes_a_card_with_choices_that_answer_in_place() -> None:
     card = build_card(message, checkin_id=42)
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
     assert card["fallbackText"] == "You have a new message from Next Step"
-    kinds = [
-        (a["type"], a["data"].get("action") or a["data"]["dialog_id"]) for a in card["actions"]
-    ]
+    kinds = [(a["type"], a["data"].get("action") or a["data"]["opener"]) for a in card["actions"]]
     assert kinds == [
         ("Action.Execute", ids.STAGE_NEXT),
         ("Action.Execute", ids.STAGE_SNOOZE),
         ("Action.Execute", ids.STAGE_STOP),
-        ("Action.Submit", ids.FEEDBACK_FORM),
+        ("Action.Submit", ids.OPEN_FEEDBACK_FORM),
     ]
     assert card["actions"][0]["style"] == "positive"
     assert all(a["data"]["checkin"] == 42 for a in card["actions"])
@@ -101,46 +101,59 @@ def test_an_answered_card_keeps_the_text_and_shows_the_note_and_follow_ups() -> 
     texts = [run["text"] for run in _runs(card)]
     assert texts == ["How are your goals going?", "✓ Good to hear."]
     [action] = card["actions"]
-    assert action["data"]["dialog_id"] == ids.PROGRESS_NOTE_FORM
+    assert action["data"]["opener"] == ids.OPEN_PROGRESS_NOTE
 
 
 def test_dialog_readers_never_raise_and_keep_only_what_is_valid() -> None:
-    drafts, checkin = dialogs.read_goals_form(
-        {"what_1": "Lead", "by_when_1": "2026-02-31", "why_2": 5, "checkin": "12"}
+    goals = read_dialog(
+        {
+            "action": ids.GOALS_FORM,
+            "what_1": "Lead",
+            "by_when_1": "2026-02-31",
+            "why_2": 5,
+            "checkin": "12",
+        }
     )
-    assert (drafts[0].what, drafts[0].by_when, drafts[1].why, checkin) == ("Lead", None, "", 12)
-    assert dialogs.read_feedback_form({"decider": "NOT-AN-ID", "tone": "rude"}) == (
+    assert goals is not None
+    assert (goals.text("what_1"), goals.day("by_when_1"), goals.text("why_2")) == ("Lead", None, "")
+    assert goals.row("checkin") == 12
+    feedback = read_dialog({"action": ids.FEEDBACK_FORM, "decider": "NOT-AN-ID", "tone": "rude"})
+    assert feedback is not None
+    assert (feedback.person("decider"), feedback.text("focus"), feedback.text("tone")) == (
         None,
         "",
-        "warm",
+        "",
     )
-    person, draft = dialogs.read_template_form({"person": "28:bot", "meeting_on": "2026-12-01"})
-    assert person is None and draft.meeting_on is not None
-    assert dialogs.number_in({"checkin": True}, "checkin") is None
-    assert dialogs.number_in({"checkin": "١٢"}, "checkin") is None
+    template = read_dialog(
+        {"action": ids.MEETING_FORM, "person": "28:bot", "meeting_on": "2026-12-01"}
+    )
+    assert template is not None
+    assert template.context_person("person") is None and template.day("meeting_on") is not None
+    for forged in (True, "١٢", -3, "12a", 10**18):
+        note = read_dialog({"action": ids.PROGRESS_NOTE_FORM, "checkin": forged})
+        assert note is not None and note.row("checkin") is None
+    assert read_dialog({"action": "no_such_form"}) is None
 
 
 @given(
     st.dictionaries(
         st.text(max_size=20), st.none() | st.integers() | st.text() | st.lists(st.text())
-    )
+    ),
+    st.sampled_from(sorted(FORMS)),
 )
-def test_dialog_readers_take_any_data(data: dict[str, Any]) -> None:
-    dialogs.read_goals_form(data)
-    dialogs.read_feedback_form(data)
-    dialogs.read_notes_form(data)
-    dialogs.read_progress_note_form(data)
-    dialogs.read_template_form(data)
+def test_dialog_readers_take_any_data(data: dict[str, Any], form_id: str) -> None:
+    read_dialog({**data, "action": form_id})
 
 
 def test_forms_show_errors_under_their_fields_and_keep_what_was_typed() -> None:
-    card = dialogs.build_goals_form(
+    form = draw(
+        FORMS[ids.GOALS_FORM],
         LOCALE,
-        [],
-        from_checkin=3,
+        values={"why_1": "growth"},
+        context={"checkin": 3},
         errors={"what_1": "Write at least one goal."},
-        typed={"why_1": "growth"},
     )
+    card = build_form_card(form)
     body = card["body"]
     what = next(i for i, e in enumerate(body) if e.get("id") == "what_1")
     assert body[what + 1]["inlines"][0] == {
@@ -150,7 +163,8 @@ def test_forms_show_errors_under_their_fields_and_keep_what_was_typed() -> None:
     }
     assert next(e for e in body if e.get("id") == "why_1")["value"] == "growth"
     assert card["actions"][0]["data"] == {"action": ids.GOALS_FORM, "checkin": 3}
-    picker = next(e for e in dialogs.build_invite_form(LOCALE)["body"] if e.get("id") == "manager")
+    invite = build_form_card(draw(FORMS[ids.MANAGER_INVITE_FORM], LOCALE))
+    picker = next(e for e in invite["body"] if e.get("id") == "manager")
     assert picker["choices.data"] == {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
 
 

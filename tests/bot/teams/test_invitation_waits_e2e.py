@@ -34,7 +34,7 @@ OTHER_NEWCOMER = "0a1b2c3d-0000-4000-8000-0000000e3e22"
 def _submit_invitation(teams: TeamsBot, person: str, manager: str) -> httpx.Response:
     opened = teams.open_dialog(
         person,
-        {"msteams": {"type": "task/fetch"}, "dialog_id": ids.MANAGER_INVITE_FORM, "value": "x"},
+        {"msteams": {"type": "task/fetch"}, "opener": ids.OPEN_MANAGER_INVITE, "value": "x"},
     )
     submit = _dialog(opened.json())["actions"][0]["data"]
     return teams.submit(person, {**submit, "manager": manager})

@@ -37,7 +37,7 @@ def _dialog(answer: dict[str, Any]) -> dict[str, Any]:
 def _invite(teams: TeamsBot, person: str, manager: str) -> dict[str, Any]:
     opened = teams.open_dialog(
         person,
-        {"msteams": {"type": "task/fetch"}, "dialog_id": ids.MANAGER_INVITE_FORM, "value": "x"},
+        {"msteams": {"type": "task/fetch"}, "opener": ids.OPEN_MANAGER_INVITE, "value": "x"},
     )
     submit = _dialog(opened.json())["actions"][0]["data"]
     answer: dict[str, Any] = teams.submit(person, {**submit, "manager": manager}).json()
@@ -122,7 +122,7 @@ def test_nobody_prepares_a_meeting_uninvited_and_the_refusal_is_audited(
     # A crafted prepare button does not get past the check either.
     crafted = teams.open_dialog(
         SAM,
-        {"dialog_id": ids.MEETING_FORM, "opener": ids.MEETING_PREPARE, "value": ALEX},
+        {"opener": ids.MEETING_PREPARE, "value": ALEX},
     )
     assert "Nothing was sent" in crafted.json()["task"]["value"]
     [first, second] = _audit(teams)

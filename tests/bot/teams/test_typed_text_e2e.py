@@ -69,7 +69,7 @@ def test_typed_marks_in_forms_show_as_plain_text(start_teams: TeamsFactory) -> N
 
     # The agenda a manager writes: the manager's copy.
     opened = teams.open_dialog(
-        ALEX, {"msteams": {"type": "task/fetch"}, "dialog_id": ids.MANAGER_INVITE_FORM}
+        ALEX, {"msteams": {"type": "task/fetch"}, "opener": ids.OPEN_MANAGER_INVITE}
     )
     invite = _dialog(opened.json())["actions"][0]["data"]
     assert "Invitation saved" in teams.submit(ALEX, {**invite, "manager": MORGAN}).text

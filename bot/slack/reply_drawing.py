@@ -1,13 +1,12 @@
-"""What every journey listener shares: work done before Slack's answer, rows sent at once, the
-clicked message redrawn with its note, the home tab published afresh, the export sent."""
+"""A route's Reply drawn in Slack: forms opened as modals, the clicked message redrawn with its
+note, private answers, rows sent at once, the App Home published afresh, the export sent."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,53 +19,91 @@ from bot.slack.blocks import (
     plain_text_of,
     replace_actions_with_note,
 )
-from bot.slack.meeting_listeners import MeetingListeners
+from bot.slack.form_render import build_modal
 from bot.slack.request_reading import names_other_message, quietly
 from handlers import locale_lookup
 from handlers.admin_report import admin_section
+from handlers.clicked import ClickedMessage
 from handlers.export import export_data
-from handlers.feedback import FormResult
-from handlers.goals import SavedGoals
 from handlers.home import home
+from handlers.interaction import Redraw, Reply
 from handlers.outbox import SentCopy
-from handlers.replies import ChoiceReply, CommandReply
+from messages.form import Form
 from messages.model import Button, Message
 from scheduler.dispatcher import Dispatcher
 from scheduler.row_leases import SendOutcome
 
 logger = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
 
-
-class SlackListening:
+class SlackReplies:
     def __init__(self, services: Services, dispatcher: Dispatcher) -> None:
         self.services = services
         self.dispatcher = dispatcher
         # Said when the database does not answer, so in the default language: no locale known.
         self.unavailable = services.content.for_locale(None).text("ack_unavailable")
-        self.meetings: MeetingListeners | None = None
 
-    async def _answer(self, work: Callable[..., _T], *args: Any) -> _T:
-        """Work a person waits on before Slack gets its answer (a command, a form): it goes
-        before the sending that follows earlier commands."""
-        return await asyncio.wrap_future(self.services.blocking.submit_first(work, *args))
-
-    async def send_rows(self, checkin_ids: tuple[int, ...]) -> None:
-        """Send rows a handler just wrote, at once; whatever fails here a sweep sends later."""
-        for checkin_id in checkin_ids:
-            try:
-                await self.dispatcher.send_now(checkin_id)
-            except Exception:
-                logger.exception("sending check-in %s failed", checkin_id)
-
-    async def _send_now(
+    async def after_click(
         self,
-        reply: CommandReply | ChoiceReply | SavedGoals | FormResult,
-        respond: AsyncRespond | None,
+        reply: Reply,
+        *,
         ref: PersonRef,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        clicked: ClickedMessage | None,
+        on_home: bool,
     ) -> None:
-        for checkin_id in reply.send_now:
+        """A button's answer. The form first: its trigger_id expires three seconds after the
+        click. On the App Home the tab is drawn afresh instead of a note."""
+        if reply.form is not None:
+            await self.open_form(client, str(body.get("trigger_id") or ""), reply.form)
+        if reply.note is not None and not on_home:
+            copy = clicked.copy if clicked else None
+            original = clicked.message if clicked and copy is None else None
+            await self.update_clicked(
+                body, client, respond, reply.note, reply.follow_up, copy=copy, original=original
+            )
+        if reply.message is not None:
+            await quietly(
+                respond(
+                    text=plain_text_of(reply.message),
+                    blocks=build_message_blocks(reply.message),
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            )
+        await self.after_answer(reply, ref, client, respond if not on_home else None)
+        if reply.home_changed or on_home:
+            await self.publish_home(client, ref)
+
+    async def after_answer(
+        self,
+        reply: Reply,
+        ref: PersonRef,
+        client: AsyncWebClient,
+        respond: AsyncRespond | None,
+    ) -> None:
+        """What every answer may ask for once Slack has it: a message shown again, the data
+        export, rows sent at once."""
+        if reply.redraw is not None:
+            await self.redraw(client, reply.redraw)
+        if reply.send_export:
+            await self.send_export(client, ref)
+        await self.send_now(reply.send_now, respond, ref)
+
+    async def open_form(self, client: AsyncWebClient, trigger_id: str, form: Form) -> None:
+        try:
+            await client.views_open(trigger_id=trigger_id, view=build_modal(form))
+        except Exception:
+            logger.exception("could not open the %s", form.form_id)
+
+    async def send_now(
+        self, checkin_ids: tuple[int, ...], respond: AsyncRespond | None, ref: PersonRef
+    ) -> None:
+        """Send rows a handler just wrote, at once; whatever fails here a sweep sends later.
+        With a response_url, a DM that could not be delivered is said in its place."""
+        for checkin_id in checkin_ids:
             try:
                 outcome = await self.dispatcher.send_now(
                     checkin_id, respond.response_url if respond else None
@@ -105,7 +142,7 @@ class SlackListening:
         """The person's home, and for HR admins the report under it."""
         return build_home_view(home(self.services, ref), admin_section(self.services, ref))
 
-    async def _send_export(self, client: AsyncWebClient, ref: PersonRef) -> None:
+    async def send_export(self, client: AsyncWebClient, ref: PersonRef) -> None:
         """Everything kept about the person, as a JSON file in their DM with the bot."""
         try:
             data = await asyncio.to_thread(export_data, self.services, ref)
@@ -122,6 +159,17 @@ class SlackListening:
             )
         except Exception:
             logger.exception("could not send the data export")
+
+    async def redraw(self, client: AsyncWebClient, redraw: Redraw) -> None:
+        try:
+            await client.chat_update(
+                channel=redraw.channel_id,
+                ts=redraw.message_id,
+                text=redraw.message.notification,
+                blocks=build_message_blocks(redraw.message),
+            )
+        except Exception:
+            logger.warning("could not show a message again", exc_info=True)
 
     async def update_clicked(
         self,
