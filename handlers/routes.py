@@ -10,19 +10,20 @@ handler of its submission; its spec is handlers.form_specs.FORMS.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from bot.core import ids
-from handlers import click_routes, form_routes, meeting_routes
+from handlers import form_routes, journey_routes, meeting_routes
 from handlers.clicked import ClickedOn
 from handlers.command import HOURS_WORD, SUBCOMMANDS
 from handlers.form_specs import FORMS
 from handlers.interaction import Reply, Turn
 from messages.form import FormSpec, FormValues
 
-Answer = Callable[[Turn], Awaitable[Reply]]
-Submission = Callable[[Turn, FormValues], Awaitable[Reply]]
+Answer = Callable[[Turn], Coroutine[Any, Any, Reply]]
+Submission = Callable[[Turn, FormValues], Coroutine[Any, Any, Reply]]
 
 
 @dataclass(frozen=True)
@@ -36,22 +37,29 @@ class FormRoute:
     spec: FormSpec
     submit: Submission
 
+    async def answer(self, turn: Turn) -> Reply:
+        """The submission's handler, given the values the interaction carries."""
+        submitted = turn.interaction.form
+        if submitted is None or submitted.form_id != self.spec.form_id:
+            raise ValueError(f"not a submission of {self.spec.form_id}")
+        return await self.submit(turn, submitted)
+
 
 ROUTES: dict[str, Route] = {
-    ids.TYPED: Route(click_routes.typed),
-    **{choice: Route(click_routes.stage_choice, ClickedOn.ROW) for choice in ids.STAGE_CHOICES},
-    **{answer: Route(click_routes.checkin_answer, ClickedOn.ROW) for answer in ids.NUDGE_ANSWERS},
-    ids.FORGET_CONFIRM: Route(click_routes.forget_confirm, ClickedOn.FORGET_PROMPT),
-    ids.FORGET_CANCEL: Route(click_routes.forget_cancel, ClickedOn.FORGET_PROMPT),
-    ids.HOME_START: Route(click_routes.home_start, ClickedOn.WELCOME),
-    ids.HOME_PAUSE: Route(click_routes.pause_or_resume),
-    ids.HOME_RESUME: Route(click_routes.pause_or_resume),
-    ids.HOME_EXPORT: Route(click_routes.export),
-    ids.HOME_ERASE: Route(click_routes.forget_confirm),
-    ids.GOAL_DONE: Route(click_routes.goal_status),
-    ids.GOAL_DROP: Route(click_routes.goal_status),
-    **{opener: Route(click_routes.form_opener) for opener in ids.FORM_OPENERS},
-    ids.OPEN_PROGRESS_NOTE: Route(click_routes.form_opener),
+    ids.TYPED: Route(journey_routes.typed),
+    **{choice: Route(journey_routes.stage_choice, ClickedOn.ROW) for choice in ids.STAGE_CHOICES},
+    **{answer: Route(journey_routes.checkin_answer, ClickedOn.ROW) for answer in ids.NUDGE_ANSWERS},
+    ids.FORGET_CONFIRM: Route(journey_routes.forget_confirm, ClickedOn.FORGET_PROMPT),
+    ids.FORGET_CANCEL: Route(journey_routes.forget_cancel, ClickedOn.FORGET_PROMPT),
+    ids.HOME_START: Route(journey_routes.home_start, ClickedOn.WELCOME),
+    ids.HOME_PAUSE: Route(journey_routes.pause_or_resume),
+    ids.HOME_RESUME: Route(journey_routes.pause_or_resume),
+    ids.HOME_EXPORT: Route(journey_routes.export),
+    ids.HOME_ERASE: Route(journey_routes.forget_confirm),
+    ids.GOAL_DONE: Route(journey_routes.goal_status),
+    ids.GOAL_DROP: Route(journey_routes.goal_status),
+    **{opener: Route(journey_routes.form_opener) for opener in ids.FORM_OPENERS},
+    ids.OPEN_PROGRESS_NOTE: Route(journey_routes.form_opener),
     ids.OPEN_MANAGER_INVITE: Route(meeting_routes.open_invite),
     ids.OPEN_MEETING_PICK: Route(meeting_routes.open_pick),
     ids.MEETING_PREPARE: Route(meeting_routes.prepare),
@@ -78,7 +86,7 @@ FORM_ROUTES: dict[str, FormRoute] = {
 
 
 # The words a person may type after the command (for what counts them: metrics labels).
-COMMAND_WORDS = frozenset({*SUBCOMMANDS, HOURS_WORD, click_routes.MEETING_WORD})
+COMMAND_WORDS = frozenset({*SUBCOMMANDS, HOURS_WORD, journey_routes.MEETING_WORD})
 
 
 def route_for(action: str) -> Route | None:

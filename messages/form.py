@@ -56,9 +56,6 @@ class FormSpec:
     # dialog by itself); its value is the form's "person" context, if it has one.
     opener: str | None = None
 
-    def field(self, name: str) -> FieldSpec | None:
-        return next((f for f in self.fields if f.name == name), None)
-
 
 @dataclass(frozen=True)
 class Choice:

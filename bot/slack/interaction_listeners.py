@@ -153,7 +153,7 @@ class InteractionListeners:
             return
         turn = self._turn(Interaction(ref, submitted.form_id, form=submitted), client)
         try:
-            reply = await form_route.submit(turn, submitted)
+            reply = await form_route.answer(turn)
         except Exception:
             logger.exception("a form could not be saved")
             first = form_route.spec.fields[0].name

@@ -75,7 +75,7 @@ class DialogListeners(TeamsListening):
         if submitted is None or form_route is None:
             return await self._expired(ref)
         turn = self._turn(Interaction(ref, submitted.form_id, form=submitted))
-        reply = await form_route.submit(turn, submitted)
+        reply = await form_route.answer(turn)
         if reply.form is not None:  # the same form with its errors, or the next one
             return await self._dialog(ref, reply.form)
         self._after(ctx, ref, reply)

@@ -14,7 +14,7 @@ from bot.core import ids
 from bot.core.models import Checkin, Journey, Person
 from bot.demo import slack_requests
 from bot.slack import listeners
-from handlers import click_routes, journey_controls
+from handlers import journey_controls, journey_routes
 from handlers.command import run_command
 from tests.conftest import TEAM, BotFactory, text_of
 
@@ -36,7 +36,7 @@ def test_a_command_acknowledged_late_runs_once(
 ) -> None:
     calls: list[str] = []
     slow = _slowly(run_command, calls)
-    monkeypatch.setattr(click_routes, "run_command", slow)
+    monkeypatch.setattr(journey_routes, "run_command", slow)
     bot = start_bot()
 
     assert bot.command(USER).status_code == 200  # late, and not a 500

@@ -187,3 +187,30 @@ def test_home_tab_welcomes_a_newcomer_and_shows_progress(start_bot: BotFactory) 
     assert "step 1 of 10" in str(calls[-1].args["view"])
     assert open_home("Ev2") == 200
     assert "step 1 of 10" in str(bot.standin.wait_for_calls("views.publish", 3)[-1].args["view"])
+
+
+def test_the_hours_word_offers_the_working_time_form(start_bot: BotFactory) -> None:
+    """`hours` alone says the working time and offers the form that changes it; the button
+    opens it filled with what is stored (the same form as the App Home's and Teams')."""
+    bot = start_bot()
+    bot.command(USER)
+    bot.dms(USER, 1)
+    answer = bot.command(USER, "hours").json()
+    assert "My messages reach you" in answer["text"]
+    [button] = [
+        element
+        for block in answer["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert button["action_id"] == ids.OPEN_HOURS_FORM
+    shown = PostedMessage(
+        channel="D0SAM", ts="1.1", text=answer["text"], blocks=answer["blocks"], metadata=None
+    )
+    views = len(bot.standin.opened_views)
+    assert bot.click(USER, shown, ids.OPEN_HOURS_FORM, ephemeral=True).status_code == 200
+    bot.settle()
+    [form] = bot.standin.opened_views[views:]
+    assert form["callback_id"] == ids.HOURS_FORM
+    hours = next(b for b in form["blocks"] if b.get("block_id") == "hours")
+    assert hours["element"]["initial_value"] == "09:00-17:00"
