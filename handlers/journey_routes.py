@@ -23,12 +23,12 @@ MEETING_WORD = "meeting"
 
 async def typed(turn: Turn) -> Reply:
     """The words after the command (Slack) or typed to the bot (Teams). `meeting` with a
-    person (the platform's id for them) opens the template for them, without one the
+    person (the platform's id for them) opens the template for them, with anything else the
     picker; every other word goes to handlers.command."""
     text = turn.interaction.value
     word, _, rest = text.strip().partition(" ")
     if word.lower() == MEETING_WORD:
-        if rest.strip():
+        if turn.directory.user_id(rest.strip()) is not None:
             return await prepare(turn.with_value(rest.strip()))
         return await open_pick(turn)
     reply: CommandReply = await turn.run(run_command, turn.services, turn.ref, text)

@@ -14,7 +14,6 @@ HOME_PAUSE = "home_pause"
 HOME_RESUME = "home_resume"
 HOME_EXPORT = "home_export"
 HOME_ERASE = "home_erase"
-HOME_CONTROLS = (HOME_PAUSE, HOME_RESUME, HOME_EXPORT, HOME_ERASE)
 
 CHECKIN_KIND_STAGE = "stage"
 CHECKIN_KIND_FINISHED = "finished"

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import ids
 from bot.core.dependencies import Services
 from bot.slack.blocks import build_message_blocks, plain_text_of
-from bot.slack.directory import SlackDirectory, SlackPeople, named_user
+from bot.slack.directory import SlackDirectory, SlackPeople
 from bot.slack.form_render import build_done_view, build_modal, read_submission
 from bot.slack.reply_drawing import SlackReplies
 from bot.slack.request_reading import names_other_message, person_ref, quietly
@@ -50,7 +50,7 @@ class InteractionListeners:
         if ref is None:
             await ack()
             return
-        text = command_text(str(body.get("text") or ""))
+        text = clean_typed(str(body.get("text") or "")).strip()
         route = route_for(ids.TYPED)
         assert route is not None
         try:
@@ -173,14 +173,3 @@ class InteractionListeners:
         await self.replies.after_answer(reply, ref, client, None)
         if reply.home_changed:
             await self.replies.publish_home(client, ref)
-
-
-def command_text(text: str) -> str:
-    """What was typed after the command, as the route reads it: a person named after
-    `meeting` (a Slack mention) becomes their user id; anything else there, the picker."""
-    cleaned = clean_typed(text).strip()
-    word, _, rest = cleaned.partition(" ")
-    if word.lower() == "meeting":
-        named = named_user(rest)
-        return f"{word} {named}" if named else word
-    return cleaned

@@ -27,12 +27,6 @@ def person_ref(context: AsyncBoltContext) -> PersonRef | None:
     )
 
 
-def button_number(value: object) -> int | None:
-    """A row id carried in a button's value; None for anything that is not one."""
-    text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 18 else None
-
-
 async def quietly(call: Awaitable[Any]) -> None:
     """Answer through response_url; a failure there is logged, never raised."""
     try:

@@ -89,6 +89,9 @@ def test_typed_words_answer_with_a_message_or_a_form(services: Services) -> None
     assert goals.form.reopen is not None and goals.form.reopen.action == ids.OPEN_GOALS_FORM
     picker = click(services, MANAGER, ids.TYPED, "meeting")
     assert picker.form is not None and picker.form.form_id == ids.MEETING_PICK_FORM
+    # A name the platform does not write as an id (typed rather than picked): the picker.
+    named = click(services, MANAGER, ids.TYPED, "meeting Alex from sales")
+    assert named.form is not None and named.form.form_id == ids.MEETING_PICK_FORM
     refused = click(services, MANAGER, ids.TYPED, f"meeting {ALEX}")
     assert refused.form is None and refused.message is not None
 
