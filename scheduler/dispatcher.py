@@ -17,7 +17,8 @@ from bot.core.db import checkpoint
 from bot.core.delivery import Composer, Sender
 from bot.core.dependencies import Services
 from bot.core.metrics import Metrics
-from bot.core.storage import events
+from bot.core.storage import events, heartbeats
+from scheduler.heartbeat import Heartbeat
 from scheduler.row_delivery import RowDelivery
 from scheduler.row_leases import SendOutcome
 
@@ -45,7 +46,8 @@ class Dispatcher(RowDelivery):
         self.composer = composer
         self.metrics = metrics
         self.senders = senders
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner or new_owner()
+        self.heartbeat = Heartbeat(services, self.owner)
         self.page_size = page_size
         self.lease = lease or timedelta(seconds=services.settings.lease_seconds)
         self.max_attempts = max_attempts
@@ -153,11 +155,31 @@ class Dispatcher(RowDelivery):
         return sent
 
     async def stop(self) -> None:
-        """Finish the message being sent, hand back the rest of the page, and stop sweeping."""
+        """Finish the message being sent, hand back the rest of the page, and stop sweeping;
+        then stop the heartbeat (whatever this process still holds is free at once)."""
         self.stopping = True
         async with self._sweeping:
             pass
+        await asyncio.to_thread(self.heartbeat.stop)
+
+    async def rescue(self) -> int:
+        """Sweep at once if a claimed row is held by no living sender (its process died):
+        what a death costs is then DEAD_AFTER and one rescue interval, not a whole lease."""
+        if self.stopping or not await asyncio.to_thread(self._rows_to_rescue):
+            return 0
+        return await self.run_once()
+
+    def _rows_to_rescue(self) -> bool:
+        with self.services.sessions.begin() as session:
+            return heartbeats.rows_to_rescue(session, now=self.services.clock())
 
     def prune(self) -> None:
+        now = self.services.clock()
         with self.services.sessions.begin() as session:
-            events.forget_old_events(session, before=self.services.clock() - timedelta(days=1))
+            events.forget_old_events(session, before=now - timedelta(days=1))
+            heartbeats.forget_the_long_dead(session, now=now)
+
+
+def new_owner() -> str:
+    """A name for one sending process (what its claims and heartbeat carry)."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

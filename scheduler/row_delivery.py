@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
@@ -28,6 +29,8 @@ logger = logging.getLogger(__name__)
 # How long sending steps aside for answers a person is waiting on: at most 40 x 5 ms a step.
 ANSWER_YIELD_STEPS = 40
 ANSWER_YIELD_SECONDS = 0.005
+# A stall this long between the posting mark and the post means the row is checked again.
+FROZEN_SECONDS = 1.0
 # How often a row waiting for a recipient who cannot be messaged yet is looked at again.
 RECIPIENT_RECHECK = timedelta(days=1)
 
@@ -94,12 +97,15 @@ class RowDelivery(RowLeases):
                     if self._composed_from_content(job, profile)
                     else await asyncio.to_thread(self._compose, job, profile)
                 )
+                await self._after_answers()
+                marking = time.monotonic()
                 marked = await asyncio.to_thread(self._mark_posting, job, fetched)
                 fetched = None
                 if not marked:
                     return SendOutcome.SKIPPED  # the lease went to another worker
+                if not await self._still_ours(job, marking):
+                    return SendOutcome.SKIPPED
                 posting = True
-                await self._after_answers()
                 found = await sender.deliver(job.recipient, message, checkin_id=checkin_id)
             else:
                 logger.info("check-in %s: already delivered, not posting again", checkin_id)
@@ -135,6 +141,21 @@ class RowDelivery(RowLeases):
         if job.superseded is not None:
             await self._retire(sender, job, profile)
         return SendOutcome.SENT
+
+    async def _still_ours(self, job: Job, marking: float) -> bool:
+        """Nothing may come between the posting mark and the post but this: a process frozen
+        there (SIGSTOP, a stalled VM) past DEAD_AFTER may have lost the row to another, which
+        may have posted it already. A gap longer than FROZEN_SECONDS is such a freeze (or a
+        loop stalled as long): the row is checked again before it is posted. A freeze after
+        this check cannot be told from here (Slack and Teams take no idempotency key); the
+        next holder's history look-up, which the posting mark asks for, covers what it can.
+        """
+        if time.monotonic() - marking <= FROZEN_SECONDS:
+            return True
+        logger.warning(
+            "check-in %s: this process stalled before posting; checking the row", job.checkin_id
+        )
+        return await asyncio.to_thread(self._mark_posting, job, None)
 
     async def _in_working_hours(self, job: Job, profile: Profile, fetched: Profile | None) -> bool:
         """True to send now; else the row goes back until the person's working hours begin."""

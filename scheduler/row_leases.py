@@ -15,8 +15,9 @@ from bot.core.delivery import Profile, Recipient
 from bot.core.dependencies import Services
 from bot.core.metrics import Metrics
 from bot.core.models import Journey, JourneyStatus
-from bot.core.storage import outbox, people
+from bot.core.storage import heartbeats, outbox, people
 from bot.core.working_calendar import WorkingTime, person_zone
+from scheduler.heartbeat import Heartbeat
 
 PROFILE_MAX_AGE = timedelta(days=1)
 
@@ -58,10 +59,12 @@ class RowLeases:
     lease: timedelta
     page_size: int
     metrics: Metrics | None
+    heartbeat: Heartbeat
 
     def _claim_and_load(self, checkin_id: int) -> Job | None:
         """Claim one row and start on it, in one transaction."""
         with self.services.sessions.begin() as session:
+            self._beat_unless_beating(session)
             claimed = outbox.claim_checkin(
                 session,
                 checkin_id=checkin_id,
@@ -75,16 +78,28 @@ class RowLeases:
         """Claim a page of due rows; each with its lane, so one person's stay in order."""
         now = self.services.clock()
         with self.services.sessions.begin() as session:
+            self._beat_unless_beating(session)
             due = outbox.due_checkin_ids(session, now=now, limit=self.page_size)
             claimed = [
                 checkin_id
                 for checkin_id in due
                 if outbox.claim_checkin(
-                    session, checkin_id=checkin_id, owner=self.owner, now=now, lease=self.lease
+                    session,
+                    checkin_id=checkin_id,
+                    owner=self.owner,
+                    now=now,
+                    lease=self.lease,
+                    taking_over=True,
                 )
             ]
             lanes = outbox.lanes_of_checkins(session, claimed)
             return [(checkin_id, lanes[checkin_id]) for checkin_id in claimed]
+
+    def _beat_unless_beating(self, session: Session) -> None:
+        """A row is claimed only by a process that says it lives: where no heartbeat thread
+        runs, the claim's own transaction says so."""
+        if not self.heartbeat.beating:
+            heartbeats.beat(session, owner=self.owner, now=self.services.clock())
 
     def _unclaim(self, checkin_id: int) -> None:
         with self.services.sessions.begin() as session:

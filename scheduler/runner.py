@@ -18,6 +18,8 @@ from scheduler.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
 
+# How often a sending process looks for rows that a dead one held.
+RESCUE_SECONDS = 4.0
 # The first purge waits a little after start, so a fleet restarting together spreads it out.
 RETENTION_FIRST_RUN_SECONDS = (60, 600)
 
@@ -31,6 +33,16 @@ async def _sweep(dispatcher: Dispatcher) -> None:
         return
     if sent:
         logger.info("dispatch sweep sent %s check-in(s)", sent)
+
+
+async def _rescue(dispatcher: Dispatcher) -> None:
+    try:
+        sent = await dispatcher.rescue()
+    except Exception:  # the next rescue, or the next sweep, tries again
+        logger.exception("rescue of rows held by a stopped sender failed")
+        return
+    if sent:
+        logger.info("rescued and sent %s check-in(s) a stopped sender held", sent)
 
 
 async def _prune(dispatcher: Dispatcher) -> None:
@@ -56,6 +68,7 @@ def start_dispatching(
 ) -> AsyncIOScheduler:
     """Start sweeping in `first_sweep_in` seconds (now by default), then every
     `interval_seconds`; call inside a running event loop."""
+    dispatcher.heartbeat.start()  # before the first claim: its rows are a living process's
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         _sweep,
@@ -64,6 +77,17 @@ def start_dispatching(
         seconds=interval_seconds,
         next_run_time=datetime.now(UTC) + timedelta(seconds=first_sweep_in),
         id="dispatch",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    # Rows a dead process held go out within DEAD_AFTER and this, whatever the sweep interval.
+    scheduler.add_job(
+        _rescue,
+        "interval",
+        args=[dispatcher],
+        seconds=RESCUE_SECONDS,
+        id="rescue",
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,

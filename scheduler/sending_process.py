@@ -24,10 +24,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.core.metrics import FORWARDED_COUNTERS, Metrics
+from scheduler.dispatcher import new_owner
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +92,19 @@ class SendingProcess:
     """The web process's side: starts the child, wakes it, restarts it if it dies, and stops
     it (its claims handed back) when the web process stops."""
 
-    def __init__(self, metrics: Metrics, *, command: Sequence[str] = CHILD_COMMAND) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        command: Sequence[str] = CHILD_COMMAND,
+        release: Callable[[str], Awaitable[int]] | None = None,
+    ) -> None:
         self.metrics = metrics
         self.command = tuple(command)
+        # Frees the rows a child held, by its owner name, when it dies (so they do not wait
+        # for its heartbeat to age out); returns how many.
+        self.release = release
+        self.owner = ""
         self.process: asyncio.subprocess.Process | None = None
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
@@ -103,8 +114,11 @@ class SendingProcess:
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
 
     async def _spawn(self) -> None:
+        self.owner = new_owner()
         self.process = await asyncio.create_subprocess_exec(
             *self.command,
+            "--owner",
+            self.owner,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=os.environ.copy(),
@@ -137,10 +151,16 @@ class SendingProcess:
             code = await process.wait()
             if self._stopping:
                 return
+            freed = await self._free_rows_of(self.owner)
             if loop.time() - began >= STEADY_SECONDS:  # it had been running well: start over
                 failures = 0
             pause = RESTART_PAUSES_SECONDS[min(failures, len(RESTART_PAUSES_SECONDS) - 1)]
-            logger.error("sending process exited with %s; starting another in %ss", code, pause)
+            logger.error(
+                "sending process exited with %s; %s row(s) it held freed; starting another in %ss",
+                code,
+                freed,
+                pause,
+            )
             failures += 1
             await asyncio.sleep(pause)
             if self._stopping:
@@ -149,6 +169,16 @@ class SendingProcess:
                 await self._spawn()
             except OSError:
                 logger.exception("could not start a sending process")
+
+    async def _free_rows_of(self, owner: str) -> int | str:
+        """The rows a dead child held, free for the next one's first sweep at once."""
+        if self.release is None:
+            return "no"
+        try:
+            return await self.release(owner)
+        except Exception:  # they wait for its heartbeat to age out instead
+            logger.exception("could not free the rows the sending process held")
+            return "no"
 
     async def _read_counts(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--metrics-host", default="127.0.0.1")
     # How `serve` starts its own sending process (scheduler/sending_process.py).
     worker.add_argument("--beside-web", action="store_true", help=argparse.SUPPRESS)
+    worker.add_argument("--owner", help=argparse.SUPPRESS)
 
     checkins = commands.add_parser("checkins", help="what is scheduled")
     checkins_commands = checkins.add_subparsers(
@@ -259,7 +260,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings.require_sending()
         settings.require_secret_key()
         metrics_at = (args.metrics_host, args.metrics_port) if args.metrics_port else None
-        asyncio.run(run_worker(settings, metrics_at=metrics_at, beside_web=args.beside_web))
+        asyncio.run(
+            run_worker(
+                settings, metrics_at=metrics_at, beside_web=args.beside_web, owner=args.owner
+            )
+        )
         return 0
     if args.command == "checkins":
         from bot.app.operator_commands import print_checkins

@@ -67,6 +67,8 @@ class Runtime:
 
     async def close(self) -> None:
         await close_shared_session(self.client)
+        # A process that sent says it stops: what it still holds is free for others at once.
+        await asyncio.to_thread(self.dispatcher.heartbeat.stop)
 
 
 def build_runtime(
@@ -76,6 +78,7 @@ def build_runtime(
     content: Content | None = None,
     engine: Engine | None = None,
     metrics: Metrics | None = None,
+    owner: str | None = None,
 ) -> Runtime:
     engine = engine or make_engine(settings.database_url)
     services = Services(
@@ -107,6 +110,7 @@ def build_runtime(
         services,
         senders,
         OutboxComposer(),
+        owner=owner,
         concurrency=settings.dispatch_concurrency,
         metrics=metrics,
     )

@@ -38,7 +38,11 @@ FIRST_SWEEP_BESIDE_WEB_SECONDS = 2.0
 
 
 def prepared_runtime(
-    settings: Settings, metrics: Metrics | None = None, *, checkpoints: bool = True
+    settings: Settings,
+    metrics: Metrics | None = None,
+    *,
+    checkpoints: bool = True,
+    owner: str | None = None,
 ) -> Runtime:
     engine = ready_engine(settings.database_url, checkpoints=checkpoints)
     if settings.encryption_keys and not stored_tokens_open(
@@ -50,7 +54,7 @@ def prepared_runtime(
             "set the key they were sealed with (after a rotation, the old one in "
             "NOTPROMOTED_ENCRYPTION_KEY_PREVIOUS)"
         )
-    return build_runtime(settings, engine=engine, metrics=metrics)
+    return build_runtime(settings, engine=engine, metrics=metrics, owner=owner)
 
 
 def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None:
@@ -134,7 +138,11 @@ async def run_socket_mode(settings: Settings) -> None:
 
 
 async def run_worker(
-    settings: Settings, *, metrics_at: tuple[str, int] | None = None, beside_web: bool = False
+    settings: Settings,
+    *,
+    metrics_at: tuple[str, int] | None = None,
+    beside_web: bool = False,
+    owner: str | None = None,
 ) -> None:
     """The dispatcher alone, until SIGTERM or SIGINT: for scaling sends apart from the web.
 
@@ -143,10 +151,13 @@ async def run_worker(
 
     `beside_web`: this is `serve`'s own sending process. It runs at the lowest CPU priority,
     sends the rows the web process names on stdin at once, passes its counts up on stdout,
-    and stops when stdin ends (the web process decides when: signals are left to it).
+    and stops when stdin ends (the web process decides when: signals are left to it). Its
+    `owner` name comes from the web process, which frees the rows it held if it dies.
     """
     priority = lower_own_priority() if beside_web else None
-    runtime = prepared_runtime(settings, Metrics(forward=_upward()) if beside_web else None)
+    runtime = prepared_runtime(
+        settings, Metrics(forward=_upward()) if beside_web else None, owner=owner
+    )
     exporter = (
         start_http_server(metrics_at[1], metrics_at[0], registry=runtime.metrics.registry)
         if metrics_at

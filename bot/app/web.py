@@ -25,6 +25,7 @@ from bot.app.runtime import Runtime
 from bot.core import logs
 from bot.core.metrics import CONTENT_TYPE, OUTBOX_QUERY_TIMEOUT_SECONDS, OutboxReading, read_outbox
 from bot.core.migrate import schema_state
+from bot.core.storage import heartbeats
 from bot.slack.bolt_request import EdgeParsedRequest
 from bot.slack.guard import (
     BodyTooLarge,
@@ -201,7 +202,7 @@ def build_web_app(
         await runtime.open()
         scheduler = sender = None
         if run_dispatcher and sending_process:
-            sender = SendingProcess(metrics)
+            sender = SendingProcess(metrics, release=lambda owner: freed_rows(runtime, owner))
             await sender.start()
             runtime.dispatcher.handoff = sender.wake
         elif run_dispatcher:
@@ -231,6 +232,16 @@ def build_web_app(
             Route(REDIRECT_PATH, slack_install, methods=["GET"]),
         ]
     return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=lifespan)
+
+
+async def freed_rows(runtime: Runtime, owner: str) -> int:
+    """The rows a dead sending process held, handed back at once (bot.core.storage.heartbeats)."""
+
+    def free() -> int:
+        with runtime.services.sessions.begin() as session:
+            return heartbeats.release_rows_of(session, owner=owner)
+
+    return await asyncio.to_thread(free)
 
 
 class RequestIdMiddleware:

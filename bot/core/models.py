@@ -180,7 +180,7 @@ class Checkin(SQLModel, table=True):
     # False for an answer to something the person just did: it goes out at once, night or day.
     within_hours: bool = Field(default=True)
     attempts: int = Field(default=0)
-    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_owner: str | None = Field(default=None, max_length=64, index=True)
     lease_expires_at: datetime | None = _utc_column(nullable=True)
     # Set just before the platform is asked to post: if the outcome is then unknown (a crash,
     # a timeout), the next attempt looks for the message before it posts again.
@@ -319,6 +319,16 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=24)
     outcome: str = Field(max_length=24)
     reason: str | None = Field(default=None, max_length=40)
+
+
+class SenderHeartbeat(SQLModel, table=True):
+    """A sending process that lives: it writes `beat_at` every few seconds, and the rows it
+    holds (checkin.lease_owner) are free for another as soon as it stops (see
+    bot.core.storage.heartbeats)."""
+
+    owner: str = Field(primary_key=True, max_length=64)
+    started_at: datetime = _utc_column(nullable=False)
+    beat_at: datetime = _utc_column(nullable=False)
 
 
 class ProcessedEvent(SQLModel, table=True):

@@ -9,28 +9,22 @@ the stand-in keeps the post and holds its answer until the worker is dead.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 import pytest
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine
 
-from bot.core.config_loading import load_settings
-from bot.core.db import make_engine
 from bot.core.migrate import upgrade
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import Call, Payload
-from tests.conftest import postgres_url
 from tests.scheduler.seeding import (
     assert_all_sent,
     assert_each_posted_once,
@@ -38,6 +32,12 @@ from tests.scheduler.seeding import (
     rows,
     seed_checkins,
     unfinished,
+)
+from tests.scheduler.worker_processes import (
+    START_TIMEOUT_SECONDS,
+    STOP_TIMEOUT_SECONDS,
+    Workers,
+    workers_on,
 )
 
 pytestmark = pytest.mark.postgres
@@ -48,11 +48,7 @@ HOLD_EVERY = 4  # rounds 4, 8, 12, 16 kill while Slack holds the answer to a pos
 SEED = 20261123
 POST_LATENCY_SECONDS = 0.02
 # Bounds, not expectations.
-START_TIMEOUT_SECONDS = 30.0
 FINISH_TIMEOUT_SECONDS = 60.0
-STOP_TIMEOUT_SECONDS = 20.0
-
-DEVELOPER_VARIABLES = ("SLACK_", "NOTPROMOTED_", "DATABASE_URL", "LOG_LEVEL", "PORT")
 
 
 @dataclass
@@ -99,77 +95,15 @@ class SlowSlack:
         self.release.set()
 
 
-@dataclass
-class Workers:
-    """Starts `notpromoted worker` processes, one at a time, and keeps their output."""
-
-    env: dict[str, str]
-    cwd: Path
-    started: list[tuple[subprocess.Popen[bytes], Path]] = field(default_factory=list)
-    outputs: list[IO[bytes]] = field(default_factory=list)
-
-    def start(self) -> subprocess.Popen[bytes]:
-        log = self.cwd / f"worker-{len(self.started):02d}.log"
-        output = log.open("wb")
-        self.outputs.append(output)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.app.cli", "worker"],
-            cwd=self.cwd,
-            env=self.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        self.started.append((process, log))
-        return process
-
-    def output(self) -> str:
-        for output in self.outputs:
-            output.flush()
-        return "\n".join(
-            f"--- {log.name} (exit {process.returncode})\n{log.read_text(errors='replace')}"
-            for process, log in self.started
-        )
-
-    def close(self) -> None:
-        for process, _ in self.started:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        for output in self.outputs:
-            output.close()
-
-
 @pytest.fixture
 def workers(tmp_path: Path, standin: SlackStandIn, postgres_engine: Engine) -> Iterator[Workers]:
-    with postgres_engine.connect() as connection:
-        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
-    assert str(schema).startswith("t_"), schema
-    database_url = (
-        make_url(postgres_url())
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(DEVELOPER_VARIABLES)}
-    env.update(
-        SLACK_BOT_TOKEN="xoxb-test",
-        NOTPROMOTED_SECRET_KEY="crash-test-secret-key",
-        SLACK_API_URL=standin.api_url,
-        DATABASE_URL=database_url,
+    started = workers_on(
+        postgres_engine,
+        standin,
+        tmp_path,
         NOTPROMOTED_DISPATCH_INTERVAL_SECONDS="0.2",
         NOTPROMOTED_LEASE_SECONDS="2",
-        NOTPROMOTED_WORKING_HOURS="00:00-24:00",
-        NOTPROMOTED_WORKING_DAYS="mon-sun",
-        LOG_LEVEL="WARNING",
     )
-    # The URL the worker will read reaches the test's schema (the driver gets `options`).
-    settings = load_settings(env)
-    probe = make_engine(settings.database_url)
-    try:
-        with probe.connect() as connection:
-            assert connection.execute(text("SELECT current_schema()")).scalar_one() == schema
-    finally:
-        probe.dispose()
-    started = Workers(env=env, cwd=tmp_path)
     yield started
     started.close()
 

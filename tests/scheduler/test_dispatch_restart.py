@@ -16,7 +16,7 @@ from bot.core.db import make_sessions
 from bot.core.delivery import Delivered, Profile, Recipient, Sender
 from bot.core.ids import MESSAGE_METADATA_TYPE
 from bot.core.models import Checkin, CheckinStatus
-from bot.core.storage import outbox
+from bot.core.storage import heartbeats, outbox
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import Failure
 from bot.slack.client import make_web_client
@@ -151,17 +151,39 @@ def test_a_post_that_never_reached_slack_is_sent_once_after_the_look_up(
     assert len(standin.calls_to("chat.postMessage")) == 1
 
 
-def test_a_row_whose_lease_has_not_run_out_is_left_alone(
+def test_a_row_whose_holder_still_beats_is_left_alone(
     standin: SlackStandIn, engine: Engine
 ) -> None:
-    """The worker holding it may only be slow, not dead: nobody else looks or posts."""
+    """The worker holding it may only be slow, not dead: while its heartbeat is fresh and
+    its lease runs, nobody else looks or posts."""
     now = datetime.now(UTC)
     seeded = _left_by_a_dead_worker(engine, now=now, lease_expired=False)
+    with make_sessions(engine).begin() as session:
+        heartbeats.beat(session, owner=DEAD, now=now - heartbeats.DEAD_AFTER / 2)
 
-    assert asyncio.run(_dispatcher(standin, engine).run_once()) == 0
+    assert asyncio.run(_dispatcher(standin, engine, clock=ManualClock(now)).run_once()) == 0
     assert standin.calls == []
     row = rows(engine)[seeded.checkin_id]
     assert (row.status, row.lease_owner, row.attempts) == (CheckinStatus.CLAIMED, DEAD, 1)
+
+
+@pytest.mark.parametrize("last_beat", [None, "stale"])
+def test_a_row_whose_holder_stopped_beating_is_taken_before_its_lease_runs_out(
+    standin: SlackStandIn, engine: Engine, last_beat: str | None
+) -> None:
+    """A holder with no heartbeat, or one older than DEAD_AFTER, is dead: its row goes out
+    now (looked for first, as it was marked posting), not when its long lease runs out."""
+    now = datetime.now(UTC)
+    seeded = _left_by_a_dead_worker(engine, now=now, lease_expired=False)
+    if last_beat == "stale":
+        with make_sessions(engine).begin() as session:
+            beat_at = now - heartbeats.DEAD_AFTER - timedelta(seconds=1)
+            heartbeats.beat(session, owner=DEAD, now=beat_at)
+
+    assert asyncio.run(_dispatcher(standin, engine, clock=ManualClock(now)).run_once()) == 1
+    assert len(standin.calls_to("conversations.history")) == 1
+    assert len(standin.calls_to("chat.postMessage")) == 1
+    assert rows(engine)[seeded.checkin_id].status == CheckinStatus.SENT
 
 
 @pytest.mark.parametrize(
@@ -291,6 +313,7 @@ def test_rows_claimed_by_workers_that_died_before_trying_them_still_get_their_re
                 owner=f"{DEAD}-{dead}",
                 now=now - (8 - dead) * lease,
                 lease=lease / 2,
+                taking_over=True,
             )
     standin.fail_next("chat.postMessage", Failure(status=500, error="internal_error"))
 

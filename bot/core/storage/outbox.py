@@ -5,37 +5,46 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person, Workspace
+from bot.core.storage.heartbeats import DEAD_AFTER, held_by_the_dead
 
 # Built once: on the path a person waits on, building a statement costs more than running it.
 _PERSON = Person.__table__  # type: ignore[attr-defined]
 _JOURNEY = Journey.__table__  # type: ignore[attr-defined]
 _WORKSPACE = Workspace.__table__  # type: ignore[attr-defined]
 _CHECKIN = Checkin.__table__  # type: ignore[attr-defined]
+
+
 # The outbox row's life, in the dispatcher's hot path. Parameter names differ from column
 # names, which SQLAlchemy keeps for the SET clause.
-_CLAIM = (
-    update(_CHECKIN)
-    .where(
-        _CHECKIN.c.id == bindparam("row_id"),
-        or_(
-            _CHECKIN.c.status == CheckinStatus.PENDING,
-            and_(
-                _CHECKIN.c.status == CheckinStatus.CLAIMED,
-                _CHECKIN.c.lease_expires_at < bindparam("now_"),
-            ),
-        ),
+def _claim_where(*conditions: ColumnElement[bool]) -> Any:
+    return (
+        update(_CHECKIN)
+        .where(_CHECKIN.c.id == bindparam("row_id"), *conditions)
+        .values(
+            status=CheckinStatus.CLAIMED,
+            lease_owner=bindparam("owner_"),
+            lease_expires_at=bindparam("until"),
+        )
     )
-    .values(
-        status=CheckinStatus.CLAIMED,
-        lease_owner=bindparam("owner_"),
-        lease_expires_at=bindparam("until"),
+
+
+# A row no one holds (the command path's claim of the row it just wrote). Only that: on
+# PostgreSQL an UPDATE that waited for another claim's lock re-reads the row but asks its
+# subqueries with the snapshot it started with, which may predate the other claimer's first
+# heartbeat; taking over from the dead is left to sweeps, which lock their rows first.
+_CLAIM_PENDING = _claim_where(_CHECKIN.c.status == CheckinStatus.PENDING)
+# A due row a sweep found (and on PostgreSQL locked): free, or held by no living sender.
+_CLAIM_DUE = _claim_where(
+    or_(
+        _CHECKIN.c.status == CheckinStatus.PENDING,
+        held_by_the_dead(bindparam("now_"), bindparam("alive_since")),
     )
 )
 _BEGIN_ATTEMPT = (
@@ -150,40 +159,41 @@ def delivery_facts(session: Session, *, checkin_id: int) -> DeliveryFacts | None
     return DeliveryFacts._make(row) if row is not None else None
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        col(Checkin.status) == CheckinStatus.PENDING,
-        and_(
-            col(Checkin.status) == CheckinStatus.CLAIMED,
-            col(Checkin.lease_expires_at) < now,
-        ),
-    )
-
-
 def claim_checkin(
-    session: Session, *, checkin_id: int, owner: str, now: datetime, lease: timedelta
+    session: Session,
+    *,
+    checkin_id: int,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    taking_over: bool = False,
 ) -> bool:
     """Take one row for sending. A conditional UPDATE: two claimers cannot both win.
+
+    Without `taking_over`, only a row no one holds. With it (a sweep, for rows
+    `due_checkin_ids` found and locked), also one whose holder is dead (heartbeats).
 
     A claim is not an attempt: a worker that dies holding a page never tried most of it.
     The dispatcher counts an attempt when it starts on the row (`begin_attempt`).
     """
-    result = session.connection().execute(
-        _CLAIM, {"row_id": checkin_id, "owner_": owner, "now_": now, "until": now + lease}
-    )
+    values = {"row_id": checkin_id, "owner_": owner, "until": now + lease}
+    if taking_over:
+        values.update(now_=now, alive_since=now - DEAD_AFTER)
+    result = session.connection().execute(_CLAIM_DUE if taking_over else _CLAIM_PENDING, values)
     return result.rowcount == 1
 
 
 def due_checkin_ids(session: Session, *, now: datetime, limit: int) -> Sequence[int]:
-    """Due rows of journeys that are not paused: first those whose worker's lease ran out,
-    then pending ones, oldest first; locked and skipped where PostgreSQL can.
+    """Due rows of journeys that are not paused: first those no living sender holds (its
+    heartbeat stopped, or the lease ran out), then pending ones, oldest first; locked and
+    skipped where PostgreSQL can.
 
     Two queries rather than one with OR, so that the pending one walks the (status, due_at)
     index and a page costs the same with ten thousand rows waiting as with ten.
     """
     found: list[int] = []
     for status, condition, order in (
-        (CheckinStatus.CLAIMED, col(Checkin.lease_expires_at) < now, col(Checkin.lease_expires_at)),
+        (CheckinStatus.CLAIMED, held_by_the_dead(now, now - DEAD_AFTER), col(Checkin.due_at)),
         (CheckinStatus.PENDING, col(Checkin.due_at) <= now, col(Checkin.due_at)),
     ):
         query = (

@@ -33,6 +33,7 @@ TABLES = {
     "managergrant",
     "feedbackmeeting",
     "auditentry",
+    "senderheartbeat",
     # slack-sdk's shapes, for the installations in several workspaces.
     "slack_installations",
     "slack_bots",

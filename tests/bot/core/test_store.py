@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
@@ -24,10 +24,11 @@ from bot.core.models import (
     JourneyStatus,
     Person,
     ProcessedEvent,
+    SenderHeartbeat,
     UTCDateTime,
 )
 from bot.core.person_ref import PersonRef
-from bot.core.storage import journeys, outbox, people
+from bot.core.storage import heartbeats, journeys, outbox, people
 from bot.core.storage.events import forget_old_events, record_event
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
@@ -117,10 +118,17 @@ def load_journey(sessions: Sessions, journey_id: int) -> Journey:
 
 
 def claim(sessions: Sessions, checkin_id: int, owner: str = "w1", now: datetime = NOW) -> bool:
+    """A claim as a sweep makes it, by a process that says it lives (its heartbeat)."""
     with sessions.begin() as session:
+        heartbeats.beat(session, owner=owner, now=now)
         return outbox.claim_checkin(
-            session, checkin_id=checkin_id, owner=owner, now=now, lease=LEASE
+            session, checkin_id=checkin_id, owner=owner, now=now, lease=LEASE, taking_over=True
         )
+
+
+def alive(sessions: Sessions, owner: str, now: datetime) -> None:
+    with sessions.begin() as session:
+        heartbeats.beat(session, owner=owner, now=now)
 
 
 def due(sessions: Sessions, now: datetime = NOW, limit: int = 100) -> list[int]:
@@ -376,8 +384,11 @@ def test_only_one_of_two_claims_wins(sessions: Sessions) -> None:
 
 
 def test_an_expired_lease_can_be_claimed_again(sessions: Sessions) -> None:
+    """A holder that lives (it keeps beating) but whose send hangs keeps a row only for its
+    lease."""
     checkin_id = new_checkin(sessions, new_journey(sessions))
     assert claim(sessions, checkin_id, "w1", now=NOW)
+    alive(sessions, "w1", NOW + LEASE - timedelta(seconds=1))
     assert not claim(sessions, checkin_id, "w2", now=NOW + LEASE - timedelta(seconds=1))
     assert not claim(sessions, checkin_id, "w2", now=NOW + LEASE)
     assert claim(sessions, checkin_id, "w2", now=NOW + LEASE + timedelta(seconds=1))
@@ -407,10 +418,73 @@ def test_a_sent_row_cannot_be_claimed(sessions: Sessions) -> None:
     assert load(sessions, checkin_id).status == CheckinStatus.SENT
 
 
+def test_a_holder_that_stopped_beating_gives_its_row_up_long_before_its_lease(
+    sessions: Sessions,
+) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1", now=NOW)
+    alive(sessions, "w1", NOW + heartbeats.DEAD_AFTER)
+    # Beating: kept, however long the send takes inside its lease.
+    assert not claim(sessions, checkin_id, "w2", now=NOW + 2 * heartbeats.DEAD_AFTER)
+    with sessions.begin() as session:
+        assert not heartbeats.rows_to_rescue(session, now=NOW + 2 * heartbeats.DEAD_AFTER)
+    # Silent past DEAD_AFTER: dead, and its row is someone else's (the lease is ten minutes).
+    later = NOW + 2 * heartbeats.DEAD_AFTER + timedelta(seconds=1)
+    with sessions.begin() as session:
+        assert heartbeats.rows_to_rescue(session, now=later)
+    assert due(sessions, now=later) == [checkin_id]
+    assert claim(sessions, checkin_id, "w2", now=later)
+    assert load(sessions, checkin_id).lease_owner == "w2"
+
+
+def test_a_holder_that_said_goodbye_or_was_seen_dying_frees_its_rows_at_once(
+    sessions: Sessions,
+) -> None:
+    journey_id = new_journey(sessions)
+    first, second = new_checkin(sessions, journey_id), new_checkin(sessions, journey_id)
+    assert claim(sessions, first, "w1") and claim(sessions, second, "w1")
+    with sessions.begin() as session:
+        session.exec(update(Checkin).where(col(Checkin.id) == second).values(posting_since=NOW))
+    with sessions.begin() as session:
+        assert heartbeats.release_rows_of(session, owner="w1") == 2
+    for checkin_id in (first, second):
+        row = load(sessions, checkin_id)
+        assert (row.status, row.lease_owner) == (CheckinStatus.PENDING, None)
+    # One that may have been posted is still looked for before it is posted again.
+    assert load(sessions, second).posting_since == NOW
+    assert claim(sessions, first, "w2")
+    with sessions.begin() as session:
+        heartbeats.forget(session, owner="w2")  # it stops without handing back: free at once
+    assert claim(sessions, first, "w3")
+
+
+def test_the_command_path_claims_only_a_row_no_one_holds(sessions: Sessions) -> None:
+    """Taking over from the dead is a sweep's (it locks its rows first): a claim that waited
+    for another's lock must not decide with a snapshot older than that claimer's heartbeat."""
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    with sessions.begin() as session:
+        outbox.claim_checkin(session, checkin_id=checkin_id, owner="gone", now=NOW, lease=LEASE)
+    with sessions.begin() as session:
+        assert not outbox.claim_checkin(
+            session, checkin_id=checkin_id, owner="w2", now=NOW + 2 * LEASE, lease=LEASE
+        )
+    assert claim(sessions, checkin_id, "w2", now=NOW + 2 * LEASE)
+
+
+def test_heartbeats_of_processes_long_gone_are_forgotten(sessions: Sessions) -> None:
+    alive(sessions, "gone", NOW - timedelta(hours=2))
+    alive(sessions, "here", NOW)
+    with sessions.begin() as session:
+        assert heartbeats.forget_the_long_dead(session, now=NOW) == 1
+        owners = [row.owner for row in session.exec(select(SenderHeartbeat))]
+    assert owners == ["here"]
+
+
 def test_concurrent_claims_have_exactly_one_winner(engine: Engine, sessions: Sessions) -> None:
     checkin_id = new_checkin(sessions, new_journey(sessions))
 
     def take(session: Session, index: int) -> bool:
+        heartbeats.beat(session, owner=f"w{index}", now=NOW)
         return outbox.claim_checkin(
             session, checkin_id=checkin_id, owner=f"w{index}", now=NOW, lease=LEASE
         )
@@ -558,7 +632,7 @@ def test_due_rows_exclude_finished_and_held_rows(sessions: Sessions) -> None:
     long_ago = NOW - timedelta(days=1)
     for status in (CheckinStatus.SENT, CheckinStatus.CANCELLED, CheckinStatus.FAILED):
         new_checkin(sessions, journey_id, due_at=long_ago, status=status)
-    new_checkin(  # held by a live lease
+    new_checkin(  # held by a living sender, its lease running
         sessions,
         journey_id,
         due_at=long_ago,
@@ -566,6 +640,7 @@ def test_due_rows_exclude_finished_and_held_rows(sessions: Sessions) -> None:
         lease_owner="w1",
         lease_expires_at=NOW + timedelta(minutes=1),
     )
+    alive(sessions, "w1", NOW - heartbeats.DEAD_AFTER)
     abandoned = new_checkin(  # its worker died: the lease ran out
         sessions,
         journey_id,
