@@ -1,5 +1,5 @@
 """Claims due check-in rows and hands them to the sender of the person's platform: one row
-at once (`send_now`), or sweeps of everything due, a page at a time."""
+at once (`send_now`), or sweeps of everything due, each row claimed as a slot frees."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -36,7 +36,6 @@ class Dispatcher(RowDelivery):
         composer: Composer,
         *,
         owner: str | None = None,
-        page_size: int = 50,
         lease: timedelta | None = None,
         max_attempts: int = 8,
         concurrency: int = 8,
@@ -48,7 +47,6 @@ class Dispatcher(RowDelivery):
         self.senders = senders
         self.owner = owner or new_owner()
         self.heartbeat = Heartbeat(services, self.owner)
-        self.page_size = page_size
         self.lease = lease or timedelta(seconds=services.settings.lease_seconds)
         self.max_attempts = max_attempts
         self.concurrency = concurrency
@@ -97,8 +95,9 @@ class Dispatcher(RowDelivery):
             self._in_hand -= 1
 
     def _sweep_soon(self) -> None:
-        """Sweep as soon as the sweep under way (if any) is done: it may have passed the page
-        these rows are on. Asked again while that sweep runs, it sweeps once more after."""
+        """Sweep as soon as the sweep under way (if any) is done: it may have found nothing
+        due before these rows were. Asked again while that sweep runs, it sweeps once more
+        after."""
         self._sweep_asked = True
         if self._extra_sweep is None and not self.stopping:
             self._extra_sweep = asyncio.get_running_loop().create_task(self._sweep_while_asked())
@@ -114,49 +113,53 @@ class Dispatcher(RowDelivery):
             self._extra_sweep = None
 
     async def run_once(self) -> int:
-        """Send everything due, a page at a time so memory stays flat; return how many went.
+        """Send everything due; return how many went.
 
-        Within a page, up to `concurrency` people are sent to at once; one person's rows go
-        one after another, in the order they were due.
+        Up to `concurrency` people are sent to at once, and none waits on another: each row
+        is a task of its own, and as soon as one is done the next due row is claimed (one
+        person's rows one after another, in the order they were due). A person whose sends
+        are slow or rate-limited holds one slot, never the sweep. Memory stays flat: only
+        the rows in hand are held.
         """
         sent = 0
         async with self._sweeping:
-            while not self.stopping:
-                claimed = await asyncio.to_thread(self._claim_page)
-                lanes: dict[str, list[int]] = {}
-                for checkin_id, lane in claimed:
-                    lanes.setdefault(lane, []).append(checkin_id)
-                gate = asyncio.Semaphore(self.concurrency)
-                counts = await asyncio.gather(
-                    *(self._deliver_lane(lane, gate) for lane in lanes.values())
-                )
-                sent += sum(counts)
-                if len(claimed) < self.page_size:
+            running: dict[asyncio.Task[SendOutcome], str] = {}
+            exhausted = False
+            while True:
+                free = self.concurrency - len(running)
+                if free > 0 and not exhausted and not self.stopping:
+                    await self._after_answers()
+                    claimed = await asyncio.to_thread(
+                        self._claim_next, free, tuple(running.values())
+                    )
+                    exhausted = len(claimed) < free
+                    for job, lane in claimed:
+                        running[asyncio.get_running_loop().create_task(self._send(job))] = lane
+                if not running:
                     break
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    running.pop(task)
+                    exhausted = False  # a lane is free again: its next row may be due
+                    if self._outcome_of(task) is SendOutcome.SENT:
+                        sent += 1
             if not self.stopping:
                 # On SQLite a web process beside this one leaves the checkpoints to its sweeps.
                 await asyncio.to_thread(checkpoint, self._engine)
         return sent
 
-    async def _deliver_lane(self, lane: Sequence[int], gate: asyncio.Semaphore) -> int:
-        """One person's rows, in order. If the database fails under it, the lane stops: the
-        rows it still holds wait for their leases to run out, and a later sweep sends them."""
-        sent = 0
-        async with gate:
-            for checkin_id in lane:
-                try:
-                    if self.stopping:  # give the rest back at once rather than at lease expiry
-                        await asyncio.to_thread(self._unclaim, checkin_id)
-                    elif await self._deliver(checkin_id) is SendOutcome.SENT:
-                        sent += 1
-                except Exception:
-                    logger.exception("check-in %s: could not be recorded", checkin_id)
-                    break
-        return sent
+    def _outcome_of(self, task: asyncio.Task[SendOutcome]) -> SendOutcome | None:
+        """A send that failed with the database under it is logged; its row stays held by
+        this living process until its lease runs out, then a sweep sends it."""
+        error = task.exception()
+        if error is None:
+            return task.result()
+        logger.error("a check-in could not be recorded", exc_info=error)
+        return None
 
     async def stop(self) -> None:
-        """Finish the message being sent, hand back the rest of the page, and stop sweeping;
-        then stop the heartbeat (whatever this process still holds is free at once)."""
+        """Claim nothing more, finish the messages being sent, and stop sweeping; then stop
+        the heartbeat (whatever this process still holds is free for others at once)."""
         self.stopping = True
         async with self._sweeping:
             pass

@@ -61,13 +61,6 @@ class RowDelivery(RowLeases):
                 return
             await asyncio.sleep(ANSWER_YIELD_SECONDS)
 
-    async def _deliver(self, checkin_id: int) -> SendOutcome:
-        await self._after_answers()
-        job = await asyncio.to_thread(self._load, checkin_id)
-        if job is None:
-            return SendOutcome.SKIPPED
-        return await self._send(job)
-
     async def _send(self, job: Job) -> SendOutcome:
         checkin_id = job.checkin_id
         sender = self.senders.get(job.recipient.platform)

@@ -57,7 +57,6 @@ class RowLeases:
     services: Services
     owner: str
     lease: timedelta
-    page_size: int
     metrics: Metrics | None
     heartbeat: Heartbeat
 
@@ -74,46 +73,47 @@ class RowLeases:
             )
             return self._load_in(session, checkin_id) if claimed else None
 
-    def _claim_page(self) -> Sequence[tuple[int, str]]:
-        """Claim a page of due rows; each with its lane, so one person's stay in order."""
+    def _claim_next(self, free: int, busy: Sequence[str]) -> list[tuple[Job, str]]:
+        """Claim and start on up to `free` due rows, one per lane and none of a `busy` lane,
+        in one transaction: only what is about to be sent is held (a death strands little),
+        and a person's next row waits in the outbox until their row in hand is done. Asked
+        again without the lanes it found, so that one person's many due rows never fill a
+        round and hide another's."""
         now = self.services.clock()
+        taken: list[tuple[Job, str]] = []
+        lanes = set(busy)
         with self.services.sessions.begin() as session:
             self._beat_unless_beating(session)
-            due = outbox.due_checkin_ids(session, now=now, limit=self.page_size)
-            claimed = [
-                checkin_id
-                for checkin_id in due
-                if outbox.claim_checkin(
-                    session,
-                    checkin_id=checkin_id,
-                    owner=self.owner,
-                    now=now,
-                    lease=self.lease,
-                    taking_over=True,
-                )
-            ]
-            lanes = outbox.lanes_of_checkins(session, claimed)
-            return [(checkin_id, lanes[checkin_id]) for checkin_id in claimed]
+            while len(taken) < free:
+                due = outbox.due_rows(session, now=now, limit=2 * free, busy=tuple(lanes))
+                if not due:
+                    break
+                for row in due:
+                    if len(taken) >= free:
+                        break
+                    if row.lane in lanes:  # one row per lane at a time, in due order
+                        continue
+                    lanes.add(row.lane)
+                    claimed = outbox.claim_checkin(
+                        session,
+                        checkin_id=row.checkin_id,
+                        owner=self.owner,
+                        now=now,
+                        lease=self.lease,
+                        taking_over=True,
+                    )
+                    job = self._load_in(session, row.checkin_id) if claimed else None
+                    if job is not None:
+                        taken.append((job, row.lane))
+                if len(due) < 2 * free:
+                    break  # that was all that is due outside the lanes in hand
+        return taken
 
     def _beat_unless_beating(self, session: Session) -> None:
         """A row is claimed only by a process that says it lives: where no heartbeat thread
         runs, the claim's own transaction says so."""
         if not self.heartbeat.beating:
             heartbeats.beat(session, owner=self.owner, now=self.services.clock())
-
-    def _unclaim(self, checkin_id: int) -> None:
-        with self.services.sessions.begin() as session:
-            outbox.release_checkin(
-                session,
-                checkin_id=checkin_id,
-                owner=self.owner,
-                due_at=self.services.clock(),
-                error="handed back at shutdown",
-            )
-
-    def _load(self, checkin_id: int) -> Job | None:
-        with self.services.sessions.begin() as session:
-            return self._load_in(session, checkin_id)
 
     def _load_in(self, session: Session, checkin_id: int) -> Job | None:
         """Count an attempt at a row this worker holds, and read what sending it needs."""

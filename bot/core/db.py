@@ -27,9 +27,25 @@ def make_engine(url: str, *, checkpoints: bool = True, **kwargs: Any) -> Engine:
             event.listen(engine, "connect", _no_checkpoints)
         _OneWriter().install(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=3, **kwargs
     )
+    event.listen(engine, "connect", _tune_postgres)
+    return engine
+
+
+# Our transactions last milliseconds and never wait on the network. One left open longer is a
+# process frozen or dying in the middle of it (SIGSTOP, a stalled VM): the server ends it, so
+# the row it locked is free for another sender soon after that process's heartbeat stops,
+# instead of being skipped by every sweep (FOR UPDATE SKIP LOCKED) until it thaws.
+IDLE_IN_TRANSACTION_SECONDS = 10
+
+
+def _tune_postgres(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_SECONDS}s'")
+    cursor.close()
+    dbapi_connection.commit()  # a SET in a transaction the pool rolls back would not stay
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -14,6 +14,7 @@ slack_standin_web_api, its HTTP server in slack_standin_http.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
@@ -70,6 +71,9 @@ class SlackStandIn(WebApiMethods):
     tokens: dict[str, IssuedToken] = field(default_factory=dict)
     # Refresh tokens presented again after they were spent: Slack refuses them, and so do we.
     refresh_reuses: int = 0
+    # Slack allows about one post a second in a conversation; when set, a post sooner than
+    # this after the last one in its channel is answered 429 with a Retry-After.
+    post_interval_per_channel: float = 0.0
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -79,6 +83,7 @@ class SlackStandIn(WebApiMethods):
         self._thread: threading.Thread | None = None
         self._codes: dict[str, tuple[str, str]] = {}  # code: (team id, installing user)
         self._caller: IssuedToken | None = None  # whose token the answer being made is for
+        self._last_post: dict[str, float] = {}  # channel: when its last post was taken
         self.add_team(self.team_id, "Stand-in")
 
     # -- running -------------------------------------------------------------------------
@@ -226,6 +231,10 @@ class SlackStandIn(WebApiMethods):
         problem = self._token_problem(method, token)
         if problem is not None:
             return 200, {"ok": False, "error": problem}, {}
+        if method == "chat.postMessage" and self.post_interval_per_channel:
+            wait = self._post_slot(str(args.get("channel") or ""))
+            if wait:
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         answer = getattr(self, "_" + method.replace(".", "_"), None)
         if answer is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
@@ -234,6 +243,16 @@ class SlackStandIn(WebApiMethods):
             result = answer(args)
             self._lock.notify_all()
         return 200, result, {}
+
+    def _post_slot(self, channel: str) -> int:
+        """0 if a post to `channel` may go now (and it is counted), else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._last_post.get(channel)
+            if last is not None and now - last < self.post_interval_per_channel:
+                return max(1, math.ceil(self.post_interval_per_channel - (now - last)))
+            self._last_post[channel] = now
+            return 0
 
     def _token_problem(self, method: str, token: str | None) -> str | None:
         if not token:

@@ -123,7 +123,6 @@ def make_dispatcher(
     *,
     owner: str,
     clock: Clock = system_clock,
-    page_size: int = 50,
     concurrency: int = 8,
 ) -> Dispatcher:
     """A dispatcher with its own Slack client, as `notpromoted worker` assembles one."""
@@ -136,7 +135,6 @@ def make_dispatcher(
         {"slack": sender},
         OutboxComposer(),
         owner=owner,
-        page_size=page_size,
         concurrency=concurrency,
     )
 

@@ -106,8 +106,7 @@ def test_two_dispatchers_in_one_process_send_two_hundred_checkins_exactly_once_o
     settings = make_settings(standin, lease_seconds=300.0)
     # Smaller pages than the default, so the two sweeps interleave more often.
     dispatchers = [
-        make_dispatcher(settings, sqlite_engine, owner=f"sqlite-{name}", page_size=20)
-        for name in ("a", "b")
+        make_dispatcher(settings, sqlite_engine, owner=f"sqlite-{name}") for name in ("a", "b")
     ]
     shares = _check_the_race(standin, sqlite_engine, dispatchers, 200)
     print(f"\nsqlite: 200 check-ins, 2 dispatchers, shares {shares}")

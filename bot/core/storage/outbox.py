@@ -183,21 +183,49 @@ def claim_checkin(
     return result.rowcount == 1
 
 
-def due_checkin_ids(session: Session, *, now: datetime, limit: int) -> Sequence[int]:
+class DueRow(NamedTuple):
+    checkin_id: int
+    # Who it goes to: rows of one lane are sent one after another, in order.
+    lane: str
+
+
+def lane_of(journey_id: int | None, recipient_id: int | None) -> str:
+    return f"person:{recipient_id}" if recipient_id else f"journey:{journey_id}"
+
+
+def due_rows(
+    session: Session, *, now: datetime, limit: int, busy: Sequence[str] = ()
+) -> list[DueRow]:
     """Due rows of journeys that are not paused: first those no living sender holds (its
-    heartbeat stopped, or the lease ran out), then pending ones, oldest first; locked and
-    skipped where PostgreSQL can.
+    heartbeat stopped, or the lease ran out), then pending ones, oldest first; none of the
+    `busy` lanes (a row of theirs is being sent: the next waits for it); locked and skipped
+    where PostgreSQL can.
 
     Two queries rather than one with OR, so that the pending one walks the (status, due_at)
     index and a page costs the same with ten thousand rows waiting as with ten.
     """
-    found: list[int] = []
+    journeys = [int(lane[8:]) for lane in busy if lane.startswith("journey:")]
+    recipients = [int(lane[7:]) for lane in busy if lane.startswith("person:")]
+    not_busy: list[ColumnElement[bool]] = []
+    if recipients:
+        not_busy.append(
+            or_(col(Checkin.recipient_id).is_(None), col(Checkin.recipient_id).not_in(recipients))
+        )
+    if journeys:
+        not_busy.append(
+            or_(
+                col(Checkin.recipient_id).is_not(None),
+                col(Checkin.journey_id).is_(None),
+                col(Checkin.journey_id).not_in(journeys),
+            )
+        )
+    found: list[DueRow] = []
     for status, condition, order in (
         (CheckinStatus.CLAIMED, held_by_the_dead(now, now - DEAD_AFTER), col(Checkin.due_at)),
         (CheckinStatus.PENDING, col(Checkin.due_at) <= now, col(Checkin.due_at)),
     ):
         query = (
-            select(Checkin.id)
+            select(Checkin.id, Checkin.journey_id, Checkin.recipient_id)
             .outerjoin(Journey, col(Journey.id) == col(Checkin.journey_id))
             .where(
                 col(Checkin.status) == status,
@@ -205,32 +233,26 @@ def due_checkin_ids(session: Session, *, now: datetime, limit: int) -> Sequence[
                 col(Checkin.due_at) <= now,
                 # A meeting's messages have no journey: a paused journey does not hold them.
                 or_(col(Checkin.journey_id).is_(None), col(Journey.status) != JourneyStatus.PAUSED),
+                *not_busy,
             )
             .order_by(order, col(Checkin.id))
             .limit(limit - len(found))
         )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(of=Checkin, skip_locked=True)
-        found += [row for row in session.exec(query) if row is not None]
+        found += [
+            DueRow(checkin_id, lane_of(journey_id, recipient_id))
+            for checkin_id, journey_id, recipient_id in session.exec(query)
+            if checkin_id is not None
+        ]
         if len(found) >= limit:
             break
     return found
 
 
-def lanes_of_checkins(session: Session, checkin_ids: Sequence[int]) -> dict[int, str]:
-    """For each row, who it goes to: rows with the same lane are sent one after another."""
-    if not checkin_ids:
-        return {}
-    rows = session.exec(
-        select(Checkin.id, Checkin.journey_id, Checkin.recipient_id).where(
-            col(Checkin.id).in_(checkin_ids)
-        )
-    )
-    return {
-        checkin_id: f"person:{recipient_id}" if recipient_id else f"journey:{journey_id}"
-        for checkin_id, journey_id, recipient_id in rows
-        if checkin_id is not None
-    }
+def due_checkin_ids(session: Session, *, now: datetime, limit: int) -> Sequence[int]:
+    """The ids of `due_rows`, whatever their lanes."""
+    return [row.checkin_id for row in due_rows(session, now=now, limit=limit)]
 
 
 def mark_sent(

@@ -38,10 +38,12 @@ def _workers(
     runtimes = []
     for number, engine in enumerate(engines):
         runtime = build_runtime(
-            make_settings(standin, **settings), engine=engine, content=content()
+            make_settings(standin, **settings),
+            engine=engine,
+            content=content(),
+            owner=f"worker-{number}",
         )
-        runtime.dispatcher.page_size = 3  # several pages each: both workers send
-        runtime.dispatcher.owner = f"worker-{number}"
+        runtime.dispatcher.concurrency = 3  # a few rows in hand each: both workers send
         runtimes.append(runtime)
     return runtimes
 
