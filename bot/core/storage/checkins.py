@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, update
+from sqlalchemy import bindparam, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.core.ids import CHECKIN_KIND_MEETING_GRANT, WAITS_FOR_RECIPIENT
@@ -22,6 +22,23 @@ def locale_of_checkin(session: Session, checkin_id: int) -> str | None:
         .join(Person, col(Person.id) == func.coalesce(Checkin.recipient_id, Journey.person_id))
         .where(Checkin.id == checkin_id)
     ).first()
+
+
+def enqueued_after(session: Session, *, person_id: int, after: datetime) -> int:
+    """How many rows for this person (in their journeys, or addressed to them) were written
+    after `after` to go out at once. Rows planned for later are left out: a follow-up in a week
+    delays nobody's message now, and the cancelled ones a rewrite of goals leaves behind never
+    go out at all."""
+    return session.exec(
+        select(func.count(col(Checkin.id)))
+        .select_from(Checkin)
+        .outerjoin(Journey, col(Journey.id) == col(Checkin.journey_id))
+        .where(
+            or_(col(Journey.person_id) == person_id, col(Checkin.recipient_id) == person_id),
+            col(Checkin.created_at) > after,
+            col(Checkin.due_at) <= col(Checkin.created_at),
+        )
+    ).one()
 
 
 # Built once: on the path a person waits on, building a statement costs more than running it.
