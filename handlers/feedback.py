@@ -13,6 +13,7 @@ from bot.core.models import FeedbackNote, FeedbackRequest, Person
 from bot.core.person_ref import PersonRef
 from bot.core.storage import journeys, people
 from bot.core.working_calendar import add_working_days
+from handlers import enqueue_limit
 from handlers.neutral_messages import notification
 from messages.content import LocaleContent
 from messages.model import Message, Paragraph, Preformatted, clean_typed
@@ -50,6 +51,8 @@ def request_feedback(
         ) or journeys.latest_journey(session, person_id=person.id or 0)
         if journey is None:
             return FormResult(errors={"decider": locale.text("status_none")})
+        if enqueue_limit.at_limit(session, person_id=person.id or 0, now=now):
+            return FormResult(errors={"decider": locale.text(enqueue_limit.TEXT_KEY)})
         session.add(
             FeedbackRequest(
                 person_id=person.id or 0,

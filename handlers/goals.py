@@ -14,6 +14,7 @@ from bot.core.models import Checkin, CheckinStatus, Goal, GoalStatus, Journey, P
 from bot.core.person_ref import PersonRef
 from bot.core.storage import checkins, journeys, people
 from bot.core.working_calendar import add_days
+from handlers import enqueue_limit
 from handlers.checkin_messages import checkin_message
 from messages.content import LocaleContent
 from messages.model import Message, clean_typed
@@ -78,6 +79,8 @@ def save_goals(
         errors = _validate(drafts, today=today, form=form, too_long=too_long)
         if errors:
             return SavedGoals(errors=errors)
+        if enqueue_limit.at_limit(session, person_id=person.id or 0, now=now):
+            return SavedGoals(errors={"what_1": locale.text(enqueue_limit.TEXT_KEY)})
         kept = [d for d in drafts if d.what.strip()]
         for goal in _active_goals(session, person):
             session.delete(goal)

@@ -23,6 +23,7 @@ from bot.core.working_calendar import (
     person_zone,
     spread,
 )
+from handlers import enqueue_limit
 from handlers.locale_lookup import person_locale
 from handlers.neutral_messages import forget_prompt, format_when, plain
 from handlers.replies import ChoiceReply, CommandReply
@@ -100,6 +101,9 @@ def resume(services: Services, ref: PersonRef) -> CommandReply:
             return CommandReply(plain(locale, services.settings, locale.text("status_none")))
         if journey.status != JourneyStatus.PAUSED:
             return CommandReply(plain(locale, services.settings, locale.text("not_paused")))
+        if enqueue_limit.at_limit(session, person_id=journey.person_id, now=now):
+            text = locale.text(enqueue_limit.TEXT_KEY)
+            return CommandReply(plain(locale, services.settings, text))
         checkin = rules.redeliver(session, journey=journey, now=now)
         assert checkin.id is not None
         return CommandReply(

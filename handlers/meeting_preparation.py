@@ -12,6 +12,7 @@ from bot.core.dependencies import Services
 from bot.core.models import FeedbackMeeting
 from bot.core.person_ref import PersonRef
 from bot.core.storage import people
+from handlers import enqueue_limit
 from handlers.locale_lookup import locale_in
 from handlers.meeting_access import Someone, access_in, record_refusal, ref_for
 from handlers.replies import FormAnswer, row_ids
@@ -52,6 +53,8 @@ def prepare_meeting(
         errors = _validate(draft, locale, today=now.astimezone(zone).date())
         if errors:
             return FormAnswer(errors=errors)
+        if enqueue_limit.at_limit(session, person_id=manager.id or 0, now=now):
+            return FormAnswer(errors={"thanks": locale.text(enqueue_limit.TEXT_KEY)})
         assert draft.meeting_on is not None and draft.follow_up_on is not None
         person = people.get_or_create_person(session, ref=ref_for(actor, subject.user_id), now=now)
         meeting = FeedbackMeeting(

@@ -11,6 +11,7 @@ from bot.core.models import Journey, JourneyStatus
 from bot.core.person_ref import PersonRef
 from bot.core.storage import people
 from bot.core.working_calendar import person_zone
+from handlers import enqueue_limit
 from handlers.neutral_messages import plain
 from handlers.replies import CommandReply
 
@@ -27,10 +28,16 @@ def _start_or_resume(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     settings = services.settings
     with services.sessions.begin() as session:
-        facts = people.start_facts(session, ref=ref) or people.create_person_for_start(
-            session, ref=ref, now=now
-        )
+        known = people.start_facts(session, ref=ref)
+        facts = known or people.create_person_for_start(session, ref=ref, now=now)
         locale = services.content.for_locale(facts.locale)
+        # Typed again and again, the command brings the step back as a new message each time
+        # the last one has gone out. Someone seen for the first time has queued nothing yet:
+        # their command is answered without the look.
+        if known is not None and enqueue_limit.at_limit(
+            session, person_id=facts.person_id, now=now
+        ):
+            return CommandReply(plain(locale, settings, locale.text(enqueue_limit.TEXT_KEY)))
         if facts.journey_id is None:
             begun = rules.begin(
                 session,

@@ -27,6 +27,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "chose_stop": "",
         "button_expired": "",
         "superseded": "",
+        "enqueue_limit": "",
         "when_tomorrow": "time",
         "when_weekday": "weekday time",
         "when_later": "date time",

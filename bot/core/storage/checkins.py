@@ -24,6 +24,23 @@ def locale_of_checkin(session: Session, checkin_id: int) -> str | None:
     ).first()
 
 
+def enqueued_after(session: Session, *, person_id: int, after: datetime) -> int:
+    """How many rows for this person (in their journeys, or addressed to them) were written
+    after `after` to go out at once. Rows planned for later are left out: a follow-up in a week
+    delays nobody's message now, and the cancelled ones a rewrite of goals leaves behind never
+    go out at all. Two counts, each on its own index (journey_id, recipient_id), rather than
+    one OR across a join that could walk the whole outbox."""
+    fresh = (col(Checkin.created_at) > after, col(Checkin.due_at) <= col(Checkin.created_at))
+    journeys = select(Journey.id).where(col(Journey.person_id) == person_id)
+    in_journeys = session.exec(
+        select(func.count(col(Checkin.id))).where(col(Checkin.journey_id).in_(journeys), *fresh)
+    ).one()
+    to_them = session.exec(
+        select(func.count(col(Checkin.id))).where(col(Checkin.recipient_id) == person_id, *fresh)
+    ).one()
+    return in_journeys + to_them
+
+
 # Built once: on the path a person waits on, building a statement costs more than running it.
 _CHECKIN = Checkin.__table__  # type: ignore[attr-defined]
 _SET_DUE = (
