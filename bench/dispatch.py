@@ -8,7 +8,8 @@ on a thread of its own, as in the tests; it counts posts and forgets them, so it
 stays flat. The parent prints a table and the ratios.
 
 Ours: N persons, journeys and stage check-ins, all due an hour ago, profiles fresh, then one
-`Dispatcher.run_once()` (it pages until a short page). The baseline is what a user would
+`Dispatcher.run_once()` (it claims rows as its slots free until nothing is due), its heartbeat
+beating as a worker's does. The baseline is what a user would
 otherwise write: one `DateTrigger` job per check-in in an `SQLAlchemyJobStore`, added by one
 process and run by the next (a restart with a backlog), each job posting the same message
 with the same `chat.postMessage` call; once with `misfire_grace_time=None` and once with
@@ -345,11 +346,14 @@ async def run_ours(target: Target, rows: int, concurrency: int) -> dict[str, Any
     dispatcher = Dispatcher(
         services, {Platform.SLACK: SlackSender(client)}, OutboxComposer(), concurrency=concurrency
     )
+    # As a worker runs it (scheduler.runner): its heartbeat beats from a thread of its own.
+    await asyncio.to_thread(dispatcher.heartbeat.start)
     rss_before = current_rss()
     with Sampler() as sampler:
         started = time.perf_counter()
         sent = await dispatcher.run_once()
         seconds = time.perf_counter() - started
+    await asyncio.to_thread(dispatcher.heartbeat.stop)
     rss_after = current_rss()
     peak = peak_rss()
     await close_shared_session(client)

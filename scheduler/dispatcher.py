@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from bot.core.metrics import Metrics
 from bot.core.storage import events, heartbeats
 from scheduler.heartbeat import Heartbeat
 from scheduler.row_delivery import RowDelivery
-from scheduler.row_leases import SendOutcome
+from scheduler.row_leases import Job, SendOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -116,25 +117,28 @@ class Dispatcher(RowDelivery):
         """Send everything due; return how many went.
 
         Up to `concurrency` people are sent to at once, and none waits on another: each row
-        is a task of its own, and as soon as one is done the next due row is claimed (one
-        person's rows one after another, in the order they were due). A person whose sends
-        are slow or rate-limited holds one slot, never the sweep. Memory stays flat: only
-        the rows in hand are held.
+        is a task of its own, and a free slot takes the next claimed row at once. Rows are
+        claimed a round at a time, at most `concurrency` of them, one per person and none of
+        a person whose row is in hand (one person's rows go one after another, in the order
+        they were due), so a person whose sends are slow or rate-limited holds one slot,
+        never the sweep. Memory stays flat, and a death strands at most two rounds' rows.
         """
         sent = 0
         async with self._sweeping:
             running: dict[asyncio.Task[SendOutcome], str] = {}
+            claimed: deque[tuple[Job, str]] = deque()
             exhausted = False
             while True:
-                free = self.concurrency - len(running)
-                if free > 0 and not exhausted and not self.stopping:
+                if not claimed and not exhausted and not self.stopping:
                     await self._after_answers()
-                    claimed = await asyncio.to_thread(
-                        self._claim_next, free, tuple(running.values())
+                    round_ = await asyncio.to_thread(
+                        self._claim_next, self.concurrency, tuple(running.values())
                     )
-                    exhausted = len(claimed) < free
-                    for job, lane in claimed:
-                        running[asyncio.get_running_loop().create_task(self._send(job))] = lane
+                    exhausted = len(round_) < self.concurrency
+                    claimed.extend(round_)
+                while claimed and len(running) < self.concurrency and not self.stopping:
+                    job, lane = claimed.popleft()
+                    running[asyncio.get_running_loop().create_task(self._send(job))] = lane
                 if not running:
                     break
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -143,6 +147,8 @@ class Dispatcher(RowDelivery):
                     exhausted = False  # a lane is free again: its next row may be due
                     if self._outcome_of(task) is SendOutcome.SENT:
                         sent += 1
+            if claimed:  # stopping: what was claimed and not started goes back at once
+                await asyncio.to_thread(self._hand_back, [job for job, _ in claimed])
             if not self.stopping:
                 # On SQLite a web process beside this one leaves the checkpoints to its sweeps.
                 await asyncio.to_thread(checkpoint, self._engine)

@@ -109,6 +109,20 @@ class RowLeases:
                     break  # that was all that is due outside the lanes in hand
         return taken
 
+    def _hand_back(self, jobs: Sequence[Job]) -> None:
+        """Rows claimed and not started (a stop): free at once, their attempt given back."""
+        with self.services.sessions.begin() as session:
+            for job in jobs:
+                outbox.release_checkin(
+                    session,
+                    checkin_id=job.checkin_id,
+                    owner=self.owner,
+                    due_at=self.services.clock(),
+                    error="handed back at shutdown",
+                    maybe_posted=job.posting_since is not None,
+                    refund_attempt=True,
+                )
+
     def _beat_unless_beating(self, session: Session) -> None:
         """A row is claimed only by a process that says it lives: where no heartbeat thread
         runs, the claim's own transaction says so."""

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, update
 from sqlalchemy import select as select_columns
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person, Workspace
 from bot.core.storage.heartbeats import DEAD_AFTER, held_by_the_dead
@@ -193,6 +193,47 @@ def lane_of(journey_id: int | None, recipient_id: int | None) -> str:
     return f"person:{recipient_id}" if recipient_id else f"journey:{journey_id}"
 
 
+def _due_query(status: str, *, locking: bool) -> Any:
+    """A due-rows query of one status, built once per dialect's locking: its values (the
+    time, the lanes to leave out, the limit) are bound parameters."""
+    if status == CheckinStatus.CLAIMED:
+        condition = held_by_the_dead(bindparam("now_"), bindparam("alive_since"))
+    else:
+        condition = _CHECKIN.c.due_at <= bindparam("now_")
+    query = (
+        select_columns(_CHECKIN.c.id, _CHECKIN.c.journey_id, _CHECKIN.c.recipient_id)
+        .select_from(_CHECKIN)
+        .outerjoin(_JOURNEY, _JOURNEY.c.id == _CHECKIN.c.journey_id)
+        .where(
+            _CHECKIN.c.status == status,
+            condition,
+            _CHECKIN.c.due_at <= bindparam("now_"),
+            # A meeting's messages have no journey: a paused journey does not hold them.
+            or_(_CHECKIN.c.journey_id.is_(None), _JOURNEY.c.status != JourneyStatus.PAUSED),
+            # Not a lane in hand (a person whose row is being sent waits for it).
+            or_(
+                _CHECKIN.c.recipient_id.is_(None),
+                _CHECKIN.c.recipient_id.not_in(bindparam("busy_recipients", expanding=True)),
+            ),
+            or_(
+                _CHECKIN.c.recipient_id.is_not(None),
+                _CHECKIN.c.journey_id.is_(None),
+                _CHECKIN.c.journey_id.not_in(bindparam("busy_journeys", expanding=True)),
+            ),
+        )
+        .order_by(_CHECKIN.c.due_at, _CHECKIN.c.id)
+        .limit(bindparam("limit_"))
+    )
+    return query.with_for_update(of=_CHECKIN, skip_locked=True) if locking else query
+
+
+_DUE_QUERIES = {
+    (status, locking): _due_query(status, locking=locking)
+    for status in (CheckinStatus.CLAIMED, CheckinStatus.PENDING)
+    for locking in (False, True)
+}
+
+
 def due_rows(
     session: Session, *, now: datetime, limit: int, busy: Sequence[str] = ()
 ) -> list[DueRow]:
@@ -202,48 +243,25 @@ def due_rows(
     where PostgreSQL can.
 
     Two queries rather than one with OR, so that the pending one walks the (status, due_at)
-    index and a page costs the same with ten thousand rows waiting as with ten.
+    index and a claim round costs the same with ten thousand rows waiting as with ten. Both
+    are built once (a sweep asks them for every few rows it sends).
     """
-    journeys = [int(lane[8:]) for lane in busy if lane.startswith("journey:")]
-    recipients = [int(lane[7:]) for lane in busy if lane.startswith("person:")]
-    not_busy: list[ColumnElement[bool]] = []
-    if recipients:
-        not_busy.append(
-            or_(col(Checkin.recipient_id).is_(None), col(Checkin.recipient_id).not_in(recipients))
-        )
-    if journeys:
-        not_busy.append(
-            or_(
-                col(Checkin.recipient_id).is_not(None),
-                col(Checkin.journey_id).is_(None),
-                col(Checkin.journey_id).not_in(journeys),
-            )
-        )
+    locking = session.get_bind().dialect.name == "postgresql"
+    values = {
+        "now_": now,
+        "alive_since": now - DEAD_AFTER,
+        "busy_journeys": [int(lane[8:]) for lane in busy if lane.startswith("journey:")],
+        "busy_recipients": [int(lane[7:]) for lane in busy if lane.startswith("person:")],
+    }
     found: list[DueRow] = []
-    for status, condition, order in (
-        (CheckinStatus.CLAIMED, held_by_the_dead(now, now - DEAD_AFTER), col(Checkin.due_at)),
-        (CheckinStatus.PENDING, col(Checkin.due_at) <= now, col(Checkin.due_at)),
-    ):
-        query = (
-            select(Checkin.id, Checkin.journey_id, Checkin.recipient_id)
-            .outerjoin(Journey, col(Journey.id) == col(Checkin.journey_id))
-            .where(
-                col(Checkin.status) == status,
-                condition,
-                col(Checkin.due_at) <= now,
-                # A meeting's messages have no journey: a paused journey does not hold them.
-                or_(col(Checkin.journey_id).is_(None), col(Journey.status) != JourneyStatus.PAUSED),
-                *not_busy,
-            )
-            .order_by(order, col(Checkin.id))
-            .limit(limit - len(found))
+    connection = session.connection()
+    for status in (CheckinStatus.CLAIMED, CheckinStatus.PENDING):
+        rows = connection.execute(
+            _DUE_QUERIES[status, locking], {**values, "limit_": limit - len(found)}
         )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=Checkin, skip_locked=True)
         found += [
             DueRow(checkin_id, lane_of(journey_id, recipient_id))
-            for checkin_id, journey_id, recipient_id in session.exec(query)
-            if checkin_id is not None
+            for checkin_id, journey_id, recipient_id in rows
         ]
         if len(found) >= limit:
             break
