@@ -72,14 +72,15 @@ class Done:
 class Reply:
     """What the adapter shows after a route ran; every part is optional.
 
-    - `message`: a private answer (to a command; after a click, a note of its own).
+    - `message`: a private answer (to a command; after a click, a note of its own; after a
+      saved form, what follows it: Teams posts it in the chat, Slack's App Home shows it).
     - `note` and `follow_up`: the clicked message's buttons give way to these.
     - `form`: a form to open; after a submission, the form to show next (or the same form
       again with its errors, `form.errors`).
     - `done`: the submitted form closes and shows this (may name people).
     - `send_now`: outbox rows written for this answer, to send at once.
-    - `send_export`, `redraw`, `home_changed`: the person's data as a file, a message shown
-      again, the Home drawn afresh.
+    - `send_export`, `redraw`, `home_changed`: the person's data sent to them, a message
+      shown again, the Home drawn afresh.
     """
 
     message: Message | None = None
