@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from bot.core.models import Person
-from bot.core.storage import checkins
+from bot.core.storage import checkins, people
 
 PER_MINUTE = 20
 WINDOW = timedelta(minutes=1)
@@ -27,5 +26,5 @@ def at_limit(session: Session, *, person_id: int, now: datetime) -> bool:
 
     Call it in the transaction that then writes the rows: the lock it takes is held until that
     transaction ends (PostgreSQL; SQLite has one writer anyway)."""
-    session.exec(select(Person.id).where(Person.id == person_id).with_for_update()).first()
+    people.hold_person(session, person_id=person_id)
     return checkins.enqueued_after(session, person_id=person_id, after=now - WINDOW) >= PER_MINUTE

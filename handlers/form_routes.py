@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from bot.core import ids
 from bot.core.models import Platform
@@ -64,8 +63,9 @@ def again(
     return Reply(form=form)
 
 
-def done(locale: LocaleContent, spec: FormSpec, text: str) -> Reply:
-    return Reply(done=Done(text_of(locale, spec.title), text, text_of(locale, spec.close)))
+def closed(locale: LocaleContent, spec: FormSpec, text: str) -> Done:
+    """What a saved form turns into: its title, `text`, its close button."""
+    return Done(text_of(locale, spec.title), text, text_of(locale, spec.close))
 
 
 async def submit_goals(turn: Turn, submitted: FormValues) -> Reply:
@@ -123,7 +123,7 @@ async def submit_notes(turn: Turn, submitted: FormValues) -> Reply:
         saved = locale.text("teams_notes_saved")
     else:
         saved = locale.checkin("feedback_notes", "saved")
-    return done(locale, NOTES, saved)
+    return Reply(done=closed(locale, NOTES, saved))
 
 
 async def submit_progress_note(turn: Turn, submitted: FormValues) -> Reply:
@@ -138,7 +138,7 @@ async def submit_progress_note(turn: Turn, submitted: FormValues) -> Reply:
     locale = await turn.run(locale_lookup.person_locale, turn.services, turn.ref)
     if result.errors:
         return again(PROGRESS_NOTE, locale, submitted, result.errors)
-    return done(locale, PROGRESS_NOTE, locale.checkin("progress_note", "saved"))
+    return Reply(done=closed(locale, PROGRESS_NOTE, locale.checkin("progress_note", "saved")))
 
 
 async def submit_hours(turn: Turn, submitted: FormValues) -> Reply:
@@ -154,4 +154,4 @@ async def submit_hours(turn: Turn, submitted: FormValues) -> Reply:
     locale = await turn.run(locale_lookup.person_locale, turn.services, turn.ref)
     if result.errors:
         return again(HOURS, locale, submitted, result.errors)
-    return replace(done(locale, HOURS, result.summary), home_changed=True)
+    return Reply(done=closed(locale, HOURS, result.summary), home_changed=True)

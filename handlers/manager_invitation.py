@@ -39,7 +39,7 @@ def invite_manager(services: Services, ref: PersonRef, manager: Someone) -> Form
         if not manager.found or not manager.active:
             return FormAnswer(errors={"manager": form["error_unknown"]})
         person = people.get_or_create_person(session, ref=ref, now=now)
-        _hold(session, person)
+        people.hold_person(session, person_id=person.id or 0)  # until the invitation is written
         live = live_grant(session, ref, manager.user_id)
         after_no = False
         if live is not None:
@@ -112,12 +112,6 @@ def _reached(session: Session, person: Person, manager: Person, *, since: dateti
         .limit(1)
     ).first()
     return found is not None
-
-
-def _hold(session: Session, person: Person) -> None:
-    """Lock the inviter's row until the invitation is written, so that two requests at once
-    (in any process) cannot both pass the limits (PostgreSQL; SQLite has one writer anyway)."""
-    session.exec(select(Person.id).where(Person.id == person.id).with_for_update()).first()
 
 
 def _told_lately(

@@ -13,10 +13,10 @@ from handlers import (
     meeting_answer,
     meeting_preparation,
 )
-from handlers.form_routes import again, done, goals_form
+from handlers.form_routes import again, closed, goals_form
 from handlers.form_specs import MANAGER_INVITE, MEETING_PICK, MEETING_TEMPLATE
 from handlers.interaction import Reply, Turn
-from handlers.meeting_access import Access
+from handlers.meeting_access import Access, Someone
 from handlers.meeting_preparation import MeetingDraft
 from handlers.neutral_messages import plain
 from handlers.replies import row_id
@@ -33,9 +33,14 @@ def _said(turn: Turn, locale: LocaleContent, text: str) -> Reply:
     return Reply(message=plain(locale, turn.services.settings, text))
 
 
+async def _who(turn: Turn, target: str) -> tuple[Someone, bool]:
+    """What the platform says of the person named, and whether the actor is in the managers'
+    group: what deciding who may prepare a meeting needs."""
+    return await turn.directory.someone(target), await turn.directory.in_manager_group()
+
+
 async def _access(turn: Turn, target: str) -> Access:
-    subject = await turn.directory.someone(target)
-    in_group = await turn.directory.in_manager_group()
+    subject, in_group = await _who(turn, target)
     return await turn.run(
         lambda: meeting_access.check_access(turn.services, turn.ref, subject, in_group=in_group)
     )
@@ -95,7 +100,7 @@ async def submit_template(turn: Turn, submitted: FormValues) -> Reply:
     locale = await _locale(turn)
     target = submitted.context_person("person")
     if target is None:
-        return done(locale, MEETING_TEMPLATE, locale.text("button_expired"))
+        return Reply(done=closed(locale, MEETING_TEMPLATE, locale.text("button_expired")))
     draft = MeetingDraft(
         thanks=submitted.text("thanks"),
         observed=submitted.text("observed"),
@@ -105,8 +110,7 @@ async def submit_template(turn: Turn, submitted: FormValues) -> Reply:
         meeting_on=submitted.day("meeting_on"),
         follow_up_on=submitted.day("follow_up_on"),
     )
-    subject = await turn.directory.someone(target)
-    in_group = await turn.directory.in_manager_group()
+    subject, in_group = await _who(turn, target)
     answer = await turn.run(
         lambda: meeting_preparation.prepare_meeting(
             turn.services, turn.ref, subject, draft, in_group=in_group
@@ -115,8 +119,7 @@ async def submit_template(turn: Turn, submitted: FormValues) -> Reply:
     if answer.errors:
         form = template_form(locale, target, submitted=submitted, errors=answer.errors)
         return Reply(form=form)
-    reply = done(locale, MEETING_TEMPLATE, answer.saved)
-    return Reply(done=reply.done, send_now=answer.send_now)
+    return Reply(done=closed(locale, MEETING_TEMPLATE, answer.saved), send_now=answer.send_now)
 
 
 # -- the person answers ----------------------------------------------------------------------
@@ -160,12 +163,11 @@ async def submit_invite(turn: Turn, submitted: FormValues) -> Reply:
     )
     if answer.errors:
         return again(MANAGER_INVITE, locale, submitted, answer.errors)
-    closed = done(locale, MANAGER_INVITE, answer.saved)
     # Where the person can take it back: their invitations as the Home lists them, each with
     # its withdraw button (a platform whose Home shows them may leave this out).
     invited = await turn.run(home.invitations, turn.services, turn.ref)
     return Reply(
-        done=closed.done,
+        done=closed(locale, MANAGER_INVITE, answer.saved),
         message=invited,
         send_now=answer.send_now,
         home_changed=True,

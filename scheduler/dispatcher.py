@@ -19,6 +19,7 @@ from bot.core.delivery import Composer, Sender
 from bot.core.dependencies import Services
 from bot.core.metrics import Metrics
 from bot.core.storage import events, heartbeats
+from bot.core.storage.outbox import Lane
 from scheduler.heartbeat import Heartbeat
 from scheduler.row_delivery import RowDelivery
 from scheduler.row_leases import Job, SendOutcome
@@ -125,8 +126,8 @@ class Dispatcher(RowDelivery):
         """
         sent = 0
         async with self._sweeping:
-            running: dict[asyncio.Task[SendOutcome], str] = {}
-            claimed: deque[tuple[Job, str]] = deque()
+            running: dict[asyncio.Task[SendOutcome], Lane] = {}
+            claimed: deque[tuple[Job, Lane]] = deque()
             exhausted = False
             while True:
                 if not claimed and not exhausted and not self.stopping:

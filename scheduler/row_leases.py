@@ -16,6 +16,7 @@ from bot.core.dependencies import Services
 from bot.core.metrics import Metrics
 from bot.core.models import Journey, JourneyStatus
 from bot.core.storage import heartbeats, outbox, people
+from bot.core.storage.outbox import Lane
 from bot.core.working_calendar import WorkingTime, person_zone
 from scheduler.heartbeat import Heartbeat
 
@@ -73,14 +74,14 @@ class RowLeases:
             )
             return self._load_in(session, checkin_id) if claimed else None
 
-    def _claim_next(self, free: int, busy: Sequence[str]) -> list[tuple[Job, str]]:
+    def _claim_next(self, free: int, busy: Sequence[Lane]) -> list[tuple[Job, Lane]]:
         """Claim and start on up to `free` due rows, one per lane and none of a `busy` lane,
         in one transaction: only what is about to be sent is held (a death strands little),
         and a person's next row waits in the outbox until their row in hand is done. Asked
         again without the lanes it found, so that one person's many due rows never fill a
         round and hide another's."""
         now = self.services.clock()
-        taken: list[tuple[Job, str]] = []
+        taken: list[tuple[Job, Lane]] = []
         lanes = set(busy)
         with self.services.sessions.begin() as session:
             self._beat_unless_beating(session)

@@ -183,14 +183,18 @@ def claim_checkin(
     return result.rowcount == 1
 
 
+# A row's lane: ("person", recipient id) for a row addressed to someone, else ("journey", id).
+Lane = tuple[str, int]
+
+
 class DueRow(NamedTuple):
     checkin_id: int
     # Who it goes to: rows of one lane are sent one after another, in order.
-    lane: str
+    lane: Lane
 
 
-def lane_of(journey_id: int | None, recipient_id: int | None) -> str:
-    return f"person:{recipient_id}" if recipient_id else f"journey:{journey_id}"
+def lane_of(journey_id: int | None, recipient_id: int | None) -> Lane:
+    return ("person", recipient_id) if recipient_id else ("journey", journey_id or 0)
 
 
 def _due_query(status: str, *, locking: bool) -> Any:
@@ -235,7 +239,7 @@ _DUE_QUERIES = {
 
 
 def due_rows(
-    session: Session, *, now: datetime, limit: int, busy: Sequence[str] = ()
+    session: Session, *, now: datetime, limit: int, busy: Sequence[Lane] = ()
 ) -> list[DueRow]:
     """Due rows of journeys that are not paused: first those no living sender holds (its
     heartbeat stopped, or the lease ran out), then pending ones, oldest first; none of the
@@ -250,8 +254,8 @@ def due_rows(
     values = {
         "now_": now,
         "alive_since": now - DEAD_AFTER,
-        "busy_journeys": [int(lane[8:]) for lane in busy if lane.startswith("journey:")],
-        "busy_recipients": [int(lane[7:]) for lane in busy if lane.startswith("person:")],
+        "busy_journeys": [number for kind, number in busy if kind == "journey"],
+        "busy_recipients": [number for kind, number in busy if kind == "person"],
     }
     found: list[DueRow] = []
     connection = session.connection()

@@ -191,6 +191,12 @@ def create_person_for_start(session: Session, *, ref: PersonRef, now: datetime) 
     return StartFacts(person_id, None, None, None, None, None, None, hours, days)
 
 
+def hold_person(session: Session, *, person_id: int) -> None:
+    """Lock the person's row until the transaction ends, so that two requests of theirs at once
+    (in any process) check a limit one after the other (PostgreSQL; SQLite has one writer)."""
+    session.exec(select(Person.id).where(Person.id == person_id).with_for_update()).first()
+
+
 def save_profile(
     session: Session, *, person_id: int, time_zone: str | None, locale: str | None, now: datetime
 ) -> None:
