@@ -4,6 +4,7 @@ certificate file (checked when the settings are read, read again when the bot st
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,21 +86,26 @@ def read_certificate(path: Path, password: str | None) -> CertificateFile:
             f"{where} cannot be read ({error.strerror or type(error).__name__}): point it at "
             "the PEM file holding the bot's private key and certificate"
         ) from None
-    if b"-----BEGIN" not in data:
+    blocks = _PEM_BLOCK.findall(data)
+    if not blocks:
         raise ConfigError(
             f"{where} is not a PEM file: convert a .pfx with "
             "`openssl pkcs12 -in bot.pfx -out bot.pem` and point it at the .pem"
         )
-    try:
-        certificates = x509.load_pem_x509_certificates(data)
-    except ValueError:
-        certificates = []
+    certificates = []
+    for block, label in blocks:
+        if label == b"CERTIFICATE":
+            try:
+                certificates.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                raise ConfigError(f"{where} holds a certificate that cannot be read") from None
     if not certificates:
         raise ConfigError(
             f"{where} holds no certificate: put the certificate you uploaded to the app "
             "registration in the file, after the private key"
         )
-    key = _private_key(data, password, where)
+    keys = [block for block, label in blocks if label.endswith(b"PRIVATE KEY")]
+    key = _private_key(keys[0] if keys else None, password, where)
     public = key.public_key().public_numbers()
     own = [cert for cert in certificates if _public_numbers(cert) == public]
     if not own:
@@ -118,8 +124,12 @@ def read_certificate(path: Path, password: str | None) -> CertificateFile:
     )
 
 
-def _private_key(data: bytes, password: str | None, where: str) -> rsa.RSAPrivateKey:
-    if b"PRIVATE KEY-----" not in data:
+# A PEM block and its label ("CERTIFICATE", "PRIVATE KEY", "ENCRYPTED PRIVATE KEY", ...).
+_PEM_BLOCK = re.compile(rb"(-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \2-----)", re.DOTALL)
+
+
+def _private_key(data: bytes | None, password: str | None, where: str) -> rsa.RSAPrivateKey:
+    if data is None:
         raise ConfigError(
             f"{where} holds no private key: put the certificate's private key in the file "
             "(a certificate alone cannot sign)"
