@@ -101,10 +101,15 @@ def credential(
     return Credential(request.param, cloud, tmp_path, monkeypatch)
 
 
-def _stage_row(teams: TeamsBot) -> Checkin:
+def _stage_rows(teams: TeamsBot) -> list[Checkin]:
     with Session(teams.runtime.engine) as session:
         query = select(Checkin).where(Checkin.kind == ids.CHECKIN_KIND_STAGE)
-        return session.exec(query).one()
+        return list(session.exec(query))
+
+
+def _stage_row(teams: TeamsBot) -> Checkin:
+    [row] = _stage_rows(teams)
+    return row
 
 
 def _how_the_token_was_asked_for(kind: str, cloud: TeamsCloud) -> None:
@@ -198,6 +203,14 @@ def test_the_federated_token_file_is_read_again_when_it_rotates(
     assert len(teams.cards(ALEX, 3)) == 3
     later = [request["client_assertion"] for request in cloud.token_requests[asked_before:]]
     assert later and set(later) == {"federated-token-2"}
+
+    token_file.unlink()  # the platform failed to write it: the message waits, and says why
+    teams.say(ALEX, "notpromoted")
+    rows = [row for row in _stage_rows(teams) if row.status == CheckinStatus.PENDING]
+    assert len(rows) == 1 and "cannot be read" in (rows[0].last_error or "")
+    token_file.write_text("federated-token-2")
+    teams.bot.clock.move_to(rows[0].due_at)
+    assert teams.sweep() == 1
 
 
 def test_a_managed_identity_without_an_identity_endpoint_stops_rather_than_ask_imds(
