@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -232,7 +233,8 @@ class RowDelivery(RowLeases):
             )
             await asyncio.to_thread(self._fail, job, reason, pause=False)
             return SendOutcome.FAILED
-        backoff = min(30 * 2 ** (job.attempts - 1), 3600)
+        # Exponential, with jitter: rows that failed together are not retried together.
+        backoff = min(30 * 2 ** (job.attempts - 1), 3600) * random.uniform(0.5, 1.0)
         due = self.services.clock() + timedelta(seconds=max(error.retry_after, backoff))
         logger.info("check-in %s: retry at %s (%s)", job.checkin_id, due.isoformat(), reason)
         await asyncio.to_thread(self._release, job, due, reason, maybe_posted, False, profile)
