@@ -56,7 +56,7 @@ def test_packaged_content_has_ten_stages_in_journey_order(content: Content) -> N
     assert content.stage_order[0] == "pause"
     assert content.stage_order[-1] == "look-ahead"
     assert content.safety_net_stage == "pause"
-    english = content.for_locale("en")
+    english = content.for_locale("en", "slack")
     assert tuple(english.stages) == JOURNEY_ORDER
     assert all(english.stages[stage].id == stage for stage in JOURNEY_ORDER)
 
@@ -65,12 +65,12 @@ def test_the_copy_fixture_loads_like_the_packaged_content(tree: Path, content: C
     assert not list(tree.rglob("*.py"))
     copied = load_content(tree)
     assert copied.stage_order == content.stage_order
-    assert copied.for_locale("en").stages == content.for_locale("en").stages
+    assert copied.for_locale("en", "slack").stages == content.for_locale("en", "slack").stages
 
 
 @pytest.mark.parametrize("stage_id", JOURNEY_ORDER)
 def test_every_stage_has_title_body_and_todo(content: Content, stage_id: str) -> None:
-    stage = content.for_locale("en").stages[stage_id]
+    stage = content.for_locale("en", "slack").stages[stage_id]
     assert stage.title.strip()
     assert stage.body.strip()
     assert stage.todo.strip()
@@ -79,14 +79,14 @@ def test_every_stage_has_title_body_and_todo(content: Content, stage_id: str) ->
 
 @pytest.mark.parametrize("stage_id", JOURNEY_ORDER)
 def test_every_body_is_readable_in_a_minute(content: Content, stage_id: str) -> None:
-    body = content.for_locale("en").stages[stage_id].body
+    body = content.for_locale("en", "slack").stages[stage_id].body
     assert len(body) < 1000
     assert len(body.split()) < 200
 
 
 @pytest.mark.parametrize("stage_id", JOURNEY_ORDER)
 def test_every_todo_is_one_sentence(content: Content, stage_id: str) -> None:
-    todo = content.for_locale("en").stages[stage_id].todo
+    todo = content.for_locale("en", "slack").stages[stage_id].todo
     assert "\n" not in todo
     assert todo[0].isupper()
     assert todo.endswith((".", "?"))
@@ -96,7 +96,7 @@ def test_every_todo_is_one_sentence(content: Content, stage_id: str) -> None:
 
 @pytest.mark.parametrize("stage_id", JOURNEY_ORDER)
 def test_no_stage_uses_dismissive_words_or_exclamations(content: Content, stage_id: str) -> None:
-    stage = content.for_locale("en").stages[stage_id]
+    stage = content.for_locale("en", "slack").stages[stage_id]
     texts = [stage.title, stage.body, stage.todo, *(link.text for link in stage.links)]
     for text in texts:
         assert "!" not in text
@@ -106,11 +106,11 @@ def test_no_stage_uses_dismissive_words_or_exclamations(content: Content, stage_
 
 @pytest.mark.parametrize("tag", ["en-GB", "en_US", "EN", None, "", "xx-YY", "de"])
 def test_for_locale_falls_back_to_english(content: Content, tag: str | None) -> None:
-    assert content.for_locale(tag).locale == "en"
+    assert content.for_locale(tag, "slack").locale == "en"
 
 
 def test_ui_text_fills_placeholders(content: Content) -> None:
-    english = content.for_locale("en")
+    english = content.for_locale("en", "slack")
     assert english.text("step_note", number=1, total=10) == "Step 1 of 10"
     assert english.weekdays[0] == "Monday"
     assert len(english.weekdays) == 7
@@ -287,7 +287,7 @@ def test_a_shorter_journey_loads(tree: Path) -> None:
     loaded = load_content(tree)
     assert loaded.stage_order == ("goals", "pause")
     assert loaded.safety_net_stage == "goals"
-    assert set(loaded.for_locale("en").stages) == {"goals", "pause"}
+    assert set(loaded.for_locale("en", "slack").stages) == {"goals", "pause"}
 
 
 def test_missing_english_folder(tree: Path) -> None:
@@ -316,7 +316,7 @@ def french(tree: Path) -> Content:
 
 @pytest.mark.parametrize("tag", ["fr-FR", "fr", "fr_CA", "FR-be"])
 def test_french_tags_get_french_text(french: Content, tag: str) -> None:
-    locale = french.for_locale(tag)
+    locale = french.for_locale(tag, "slack")
     assert locale.locale == "fr"
     assert locale.text("button_next") == "Je suis prêt"
     assert locale.stages["pause"].title == "Prenez un moment"
@@ -324,7 +324,7 @@ def test_french_tags_get_french_text(french: Content, tag: str) -> None:
 
 @pytest.mark.parametrize("tag", ["de-DE", "en-GB", None])
 def test_other_tags_get_english_next_to_french(french: Content, tag: str | None) -> None:
-    locale = french.for_locale(tag)
+    locale = french.for_locale(tag, "slack")
     assert locale.locale == "en"
     assert locale.text("button_next") == "I'm ready for the next step"
     assert locale.stages["pause"].title == "Give yourself a moment before you respond"
@@ -335,8 +335,8 @@ def test_a_region_folder_wins_over_its_language(tree: Path) -> None:
     shutil.copytree(tree / "en", tree / "fr-CA")
     replace_line(tree / "fr-CA" / "ui.toml", "button_stop", 'button_stop = "Arrêter (CA)"')
     loaded = load_content(tree)
-    assert loaded.for_locale("fr-CA").text("button_stop") == "Arrêter (CA)"
-    assert loaded.for_locale("fr-FR").locale == "fr"
+    assert loaded.for_locale("fr-CA", "slack").text("button_stop") == "Arrêter (CA)"
+    assert loaded.for_locale("fr-FR", "slack").locale == "fr"
 
 
 def test_a_broken_second_locale_names_its_own_file(tree: Path) -> None:
