@@ -384,3 +384,79 @@ def test_parse_text_of_blank_text_is_empty() -> None:
 
 def test_parse_text_whitespace_only_line_separates_paragraphs() -> None:
     assert parse_text("First.\n   \nSecond.") == (Paragraph("First."), Paragraph("Second."))
+
+
+# -- texts per platform --------------------------------------------------------------------
+
+
+def test_each_platform_reads_its_own_version_of_a_text(content: Content) -> None:
+    slack, teams = content.for_locale("en", "slack"), content.for_locale("en", "teams")
+    assert "/notpromoted" in slack.text("help_body")
+    assert "/notpromoted" not in teams.text("help_body")
+    assert slack.checkin("feedback_notes", "saved") != teams.checkin("feedback_notes", "saved")
+    # Texts that don't differ are the same object's words on both.
+    assert slack.text("step_note", number=1, total=2) == teams.text("step_note", number=1, total=2)
+    assert (slack.platform, teams.platform) == ("slack", "teams")
+
+
+def test_an_unknown_platform_has_no_texts(content: Content) -> None:
+    with pytest.raises(ValueError, match="discord"):
+        content.for_locale("en", "discord")
+
+
+def test_the_platforms_are_the_models_platforms() -> None:
+    from bot.core.models import Platform
+    from messages.content import PLATFORMS
+
+    assert set(PLATFORMS) == {Platform.SLACK, Platform.TEAMS}
+
+
+def test_a_text_one_platform_file_lacks(tree: Path) -> None:
+    teams = tree / "en" / "teams.toml"
+    replace_line(teams, "status_paused", "")
+    message = error_of(tree)
+    assert "teams.toml" in message and "'ui.status_paused' is missing" in message
+    assert "slack.toml has it" in message
+
+
+def test_a_section_text_one_platform_file_lacks(tree: Path) -> None:
+    slack = tree / "en" / "slack.toml"
+    replace_line(slack, "error_unknown", "")
+    message = error_of(tree)
+    assert "slack.toml" in message and "'meetings.invite_form.error_unknown'" in message
+
+
+def test_a_platform_text_also_in_the_shared_file(tree: Path) -> None:
+    ui = tree / "en" / "ui.toml"
+    ui.write_text(ui.read_text(encoding="utf-8") + '\nhelp_body = "Both"\n', encoding="utf-8")
+    message = error_of(tree)
+    assert "ui.toml" in message and "'help_body' is also in slack.toml, teams.toml" in message
+
+
+def test_platform_versions_with_different_placeholders(tree: Path) -> None:
+    teams = tree / "en" / "teams.toml"
+    replace_line(teams, "hours_now", 'hours_now = "Your hours: {hours}."')
+    message = error_of(tree)
+    assert "'ui.hours_now' has different placeholders per platform" in message
+    assert "slack.toml uses days, hours, zone; teams.toml uses hours" in message
+
+
+def test_a_platform_text_with_an_unknown_placeholder(tree: Path) -> None:
+    for name in ("slack", "teams"):
+        replace_line(tree / "en" / f"{name}.toml", "paused", 'paused = "Paused {when}."')
+    message = error_of(tree)
+    assert "slack.toml: field 'ui.paused' uses unknown placeholder(s) when" in message
+
+
+def test_an_unknown_field_in_a_platform_file(tree: Path) -> None:
+    teams = tree / "en" / "teams.toml"
+    teams.write_text(
+        teams.read_text(encoding="utf-8").replace("[ui]\n", '[ui]\nhome_tab_words = "x"\n'),
+        encoding="utf-8",
+    )
+    assert "teams.toml: unknown field 'ui.home_tab_words'" in error_of(tree)
+
+
+def test_a_missing_platform_file(tree: Path) -> None:
+    (tree / "en" / "teams.toml").unlink()
+    assert "teams.toml: file is missing" in error_of(tree)
