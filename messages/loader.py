@@ -107,17 +107,30 @@ def _bad_field(path: Path, field: str, expected: str) -> ContentError:
 
 
 def _load_locale(folder: Path, order: tuple[str, ...]) -> dict[str, LocaleContent]:
-    """The folder's texts once per platform: the shared files with that platform's own."""
+    """The folder's texts once per platform: the shared files with that platform's own.
+
+    A folder without any platform file (slack.toml, teams.toml) says everything the same way
+    on every platform: all its texts are in the shared files (a copy edited before the
+    platform files existed still loads).
+    """
     ui_file = folder / "ui.toml"
     shared = {
         "ui": _read_toml(ui_file),
-        "checkins": _read_toml(folder / "checkins.toml"),
-        "meetings": _read_toml(folder / "meetings.toml"),
+        # Read here only to find texts kept in both places; a missing file is named below.
+        "checkins": _read_if_there(folder / "checkins.toml"),
+        "meetings": _read_if_there(folder / "meetings.toml"),
     }
-    variants = {
-        platform: _read_platform_file(folder / f"{platform}.toml") for platform in PLATFORMS
-    }
+    files = {platform: folder / f"{platform}.toml" for platform in PLATFORMS}
+    variants: dict[str, dict[str, Any]] = {platform: {} for platform in PLATFORMS}
+    if any(path.exists() for path in files.values()):
+        variants = {platform: _read_platform_file(path) for platform, path in files.items()}
     _check_variants(folder, shared, variants)
+    ui = {
+        platform: _load_ui(ui_file, shared["ui"], files[platform], variant)
+        for platform, variant in variants.items()
+    }
+    shared["checkins"] = _read_toml(folder / "checkins.toml")
+    shared["meetings"] = _read_toml(folder / "meetings.toml")
     stages = {
         stage_id: _load_stage(folder / "stages" / f"{stage_id}.toml", stage_id)
         for stage_id in order
@@ -127,8 +140,8 @@ def _load_locale(folder: Path, order: tuple[str, ...]) -> dict[str, LocaleConten
             locale=folder.name,
             platform=platform,
             stages=stages,
-            ui=_load_ui(ui_file, shared["ui"], folder / f"{platform}.toml", variant),
-            checkins=_load_checkins(folder, shared, folder / f"{platform}.toml", variant),
+            ui=ui[platform],
+            checkins=_load_checkins(folder, shared, files[platform], variant),
         )
         for platform, variant in variants.items()
     }
@@ -203,6 +216,10 @@ def _load_sections(
             texts[key] = value.strip()
         sections[section] = texts
     return sections
+
+
+def _read_if_there(path: Path) -> dict[str, Any]:
+    return _read_toml(path) if path.exists() else {}
 
 
 def _read_platform_file(path: Path) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,12 +23,19 @@ import pytest
 from bot.core import ids
 from bot.core.config import Settings
 from bot.core.models import Platform
+from bot.core.person_ref import PersonRef
 from bot.slack.blocks import build_home_view, build_message_blocks
 from bot.slack.form_render import build_modal
 from bot.teams.cards import build_card
 from bot.teams.form_render import build_form_dialog
+from handlers.admin_report import admin_section
 from handlers.checkin_messages import BUTTONS, checkin_message
+from handlers.feedback import save_notes
 from handlers.form_specs import FORMS
+from handlers.goals import GoalDraft, save_goals
+from handlers.home import home, invitations
+from handlers.manager_invitation import invite_manager
+from handlers.meeting_access import Someone
 from handlers.neutral_messages import (
     finished_message,
     forget_prompt,
@@ -34,11 +43,13 @@ from handlers.neutral_messages import (
     home_message,
     stage_message,
 )
+from handlers.start import start_or_resume
 from messages.content import PLATFORMS, Content, LocaleContent
 from messages.form import draw
 from messages.loader import load_content
 from messages.model import Message
 from messages.schema import SHOWN_ONLY_ON
+from tests.handlers.sqlite_services import T0, sqlite_services
 
 CONTENT: Content = load_content()
 SETTINGS = Settings(company_links={"eap": "https://eap.example.com"})
@@ -231,3 +242,35 @@ def test_the_help_in_teams_lists_the_words_to_write() -> None:
         assert f"{word} " in shown
     slack = help_message(CONTENT.for_locale("en", Platform.SLACK), SETTINGS)
     assert "/notpromoted status" in " ".join(visible_strings(build_message_blocks(slack)))
+
+
+def lived_in(tmp_path: Path, platform: str) -> Iterator[tuple[str, Any]]:
+    """A person some way into the journey (goals, notes, a manager invited), and what each
+    platform draws of it: Slack's Home with the admins' report, Teams' list of invitations."""
+    manager = "00000000-0000-0000-0000-00000000000a" if platform == Platform.TEAMS else "UMGR"
+    with sqlite_services(tmp_path, admin_users=frozenset({"UALEX"})) as services:
+        alex = PersonRef(platform=platform, workspace_id="T1", user_id="UALEX")
+        start_or_resume(services, alex)
+        goal = GoalDraft(1, "Lead a project", "Ask for one", T0.date() + timedelta(days=30))
+        assert save_goals(services, alex, [goal], from_checkin=None).errors == {}
+        assert save_notes(services, alex, keep="Clear answers", work_on="Examples").errors == {}
+        assert invite_manager(services, alex, Someone(manager)).errors == {}
+        listed = invitations(services, alex)
+        assert listed is not None
+        if platform == Platform.SLACK:
+            yield "Home", build_home_view(home(services, alex), admin_section(services, alex))
+            yield "invitations", build_message_blocks(listed)
+        else:
+            yield "invitations", build_card(listed)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_lived_in_journey_speaks_only_its_platform(tmp_path: Path, platform: str) -> None:
+    words = OTHER_PLATFORMS_WORDS[platform]
+    wrong = {}
+    for name, drawn in lived_in(tmp_path, platform):
+        shown = " ".join(visible_strings(drawn))
+        assert "Lead a project" in shown or name == "invitations"
+        if found := found_words(shown, words):
+            wrong[name] = found
+    assert wrong == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tomllib
@@ -457,6 +458,28 @@ def test_an_unknown_field_in_a_platform_file(tree: Path) -> None:
     assert "teams.toml: unknown field 'ui.home_tab_words'" in error_of(tree)
 
 
-def test_a_missing_platform_file(tree: Path) -> None:
+def test_a_missing_platform_file_next_to_the_other(tree: Path) -> None:
     (tree / "en" / "teams.toml").unlink()
     assert "teams.toml: file is missing" in error_of(tree)
+
+
+def test_a_folder_without_platform_files_says_everything_the_same_way(tree: Path) -> None:
+    """A copy edited before the platform files existed: every text in the shared files."""
+    folder = tree / "en"
+    slack = tomllib.loads((folder / "slack.toml").read_text(encoding="utf-8"))
+    with (folder / "ui.toml").open("a", encoding="utf-8") as ui:
+        for key, text in slack["ui"].items():
+            ui.write(f"\n{key} = {json.dumps(text)}\n")
+    for part in ("checkins", "meetings"):
+        path = folder / f"{part}.toml"
+        text = path.read_text(encoding="utf-8")
+        for section, texts in slack[part].items():
+            lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in texts.items())
+            text = text.replace(f"[{section}]\n", f"[{section}]\n{lines}", 1)
+        path.write_text(text, encoding="utf-8")
+    (folder / "slack.toml").unlink()
+    (folder / "teams.toml").unlink()
+    loaded = load_content(tree)
+    slack_texts, teams_texts = loaded.for_locale("en", "slack"), loaded.for_locale("en", "teams")
+    assert slack_texts.ui == teams_texts.ui == load_content().for_locale("en", "slack").ui
+    assert slack_texts.checkins == teams_texts.checkins
