@@ -19,7 +19,7 @@ from bot.core.delivery import Composer, Sender
 from bot.core.dependencies import Services
 from bot.core.metrics import Metrics
 from bot.core.storage import events, heartbeats
-from bot.core.storage.outbox import Lane
+from scheduler.group_commit import GroupCommit
 from scheduler.heartbeat import Heartbeat
 from scheduler.row_delivery import RowDelivery
 from scheduler.row_leases import Job, SendOutcome
@@ -66,6 +66,7 @@ class Dispatcher(RowDelivery):
         # Set in a web process whose sending runs in a process beside it (`serve`): send_now
         # passes the row there (a row id and a response URL; False when it could not).
         self.handoff: Callable[[int, str | None], bool] | None = None
+        self.sent_marks = GroupCommit(self._mark_sent)
 
     async def send_now(self, checkin_id: int, reply_to: str | None = None) -> SendOutcome:
         """Send one row at once (the command path); a no-op if another worker has it.
@@ -126,30 +127,28 @@ class Dispatcher(RowDelivery):
         """
         sent = 0
         async with self._sweeping:
-            running: dict[asyncio.Task[SendOutcome], Lane] = {}
-            claimed: deque[tuple[Job, Lane]] = deque()
+            running: set[asyncio.Task[SendOutcome]] = set()
+            claimed: deque[Job] = deque()
             exhausted = False
             while True:
                 if not claimed and not exhausted and not self.stopping:
                     await self._after_answers()
-                    round_ = await asyncio.to_thread(
-                        self._claim_next, self.concurrency, tuple(running.values())
-                    )
+                    round_ = await asyncio.to_thread(self._claim_next, self.concurrency)
                     exhausted = len(round_) < self.concurrency
                     claimed.extend(round_)
                 while claimed and len(running) < self.concurrency and not self.stopping:
-                    job, lane = claimed.popleft()
-                    running[asyncio.get_running_loop().create_task(self._send(job))] = lane
+                    running.add(
+                        asyncio.get_running_loop().create_task(self._send(claimed.popleft()))
+                    )
                 if not running:
                     break
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    running.pop(task)
                     exhausted = False  # a lane is free again: its next row may be due
                     if self._outcome_of(task) is SendOutcome.SENT:
                         sent += 1
             if claimed:  # stopping: what was claimed and not started goes back at once
-                await asyncio.to_thread(self._hand_back, [job for job, _ in claimed])
+                await asyncio.to_thread(self._hand_back, list(claimed))
             if not self.stopping:
                 # On SQLite a web process beside this one leaves the checkpoints to its sweeps.
                 await asyncio.to_thread(checkpoint, self._engine)

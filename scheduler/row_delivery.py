@@ -22,14 +22,15 @@ from bot.core.delivery import (
 )
 from bot.core.working_calendar import is_working_moment, next_working_moment, person_zone, spread
 from messages.model import Message
-from scheduler.row_leases import Job, RowLeases, SendOutcome
+from scheduler.group_commit import GroupCommit
+from scheduler.row_leases import Delivered, Job, RowLeases, SendOutcome
 
 logger = logging.getLogger(__name__)
 
 # How long sending steps aside for answers a person is waiting on: at most 40 x 5 ms a step.
 ANSWER_YIELD_STEPS = 40
 ANSWER_YIELD_SECONDS = 0.005
-# A stall this long between the posting mark and the post means the row is checked again.
+# This long between a row's claim and its post, the row is checked again before the post.
 FROZEN_SECONDS = 1.0
 # How often a row waiting for a recipient who cannot be messaged yet is looked at again.
 RECIPIENT_RECHECK = timedelta(days=1)
@@ -42,6 +43,7 @@ class RowDelivery(RowLeases):
     composer: Composer
     max_attempts: int
     _answering: int
+    sent_marks: GroupCommit[Delivered, bool]
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
@@ -91,13 +93,8 @@ class RowDelivery(RowLeases):
                     else await asyncio.to_thread(self._compose, job, profile)
                 )
                 await self._after_answers()
-                marking = time.monotonic()
-                marked = await asyncio.to_thread(self._mark_posting, job, fetched)
-                fetched = None
-                if not marked:
-                    return SendOutcome.SKIPPED  # the lease went to another worker
-                if not await self._still_ours(job, marking):
-                    return SendOutcome.SKIPPED
+                if not await self._still_ours(job):
+                    return SendOutcome.SKIPPED  # another sender took the row over
                 posting = True
                 found = await sender.deliver(job.recipient, message, checkin_id=checkin_id)
             else:
@@ -115,19 +112,19 @@ class RowDelivery(RowLeases):
             await asyncio.to_thread(self._fail, job, f"unreachable: {error}", pause=True)
             return SendOutcome.FAILED
         except DeliveryDeferred as error:
-            # Only a post that surely failed clears the mark; a fault before it changes nothing.
+            # A fault before the post, or a post that surely failed, puts the earlier mark back.
             return await self._retry_later(
-                job, error, maybe_posted=error.maybe_delivered or not posting, profile=fetched
+                job, error, maybe_posted=posting and error.maybe_delivered, profile=fetched
             )
         except Exception:
             logger.exception("check-in %s: unexpected error while sending", checkin_id)
             return await self._retry_later(
-                job, DeliveryDeferred("unexpected error"), maybe_posted=True, profile=fetched
+                job, DeliveryDeferred("unexpected error"), maybe_posted=posting, profile=fetched
             )
 
         await self._after_answers()
-        marked_sent = await asyncio.to_thread(
-            self._mark_sent, job, found.channel_id, found.message_ts, fetched
+        marked_sent = await self.sent_marks.submit(
+            Delivered(job, found.channel_id, found.message_ts, fetched)
         )
         if not marked_sent:
             logger.warning("check-in %s: lease lost before it was marked sent", checkin_id)
@@ -135,20 +132,20 @@ class RowDelivery(RowLeases):
             await self._retire(sender, job, profile)
         return SendOutcome.SENT
 
-    async def _still_ours(self, job: Job, marking: float) -> bool:
-        """Nothing may come between the posting mark and the post but this: a process frozen
-        there (SIGSTOP, a stalled VM) past DEAD_AFTER may have lost the row to another, which
-        may have posted it already. A gap longer than FROZEN_SECONDS is such a freeze (or a
-        loop stalled as long): the row is checked again before it is posted. A freeze after
-        this check cannot be told from here (Slack and Teams take no idempotency key); the
-        next holder's history look-up, which the posting mark asks for, covers what it can.
+    async def _still_ours(self, job: Job) -> bool:
+        """Whether the row may be posted. Nothing comes between the claim (which marked it
+        as possibly posted) and the post but the profile, the working-hours check and the
+        composing: a process frozen there (SIGSTOP, a stalled VM) past DEAD_AFTER may have
+        lost the row to another, which may have posted it already. A gap longer than
+        FROZEN_SECONDS is such a freeze (or a loop stalled as long): the row is checked again
+        before it is posted. A freeze after this check cannot be told from here (Slack and
+        Teams take no idempotency key); the next holder's look-up for an earlier post, which
+        the claim's mark asks for, covers what it can.
         """
-        if time.monotonic() - marking <= FROZEN_SECONDS:
+        if time.monotonic() - job.claimed_at <= FROZEN_SECONDS:
             return True
-        logger.warning(
-            "check-in %s: this process stalled before posting; checking the row", job.checkin_id
-        )
-        return await asyncio.to_thread(self._mark_posting, job, None)
+        logger.info("check-in %s: a while since its claim; checking the row", job.checkin_id)
+        return await asyncio.to_thread(self._still_held, job)
 
     async def _in_working_hours(self, job: Job, profile: Profile, fetched: Profile | None) -> bool:
         """True to send now; else the row goes back until the person's working hours begin."""

@@ -4,9 +4,11 @@ released for later, failed): the dispatcher's database side, apart from the send
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlmodel import Session
 
@@ -16,7 +18,6 @@ from bot.core.dependencies import Services
 from bot.core.metrics import Metrics
 from bot.core.models import Journey, JourneyStatus
 from bot.core.storage import heartbeats, outbox, people
-from bot.core.storage.outbox import Lane
 from bot.core.working_calendar import WorkingTime, person_zone
 from scheduler.heartbeat import Heartbeat
 
@@ -40,6 +41,7 @@ class Job:
     stage_id: str | None
     attempts: int
     within_hours: bool
+    # The mark an earlier try left (its post may have reached the person: look first).
     posting_since: datetime | None
     recipient: Recipient
     person_id: int
@@ -50,6 +52,16 @@ class Job:
     working: WorkingTime
     zone_override: str | None
     superseded: tuple[str, str] | None  # channel and ts of the copy this one replaces
+    claimed_at: float  # time.monotonic() when claimed
+
+
+class Delivered(NamedTuple):
+    """A row the platform took: where, and the profile read on the way (to keep)."""
+
+    job: Job
+    channel_id: str
+    message_ts: str
+    profile: Profile | None
 
 
 class RowLeases:
@@ -62,53 +74,42 @@ class RowLeases:
     heartbeat: Heartbeat
 
     def _claim_and_load(self, checkin_id: int) -> Job | None:
-        """Claim one row and start on it, in one transaction."""
+        """Claim one row no one holds and read what sending it needs, in one transaction."""
         with self.services.sessions.begin() as session:
             self._beat_unless_beating(session)
-            claimed = outbox.claim_checkin(
-                session,
-                checkin_id=checkin_id,
-                owner=self.owner,
-                now=self.services.clock(),
-                lease=self.lease,
-            )
-            return self._load_in(session, checkin_id) if claimed else None
+            jobs = self._claim_in(session, [checkin_id], taking_over=False)
+            return jobs[0] if jobs else None
 
-    def _claim_next(self, free: int, busy: Sequence[Lane]) -> list[tuple[Job, Lane]]:
-        """Claim and start on up to `free` due rows, one per lane and none of a `busy` lane,
-        in one transaction: only what is about to be sent is held (a death strands little),
-        and a person's next row waits in the outbox until their row in hand is done. Asked
-        again without the lanes it found, so that one person's many due rows never fill a
-        round and hide another's."""
-        now = self.services.clock()
-        taken: list[tuple[Job, Lane]] = []
-        lanes = set(busy)
+    def _claim_next(self, free: int) -> list[Job]:
+        """Claim up to `free` due rows, the first of each lane (`outbox.due_rows`: one per
+        person, none of a person whose row is in anyone's hands), and read what sending them
+        needs: three statements and one commit for the round. Only what is about to be sent
+        is held (a death strands little)."""
         with self.services.sessions.begin() as session:
             self._beat_unless_beating(session)
-            while len(taken) < free:
-                due = outbox.due_rows(session, now=now, limit=2 * free, busy=tuple(lanes))
-                if not due:
-                    break
-                for row in due:
-                    if len(taken) >= free:
-                        break
-                    if row.lane in lanes:  # one row per lane at a time, in due order
-                        continue
-                    lanes.add(row.lane)
-                    claimed = outbox.claim_checkin(
-                        session,
-                        checkin_id=row.checkin_id,
-                        owner=self.owner,
-                        now=now,
-                        lease=self.lease,
-                        taking_over=True,
-                    )
-                    job = self._load_in(session, row.checkin_id) if claimed else None
-                    if job is not None:
-                        taken.append((job, row.lane))
-                if len(due) < 2 * free:
-                    break  # that was all that is due outside the lanes in hand
-        return taken
+            due = outbox.due_rows(session, now=self.services.clock(), limit=free)
+            return self._claim_in(session, [row.checkin_id for row in due], taking_over=True)
+
+    def _claim_in(self, session: Session, ids: list[int], *, taking_over: bool) -> list[Job]:
+        """Claim these rows (each claim an attempt) and read what sending each needs. The facts
+        are read first, so that a row's posting mark is the one an earlier try left."""
+        if not ids:
+            return []
+        now = self.services.clock()
+        facts = outbox.delivery_facts(session, checkin_ids=ids)
+        attempts = outbox.claim_rows(
+            session,
+            checkin_ids=[checkin_id for checkin_id in ids if checkin_id in facts],
+            owner=self.owner,
+            now=now,
+            lease=self.lease,
+            taking_over=taking_over,
+        )
+        return [
+            self._job(facts[checkin_id], attempts[checkin_id], now)
+            for checkin_id in ids
+            if checkin_id in attempts
+        ]
 
     def _hand_back(self, jobs: Sequence[Job]) -> None:
         """Rows claimed and not started (a stop): free at once, their attempt given back."""
@@ -120,7 +121,8 @@ class RowLeases:
                     owner=self.owner,
                     due_at=self.services.clock(),
                     error="handed back at shutdown",
-                    maybe_posted=job.posting_since is not None,
+                    maybe_posted=False,
+                    earlier_posting=job.posting_since,
                     refund_attempt=True,
                 )
 
@@ -130,18 +132,13 @@ class RowLeases:
         if not self.heartbeat.beating:
             heartbeats.beat(session, owner=self.owner, now=self.services.clock())
 
-    def _load_in(self, session: Session, checkin_id: int) -> Job | None:
-        """Count an attempt at a row this worker holds, and read what sending it needs."""
-        attempts = outbox.begin_attempt(session, checkin_id=checkin_id, owner=self.owner)
-        facts = outbox.delivery_facts(session, checkin_id=checkin_id) if attempts else None
-        if attempts is None or facts is None:
-            return None
+    def _job(self, facts: outbox.DeliveryFacts, attempts: int, now: datetime) -> Job:
         checked = facts.profile_checked_at
         superseded = None
         if facts.superseded_channel_id and facts.superseded_ts:
             superseded = (facts.superseded_channel_id, facts.superseded_ts)
         return Job(
-            checkin_id=checkin_id,
+            checkin_id=facts.checkin_id,
             kind=facts.kind,
             stage_id=facts.stage_id,
             attempts=attempts,
@@ -158,7 +155,7 @@ class RowLeases:
             journey_id=facts.journey_id,
             meeting_id=facts.meeting_id,
             profile=Profile(time_zone=facts.time_zone, locale=facts.locale),
-            profile_fresh=checked is not None and self.services.clock() - checked < PROFILE_MAX_AGE,
+            profile_fresh=checked is not None and now - checked < PROFILE_MAX_AGE,
             working=overridden_working_time(
                 self.services.settings.working_time,
                 (facts.workspace_hours, facts.workspace_days),
@@ -166,6 +163,7 @@ class RowLeases:
             ),
             zone_override=facts.time_zone_override,
             superseded=superseded,
+            claimed_at=time.monotonic(),
         )
 
     def _save_profile(self, session: Session, job: Job, profile: Profile | None) -> None:
@@ -194,10 +192,9 @@ class RowLeases:
                 timing=self.services.content.timing,
             )
 
-    def _mark_posting(self, job: Job, profile: Profile | None) -> bool:
+    def _still_held(self, job: Job) -> bool:
         with self.services.sessions.begin() as session:
-            self._save_profile(session, job, profile)
-            return outbox.mark_posting(
+            return outbox.renew_hold(
                 session,
                 checkin_id=job.checkin_id,
                 owner=self.owner,
@@ -205,23 +202,27 @@ class RowLeases:
                 lease=self.lease,
             )
 
-    def _mark_sent(
-        self, job: Job, channel_id: str, message_ts: str, profile: Profile | None
-    ) -> bool:
-        if self.metrics is not None:
-            self.metrics.checkin_outcome(job.kind, SendOutcome.SENT.value)
+    def _mark_sent(self, sends: Sequence[Delivered]) -> list[bool]:
+        """Record rows as sent, in one transaction for all of them (sends finishing at the
+        same time share a commit: `scheduler.group_commit`); for each, whether this owner
+        still held it."""
+        now = self.services.clock()
         with self.services.sessions.begin() as session:
-            self._save_profile(session, job, profile)
-            if job.recipient.dm_channel_id != channel_id:
-                people.set_dm_channel(session, person_id=job.person_id, channel_id=channel_id)
-            return outbox.mark_sent(
+            for job, channel_id, _, profile in sends:
+                if self.metrics is not None:
+                    self.metrics.checkin_outcome(job.kind, SendOutcome.SENT.value)
+                self._save_profile(session, job, profile)
+                if job.recipient.dm_channel_id != channel_id:
+                    people.set_dm_channel(session, person_id=job.person_id, channel_id=channel_id)
+            marked = outbox.mark_sent(
                 session,
-                checkin_id=job.checkin_id,
                 owner=self.owner,
-                channel_id=channel_id,
-                message_ts=message_ts,
-                now=self.services.clock(),
+                sent=[
+                    outbox.SentMark(job.checkin_id, channel, ts) for job, channel, ts, _ in sends
+                ],
+                now=now,
             )
+        return marked
 
     def _release(
         self,
@@ -243,6 +244,7 @@ class RowLeases:
                 due_at=due,
                 error=reason,
                 maybe_posted=maybe_posted,
+                earlier_posting=job.posting_since,
                 refund_attempt=refund_attempt,
             )
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.core.working_calendar import WorkingTime
+
+if TYPE_CHECKING:
+    from bot.core.teams_credentials import TeamsCredentials
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
@@ -94,10 +98,16 @@ class Settings:
     def oauth_enabled(self) -> bool:
         return bool(self.slack_client_id and self.slack_client_secret)
 
-    # Microsoft Teams: the Azure bot registration, and where its services live.
+    # Microsoft Teams: the Azure bot registration, and where its services live. The bot's
+    # credential is one of: a client secret, a certificate file, the host's managed identity,
+    # or a federated token file (see bot.core.teams_credentials).
     teams_client_id: str | None = None
-    teams_client_secret: str | None = None
+    teams_client_secret: str | None = field(default=None, repr=False)
     teams_tenant_id: str | None = None
+    teams_certificate_path: Path | None = None
+    teams_certificate_password: str | None = field(default=None, repr=False)
+    teams_managed_identity: bool = False
+    teams_federated_token_file: Path | None = None
     teams_service_url: str = DEFAULT_TEAMS_SERVICE_URL
     teams_login_url: str = DEFAULT_TEAMS_LOGIN_URL
     teams_openid_metadata_url: str = DEFAULT_TEAMS_OPENID_METADATA_URL
@@ -116,11 +126,30 @@ class Settings:
         return self.teams_credentials is not None or self.teams_allow_unauthenticated
 
     @property
-    def teams_credentials(self) -> tuple[str, str, str] | None:
-        """Client id, secret and tenant, when all three are set."""
-        if self.teams_client_id and self.teams_client_secret and self.teams_tenant_id:
-            return self.teams_client_id, self.teams_client_secret, self.teams_tenant_id
-        return None
+    def teams_credentials(self) -> TeamsCredentials | None:
+        """The bot's identity and its one credential, when the client id, the tenant and a
+        credential are set (`load_settings` refuses two credentials, and so does this)."""
+        from bot.core import teams_credentials as kinds
+
+        client_id, tenant_id = self.teams_client_id, self.teams_tenant_id
+        if not client_id or not tenant_id:
+            return None
+        found: list[TeamsCredentials] = []
+        if self.teams_client_secret:
+            found.append(kinds.ClientSecret(client_id, tenant_id, self.teams_client_secret))
+        if self.teams_certificate_path is not None:
+            path, password = self.teams_certificate_path, self.teams_certificate_password
+            found.append(kinds.Certificate(client_id, tenant_id, path, password))
+        if self.teams_managed_identity:
+            found.append(kinds.ManagedIdentity(client_id, tenant_id))
+        if self.teams_federated_token_file is not None:
+            token_file = self.teams_federated_token_file
+            found.append(kinds.FederatedToken(client_id, tenant_id, token_file))
+        if len(found) > 1:
+            raise ConfigError(
+                f"Teams has two credentials, a {found[0].kind} and a {found[1].kind}: keep one"
+            )
+        return found[0] if found else None
 
     def require_http(self) -> None:
         """`serve` needs the signing secret, and the bot token or what OAuth needs."""

@@ -27,7 +27,13 @@ from bot.core.config import (
     ConfigError,
     Settings,
 )
-from bot.core.config_teams import _AAD_ID, _service_url_hosts, _teams_tenants, service_url_allowed
+from bot.core.config_teams import (
+    _AAD_ID,
+    _service_url_hosts,
+    _teams_tenants,
+    service_url_allowed,
+    teams_identity_settings,
+)
 from bot.core.working_calendar import WorkingTime, is_time_zone, parse_hours, parse_weekdays
 from messages.schema import LINK_KEYS
 
@@ -190,22 +196,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
 
 def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
-    """The Teams settings: all three credentials or none, URLs that are URLs, AAD ids."""
-    credentials = {
-        "TEAMS_CLIENT_ID": get("TEAMS_CLIENT_ID"),
-        "TEAMS_CLIENT_SECRET": get("TEAMS_CLIENT_SECRET"),
-        "TEAMS_TENANT_ID": get("TEAMS_TENANT_ID"),
-    }
-    missing = [name for name, value in credentials.items() if not value]
-    if len(missing) not in (0, 3):
-        raise ConfigError(
-            f"{missing[0]} is not set: Teams needs TEAMS_CLIENT_ID, TEAMS_CLIENT_SECRET and "
-            "TEAMS_TENANT_ID together (the Azure bot's app registration), or none of them"
-        )
-    for name in ("TEAMS_CLIENT_ID", "TEAMS_TENANT_ID"):
-        value = credentials[name]
-        if value is not None and not _AAD_ID.fullmatch(value):
-            raise ConfigError(f"{name} must be a GUID like 00000000-0000-0000-0000-000000000000")
+    """The Teams settings: the bot's identity and one credential or none, URLs that are
+    URLs, AAD ids."""
+    identity = teams_identity_settings(get)
     urls = {
         "TEAMS_SERVICE_URL": get("TEAMS_SERVICE_URL") or DEFAULT_TEAMS_SERVICE_URL,
         "TEAMS_LOGIN_URL": get("TEAMS_LOGIN_URL") or DEFAULT_TEAMS_LOGIN_URL,
@@ -244,9 +237,7 @@ def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
             "(https, and a host the list names)"
         )
     return {
-        "teams_client_id": credentials["TEAMS_CLIENT_ID"],
-        "teams_client_secret": credentials["TEAMS_CLIENT_SECRET"],
-        "teams_tenant_id": credentials["TEAMS_TENANT_ID"],
+        **identity,
         "teams_service_url": urls["TEAMS_SERVICE_URL"].rstrip("/") + "/",
         "teams_login_url": urls["TEAMS_LOGIN_URL"].rstrip("/"),
         "teams_openid_metadata_url": urls["TEAMS_OPENID_METADATA_URL"],

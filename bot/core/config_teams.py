@@ -1,12 +1,17 @@
-"""Checks of the Teams settings: Entra ids, allowed tenants, and the Bot Connector hosts the
-bot may send to (also asked when a conversation names its service URL)."""
+"""Checks of the Teams settings: the bot's identity and its one credential, Entra ids, allowed
+tenants, and the Bot Connector hosts the bot may send to (also asked when a conversation names
+its service URL)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from bot.core.config import DEFAULT_TEAMS_SERVICE_URL_HOSTS, ConfigError
+from bot.core.teams_credentials import read_certificate
 
 
 def _teams_tenants(value: str | None) -> frozenset[str]:
@@ -67,3 +72,92 @@ def service_url_allowed(url: str, hosts: tuple[str, ...]) -> bool:
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 _AAD_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+# The variables that each name one kind of credential, in the order the messages list them.
+CREDENTIAL_VARIABLES = (
+    "TEAMS_CLIENT_SECRET",
+    "TEAMS_CERTIFICATE_PATH",
+    "TEAMS_MANAGED_IDENTITY",
+    "TEAMS_FEDERATED_TOKEN_FILE",
+)
+
+
+def teams_identity_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """The bot's client id, tenant and exactly one credential, or none of them.
+
+    A client secret alone is what older deployments set, and still works as it did. A
+    certificate file is read here, so that a wrong path, a file without its key or a wrong
+    password stops start-up with one line instead of failing at the first message.
+    """
+    client_id, tenant_id = get("TEAMS_CLIENT_ID"), get("TEAMS_TENANT_ID")
+    managed = (get("TEAMS_MANAGED_IDENTITY") or "false").lower()
+    if managed not in ("true", "false"):
+        raise ConfigError(f"TEAMS_MANAGED_IDENTITY must be true or false, got {managed!r}")
+    password = get("TEAMS_CERTIFICATE_PASSWORD")
+    chosen = [
+        name
+        for name in CREDENTIAL_VARIABLES
+        if (managed == "true" if name == "TEAMS_MANAGED_IDENTITY" else get(name))
+    ]
+    if len(chosen) > 1:
+        raise ConfigError(
+            f"{chosen[0]} and {chosen[1]} are both set: the bot uses one credential, so keep "
+            "the one its Azure registration has and remove the other"
+        )
+    if password and chosen != ["TEAMS_CERTIFICATE_PATH"]:
+        raise ConfigError(
+            "TEAMS_CERTIFICATE_PASSWORD is set without TEAMS_CERTIFICATE_PATH: set the path of "
+            "the certificate it opens, or remove it"
+        )
+    for name, value in (("TEAMS_CLIENT_ID", client_id), ("TEAMS_TENANT_ID", tenant_id)):
+        if value is not None and not _AAD_ID.fullmatch(value):
+            raise ConfigError(f"{name} must be a GUID like 00000000-0000-0000-0000-000000000000")
+    if not (client_id or tenant_id or chosen):
+        return {}
+    missing = [
+        name
+        for name, value in (("TEAMS_CLIENT_ID", client_id), ("TEAMS_TENANT_ID", tenant_id))
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"{missing[0]} is not set: Teams needs TEAMS_CLIENT_ID and TEAMS_TENANT_ID (the "
+            "Azure bot's app id and its tenant) with its credential, or none of them"
+        )
+    if not chosen:
+        raise ConfigError(
+            "Teams has no credential: set one of TEAMS_CLIENT_SECRET, TEAMS_CERTIFICATE_PATH, "
+            "TEAMS_FEDERATED_TOKEN_FILE or TEAMS_MANAGED_IDENTITY=true (the README's Teams "
+            "section says which), or remove TEAMS_CLIENT_ID and TEAMS_TENANT_ID"
+        )
+    settings: dict[str, Any] = {"teams_client_id": client_id, "teams_tenant_id": tenant_id}
+    if chosen == ["TEAMS_CLIENT_SECRET"]:
+        settings["teams_client_secret"] = get("TEAMS_CLIENT_SECRET")
+    elif chosen == ["TEAMS_CERTIFICATE_PATH"]:
+        path = Path(get("TEAMS_CERTIFICATE_PATH") or "")
+        read_certificate(path, password)
+        settings["teams_certificate_path"] = path
+        settings["teams_certificate_password"] = password
+    elif chosen == ["TEAMS_MANAGED_IDENTITY"]:
+        settings["teams_managed_identity"] = True
+    else:
+        token_file = Path(get("TEAMS_FEDERATED_TOKEN_FILE") or "")
+        _check_token_file(token_file)
+        settings["teams_federated_token_file"] = token_file
+    return settings
+
+
+def _check_token_file(path: Path) -> None:
+    where = f"TEAMS_FEDERATED_TOKEN_FILE {str(path)!r}"
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not text"
+        raise ConfigError(
+            f"{where} cannot be read ({reason or type(error).__name__}): point it at the file "
+            "your platform writes the federated token to (on AKS, the path in "
+            "AZURE_FEDERATED_TOKEN_FILE)"
+        ) from None
+    if not token:
+        raise ConfigError(f"{where} is empty: the federated token has not been written yet")

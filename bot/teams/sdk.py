@@ -9,72 +9,27 @@ ours, each for a reason:
 - `InboundTokens` (bot.teams.tokens), the check of Teams' tokens: bot.app.web runs it before the
   SDK sees an activity, and `check_tokens_ourselves` puts it in place of the SDK's own
   validator, which would fetch signing keys with blocking I/O on the event loop.
-- `ClientSecretTokens`, the app's token provider: the SDK's built-in client-secret path
-  builds MSAL without `instance_discovery=False`, so MSAL would ask login.microsoftonline.com
-  about any other login host, and a sovereign or test login URL could not be used. This one is
-  the same MSAL client-credentials flow, with the authority taken from TEAMS_LOGIN_URL.
+- the app's token provider (bot.teams.app_tokens), for each credential Azure offers a
+  single-tenant bot: a client secret, a certificate, a managed identity or a federated token.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, CloudEnvironment, with_overrides
 from microsoft_teams.apps import App
 from microsoft_teams.common import ClientOptions
-from msal import ConfidentialClientApplication
 
 from bot.core.config import Settings
 from bot.core.metrics import Metrics
+from bot.teams.app_tokens import app_tokens
 from bot.teams.endpoint import MESSAGES_PATH, MountedEndpoint
 from bot.teams.tokens import InboundTokens, RefusalLog, SdkTokenCheck, SigningKeys
 
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_SECONDS = 20.0
-
-
-class TokenUnavailable(Exception):
-    """The login service did not give the bot a token (wrong secret, unreachable, ...)."""
-
-
-class ClientSecretTokens:
-    """App-only tokens for the Bot Connector, from the bot's client id and secret."""
-
-    def __init__(self, *, client_id: str, client_secret: str, login_url: str) -> None:
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.login_url = login_url
-        self._clients: dict[str, ConfidentialClientApplication] = {}
-        self._lock = threading.Lock()
-
-    async def get_app_token(self, scope: str | list[str], tenant_id: str | None) -> str:
-        scopes = [scope] if isinstance(scope, str) else list(scope)
-        return await asyncio.to_thread(self._acquire, scopes, tenant_id or "botframework.com")
-
-    def _acquire(self, scopes: list[str], tenant_id: str) -> str:
-        try:
-            with self._lock:
-                client = self._clients.get(tenant_id)
-                if client is None:
-                    client = ConfidentialClientApplication(
-                        self.client_id,
-                        client_credential=self.client_secret,
-                        authority=f"{self.login_url}/{tenant_id}",
-                        instance_discovery=False,
-                    )
-                    self._clients[tenant_id] = client
-            # MSAL answers from its token cache until the token is about to expire.
-            result = client.acquire_token_for_client(scopes=scopes)
-        except Exception as error:
-            raise TokenUnavailable(f"{type(error).__name__}") from error
-        token = result.get("access_token") if isinstance(result, dict) else None
-        if not isinstance(token, str):
-            reason = result.get("error") if isinstance(result, dict) else None
-            raise TokenUnavailable(str(reason or "no access token"))
-        return token
 
 
 def cloud_of(settings: Settings) -> CloudEnvironment:
@@ -91,7 +46,7 @@ def build_teams_app(settings: Settings, endpoint: MountedEndpoint, metrics: Metr
     credentials = settings.teams_credentials
     if credentials is not None and not settings.teams_allow_unauthenticated:
         endpoint.tokens = InboundTokens(
-            app_id=credentials[0],
+            app_id=credentials.client_id,
             issuer=cloud_of(settings).token_issuer,
             login_url=settings.teams_login_url,
             keys=SigningKeys(settings.teams_openid_metadata_url),
@@ -106,10 +61,7 @@ def build_teams_app(settings: Settings, endpoint: MountedEndpoint, metrics: Metr
         )
     tokens = None
     if credentials is not None:
-        client_id, secret, _tenant = credentials
-        tokens = ClientSecretTokens(
-            client_id=client_id, client_secret=secret, login_url=settings.teams_login_url
-        )
+        tokens = app_tokens(credentials, settings.teams_login_url)
     return App(
         client_id=settings.teams_client_id,
         tenant_id=settings.teams_tenant_id,

@@ -33,9 +33,9 @@ from bot.core.delivery import (
 from bot.core.dependencies import Services
 from bot.core.models import Person, Platform, TeamsConversation
 from bot.core.person_ref import PersonRef
+from bot.teams.app_tokens import TokenUnavailable
 from bot.teams.cards import Card, build_card, card_attachment
 from bot.teams.conversations import conversation_of, names_of
-from bot.teams.sdk import TokenUnavailable
 from messages.model import MENTION, Message
 
 # Answers that say this person cannot be reached this way: the app was removed, the user left.

@@ -296,22 +296,22 @@ def test_a_row_whose_lease_ran_out_while_it_waited_in_the_page_is_not_posted_twi
     assert_all_sent(engine, standin, seeded)
 
 
-def test_rows_claimed_by_workers_that_died_before_trying_them_still_get_their_retries(
+def test_a_row_whose_senders_died_counts_their_tries_and_still_gets_the_rest(
     standin: SlackStandIn, engine: Engine
 ) -> None:
+    """A claim is made only to send at once, so it counts a try: a row whose senders died with
+    it in hand three times has five tries left, and a passing fault on the next is retried."""
     now = datetime.now(UTC)
     clock = ManualClock(now)
     lease = timedelta(seconds=LEASE_SECONDS)
     [seeded] = seed_checkins(engine, 1, due_at=now - 10 * lease, now=now)
-    # Eight workers, one after another, claimed the row with their page of due rows and died
-    # before they came to it: never loaded, never posted.
-    for dead in range(8):
+    for dead in range(3):
         with make_sessions(engine).begin() as session:
-            assert outbox.claim_checkin(
+            assert outbox.claim_rows(
                 session,
-                checkin_id=seeded.checkin_id,
+                checkin_ids=[seeded.checkin_id],
                 owner=f"{DEAD}-{dead}",
-                now=now - (8 - dead) * lease,
+                now=now - (3 - dead) * lease,
                 lease=lease / 2,
                 taking_over=True,
             )
@@ -319,8 +319,10 @@ def test_rows_claimed_by_workers_that_died_before_trying_them_still_get_their_re
 
     assert asyncio.run(_dispatcher(standin, engine, clock=clock).run_once()) == 0
     row = rows(engine)[seeded.checkin_id]
-    # The first real attempt met a passing fault: it must be tried again, not given up.
     assert row.status == CheckinStatus.PENDING, (row.status, row.attempts, row.last_error)
+    assert row.attempts == 4
+    # Its claims marked it as possibly posted: the next try looks in the conversation first.
+    assert row.posting_since is not None
 
 
 # -- a burst of commands -------------------------------------------------------------------------

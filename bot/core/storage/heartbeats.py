@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -44,17 +44,24 @@ def forget(session: Session, *, owner: str) -> None:
     session.connection().execute(delete(_HEARTBEAT).where(_HEARTBEAT.c.owner == owner))
 
 
-def held_by_the_dead(now: Any, alive_since: Any) -> ColumnElement[bool]:
+def held_by_the_dead(now: Any, alive_since: Any, rows: Any = _CHECKIN) -> ColumnElement[bool]:
     """A claimed row whose lease ran out, or whose owner's heartbeat is gone or older than
-    `alive_since` (values, or bound parameters of a statement built once)."""
+    `alive_since` (values, or bound parameters of a statement built once); `rows` is the
+    check-in table or an alias of it."""
+    return and_(rows.c.status == CheckinStatus.CLAIMED, ~_alive_lease(now, alive_since, rows))
+
+
+def held_by_the_living(now: Any, alive_since: Any, rows: Any = _CHECKIN) -> ColumnElement[bool]:
+    """A claimed row its owner still holds: the lease runs, the heartbeat is recent."""
+    return and_(rows.c.status == CheckinStatus.CLAIMED, _alive_lease(now, alive_since, rows))
+
+
+def _alive_lease(now: Any, alive_since: Any, rows: Any) -> ColumnElement[bool]:
     alive = exists().where(
-        _HEARTBEAT.c.owner == _CHECKIN.c.lease_owner,
+        _HEARTBEAT.c.owner == rows.c.lease_owner,
         _HEARTBEAT.c.beat_at >= alive_since,
     )
-    return and_(
-        _CHECKIN.c.status == CheckinStatus.CLAIMED,
-        or_(_CHECKIN.c.lease_expires_at < now, ~alive),
-    )
+    return and_(rows.c.lease_expires_at >= now, alive)
 
 
 def release_rows_of(session: Session, *, owner: str) -> int:

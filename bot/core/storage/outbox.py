@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col
 
 from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person, Workspace
-from bot.core.storage.heartbeats import DEAD_AFTER, held_by_the_dead
+from bot.core.storage.heartbeats import DEAD_AFTER, held_by_the_dead, held_by_the_living
 
 # Built once: on the path a person waits on, building a statement costs more than running it.
 _PERSON = Person.__table__  # type: ignore[attr-defined]
@@ -24,36 +24,40 @@ _CHECKIN = Checkin.__table__  # type: ignore[attr-defined]
 # The outbox row's life, in the dispatcher's hot path. Parameter names differ from column
 # names, which SQLAlchemy keeps for the SET clause.
 def _claim_where(*conditions: ColumnElement[bool]) -> Any:
+    """Claim rows by id for an owner, in one statement: each claim counts an attempt and marks
+    the row as possibly posted from now on (a claim is made only for what is about to be
+    sent), keeping the mark of an earlier attempt that may have reached the person."""
     return (
         update(_CHECKIN)
-        .where(_CHECKIN.c.id == bindparam("row_id"), *conditions)
+        .where(_CHECKIN.c.id.in_(bindparam("row_ids", expanding=True)), *conditions)
         .values(
             status=CheckinStatus.CLAIMED,
             lease_owner=bindparam("owner_"),
             lease_expires_at=bindparam("until"),
+            attempts=_CHECKIN.c.attempts + 1,
+            posting_since=func.coalesce(
+                _CHECKIN.c.posting_since, bindparam("now_", type_=_CHECKIN.c.posting_since.type)
+            ),
         )
+        .returning(_CHECKIN.c.id, _CHECKIN.c.attempts)
     )
 
 
-# A row no one holds (the command path's claim of the row it just wrote). Only that: on
+# Rows no one holds (the command path's claim of the row it just wrote). Only that: on
 # PostgreSQL an UPDATE that waited for another claim's lock re-reads the row but asks its
 # subqueries with the snapshot it started with, which may predate the other claimer's first
 # heartbeat; taking over from the dead is left to sweeps, which lock their rows first.
 _CLAIM_PENDING = _claim_where(_CHECKIN.c.status == CheckinStatus.PENDING)
-# A due row a sweep found (and on PostgreSQL locked): free, or held by no living sender.
+# Due rows a sweep found (and on PostgreSQL locked): free, or held by no living sender.
 _CLAIM_DUE = _claim_where(
     or_(
         _CHECKIN.c.status == CheckinStatus.PENDING,
         held_by_the_dead(bindparam("now_"), bindparam("alive_since")),
     )
 )
-_BEGIN_ATTEMPT = (
-    update(_CHECKIN)
-    .where(_CHECKIN.c.id == bindparam("row_id"), _CHECKIN.c.lease_owner == bindparam("owner_"))
-    .values(attempts=_CHECKIN.c.attempts + 1)
-    .returning(_CHECKIN.c.attempts)
-)
-_MARK_POSTING = (
+# A claimed row is still this owner's, its lease unexpired: renewed (before a post that came
+# long after the claim).
+_RENEW_HOLD = (
     update(_CHECKIN)
     .where(
         _CHECKIN.c.id == bindparam("row_id"),
@@ -61,12 +65,7 @@ _MARK_POSTING = (
         _CHECKIN.c.status == CheckinStatus.CLAIMED,
         _CHECKIN.c.lease_expires_at > bindparam("now_"),
     )
-    .values(
-        posting_since=func.coalesce(
-            _CHECKIN.c.posting_since, bindparam("now_", type_=_CHECKIN.c.posting_since.type)
-        ),
-        lease_expires_at=bindparam("until"),
-    )
+    .values(lease_expires_at=bindparam("until"))
 )
 _MARK_SENT = (
     update(_CHECKIN)
@@ -89,6 +88,7 @@ _MARK_SENT = (
 _SUPERSEDED = _CHECKIN.alias("superseded")
 _DELIVERY_FACTS = (
     select_columns(
+        _CHECKIN.c.id,
         _CHECKIN.c.kind,
         _CHECKIN.c.stage_id,
         _CHECKIN.c.within_hours,
@@ -123,13 +123,14 @@ _DELIVERY_FACTS = (
         ),
     )
     .outerjoin(_SUPERSEDED, _SUPERSEDED.c.id == _CHECKIN.c.supersedes_checkin_id)
-    .where(_CHECKIN.c.id == bindparam("row_id"))
+    .where(_CHECKIN.c.id.in_(bindparam("row_ids", expanding=True)))
 )
 
 
 class DeliveryFacts(NamedTuple):
-    """What sending one outbox row needs to know, read in one query."""
+    """What sending one outbox row needs to know, read with others' in one query."""
 
+    checkin_id: int
     kind: str
     stage_id: str | None
     within_hours: bool
@@ -154,33 +155,45 @@ class DeliveryFacts(NamedTuple):
     superseded_ts: str | None
 
 
-def delivery_facts(session: Session, *, checkin_id: int) -> DeliveryFacts | None:
-    row = session.connection().execute(_DELIVERY_FACTS, {"row_id": checkin_id}).first()
-    return DeliveryFacts._make(row) if row is not None else None
+def delivery_facts(session: Session, *, checkin_ids: Sequence[int]) -> dict[int, DeliveryFacts]:
+    """What sending each of these rows needs, by row id (a row that is gone is left out)."""
+    rows = session.connection().execute(_DELIVERY_FACTS, {"row_ids": list(checkin_ids)})
+    return {row[0]: DeliveryFacts._make(row) for row in rows}
 
 
-def claim_checkin(
+def claim_rows(
     session: Session,
     *,
-    checkin_id: int,
+    checkin_ids: Sequence[int],
     owner: str,
     now: datetime,
     lease: timedelta,
     taking_over: bool = False,
-) -> bool:
-    """Take one row for sending. A conditional UPDATE: two claimers cannot both win.
+) -> dict[int, int]:
+    """Take rows for sending, in one conditional UPDATE (two claimers cannot both win a row);
+    return the attempt count of each row taken, by id.
 
-    Without `taking_over`, only a row no one holds. With it (a sweep, for rows
-    `due_checkin_ids` found and locked), also one whose holder is dead (heartbeats).
+    Without `taking_over`, only rows no one holds. With it (a sweep, for rows `due_rows` found
+    and locked), also rows whose holder is dead (heartbeats).
 
-    A claim is not an attempt: a worker that dies holding a page never tried most of it.
-    The dispatcher counts an attempt when it starts on the row (`begin_attempt`).
+    A claim is an attempt, and marks the row as possibly posted: only what is about to be
+    sent is claimed, so a death leaves little to look up (an unsent row a dead sender held is
+    looked for in the conversation before it is posted again; a look-up too many, never a
+    duplicate). The caller reads the row's earlier mark before the claim (`delivery_facts`)
+    and puts it back when a try surely posted nothing (`release_checkin`).
     """
-    values = {"row_id": checkin_id, "owner_": owner, "until": now + lease}
+    if not checkin_ids:
+        return {}
+    values: dict[str, object] = {
+        "row_ids": list(checkin_ids),
+        "owner_": owner,
+        "until": now + lease,
+        "now_": now,
+    }
     if taking_over:
-        values.update(now_=now, alive_since=now - DEAD_AFTER)
-    result = session.connection().execute(_CLAIM_DUE if taking_over else _CLAIM_PENDING, values)
-    return result.rowcount == 1
+        values["alive_since"] = now - DEAD_AFTER
+    rows = session.connection().execute(_CLAIM_DUE if taking_over else _CLAIM_PENDING, values)
+    return {checkin_id: attempts for checkin_id, attempts in rows}
 
 
 # A row's lane: ("person", recipient id) for a row addressed to someone, else ("journey", id).
@@ -197,9 +210,42 @@ def lane_of(journey_id: int | None, recipient_id: int | None) -> Lane:
     return ("person", recipient_id) if recipient_id else ("journey", journey_id or 0)
 
 
+def _first_of_its_lane() -> ColumnElement[bool]:
+    """No other row of the row's lane is in a living sender's hands, or before it in line
+    (due earlier, or as early and written first): a person's rows go one at a time, in
+    order, however many processes send. Rows of a dead sender are in line, not in hand."""
+    other = _CHECKIN.alias("other")
+    now: Any = bindparam("now_")
+    alive_since: Any = bindparam("alive_since")
+    ahead = and_(
+        other.c.id != _CHECKIN.c.id,
+        or_(
+            held_by_the_living(now, alive_since, other),
+            and_(
+                other.c.status.in_((CheckinStatus.PENDING, CheckinStatus.CLAIMED)),
+                or_(
+                    other.c.due_at < _CHECKIN.c.due_at,
+                    and_(other.c.due_at == _CHECKIN.c.due_at, other.c.id < _CHECKIN.c.id),
+                ),
+            ),
+        ),
+    )
+    # Two subqueries, each on its own index, rather than one matching either column.
+    return or_(
+        and_(
+            _CHECKIN.c.recipient_id.is_not(None),
+            ~exists().where(other.c.recipient_id == _CHECKIN.c.recipient_id, ahead),
+        ),
+        and_(
+            _CHECKIN.c.recipient_id.is_(None),
+            ~exists().where(other.c.journey_id == _CHECKIN.c.journey_id, ahead),
+        ),
+    )
+
+
 def _due_query(status: str, *, locking: bool) -> Any:
     """A due-rows query of one status, built once per dialect's locking: its values (the
-    time, the lanes to leave out, the limit) are bound parameters."""
+    time, the limit) are bound parameters."""
     if status == CheckinStatus.CLAIMED:
         condition = held_by_the_dead(bindparam("now_"), bindparam("alive_since"))
     else:
@@ -214,16 +260,7 @@ def _due_query(status: str, *, locking: bool) -> Any:
             _CHECKIN.c.due_at <= bindparam("now_"),
             # A meeting's messages have no journey: a paused journey does not hold them.
             or_(_CHECKIN.c.journey_id.is_(None), _JOURNEY.c.status != JourneyStatus.PAUSED),
-            # Not a lane in hand (a person whose row is being sent waits for it).
-            or_(
-                _CHECKIN.c.recipient_id.is_(None),
-                _CHECKIN.c.recipient_id.not_in(bindparam("busy_recipients", expanding=True)),
-            ),
-            or_(
-                _CHECKIN.c.recipient_id.is_not(None),
-                _CHECKIN.c.journey_id.is_(None),
-                _CHECKIN.c.journey_id.not_in(bindparam("busy_journeys", expanding=True)),
-            ),
+            _first_of_its_lane(),
         )
         .order_by(_CHECKIN.c.due_at, _CHECKIN.c.id)
         .limit(bindparam("limit_"))
@@ -238,66 +275,88 @@ _DUE_QUERIES = {
 }
 
 
-def due_rows(
-    session: Session, *, now: datetime, limit: int, busy: Sequence[Lane] = ()
-) -> list[DueRow]:
-    """Due rows of journeys that are not paused: first those no living sender holds (its
-    heartbeat stopped, or the lease ran out), then pending ones, oldest first; none of the
-    `busy` lanes (a row of theirs is being sent: the next waits for it); locked and skipped
-    where PostgreSQL can.
+def due_rows(session: Session, *, now: datetime, limit: int) -> list[DueRow]:
+    """Due rows of journeys that are not paused, each the first of its lane (`_first_of_its_lane`:
+    at most one row per person, none of a person whose row is being sent): first those no
+    living sender holds (its heartbeat stopped, or the lease ran out), then pending ones,
+    oldest first; locked and skipped where PostgreSQL can.
 
     Two queries rather than one with OR, so that the pending one walks the (status, due_at)
     index and a claim round costs the same with ten thousand rows waiting as with ten. Both
     are built once (a sweep asks them for every few rows it sends).
     """
     locking = session.get_bind().dialect.name == "postgresql"
-    values = {
-        "now_": now,
-        "alive_since": now - DEAD_AFTER,
-        "busy_journeys": [number for kind, number in busy if kind == "journey"],
-        "busy_recipients": [number for kind, number in busy if kind == "person"],
-    }
+    values = {"now_": now, "alive_since": now - DEAD_AFTER}
     found: list[DueRow] = []
+    lanes: set[Lane] = set()
     connection = session.connection()
     for status in (CheckinStatus.CLAIMED, CheckinStatus.PENDING):
         rows = connection.execute(
             _DUE_QUERIES[status, locking], {**values, "limit_": limit - len(found)}
         )
-        found += [
-            DueRow(checkin_id, lane_of(journey_id, recipient_id))
-            for checkin_id, journey_id, recipient_id in rows
-        ]
+        for checkin_id, journey_id, recipient_id in rows:
+            lane = lane_of(journey_id, recipient_id)
+            if lane not in lanes:  # a dead sender's row and a pending one of its lane
+                lanes.add(lane)
+                found.append(DueRow(checkin_id, lane))
         if len(found) >= limit:
             break
     return found
 
 
 def due_checkin_ids(session: Session, *, now: datetime, limit: int) -> Sequence[int]:
-    """The ids of `due_rows`, whatever their lanes."""
+    """The ids of `due_rows`."""
     return [row.checkin_id for row in due_rows(session, now=now, limit=limit)]
 
 
+class SentMark(NamedTuple):
+    checkin_id: int
+    channel_id: str
+    message_ts: str
+
+
 def mark_sent(
-    session: Session,
-    *,
-    checkin_id: int,
-    owner: str,
-    channel_id: str,
-    message_ts: str,
-    now: datetime,
-) -> bool:
-    """Only the worker still holding the lease may mark its row sent."""
-    result = session.connection().execute(
-        _MARK_SENT,
+    session: Session, *, owner: str, sent: Sequence[SentMark], now: datetime
+) -> list[bool]:
+    """Record rows the platform took as sent; only the worker still holding a row may. One
+    statement for all of them; for each, whether it was still this owner's.
+
+    On PostgreSQL this transaction's commit does not wait for the disk: if the database
+    server itself crashed before writing it, the rows would be claimed, marked as possibly
+    posted, with a dead owner, and their next holder would find each post in the
+    conversation before posting again. Nothing is sent twice; the claim, which that look-up
+    relies on, is committed durably.
+    """
+    if not sent:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    params = [
         {
-            "row_id": checkin_id,
+            "row_id": mark.checkin_id,
             "owner_": owner,
-            "channel": channel_id,
-            "ts": message_ts,
+            "channel": mark.channel_id,
+            "ts": mark.message_ts,
             "now_": now,
-        },
+        }
+        for mark in sent
+    ]
+    result = connection.execute(_MARK_SENT, params)
+    if result.rowcount == len(sent):
+        return [True] * len(sent)
+    # Some were no longer held (another sender took them over): which ones.
+    ours = set(
+        connection.execute(
+            select_columns(_CHECKIN.c.id).where(
+                _CHECKIN.c.id.in_([mark.checkin_id for mark in sent]),
+                _CHECKIN.c.status == CheckinStatus.SENT,
+                _CHECKIN.c.sent_at == now,
+                _CHECKIN.c.message_ts.in_([mark.message_ts for mark in sent]),
+            )
+        ).scalars()
     )
-    return result.rowcount == 1
+    return [mark.checkin_id in ours for mark in sent]
 
 
 def release_checkin(
@@ -308,13 +367,16 @@ def release_checkin(
     due_at: datetime,
     error: str,
     maybe_posted: bool = True,
+    earlier_posting: datetime | None = None,
     refund_attempt: bool = False,
 ) -> None:
     """Give a claimed row back for a later try.
 
-    `maybe_posted=False` says the platform surely did not take the message, so the next try
-    need not look for it first; `refund_attempt` gives back the attempt counted when the row
-    was started (it was only waiting for the person's working hours).
+    `maybe_posted=False` says this try surely did not reach the person: the row's posting
+    mark goes back to what an earlier try left (`earlier_posting`; None if none), so the next
+    try looks for an earlier post only if one may exist. `refund_attempt` gives back the
+    attempt counted when the row was claimed (it was only waiting for the person's working
+    hours, or handed back unstarted).
     """
     values: dict[str, object] = {
         "status": CheckinStatus.PENDING,
@@ -324,7 +386,7 @@ def release_checkin(
         "last_error": error[:200],
     }
     if not maybe_posted:
-        values["posting_since"] = None
+        values["posting_since"] = earlier_posting
     if refund_attempt:
         values["attempts"] = col(Checkin.attempts) - 1
     session.exec(
@@ -334,27 +396,14 @@ def release_checkin(
     )
 
 
-def begin_attempt(session: Session, *, checkin_id: int, owner: str) -> int | None:
-    """Count one more try of a row this worker holds; its new count, or None if not held."""
-    attempts: int | None = (
-        session.connection()
-        .execute(_BEGIN_ATTEMPT, {"row_id": checkin_id, "owner_": owner})
-        .scalar_one_or_none()
-    )
-    return attempts
-
-
-def mark_posting(
+def renew_hold(
     session: Session, *, checkin_id: int, owner: str, now: datetime, lease: timedelta
 ) -> bool:
-    """Note, before the platform is asked, that this row may be posted from now on.
-
-    Only while this worker's lease still runs, and it is renewed, so no other worker can take
-    the row while the post is under way (a lease that ran out while the row waited its turn
-    in a page may already belong to someone else).
-    """
+    """Whether this owner still holds the row, its lease unexpired; if so, the lease is
+    renewed. Asked before a post that comes long after the claim (the process stalled), when
+    another sender may have taken the row over from it."""
     result = session.connection().execute(
-        _MARK_POSTING, {"row_id": checkin_id, "owner_": owner, "now_": now, "until": now + lease}
+        _RENEW_HOLD, {"row_id": checkin_id, "owner_": owner, "now_": now, "until": now + lease}
     )
     return result.rowcount == 1
 

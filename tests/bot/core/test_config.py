@@ -279,7 +279,7 @@ def test_teams_is_off_without_settings_and_on_with_all_three_credentials() -> No
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"TEAMS_CLIENT_ID": TEAMS_APP}, "TEAMS_CLIENT_SECRET"),
+        ({"TEAMS_CLIENT_ID": TEAMS_APP}, "TEAMS_TENANT_ID"),
         (
             {"TEAMS_CLIENT_ID": "bot", "TEAMS_CLIENT_SECRET": "s", "TEAMS_TENANT_ID": TEAMS_APP},
             "TEAMS_CLIENT_ID",

@@ -45,18 +45,16 @@ def begin(sessions: Sessions, first_stage: str = "s1", now: datetime = NOW) -> t
 def deliver(sessions: Sessions, checkin_id: int, now: datetime = NOW) -> None:
     """What the dispatcher does: claim the row, then mark it sent."""
     with sessions.begin() as session:
-        assert outbox.claim_checkin(
-            session, checkin_id=checkin_id, owner="worker", now=now, lease=LEASE
+        assert outbox.claim_rows(
+            session, checkin_ids=[checkin_id], owner="worker", now=now, lease=LEASE
         )
     with sessions.begin() as session:
         assert outbox.mark_sent(
             session,
-            checkin_id=checkin_id,
             owner="worker",
-            channel_id="D1",
-            message_ts=f"1700000000.{checkin_id:06d}",
             now=now,
-        )
+            sent=[outbox.SentMark(checkin_id, "D1", f"1700000000.{checkin_id:06d}")],
+        )[0]
 
 
 def click(sessions: Sessions, checkin_id: int, choice: str, now: datetime = NOW) -> bool:
@@ -176,8 +174,8 @@ def test_redeliver_moves_a_snoozed_row_to_now_without_a_new_row(sessions: Sessio
 def test_redeliver_leaves_a_row_already_due_or_in_flight_alone(sessions: Sessions) -> None:
     journey_id, first_id = begin(sessions)
     with sessions.begin() as session:  # a worker holds it right now
-        assert outbox.claim_checkin(
-            session, checkin_id=first_id, owner="worker", now=NOW, lease=LEASE
+        assert outbox.claim_rows(
+            session, checkin_ids=[first_id], owner="worker", now=NOW, lease=LEASE
         )
     brought = redeliver(sessions, journey_id, now=LATER)
     assert brought.id == first_id
@@ -246,8 +244,8 @@ def test_redeliver_resumes_a_paused_journey(sessions: Sessions, snoozed: bool) -
 def test_redeliver_after_a_failed_delivery_does_not_supersede_it(sessions: Sessions) -> None:
     journey_id, first_id = begin(sessions)
     with sessions.begin() as session:
-        assert outbox.claim_checkin(
-            session, checkin_id=first_id, owner="worker", now=NOW, lease=LEASE
+        assert outbox.claim_rows(
+            session, checkin_ids=[first_id], owner="worker", now=NOW, lease=LEASE
         )
         outbox.fail_checkin(session, checkin_id=first_id, owner="worker", error="unreachable")
     set_status(sessions, journey_id, JourneyStatus.PAUSED)
@@ -353,8 +351,8 @@ def test_end_cancels_what_is_scheduled_and_expires_every_button(sessions: Sessio
 def test_end_stops_a_row_that_is_being_sent(sessions: Sessions) -> None:
     journey_id, first_id = begin(sessions)
     with sessions.begin() as session:
-        assert outbox.claim_checkin(
-            session, checkin_id=first_id, owner="worker", now=NOW, lease=LEASE
+        assert outbox.claim_rows(
+            session, checkin_ids=[first_id], owner="worker", now=NOW, lease=LEASE
         )
     with sessions.begin() as session:
         journey = session.get(Journey, journey_id)
@@ -365,5 +363,5 @@ def test_end_stops_a_row_that_is_being_sent(sessions: Sessions) -> None:
     assert cancelled.lease_owner is None
     with sessions.begin() as session:
         assert not outbox.mark_sent(
-            session, checkin_id=first_id, owner="worker", channel_id="D1", message_ts="1.1", now=NOW
-        )
+            session, owner="worker", now=NOW, sent=[outbox.SentMark(first_id, "D1", "1.1")]
+        )[0]

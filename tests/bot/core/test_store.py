@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col, select
@@ -121,8 +121,15 @@ def claim(sessions: Sessions, checkin_id: int, owner: str = "w1", now: datetime 
     """A claim as a sweep makes it, by a process that says it lives (its heartbeat)."""
     with sessions.begin() as session:
         heartbeats.beat(session, owner=owner, now=now)
-        return outbox.claim_checkin(
-            session, checkin_id=checkin_id, owner=owner, now=now, lease=LEASE, taking_over=True
+        return bool(
+            outbox.claim_rows(
+                session,
+                checkin_ids=[checkin_id],
+                owner=owner,
+                now=now,
+                lease=LEASE,
+                taking_over=True,
+            )
         )
 
 
@@ -380,7 +387,7 @@ def test_only_one_of_two_claims_wins(sessions: Sessions) -> None:
     assert row.status == CheckinStatus.CLAIMED
     assert row.lease_owner == "w1"
     assert row.lease_expires_at == NOW + LEASE
-    assert row.attempts == 0  # a claim is not a try; the dispatcher counts those
+    assert row.attempts == 1  # a claim is made only to send at once: it counts a try
 
 
 def test_an_expired_lease_can_be_claimed_again(sessions: Sessions) -> None:
@@ -394,7 +401,7 @@ def test_an_expired_lease_can_be_claimed_again(sessions: Sessions) -> None:
     assert claim(sessions, checkin_id, "w2", now=NOW + LEASE + timedelta(seconds=1))
     row = load(sessions, checkin_id)
     assert row.lease_owner == "w2"
-    assert row.attempts == 0
+    assert row.attempts == 2
     assert row.lease_expires_at == NOW + 2 * LEASE + timedelta(seconds=1)
 
 
@@ -412,8 +419,8 @@ def test_a_sent_row_cannot_be_claimed(sessions: Sessions) -> None:
     assert claim(sessions, checkin_id, "w1")
     with sessions.begin() as session:
         assert outbox.mark_sent(
-            session, checkin_id=checkin_id, owner="w1", channel_id="D1", message_ts="1.0", now=NOW
-        )
+            session, owner="w1", now=NOW, sent=[outbox.SentMark(checkin_id, "D1", "1.0")]
+        )[0]
     assert not claim(sessions, checkin_id, "w2", now=NOW + timedelta(days=1))
     assert load(sessions, checkin_id).status == CheckinStatus.SENT
 
@@ -463,10 +470,10 @@ def test_the_command_path_claims_only_a_row_no_one_holds(sessions: Sessions) -> 
     for another's lock must not decide with a snapshot older than that claimer's heartbeat."""
     checkin_id = new_checkin(sessions, new_journey(sessions))
     with sessions.begin() as session:
-        outbox.claim_checkin(session, checkin_id=checkin_id, owner="gone", now=NOW, lease=LEASE)
+        outbox.claim_rows(session, checkin_ids=[checkin_id], owner="gone", now=NOW, lease=LEASE)
     with sessions.begin() as session:
-        assert not outbox.claim_checkin(
-            session, checkin_id=checkin_id, owner="w2", now=NOW + 2 * LEASE, lease=LEASE
+        assert not outbox.claim_rows(
+            session, checkin_ids=[checkin_id], owner="w2", now=NOW + 2 * LEASE, lease=LEASE
         )
     assert claim(sessions, checkin_id, "w2", now=NOW + 2 * LEASE)
 
@@ -485,15 +492,17 @@ def test_concurrent_claims_have_exactly_one_winner(engine: Engine, sessions: Ses
 
     def take(session: Session, index: int) -> bool:
         heartbeats.beat(session, owner=f"w{index}", now=NOW)
-        return outbox.claim_checkin(
-            session, checkin_id=checkin_id, owner=f"w{index}", now=NOW, lease=LEASE
+        return bool(
+            outbox.claim_rows(
+                session, checkin_ids=[checkin_id], owner=f"w{index}", now=NOW, lease=LEASE
+            )
         )
 
     results = race(engine, take)
     assert results.count(True) == 1
     row = load(sessions, checkin_id)
     assert row.lease_owner == f"w{results.index(True)}"
-    assert row.attempts == 0
+    assert row.attempts == 1
 
 
 # -- clicks on the live message ------------------------------------------------------------
@@ -588,23 +597,27 @@ def test_a_click_on_another_journeys_live_row_does_not_leak(sessions: Sessions) 
 # -- what is due ---------------------------------------------------------------------------
 
 
+def lanes(sessions: Sessions, count: int) -> list[int]:
+    """Journeys of `count` people: rows of different lanes, each due on its own."""
+    return [new_journey(sessions, user=f"U{index}") for index in range(count)]
+
+
 def test_due_rows_come_oldest_first_and_only_when_due(sessions: Sessions) -> None:
-    journey_id = new_journey(sessions)
-    mid = new_checkin(sessions, journey_id, due_at=NOW - timedelta(hours=1))
-    now_row = new_checkin(sessions, journey_id, due_at=NOW)
-    new_checkin(sessions, journey_id, due_at=NOW + timedelta(seconds=1))
-    old = new_checkin(sessions, journey_id, due_at=NOW - timedelta(hours=2))
-    tie = new_checkin(sessions, journey_id, due_at=NOW - timedelta(hours=1))
+    journeys = lanes(sessions, 5)
+    mid = new_checkin(sessions, journeys[0], due_at=NOW - timedelta(hours=1))
+    now_row = new_checkin(sessions, journeys[1], due_at=NOW)
+    new_checkin(sessions, journeys[2], due_at=NOW + timedelta(seconds=1))
+    old = new_checkin(sessions, journeys[3], due_at=NOW - timedelta(hours=2))
+    tie = new_checkin(sessions, journeys[4], due_at=NOW - timedelta(hours=1))
     assert due(sessions) == [old, mid, tie, now_row]
     assert due(sessions, now=NOW - timedelta(hours=1)) == [old, mid, tie]
     assert due(sessions, now=NOW - timedelta(days=1)) == []
 
 
 def test_due_rows_honour_the_limit(sessions: Sessions) -> None:
-    journey_id = new_journey(sessions)
     rows = [
         new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=minutes))
-        for minutes in (5, 50, 20, 40, 10)
+        for journey_id, minutes in zip(lanes(sessions, 5), (5, 50, 20, 40, 10), strict=True)
     ]
     oldest_first = [rows[1], rows[3], rows[2], rows[4], rows[0]]
     assert due(sessions, limit=2) == oldest_first[:2]
@@ -628,13 +641,13 @@ def test_due_rows_skip_paused_journeys_and_include_completed_ones(sessions: Sess
 
 
 def test_due_rows_exclude_finished_and_held_rows(sessions: Sessions) -> None:
-    journey_id = new_journey(sessions)
+    journeys = lanes(sessions, 3)
     long_ago = NOW - timedelta(days=1)
     for status in (CheckinStatus.SENT, CheckinStatus.CANCELLED, CheckinStatus.FAILED):
-        new_checkin(sessions, journey_id, due_at=long_ago, status=status)
+        new_checkin(sessions, journeys[0], due_at=long_ago, status=status)
     new_checkin(  # held by a living sender, its lease running
         sessions,
-        journey_id,
+        journeys[1],
         due_at=long_ago,
         status=CheckinStatus.CLAIMED,
         lease_owner="w1",
@@ -643,14 +656,70 @@ def test_due_rows_exclude_finished_and_held_rows(sessions: Sessions) -> None:
     alive(sessions, "w1", NOW - heartbeats.DEAD_AFTER)
     abandoned = new_checkin(  # its worker died: the lease ran out
         sessions,
-        journey_id,
+        journeys[2],
         due_at=long_ago,
         status=CheckinStatus.CLAIMED,
         lease_owner="w0",
         lease_expires_at=NOW - timedelta(minutes=1),
     )
-    pending = new_checkin(sessions, journey_id, due_at=NOW)
+    pending = new_checkin(sessions, journeys[0], due_at=NOW)
     assert due(sessions) == [abandoned, pending]
+
+
+def test_a_persons_rows_are_due_one_at_a_time_in_order(sessions: Sessions) -> None:
+    """Only the first unsent row of a person is due, and none while one of theirs is in a
+    living sender's hands: however many processes sweep, a person's rows go in order."""
+    journey_id = new_journey(sessions)
+    first, second, third = (
+        new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=minutes))
+        for minutes in (30, 20, 10)
+    )
+    other = new_checkin(sessions, new_journey(sessions, user="U2"), due_at=NOW)
+    assert due(sessions) == [first, other]
+    assert claim(sessions, first, "w1")
+    assert due(sessions) == [other]  # w1 is sending `first`: the next waits for it
+    assert sent(sessions, first, "w1")
+    assert due(sessions) == [second, other]
+    # A row written later but due earlier (a check-in moved forward) goes first.
+    earlier = new_checkin(sessions, journey_id, due_at=NOW - timedelta(hours=1))
+    assert due(sessions) == [earlier, other]
+    with sessions.begin() as session:
+        session.exec(delete(Checkin).where(col(Checkin.id).in_([earlier, second])))
+    assert due(sessions) == [third, other]
+
+
+def test_a_dead_senders_row_goes_before_the_rest_of_its_lane(sessions: Sessions) -> None:
+    journey_id = new_journey(sessions)
+    held = new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=10))
+    later = new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=5))
+    assert claim(sessions, held, "w1", now=NOW - timedelta(minutes=1))
+    assert due(sessions, now=NOW - timedelta(minutes=1)) == []
+    # w1 fell silent: its row is due again, and still first of its lane.
+    assert due(sessions, now=NOW) == [held]
+    assert claim(sessions, held, "w2", now=NOW)
+    assert due(sessions, now=NOW) == []
+    assert sent(sessions, held, "w2")
+    assert due(sessions, now=NOW) == [later]
+
+
+def test_a_lane_being_claimed_by_one_sweep_is_left_alone_by_another(
+    engine: Engine, sessions: Sessions
+) -> None:
+    """Two sweeps at once (PostgreSQL): while one has locked a person's first row and not
+    yet committed its claim, the other must not take that person's second row."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks (FOR UPDATE SKIP LOCKED) are PostgreSQL only")
+    journey_id = new_journey(sessions)
+    first, _ = (
+        new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=minutes))
+        for minutes in (30, 20)
+    )
+    other = new_checkin(sessions, new_journey(sessions, user="U2"), due_at=NOW)
+    with sessions() as one, one.begin():
+        assert list(outbox.due_checkin_ids(one, now=NOW, limit=1)) == [first]
+        with sessions() as two, two.begin():
+            two.connection().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            assert list(outbox.due_checkin_ids(two, now=NOW, limit=10)) == [other]
 
 
 def test_due_rows_locked_by_one_sweep_are_skipped_by_another(
@@ -658,10 +727,9 @@ def test_due_rows_locked_by_one_sweep_are_skipped_by_another(
 ) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("row locks (FOR UPDATE SKIP LOCKED) are PostgreSQL only")
-    journey_id = new_journey(sessions)
     rows = [
         new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=minutes))
-        for minutes in (30, 20, 10)
+        for journey_id, minutes in zip(lanes(sessions, 3), (30, 20, 10), strict=True)
     ]
     with sessions() as first, first.begin():
         assert list(outbox.due_checkin_ids(first, now=NOW, limit=2)) == rows[:2]
@@ -679,12 +747,10 @@ def sent(sessions: Sessions, checkin_id: int, owner: str, now: datetime = NOW) -
     with sessions.begin() as session:
         return outbox.mark_sent(
             session,
-            checkin_id=checkin_id,
             owner=owner,
-            channel_id="D1",
-            message_ts="1700000000.000100",
             now=now,
-        )
+            sent=[outbox.SentMark(checkin_id, "D1", "1700000000.000100")],
+        )[0]
 
 
 def test_mark_sent_needs_a_claim(sessions: Sessions) -> None:
@@ -737,7 +803,7 @@ def test_release_puts_the_row_back_with_a_truncated_error(sessions: Sessions) ->
     assert row.due_at == retry_at
     assert row.lease_owner is None and row.lease_expires_at is None
     assert row.last_error == error[:200]
-    assert row.attempts == 0
+    assert row.attempts == 1  # the try is not given back: it may have posted
     assert due(sessions, now=retry_at - timedelta(seconds=1)) == []
     assert due(sessions, now=retry_at) == [checkin_id]
 
@@ -857,45 +923,67 @@ def test_delete_person_removes_everything_of_theirs_and_nothing_else(sessions: S
 # -- tries and the posting mark ------------------------------------------------------------
 
 
-def test_an_attempt_is_counted_only_by_the_worker_holding_the_row(sessions: Sessions) -> None:
+def test_a_claim_counts_a_try_and_marks_the_row_as_possibly_posted(sessions: Sessions) -> None:
     checkin_id = new_checkin(sessions, new_journey(sessions))
-    assert claim(sessions, checkin_id, "w1")
+    assert claim(sessions, checkin_id, "w1", now=NOW)
+    row = load(sessions, checkin_id)
+    assert (row.attempts, row.posting_since) == (1, NOW)
+    # Only for a while: held only by "w1", it is not anyone else's to claim.
     with sessions.begin() as session:
-        assert outbox.begin_attempt(session, checkin_id=checkin_id, owner="w2") is None
-        assert outbox.begin_attempt(session, checkin_id=checkin_id, owner="w1") == 1
-        assert outbox.begin_attempt(session, checkin_id=checkin_id, owner="w1") == 2
-    with sessions.begin() as session:
+        assert not outbox.claim_rows(
+            session, checkin_ids=[checkin_id], owner="w2", now=NOW, lease=LEASE
+        )
+    with sessions.begin() as session:  # out of working hours: nothing was posted
         outbox.release_checkin(
             session,
             checkin_id=checkin_id,
             owner="w1",
             due_at=NOW,
             error="outside working hours",
+            maybe_posted=False,
             refund_attempt=True,
         )
-    assert load(sessions, checkin_id).attempts == 1
+    row = load(sessions, checkin_id)
+    assert (row.attempts, row.posting_since) == (0, None)
 
 
-def test_the_posting_mark_needs_a_running_lease_and_renews_it(sessions: Sessions) -> None:
+def test_a_later_claim_keeps_the_mark_of_a_try_that_may_have_posted(sessions: Sessions) -> None:
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1", now=NOW)
+    with sessions.begin() as session:  # the platform's answer left it unclear
+        outbox.release_checkin(
+            session, checkin_id=checkin_id, owner="w1", due_at=NOW, error="timeout"
+        )
+    later = NOW + timedelta(minutes=1)
+    assert claim(sessions, checkin_id, "w2", now=later)
+    row = load(sessions, checkin_id)
+    # The look-up for an earlier post must start from the first try.
+    assert (row.attempts, row.posting_since) == (2, NOW)
+    with sessions.begin() as session:  # this try surely posted nothing: the first mark stays
+        outbox.release_checkin(
+            session,
+            checkin_id=checkin_id,
+            owner="w2",
+            due_at=later,
+            error="rate limited",
+            maybe_posted=False,
+            earlier_posting=NOW,
+        )
+    assert load(sessions, checkin_id).posting_since == NOW
+
+
+def test_a_hold_is_renewed_only_while_its_lease_runs(sessions: Sessions) -> None:
     checkin_id = new_checkin(sessions, new_journey(sessions))
     assert claim(sessions, checkin_id, "w1", now=NOW)
     later = NOW + LEASE - timedelta(seconds=1)
     with sessions.begin() as session:
-        assert outbox.mark_posting(
-            session, checkin_id=checkin_id, owner="w1", now=later, lease=LEASE
-        )
+        assert outbox.renew_hold(session, checkin_id=checkin_id, owner="w1", now=later, lease=LEASE)
     row = load(sessions, checkin_id)
-    assert row.posting_since == later and row.lease_expires_at == later + LEASE
-    # A second mark keeps the first time: the history look-up must start from there.
+    assert row.posting_since == NOW and row.lease_expires_at == later + LEASE
     with sessions.begin() as session:
-        assert outbox.mark_posting(
-            session, checkin_id=checkin_id, owner="w1", now=later + LEASE / 2, lease=LEASE
-        )
-    assert load(sessions, checkin_id).posting_since == later
-    with sessions.begin() as session:
-        assert not outbox.mark_posting(
+        assert not outbox.renew_hold(
             session, checkin_id=checkin_id, owner="w1", now=later + 3 * LEASE, lease=LEASE
         )
-        assert not outbox.mark_posting(
+        assert not outbox.renew_hold(
             session, checkin_id=checkin_id, owner="w2", now=later, lease=LEASE
         )

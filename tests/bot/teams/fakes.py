@@ -1,6 +1,8 @@
 """Microsoft's side of Teams, on loopback: a Bot Connector that records what the bot sends,
-OpenID metadata and signing keys that Teams' tokens are checked against, and a login
-service (over TLS, as MSAL insists) that gives the bot its own tokens.
+OpenID metadata and signing keys that Teams' tokens are checked against, a login service
+(over TLS, as MSAL insists) that gives the bot its own tokens for a client secret, a
+certificate's signed assertion or a federated token, and a host's managed-identity endpoint
+(App Service's protocol: IDENTITY_ENDPOINT and IDENTITY_HEADER).
 
 Activities are signed here with a generated RSA key, as the Bot Framework signs them, so
 tests run with authentication on.
@@ -31,6 +33,9 @@ from cryptography.x509.oid import NameOID
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 CLIENT_SECRET = "test-teams-client-secret"
+IDENTITY_HEADER = "test-identity-header"
+BOT_RESOURCE = "https://api.botframework.com"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TENANT = "99999999-8888-7777-6666-555555555555"
 ISSUER = "https://api.botframework.com"
 KEY_ID = "test-signing-key"
@@ -84,6 +89,15 @@ class TeamsCloud:
     tokens_issued: int = 0
     token_requests: list[Payload] = field(default_factory=list)
     connector_calls: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # Certificate assertions that were checked: their JWT header and claims.
+    assertions: list[tuple[Payload, Payload]] = field(default_factory=list)
+    # Requests to the managed-identity endpoint: the query and the identity header.
+    identity_requests: list[tuple[dict[str, str], str | None]] = field(default_factory=list)
+    # How long an issued token lasts: under MSAL's five minutes, each send asks anew.
+    token_lifetime: int = 3600
+    # The app registration's secret, and the header the managed-identity endpoint wants.
+    client_secret: str = CLIENT_SECRET
+    identity_header: str = IDENTITY_HEADER
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -96,7 +110,12 @@ class TeamsCloud:
         self._failures: list[Failure] = []
         self._next_id = 0
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.tokens: set[str] = set()
+        # Every token issued, and the credential it was issued for.
+        self.tokens: dict[str, str] = {}
+        # The app registration's credentials besides the secret: certificates (by SHA-256
+        # thumbprint) and the federated tokens it trusts.
+        self.certificates: dict[str, x509.Certificate] = {}
+        self.federated_tokens: set[str] = set()
         self._servers: list[ThreadingHTTPServer] = []
 
     # -- running ---------------------------------------------------------------------------
@@ -148,6 +167,11 @@ class TeamsCloud:
     @property
     def login_url(self) -> str:
         return f"https://127.0.0.1:{self._https.server_address[1]}"
+
+    @property
+    def identity_endpoint(self) -> str:
+        """What App Service puts in IDENTITY_ENDPOINT (plain http, on the host itself)."""
+        return f"http://127.0.0.1:{self._http.server_address[1]}/msi/token"
 
     # -- what Teams sends --------------------------------------------------------------------
 
@@ -203,27 +227,109 @@ class TeamsCloud:
             ]
         }
 
-    def issue_token(self, tenant: str, form: dict[str, list[str]]) -> tuple[int, Payload]:
+    def trust_certificate(self, certificate: x509.Certificate) -> None:
+        """Upload a certificate to the app registration (Certificates & secrets)."""
+        self.certificates[_thumbprint(certificate, hashes.SHA256())] = certificate
+
+    def issue_token(
+        self, tenant: str, form: dict[str, list[str]], token_endpoint: str = ""
+    ) -> tuple[int, Payload]:
+        """Entra ID's client-credentials grant: a secret, or a client assertion that is a
+        trusted federated token or a JWT signed with a registered certificate's key."""
         request = {key: values[0] for key, values in form.items()}
         with self._lock:
             self.token_requests.append({"tenant": tenant, **request})
         if (
             request.get("grant_type") != "client_credentials"
             or request.get("client_id") != CLIENT_ID
-            or request.get("client_secret") != CLIENT_SECRET
         ):
-            return 401, {"error": "invalid_client", "error_description": "bad client"}
+            return _refused("AADSTS700016: Application not found in the directory.")
+        if "client_secret" in request:
+            if request["client_secret"] != self.client_secret:
+                return _refused("AADSTS7000215: Invalid client secret provided.")
+            kind = "secret"
+        elif request.get("client_assertion_type") == ASSERTION_TYPE:
+            assertion = request.get("client_assertion") or ""
+            if assertion in self.federated_tokens:
+                kind = "federated"
+            else:
+                problem = self._check_certificate_assertion(assertion, token_endpoint)
+                if problem is not None:
+                    return _refused(problem)
+                kind = "certificate"
+        else:
+            return _refused("AADSTS7000216: client_assertion or client_secret is required.")
+        return 200, self._issue(kind, tenant)
+
+    def _check_certificate_assertion(self, assertion: str, token_endpoint: str) -> str | None:
+        """None if the assertion is signed by a registered certificate's key, names it by its
+        SHA-256 thumbprint, carries it in x5c, and is meant for this token endpoint."""
+        try:
+            header = jwt.get_unverified_header(assertion)
+        except jwt.PyJWTError:
+            header = {}
+        if "x5t#S256" not in header and "x5t" not in header:  # not a certificate's
+            return "AADSTS70021: No matching federated identity record found for the assertion."
+        # base64url, with or without its padding (MSAL keeps it)
+        certificate = self.certificates.get(str(header.get("x5t#S256")).rstrip("="))
+        if certificate is None:
+            return "AADSTS700027: The certificate used to sign the assertion is not registered."
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        x5c = header.get("x5c")
+        sent = ["".join(str(entry).split()) for entry in x5c] if isinstance(x5c, list) else []
+        if sent[:1] != [base64.b64encode(der).decode()]:
+            return "AADSTS700027: x5c does not hold the certificate."
+        if header.get("alg") not in ("PS256", "RS256"):
+            return "AADSTS700027: unsupported algorithm."
+        try:
+            claims = jwt.decode(
+                assertion,
+                certificate.public_key(),  # type: ignore[arg-type]
+                algorithms=[str(header["alg"])],
+                audience=token_endpoint,
+                issuer=CLIENT_ID,
+                options={"require": ["exp", "aud", "iss", "sub", "jti"]},
+            )
+        except jwt.PyJWTError as error:
+            return f"AADSTS700027: Client assertion failed signature validation ({error})."
+        if claims.get("sub") != CLIENT_ID:
+            return "AADSTS700027: the subject is not the client."
+        with self._lock:
+            self.assertions.append((header, claims))
+        return None
+
+    def identity_token(self, query: dict[str, str], header: str | None) -> tuple[int, Payload]:
+        """App Service's managed-identity endpoint: the identity header, api-version
+        2019-08-01, and a token for the resource, for the user-assigned identity named."""
+        with self._lock:
+            self.identity_requests.append((query, header))
+        if header != self.identity_header:
+            return 401, {"statusCode": 401, "message": "Unauthorized: wrong X-IDENTITY-HEADER"}
+        if query.get("api-version") != "2019-08-01" or query.get("resource") != BOT_RESOURCE:
+            return 400, {"statusCode": 400, "message": "Bad request"}
+        if query.get("client_id") != CLIENT_ID:
+            return 400, {"statusCode": 400, "message": "No managed identity with that client id"}
+        issued = self._issue("managed identity", TENANT)
+        return 200, {
+            "access_token": issued["access_token"],
+            "expires_on": str(int(time.time()) + self.token_lifetime),
+            "resource": BOT_RESOURCE,
+            "token_type": "Bearer",
+            "client_id": CLIENT_ID,
+        }
+
+    def _issue(self, kind: str, tenant: str) -> Payload:
         with self._lock:
             self.tokens_issued += 1
             now = int(time.time())
-            claims = {"aud": "https://api.botframework.com", "appid": CLIENT_ID, "tid": tenant}
+            claims = {"aud": BOT_RESOURCE, "appid": CLIENT_ID, "tid": tenant}
             token = jwt.encode(
-                {**claims, "iat": now, "exp": now + 3600, "n": self.tokens_issued},
+                {**claims, "iat": now, "exp": now + self.token_lifetime, "n": self.tokens_issued},
                 self.key,
                 algorithm="RS256",
             )
-            self.tokens.add(token)
-        return 200, {"token_type": "Bearer", "expires_in": 3600, "access_token": token}
+            self.tokens[token] = kind
+        return {"token_type": "Bearer", "expires_in": self.token_lifetime, "access_token": token}
 
     def connector(
         self, method: str, path: str, body: Payload, token: str | None
@@ -300,6 +406,12 @@ def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
                     self._answer(503, {"error": "unavailable"})
                 else:
                     self._answer(200, cloud.jwks())
+            elif path == "/msi/token":
+                query = {
+                    key: values[0] for key, values in parse_qs(urlparse(self.path).query).items()
+                }
+                status, body = cloud.identity_token(query, self.headers.get("X-IDENTITY-HEADER"))
+                self._answer(status, body)
             elif path.endswith("/v2.0/.well-known/openid-configuration"):
                 tenant = path.strip("/").split("/")[0]
                 login = f"https://127.0.0.1:{port}/{tenant}"
@@ -319,7 +431,9 @@ def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
             raw = self._body()
             if path.endswith("/oauth2/v2.0/token"):
                 tenant = path.strip("/").split("/")[0]
-                status, body = cloud.issue_token(tenant, parse_qs(raw.decode()))
+                port = self.server.server_address[1]  # type: ignore[index]
+                endpoint = f"https://127.0.0.1:{port}{path}"
+                status, body = cloud.issue_token(tenant, parse_qs(raw.decode()), endpoint)
                 self._answer(status, body)
                 return
             self._connector("POST", path, raw)
@@ -403,6 +517,45 @@ class Recorder:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _refused(description: str) -> tuple[int, Payload]:
+    return 401, {"error": "invalid_client", "error_description": f"{description}\r\nTrace ID: 0"}
+
+
+def _thumbprint(certificate: x509.Certificate, algorithm: hashes.HashAlgorithm) -> str:
+    digest = certificate.fingerprint(algorithm)
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def bot_certificate(
+    workdir: Path, *, password: str | None = None, name: str = "bot"
+) -> tuple[Path, x509.Certificate]:
+    """A certificate for the bot's app registration, and a PEM file with its key and it."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name}.notpromoted.test")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .sign(key, hashes.SHA256())
+    )
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password.encode())
+        if password
+        else serialization.NoEncryption()
+    )
+    path = workdir / f"{name}.pem"
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        + certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    return path, certificate
 
 
 def _b64(number: int) -> str:
