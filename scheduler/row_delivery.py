@@ -176,7 +176,7 @@ class RowDelivery(RowLeases):
         """True for the messages `_compose` makes from the content files alone."""
         if job.kind == ids.CHECKIN_KIND_FINISHED:
             return True
-        stages = self.services.content.for_locale(profile.locale).stages
+        stages = self.services.content.for_locale(profile.locale, job.recipient.platform).stages
         return job.kind == ids.CHECKIN_KIND_STAGE and job.stage_id in stages
 
     def _compose(self, job: Job, profile: Profile) -> Message:
@@ -188,11 +188,12 @@ class RowDelivery(RowLeases):
             person_id=job.person_id,
             meeting_id=job.meeting_id,
             locale_name=profile.locale,
+            platform=job.recipient.platform,
         )
 
     async def _retire(self, sender: Sender, job: Job, profile: Profile) -> None:
         assert job.superseded is not None
-        locale = self.services.content.for_locale(profile.locale)
+        locale = self.services.content.for_locale(profile.locale, job.recipient.platform)
         try:
             await sender.replace(
                 job.recipient,

@@ -133,7 +133,7 @@ class TeamsSender:
         wanted = self._names_in(message)
         with self.services.sessions.begin() as session:
             known = names_of(session, tenant_id=tenant_id, user_ids=wanted)
-        fallback = self.services.content.for_locale(None).text("teams_someone")
+        fallback = self.services.content.for_locale(None, Platform.TEAMS).text("teams_someone")
         return {**{user: fallback for user in wanted}, **known, "": fallback}
 
     def _names_in(self, message: Message) -> set[str]:
