@@ -235,7 +235,7 @@ class RowDelivery(RowLeases):
             await asyncio.to_thread(self._fail, job, reason, pause=False)
             return SendOutcome.FAILED
         # Exponential, with jitter: rows that failed together are not retried together.
-        backoff = min(30 * 2 ** (job.attempts - 1), 3600) * random.uniform(0.5, 1.0)
+        backoff = min(30 * 2 ** (job.attempts - 1), 3600) * random.uniform(1.0, 1.25)
         due = self.services.clock() + timedelta(seconds=max(error.retry_after, backoff))
         logger.info("check-in %s: retry at %s (%s)", job.checkin_id, due.isoformat(), reason)
         await asyncio.to_thread(self._release, job, due, reason, maybe_posted, False, profile)

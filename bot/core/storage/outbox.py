@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, update
+from sqlalchemy import ColumnElement, Integer, String, and_, bindparam, exists, func, or_, update
 from sqlalchemy import select as select_columns
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
 from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person, Workspace
@@ -83,6 +84,34 @@ _MARK_SENT = (
         lease_expires_at=None,
         last_error=None,
     )
+)
+# PostgreSQL: a whole group of sent marks in one statement of one shape, however many rows.
+_SENT_GROUP = (
+    func.unnest(
+        bindparam("row_ids", type_=postgresql.ARRAY(Integer)),
+        bindparam("channels", type_=postgresql.ARRAY(String)),
+        bindparam("tss", type_=postgresql.ARRAY(String)),
+    )
+    .table_valued("row_id", "channel", "ts")
+    .render_derived(name="sent")
+)
+_MARK_SENT_GROUP = (
+    update(_CHECKIN)
+    .where(
+        _CHECKIN.c.id == _SENT_GROUP.c.row_id,
+        _CHECKIN.c.status == CheckinStatus.CLAIMED,
+        _CHECKIN.c.lease_owner == bindparam("owner_"),
+    )
+    .values(
+        status=CheckinStatus.SENT,
+        channel_id=_SENT_GROUP.c.channel,
+        message_ts=_SENT_GROUP.c.ts,
+        sent_at=bindparam("now_", type_=_CHECKIN.c.sent_at.type),
+        lease_owner=None,
+        lease_expires_at=None,
+        last_error=None,
+    )
+    .returning(_CHECKIN.c.id)
 )
 
 _SUPERSEDED = _CHECKIN.alias("superseded")
@@ -332,31 +361,34 @@ def mark_sent(
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-    params = [
-        {
-            "row_id": mark.checkin_id,
-            "owner_": owner,
-            "channel": mark.channel_id,
-            "ts": mark.message_ts,
-            "now_": now,
-        }
+        marked = set(
+            connection.execute(
+                _MARK_SENT_GROUP,
+                {
+                    "row_ids": [mark.checkin_id for mark in sent],
+                    "channels": [mark.channel_id for mark in sent],
+                    "tss": [mark.message_ts for mark in sent],
+                    "owner_": owner,
+                    "now_": now,
+                },
+            ).scalars()
+        )
+        return [mark.checkin_id in marked for mark in sent]
+    # SQLite, in process: one statement per row, in one transaction.
+    return [
+        connection.execute(
+            _MARK_SENT,
+            {
+                "row_id": mark.checkin_id,
+                "owner_": owner,
+                "channel": mark.channel_id,
+                "ts": mark.message_ts,
+                "now_": now,
+            },
+        ).rowcount
+        == 1
         for mark in sent
     ]
-    result = connection.execute(_MARK_SENT, params)
-    if result.rowcount == len(sent):
-        return [True] * len(sent)
-    # Some were no longer held (another sender took them over): which ones.
-    ours = set(
-        connection.execute(
-            select_columns(_CHECKIN.c.id).where(
-                _CHECKIN.c.id.in_([mark.checkin_id for mark in sent]),
-                _CHECKIN.c.status == CheckinStatus.SENT,
-                _CHECKIN.c.sent_at == now,
-                _CHECKIN.c.message_ts.in_([mark.message_ts for mark in sent]),
-            )
-        ).scalars()
-    )
-    return [mark.checkin_id in ours for mark in sent]
 
 
 def release_checkin(

@@ -923,6 +923,29 @@ def test_delete_person_removes_everything_of_theirs_and_nothing_else(sessions: S
 # -- tries and the posting mark ------------------------------------------------------------
 
 
+def test_sent_marks_in_one_statement_mark_only_the_rows_still_held(sessions: Sessions) -> None:
+    journeys = lanes(sessions, 3)
+    ours, taken_over, another = (new_checkin(sessions, journey) for journey in journeys)
+    for checkin_id in (ours, taken_over, another):
+        assert claim(sessions, checkin_id, "w1")
+    with sessions.begin() as session:  # w1 fell silent on one; w2 took it over
+        session.exec(update(Checkin).where(col(Checkin.id) == taken_over).values(lease_owner="w2"))
+    with sessions.begin() as session:
+        marked = outbox.mark_sent(
+            session,
+            owner="w1",
+            now=NOW,
+            sent=[
+                outbox.SentMark(ours, "D1", "1.1"),
+                outbox.SentMark(taken_over, "D2", "2.2"),
+                outbox.SentMark(another, "D3", "3.3"),
+            ],
+        )
+    assert marked == [True, False, True]
+    assert (load(sessions, another).channel_id, load(sessions, another).message_ts) == ("D3", "3.3")
+    assert load(sessions, taken_over).status == CheckinStatus.CLAIMED
+
+
 def test_a_claim_counts_a_try_and_marks_the_row_as_possibly_posted(sessions: Sessions) -> None:
     checkin_id = new_checkin(sessions, new_journey(sessions))
     assert claim(sessions, checkin_id, "w1", now=NOW)

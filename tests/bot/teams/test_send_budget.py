@@ -114,3 +114,19 @@ def test_the_living_senders_are_counted_from_their_heartbeats(engine: Engine) ->
         heartbeats.beat(session, owner="dead", now=now - heartbeats.DEAD_AFTER * 2)
     with sessions.begin() as session:
         assert heartbeats.count_living(session, now=now) == 2
+
+
+def test_no_second_sees_more_than_a_quarter_over_the_budget() -> None:
+    time = Time()
+    tenant = budget(4.0, [1], time)
+    sent: list[float] = []
+
+    async def sends() -> None:
+        for index in range(40):
+            if index == 20:
+                time.now += 10  # a quiet spell: the bucket fills again, to its burst only
+            await tenant.take("t1")
+            sent.append(time.now)
+
+    asyncio.run(sends())
+    assert max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent) <= 5
