@@ -129,6 +129,9 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "not_installed": "app_name",
         "teams_someone": "",
         "teams_notes_saved": "",
+        "teams_export_offer": "",
+        "teams_export_declined": "",
+        "teams_export_failed": "",
     }.items()
 }
 
