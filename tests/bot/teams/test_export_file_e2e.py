@@ -206,3 +206,23 @@ def test_a_large_file_goes_in_ranges_of_320_kib(cloud: TeamsCloud) -> None:
     with pytest.raises(UploadFailed, match="416"):
         asyncio.run(upload_file(again["uploadUrl"], content, piece=RANGE_UNIT))
     assert len(cloud.uploads[again["uploadUrl"].rpartition("/")[2]].puts) == 1
+
+
+def test_an_export_button_offers_the_file_too(teams: TeamsBot) -> None:
+    """The export control (a card's Action.Execute) goes the same way as the typed word."""
+    teams.say(ALEX, "notpromoted")
+    teams.cards(ALEX, 2)
+    data = {"action": ids.HOME_EXPORT}
+    invoke = teams.activity(
+        ALEX,
+        "invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": ids.HOME_EXPORT, "data": data}},
+    )
+    assert teams.post(invoke).status_code == 200
+    teams.settle()
+    offer = teams.cards(ALEX, 3)[-1]
+    consent = attachment(offer, FILE_CONSENT)
+    assert teams.answer_file(ALEX, offer, "accept").status_code == 200
+    assert teams.cloud.uploaded() == {consent["name"]: _expected(teams)}
+    attachment(teams.cards(ALEX, 4)[-1], FILE_INFO)
