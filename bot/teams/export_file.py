@@ -136,7 +136,10 @@ class ExportFile:
             name, info.content_url or "", info.unique_id or "", info.file_type or "json"
         )
         said = locale.text("export_comment")
-        await ctx.send(file_message(notification(locale, self.services.settings), card, said))
+        try:
+            await ctx.send(file_message(notification(locale, self.services.settings), card, said))
+        except Exception:  # the file is in their OneDrive: no "nothing was sent" now
+            logger.exception("the data export was uploaded, but its file card was not sent")
 
     async def _say(
         self,
