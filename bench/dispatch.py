@@ -412,7 +412,7 @@ async def post_checkin(checkin_id: int, channel: str) -> None:
     assert context is not None
     message = stage_message(
         content=context.content,
-        locale=context.content.for_locale("en"),
+        locale=context.content.for_locale("en", "slack"),
         settings=context.settings,
         stage_id=STAGE,
         checkin_id=checkin_id,

@@ -34,7 +34,9 @@ def answer_nudge(
     now = services.clock()
     with services.sessions.begin() as session:
         clicked = find_clicked(session, ref, checkin_id)
-        locale = services.content.for_locale(clicked.person.locale if clicked else None)
+        locale = services.content.for_locale(
+            clicked.person.locale if clicked else None, ref.platform
+        )
         if (
             clicked is None
             or ids.NUDGE_ANSWERS.get(choice) != clicked.checkin.kind
@@ -82,7 +84,9 @@ def save_progress_note(
     """Keep a private note with a progress answer."""
     with services.sessions.begin() as session:
         clicked = find_clicked(session, ref, checkin_id)
-        locale = services.content.for_locale(clicked.person.locale if clicked else None)
+        locale = services.content.for_locale(
+            clicked.person.locale if clicked else None, ref.platform
+        )
         if clicked is None or clicked.checkin.kind != ids.CHECKIN_KIND_GOAL_PROGRESS:
             return FormResult(errors={"note": locale.text("button_expired")})
         if len(text) > NOTE_LIMIT:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.core import ids
-from bot.core.models import Platform
 from handlers import journey_controls, locale_lookup
 from handlers.checkin_answers import save_progress_note
 from handlers.feedback import TONES, request_feedback, save_notes
@@ -119,11 +118,7 @@ async def submit_notes(turn: Turn, submitted: FormValues) -> Reply:
     locale = await turn.run(locale_lookup.person_locale, turn.services, turn.ref)
     if result.errors:
         return again(NOTES, locale, submitted, result.errors)
-    if turn.ref.platform == Platform.TEAMS:
-        saved = locale.text("teams_notes_saved")
-    else:
-        saved = locale.checkin("feedback_notes", "saved")
-    return Reply(done=closed(locale, NOTES, saved))
+    return Reply(done=closed(locale, NOTES, locale.checkin("feedback_notes", "saved")))
 
 
 async def submit_progress_note(turn: Turn, submitted: FormValues) -> Reply:

@@ -46,7 +46,7 @@ def current_goals(services: Services, ref: PersonRef) -> tuple[LocaleContent, li
     """The locale and the active goals, to fill the form with."""
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None)
+        locale = services.content.for_locale(person.locale if person else None, ref.platform)
         if person is None:
             return locale, []
         goals = _active_goals(session, person)
@@ -68,7 +68,7 @@ def save_goals(
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None)
+        locale = services.content.for_locale(person.locale if person else None, ref.platform)
         form = locale.checkins["goals_form"]
         journey = _journey_for_goals(session, person) if person else None
         if person is None or journey is None:

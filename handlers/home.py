@@ -34,7 +34,7 @@ def home(services: Services, ref: PersonRef) -> Message:
     line = journey_controls.status_line(services, ref)
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None)
+        locale = services.content.for_locale(person.locale if person else None, ref.platform)
         if person is None or line is None:
             return home_message(locale, services.settings, status_line=None)
         base = home_message(locale, services.settings, status_line=line)
@@ -72,7 +72,7 @@ def invitations(services: Services, ref: PersonRef) -> Message | None:
         person = people.find_person(session, ref=ref)
         if person is None:
             return None
-        locale = services.content.for_locale(person.locale)
+        locale = services.content.for_locale(person.locale, person.platform)
         rows = _invitation_rows(session, person, locale)
         if not rows:
             return None

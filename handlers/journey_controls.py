@@ -40,7 +40,7 @@ def status_line(services: Services, ref: PersonRef) -> str | None:
         person = people.find_person(session, ref=ref)
         if person is None or person.id is None:
             return None
-        locale = services.content.for_locale(person.locale)
+        locale = services.content.for_locale(person.locale, ref.platform)
         journey = journeys.latest_journey(session, person_id=person.id)
         if journey is None:
             return None
@@ -77,7 +77,7 @@ def pause(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None)
+        locale = services.content.for_locale(person.locale if person else None, ref.platform)
         journey = journeys.open_journey(session, person_id=person.id or 0) if person else None
         if journey is None:
             key = "status_none"
@@ -95,7 +95,7 @@ def resume(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None)
+        locale = services.content.for_locale(person.locale if person else None, ref.platform)
         journey = journeys.open_journey(session, person_id=person.id or 0) if person else None
         if journey is None:
             return CommandReply(plain(locale, services.settings, locale.text("status_none")))
@@ -115,7 +115,7 @@ def stop(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None)
+        locale = services.content.for_locale(person.locale if person else None, ref.platform)
         journey = journeys.open_journey(session, person_id=person.id or 0) if person else None
         if journey is None:
             return CommandReply(plain(locale, services.settings, locale.text("nothing_to_stop")))
@@ -197,7 +197,7 @@ def set_working_time(
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.get_or_create_person(session, ref=ref, now=now)
-        locale = services.content.for_locale(person.locale)
+        locale = services.content.for_locale(person.locale, ref.platform)
         errors: dict[str, str] = {}
         if hours and parse_hours(hours) is None:
             errors["hours"] = locale.text("hours_bad")

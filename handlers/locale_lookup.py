@@ -16,13 +16,15 @@ def person_locale(services: Services, ref: PersonRef) -> LocaleContent:
         return locale_in(session, services, ref)
 
 
-def checkin_locale(services: Services, checkin_id: int) -> LocaleContent:
-    """The language of the person an outbox row is for."""
+def checkin_locale(services: Services, checkin_id: int, platform: str) -> LocaleContent:
+    """The language of the person an outbox row is for, in the words of `platform` (the
+    caller's: a row's person is always on the platform that sent it)."""
     with services.sessions.begin() as session:
-        return services.content.for_locale(checkins.locale_of_checkin(session, checkin_id))
+        tag = checkins.locale_of_checkin(session, checkin_id)
+    return services.content.for_locale(tag, platform)
 
 
 def locale_in(session: Session, services: Services, ref: PersonRef) -> LocaleContent:
     """The person's language, inside a transaction the caller already has."""
     person = people.find_person(session, ref=ref)
-    return services.content.for_locale(person.locale if person else None)
+    return services.content.for_locale(person.locale if person else None, ref.platform)

@@ -32,9 +32,10 @@ def compose_checkin(
     person_id: int,
     meeting_id: int | None,
     locale_name: str | None,
+    platform: str,
 ) -> Message:
     """The message of one row, for the person it goes to, in their language."""
-    locale = services.content.for_locale(locale_name)
+    locale = services.content.for_locale(locale_name, platform)
     settings = services.settings
     if kind == ids.CHECKIN_KIND_STAGE and stage_id in locale.stages:
         return stage_message(
@@ -139,6 +140,7 @@ class _OwnRow:
     meeting_id: int | None
     person_id: int
     locale_name: str | None
+    platform: str
     channel_id: str | None
     message_ts: str | None
 
@@ -162,6 +164,7 @@ def _own_row(services: Services, ref: PersonRef, checkin_id: int | None) -> _Own
             meeting_id=checkin.meeting_id,
             person_id=person.id,
             locale_name=person.locale,
+            platform=person.platform,
             channel_id=checkin.channel_id,
             message_ts=checkin.message_ts,
         )
@@ -177,6 +180,7 @@ def _recompose(services: Services, row: _OwnRow) -> Message | None:
             person_id=row.person_id,
             meeting_id=row.meeting_id,
             locale_name=row.locale_name,
+            platform=row.platform,
         )
     except (NothingToSay, RecipientUnreachable):
         return None

@@ -18,7 +18,9 @@ def choose(
     now = services.clock()
     with services.sessions.begin() as session:
         clicked = find_clicked(session, ref, checkin_id)
-        locale = services.content.for_locale(clicked.person.locale if clicked else None)
+        locale = services.content.for_locale(
+            clicked.person.locale if clicked else None, ref.platform
+        )
         if clicked is None or choice not in ids.STAGE_CHOICES:
             return ChoiceReply(note=locale.text("button_expired"))
         person, checkin, journey = clicked.person, clicked.checkin, clicked.journey

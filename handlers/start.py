@@ -30,7 +30,7 @@ def _start_or_resume(services: Services, ref: PersonRef) -> CommandReply:
     with services.sessions.begin() as session:
         known = people.start_facts(session, ref=ref)
         facts = known or people.create_person_for_start(session, ref=ref, now=now)
-        locale = services.content.for_locale(facts.locale)
+        locale = services.content.for_locale(facts.locale, ref.platform)
         # Typed again and again, the command brings the step back as a new message each time
         # the last one has gone out. Someone seen for the first time has queued nothing yet:
         # their command is answered without the look.

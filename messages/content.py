@@ -7,6 +7,9 @@ import re
 from dataclasses import dataclass
 
 DEFAULT_LOCALE = "en"
+# The platforms a person may be on; each locale folder holds one file of the texts that differ
+# between them (slack.toml, teams.toml). bot.core.models.Platform uses the same names.
+PLATFORMS = ("slack", "teams")
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,10 @@ class Timing:
 
 @dataclass(frozen=True)
 class LocaleContent:
+    """One locale's texts as a person on one platform reads them."""
+
     locale: str
+    platform: str
     stages: dict[str, Stage]
     ui: dict[str, str]
     checkins: dict[str, dict[str, str]]
@@ -58,21 +64,25 @@ class LocaleContent:
 class Content:
     stage_order: tuple[str, ...]
     safety_net_stage: str
-    locales: dict[str, LocaleContent]
+    # Each locale folder's texts, per platform.
+    locales: dict[str, dict[str, LocaleContent]]
     timing: Timing = Timing()
     feedback_helper_stage: str | None = None
     goals_helper_stage: str | None = None
     manager_helper_stage: str | None = None
 
-    def for_locale(self, tag: str | None) -> LocaleContent:
-        """The best folder for a Slack locale like "fr-FR": fr-FR, then fr, then English."""
+    def for_locale(self, tag: str | None, platform: str) -> LocaleContent:
+        """The texts for a person on `platform` (one of PLATFORMS) whose language tag is `tag`:
+        the best folder for "fr-FR" is fr-FR, then fr, then English."""
+        if platform not in PLATFORMS:
+            raise ValueError(f"no texts for the platform {platform!r}")
         if tag:
             normalized = tag.replace("_", "-")
             for candidate in (normalized, normalized.split("-")[0]):
-                for name, locale in self.locales.items():
+                for name, variants in self.locales.items():
                     if name.lower() == candidate.lower():
-                        return locale
-        return self.locales[DEFAULT_LOCALE]
+                        return variants[platform]
+        return self.locales[DEFAULT_LOCALE][platform]
 
     def position(self, stage_id: str) -> int:
         """1-based position of a stage; stages no longer in the order count as the first."""

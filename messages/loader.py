@@ -7,7 +7,15 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from messages.content import DEFAULT_LOCALE, Content, LocaleContent, Stage, StageLink, Timing
+from messages.content import (
+    DEFAULT_LOCALE,
+    PLATFORMS,
+    Content,
+    LocaleContent,
+    Stage,
+    StageLink,
+    Timing,
+)
 from messages.schema import (
     BODY_LIMIT,
     CHECKIN_KEYS,
@@ -40,7 +48,7 @@ def load_content(root: Path | None = None) -> Content:
     if not isinstance(safety_stage, str) or safety_stage not in order:
         raise ContentError(f"{journey_file}: field 'safety_net_stage' is not one of 'stages'")
 
-    locales: dict[str, LocaleContent] = {}
+    locales: dict[str, dict[str, LocaleContent]] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and (p / "ui.toml").exists()):
         locales[folder.name] = _load_locale(folder, tuple(order))
     if DEFAULT_LOCALE not in locales:
@@ -98,46 +106,94 @@ def _bad_field(path: Path, field: str, expected: str) -> ContentError:
     return ContentError(f"{path}: field '{field}' must be {expected}")
 
 
-def _load_locale(folder: Path, order: tuple[str, ...]) -> LocaleContent:
-    ui_file = folder / "ui.toml"
-    raw_ui = _read_toml(ui_file)
-    ui: dict[str, str] = {}
-    for key, allowed in UI_KEYS.items():
-        value = raw_ui.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise ContentError(f"{ui_file}: field '{key}' is missing or empty")
-        _check_placeholders(value, allowed, ui_file, key)
-        ui[key] = value.strip()
-    unknown = set(raw_ui) - set(UI_KEYS)
-    if unknown:
-        raise ContentError(f"{ui_file}: unknown field(s) {', '.join(sorted(unknown))}")
-    if len([d for d in ui["weekdays"].split(",") if d.strip()]) != 7:
-        raise ContentError(f"{ui_file}: field 'weekdays' must name seven days, Monday first")
+def _load_locale(folder: Path, order: tuple[str, ...]) -> dict[str, LocaleContent]:
+    """The folder's texts once per platform: the shared files with that platform's own.
 
+    A folder without any platform file (slack.toml, teams.toml) says everything the same way
+    on every platform: all its texts are in the shared files (a copy edited before the
+    platform files existed still loads).
+    """
+    ui_file = folder / "ui.toml"
+    shared = {
+        "ui": _read_toml(ui_file),
+        # Read here only to find texts kept in both places; a missing file is named below.
+        "checkins": _read_if_there(folder / "checkins.toml"),
+        "meetings": _read_if_there(folder / "meetings.toml"),
+    }
+    files = {platform: folder / f"{platform}.toml" for platform in PLATFORMS}
+    variants: dict[str, dict[str, Any]] = {platform: {} for platform in PLATFORMS}
+    if any(path.exists() for path in files.values()):
+        variants = {platform: _read_platform_file(path) for platform, path in files.items()}
+    _check_variants(folder, shared, variants)
+    ui = {
+        platform: _load_ui(ui_file, shared["ui"], files[platform], variant)
+        for platform, variant in variants.items()
+    }
+    shared["checkins"] = _read_toml(folder / "checkins.toml")
+    shared["meetings"] = _read_toml(folder / "meetings.toml")
     stages = {
         stage_id: _load_stage(folder / "stages" / f"{stage_id}.toml", stage_id)
         for stage_id in order
     }
-    checkins = _load_sections(folder / "checkins.toml", CHECKIN_KEYS)
-    meetings = {
-        f"meeting_{section}": texts
-        for section, texts in _load_sections(folder / "meetings.toml", MEETING_KEYS).items()
+    return {
+        platform: LocaleContent(
+            locale=folder.name,
+            platform=platform,
+            stages=stages,
+            ui=ui[platform],
+            checkins=_load_checkins(folder, shared, files[platform], variant),
+        )
+        for platform, variant in variants.items()
     }
-    return LocaleContent(
-        locale=folder.name, stages=stages, ui=ui, checkins={**checkins, **meetings}
+
+
+def _load_ui(
+    path: Path, raw: dict[str, Any], variant_file: Path, variant: dict[str, Any]
+) -> dict[str, str]:
+    own = variant.get("ui", {})
+    ui: dict[str, str] = {}
+    for key, allowed in UI_KEYS.items():
+        where, value = (variant_file, own[key]) if key in own else (path, raw.get(key))
+        name = f"ui.{key}" if key in own else key
+        if not isinstance(value, str) or not value.strip():
+            raise ContentError(f"{where}: field '{name}' is missing or empty")
+        _check_placeholders(value, allowed, where, name)
+        ui[key] = value.strip()
+    unknown = set(raw) - set(UI_KEYS)
+    if unknown:
+        raise ContentError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
+    if len([d for d in ui["weekdays"].split(",") if d.strip()]) != 7:
+        raise ContentError(f"{path}: field 'weekdays' must name seven days, Monday first")
+    return ui
+
+
+def _load_checkins(
+    folder: Path, shared: dict[str, dict[str, Any]], variant_file: Path, variant: dict[str, Any]
+) -> dict[str, dict[str, str]]:
+    checkins = _load_sections(
+        folder / "checkins.toml", shared["checkins"], CHECKIN_KEYS, variant_file, variant
     )
+    meetings = _load_sections(
+        folder / "meetings.toml", shared["meetings"], MEETING_KEYS, variant_file, variant
+    )
+    return {**checkins, **{f"meeting_{section}": texts for section, texts in meetings.items()}}
 
 
 def _load_sections(
-    path: Path, spec: dict[str, dict[str, frozenset[str]]]
+    path: Path,
+    data: dict[str, Any],
+    spec: dict[str, dict[str, frozenset[str]]],
+    variant_file: Path,
+    variant: dict[str, Any],
 ) -> dict[str, dict[str, str]]:
-    data = _read_toml(path)
     unknown = set(data) - set(spec)
     if unknown:
         raise ContentError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
+    part = path.stem  # "checkins" or "meetings": the table of a platform file that overrides
     sections: dict[str, dict[str, str]] = {}
     for section, keys in spec.items():
         table = data.get(section)
+        own = variant.get(part, {}).get(section, {})
         if not isinstance(table, dict):
             raise ContentError(f"{path}: section [{section}] is missing")
         extra = set(table) - set(keys)
@@ -145,20 +201,108 @@ def _load_sections(
             raise ContentError(f"{path}: unknown field(s) {section}.{', '.join(sorted(extra))}")
         texts: dict[str, str] = {}
         for key, allowed in keys.items():
-            value = table.get(key)
+            if key in own:
+                where, name, value = variant_file, f"{part}.{section}.{key}", own[key]
+            else:
+                where, name, value = path, f"{section}.{key}", table.get(key)
             if not isinstance(value, str) or not value.strip():
-                raise ContentError(f"{path}: field '{section}.{key}' is missing or empty")
+                raise ContentError(f"{where}: field '{name}' is missing or empty")
             limit = SHORT_LIMITS.get(
                 (section, key), 75 if key.startswith("button_") else BODY_LIMIT
             )
             if len(value.strip()) > limit:
-                raise ContentError(
-                    f"{path}: field '{section}.{key}' is longer than {limit} characters"
-                )
-            _check_placeholders(value, allowed, path, f"{section}.{key}")
+                raise ContentError(f"{where}: field '{name}' is longer than {limit} characters")
+            _check_placeholders(value, allowed, where, name)
             texts[key] = value.strip()
         sections[section] = texts
     return sections
+
+
+def _read_if_there(path: Path) -> dict[str, Any]:
+    return _read_toml(path) if path.exists() else {}
+
+
+def _read_platform_file(path: Path) -> dict[str, Any]:
+    """A platform's own texts: [ui], [checkins.<section>] and [meetings.<section>] tables of
+    the keys the shared files leave to each platform."""
+    data = _read_toml(path)
+    unknown = set(data) - {"ui", "checkins", "meetings"}
+    if unknown:
+        raise ContentError(
+            f"{path}: unknown table(s) {', '.join(sorted(unknown))} "
+            "(allowed: [ui], [checkins.<section>], [meetings.<section>])"
+        )
+    specs = {"checkins": CHECKIN_KEYS, "meetings": MEETING_KEYS}
+    for part in ("ui", "checkins", "meetings"):
+        if not isinstance(data.get(part, {}), dict):
+            raise ContentError(f"{path}: '{part}' must be a table")
+    for key in data.get("ui", {}):
+        if key not in UI_KEYS:
+            raise ContentError(f"{path}: unknown field 'ui.{key}'")
+    for part, spec in specs.items():
+        for section, table in data.get(part, {}).items():
+            if section not in spec or not isinstance(table, dict):
+                raise ContentError(f"{path}: unknown section [{part}.{section}]")
+            for key in table:
+                if key not in spec[section]:
+                    raise ContentError(f"{path}: unknown field '{part}.{section}.{key}'")
+    return data
+
+
+def _variant_texts(data: dict[str, Any]) -> dict[str, object]:
+    """A platform file's texts by their dotted name: "ui.help_body", "checkins.goals_nudge.x"."""
+    texts: dict[str, object] = {f"ui.{key}": value for key, value in data.get("ui", {}).items()}
+    for part in ("checkins", "meetings"):
+        for section, table in data.get(part, {}).items():
+            texts.update({f"{part}.{section}.{key}": value for key, value in table.items()})
+    return texts
+
+
+def _check_variants(
+    folder: Path, shared: dict[str, dict[str, Any]], variants: dict[str, dict[str, Any]]
+) -> None:
+    """A text that differs per platform has one version in every platform file, each with the
+    same placeholders, and none in the shared files (where a translator would look first)."""
+    texts = {platform: _variant_texts(data) for platform, data in variants.items()}
+    every = sorted({name for found in texts.values() for name in found})
+    for name in every:
+        for platform, found in texts.items():
+            if name not in found:
+                others = ", ".join(f"{p}.toml" for p, t in texts.items() if name in t)
+                raise ContentError(
+                    f"{folder / f'{platform}.toml'}: field '{name}' is missing: {others} "
+                    "has it, and a text that differs per platform needs a version for each"
+                )
+        part, _, rest = name.partition(".")
+        section, _, key = rest.rpartition(".")
+        table = shared[part].get(section, {}) if section else shared[part]
+        if isinstance(table, dict) and key in table:
+            shared_file = folder / f"{part}.toml"
+            shown = f"{section}.{key}" if section else key
+            raise ContentError(
+                f"{shared_file}: field '{shown}' is also in "
+                f"{', '.join(f'{p}.toml' for p in texts)}; a text that differs per platform "
+                "lives only there"
+            )
+        used = {platform: _placeholders(found[name]) for platform, found in texts.items()}
+        if len({frozenset(names) for names in used.values()}) > 1:
+            listed = "; ".join(
+                f"{platform}.toml uses {', '.join(sorted(names)) or 'none'}"
+                for platform, names in used.items()
+            )
+            raise ContentError(
+                f"{folder}: field '{name}' has different placeholders per platform ({listed}); "
+                "every platform's version must use the same ones"
+            )
+
+
+def _placeholders(value: object) -> set[str]:
+    if not isinstance(value, str):
+        return set()
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+    except ValueError:
+        return set()  # broken braces: the field's own check names them
 
 
 def _load_stage(path: Path, stage_id: str) -> Stage:

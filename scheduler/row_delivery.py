@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -175,7 +176,7 @@ class RowDelivery(RowLeases):
         """True for the messages `_compose` makes from the content files alone."""
         if job.kind == ids.CHECKIN_KIND_FINISHED:
             return True
-        stages = self.services.content.for_locale(profile.locale).stages
+        stages = self.services.content.for_locale(profile.locale, job.recipient.platform).stages
         return job.kind == ids.CHECKIN_KIND_STAGE and job.stage_id in stages
 
     def _compose(self, job: Job, profile: Profile) -> Message:
@@ -187,11 +188,12 @@ class RowDelivery(RowLeases):
             person_id=job.person_id,
             meeting_id=job.meeting_id,
             locale_name=profile.locale,
+            platform=job.recipient.platform,
         )
 
     async def _retire(self, sender: Sender, job: Job, profile: Profile) -> None:
         assert job.superseded is not None
-        locale = self.services.content.for_locale(profile.locale)
+        locale = self.services.content.for_locale(profile.locale, job.recipient.platform)
         try:
             await sender.replace(
                 job.recipient,
@@ -232,7 +234,8 @@ class RowDelivery(RowLeases):
             )
             await asyncio.to_thread(self._fail, job, reason, pause=False)
             return SendOutcome.FAILED
-        backoff = min(30 * 2 ** (job.attempts - 1), 3600)
+        # Exponential, with jitter: rows that failed together are not retried together.
+        backoff = min(30 * 2 ** (job.attempts - 1), 3600) * random.uniform(0.5, 1.0)
         due = self.services.clock() + timedelta(seconds=max(error.retry_after, backoff))
         logger.info("check-in %s: retry at %s (%s)", job.checkin_id, due.isoformat(), reason)
         await asyncio.to_thread(self._release, job, due, reason, maybe_posted, False, profile)

@@ -14,7 +14,7 @@ from bot.core.config import ConfigError, Settings
 from bot.core.db import make_sessions
 from bot.core.encryption import TokenCipher
 from bot.core.migrate import ready_engine
-from bot.core.models import Workspace
+from bot.core.models import Platform, Workspace
 from bot.core.report import Month, ReportRangeError, Scope, build_report, count_people, report_range
 from bot.core.storage.checkins import list_checkins
 from bot.core.working_calendar import parse_hours, parse_weekdays, person_zone
@@ -162,7 +162,7 @@ def print_report(
     if as_json:
         print(json.dumps(report.as_json(), indent=2), file=out)
         return 0
-    locale = load_content(settings.content_dir).for_locale(None)
+    locale = load_content(settings.content_dir).for_locale(None, Platform.SLACK)
     print(locale.text("report_intro", min_cell=report.min_cell), file=out)
     print(file=out)
     print(report_table(report, locale), file=out)

@@ -123,7 +123,7 @@ def build_runtime(
         oauth_flow=installs.flow if installs else None,
         # An AsyncAuthorize (Bolt's own kind) may answer None; the parameter's type says not.
         authorize=installs.authorize if installs else None,  # type: ignore[arg-type]
-        user_facing_authorize_error_message=services.content.for_locale(None).text(
+        user_facing_authorize_error_message=services.content.for_locale(None, Platform.SLACK).text(
             "not_installed", app_name=settings.display_name
         ),
     )

@@ -23,6 +23,7 @@ from bot.core.config import ConfigError, Settings
 from bot.core.encryption import TokenCipher
 from bot.core.metrics import Metrics, start_metrics_listener
 from bot.core.migrate import ready_engine
+from bot.core.models import Platform
 from bot.slack.installations import stored_tokens_open
 from handlers.locale_lookup import checkin_locale
 from scheduler.row_leases import SendOutcome
@@ -233,7 +234,9 @@ async def _send_woken(runtime: Runtime, checkin_id: int, reply_to: str | None) -
         outcome = await runtime.dispatcher.send_now(checkin_id)
         if outcome is not SendOutcome.FAILED or reply_to is None:
             return
-        locale = await asyncio.to_thread(checkin_locale, runtime.services, checkin_id)
+        locale = await asyncio.to_thread(
+            checkin_locale, runtime.services, checkin_id, Platform.SLACK
+        )
         text = locale.text("ack_dm_failed", app_name=runtime.services.settings.display_name)
         await AsyncWebhookClient(reply_to).send(
             text=text, response_type="ephemeral", replace_original=False

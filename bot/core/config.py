@@ -35,6 +35,8 @@ DEFAULT_TEAMS_SERVICE_URL_HOSTS = (
 # their OneDrive for Business, <tenant>-my.sharepoint.com (bot.teams.file_upload).
 DEFAULT_TEAMS_UPLOAD_HOSTS = ("sharepoint.com",)
 
+DEFAULT_TEAMS_REQUESTS_PER_SECOND = 40.0
+
 DEFAULT_RETENTION_DAYS = 365
 # Shorter than a month would purge journeys between two ordinary check-ins.
 MIN_RETENTION_DAYS = 30
@@ -124,6 +126,9 @@ class Settings:
     teams_upload_hosts: tuple[str, ...] = DEFAULT_TEAMS_UPLOAD_HOSTS
     # Who may prepare a feedback meeting for anyone in Teams: Entra ID (AAD) object ids.
     teams_manager_ids: frozenset[str] = frozenset()
+    # What every sending process of the deployment together sends to one tenant per second
+    # (bot.teams.send_budget; Microsoft's limit per app per tenant is 50).
+    teams_requests_per_second: float = DEFAULT_TEAMS_REQUESTS_PER_SECOND
 
     @property
     def teams_enabled(self) -> bool:

@@ -21,6 +21,7 @@ from bot.core.config import (
     DEFAULT_SLACK_AUTHORIZE_URL,
     DEFAULT_TEAMS_LOGIN_URL,
     DEFAULT_TEAMS_OPENID_METADATA_URL,
+    DEFAULT_TEAMS_REQUESTS_PER_SECOND,
     DEFAULT_TEAMS_SERVICE_URL,
     MIN_REPORT_MIN_CELL,
     MIN_RETENTION_DAYS,
@@ -247,6 +248,11 @@ def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "teams_allowed_tenants": tenants,
         "teams_service_url_hosts": hosts,
         "teams_upload_hosts": _upload_hosts(get("TEAMS_UPLOAD_HOSTS")),
+        "teams_requests_per_second": _positive_number(
+            get("NOTPROMOTED_TEAMS_REQUESTS_PER_SECOND"),
+            "NOTPROMOTED_TEAMS_REQUESTS_PER_SECOND",
+            DEFAULT_TEAMS_REQUESTS_PER_SECOND,
+        ),
     }
 
 

@@ -55,6 +55,7 @@ class Composer(Protocol):
         person_id: int,
         meeting_id: int | None,
         locale_name: str | None,
+        platform: str,
     ) -> Message:
         """The message of one row, for the person it goes to (NothingToSay if it is gone)."""
         ...

@@ -109,6 +109,9 @@ class DemoPlayer:
             slack_api_url=self.standin.api_url,
             database_url=f"sqlite:///{folder / 'demo.db'}",
             secret_key=secrets.token_urlsafe(32),
+            # One message at a time: messages due in the same minute (a person's and their
+            # manager's) print in the order they are due, the same on every run.
+            dispatch_concurrency=1,
         )
         engine = make_engine(settings.database_url)
         upgrade(engine)

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import ids
 from bot.core.dependencies import Services
+from bot.core.models import Platform
 from bot.core.storage import events
 from bot.core.work_in_flight import WorkInFlight
 from bot.slack.interaction_listeners import InteractionListeners
@@ -148,7 +149,7 @@ class SlackListeners:
         note = (
             locale.text("button_expired")
             if locale
-            else self.services.content.for_locale(None).text("button_expired")
+            else self.services.content.for_locale(None, Platform.SLACK).text("button_expired")
         )
         await self.replies.update_clicked(body, client, respond, note)
 

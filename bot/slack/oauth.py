@@ -125,7 +125,7 @@ class InstallFlow(AsyncOAuthFlow):
 
     async def build_install_page_html(self, url: str, request: AsyncBoltRequest) -> str:
         return build_install_page(
-            self.services.content.for_locale(None),
+            self.services.content.for_locale(None, Platform.SLACK),
             app_name=self.services.settings.display_name,
             authorize_url=url,
         )
@@ -147,7 +147,7 @@ class InstallFlow(AsyncOAuthFlow):
 
 def failure_page(services: Services, reason_key: str, status: int) -> BoltResponse:
     html = build_install_failed_page(
-        services.content.for_locale(None),
+        services.content.for_locale(None, Platform.SLACK),
         app_name=services.settings.display_name,
         reason_key=reason_key,
         install_path=INSTALL_PATH,
@@ -178,7 +178,7 @@ class _Callbacks:
                 logger.exception("could not audit the installation in %s", place)
         logger.info("installed in %s", place)
         html = build_installed_page(
-            self.services.content.for_locale(None),
+            self.services.content.for_locale(None, Platform.SLACK),
             app_name=self.services.settings.display_name,
             team=installation.team_name or installation.enterprise_name or place or "",
         )

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.dependencies import Services
+from bot.core.models import Platform
 from bot.core.person_ref import PersonRef
 from bot.slack.blocks import (
     build_home_view,
@@ -40,7 +41,7 @@ class SlackReplies:
         self.services = services
         self.dispatcher = dispatcher
         # Said when the database does not answer, so in the default language: no locale known.
-        self.unavailable = services.content.for_locale(None).text("ack_unavailable")
+        self.unavailable = services.content.for_locale(None, Platform.SLACK).text("ack_unavailable")
 
     async def after_click(
         self,

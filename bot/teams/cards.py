@@ -4,12 +4,14 @@ Text goes into TextRuns, which Teams shows as plain text: nothing a person typed
 markdown. People named in a text (messages.model.mention) show as their names from `names`.
 Choices are Action.Execute, so Teams sends an invoke and the answer replaces the card in
 place; buttons that open a form are Action.Submit with task/fetch, so Teams opens a dialog.
+Only what Teams documents for desktop, web and mobile is used (docs/teams-cards.md; the
+allow-list is tests/bot/teams/test_card_support.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from microsoft_teams.cards import (
     ActionSet,
@@ -112,10 +114,9 @@ def _body(message: Message, names: Mapping[str, str]) -> list[CardElement]:
 
 
 def _action(button: Button, checkin_id: int | None) -> Action:
+    """A button as an action. Without a style: Teams documents positive and destructive
+    action styling as not supported (docs/teams-cards.md)."""
     title = button.label[:BUTTON_LABEL_LIMIT]
-    style: Literal["positive", "destructive"] | None = (
-        "positive" if button.style == "primary" else "destructive" if button.style else None
-    )
     if button.action in ids.OPENS_A_FORM:
         data: dict[str, Any] = {
             "msteams": {"type": "task/fetch"},
@@ -128,7 +129,7 @@ def _action(button: Button, checkin_id: int | None) -> Action:
     data = {"action": button.action, "value": button.value}
     if checkin_id is not None:
         data[CHECKIN_KEY] = checkin_id
-    return ExecuteAction(title=title, verb=button.action, data=data, style=style)
+    return ExecuteAction(title=title, verb=button.action, data=data)
 
 
 def _card(body: list[CardElement], actions: list[Action], *, fallback: str) -> Card:

@@ -27,6 +27,7 @@ from microsoft_teams.api.models import Action
 from microsoft_teams.apps import ActivityContext
 
 from bot.core.dependencies import Services
+from bot.core.models import Platform
 from bot.core.person_ref import PersonRef
 from bot.teams.activity_reading import chat_of
 from bot.teams.file_cards import file_consent_attachment, file_info_attachment, file_message
@@ -92,7 +93,7 @@ class ExportFile:
             locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
         except Exception:
             logger.exception("could not read the person's language")
-            locale = self.services.content.for_locale(None)
+            locale = self.services.content.for_locale(None, Platform.TEAMS)
         if answer.action != Action.ACCEPT:
             await self._say(ctx, ref, locale, "teams_export_declined")
             return

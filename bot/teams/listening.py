@@ -13,6 +13,7 @@ from microsoft_teams.apps import ActivityContext
 
 from bot.core.checkin_planning import replan_for_person
 from bot.core.dependencies import Services
+from bot.core.models import Platform
 from bot.core.person_ref import PersonRef
 from bot.core.work_in_flight import WorkInFlight
 from bot.teams.activity_reading import Chat, chat_of
@@ -34,7 +35,7 @@ class TeamsListening:
         self.sender = sender
         self.directory = TeamsDirectory(services)
         self.export_file = ExportFile(services, sender)
-        self.default = services.content.for_locale(None)
+        self.default = services.content.for_locale(None, Platform.TEAMS)
         self.unavailable = self.default.text("ack_unavailable")
         # Work that goes on after Teams has its answer.
         self.work = WorkInFlight()

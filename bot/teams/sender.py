@@ -5,8 +5,10 @@ attempt whose outcome is unknown it asks `find_delivered` before posting again. 
 read its personal chats back through the Bot Connector (that needs Microsoft Graph and chat
 read permissions this app does not ask for), so for Teams that answer is always "not found":
 only a post that was sent and then lost its answer (a read timeout, a dropped connection, a
-crash before the row was marked sent) can arrive twice. Failures that surely sent nothing (no
-connection, no token, a 4xx/5xx answer) are retried without that doubt.
+crash before the row was marked sent, a 500/502/504 answer) can arrive twice. Failures that
+surely sent nothing (no connection, no token, a refusal: 429, 412, 503, another 4xx) are
+retried without that doubt. Sends to a tenant keep within the deployment's budget for it
+(bot.teams.send_budget).
 """
 
 from __future__ import annotations
@@ -33,21 +35,37 @@ from bot.core.delivery import (
 from bot.core.dependencies import Services
 from bot.core.models import Person, Platform, TeamsConversation
 from bot.core.person_ref import PersonRef
+from bot.core.storage import heartbeats
 from bot.teams.app_tokens import TokenUnavailable
 from bot.teams.cards import Card, build_card, card_attachment
 from bot.teams.conversations import conversation_of, names_of
+from bot.teams.send_budget import TenantBudget
 from messages.model import MENTION, Message
 
 # Answers that say this person cannot be reached this way: the app was removed, the user left.
 UNREACHABLE_STATUSES = frozenset({403, 404, 410})
+# Answers after which the message may or may not be in the chat.
+UNCLEAR_STATUSES = frozenset({500, 502, 504})
 
 T = TypeVar("T")
 
 
 class TeamsSender:
-    def __init__(self, services: Services, api: ApiClient) -> None:
+    def __init__(
+        self, services: Services, api: ApiClient, budget: TenantBudget | None = None
+    ) -> None:
         self.services = services
         self.api = api
+        self.budget = budget or TenantBudget(
+            services.settings.teams_requests_per_second, self._living_senders
+        )
+
+    async def _living_senders(self) -> int:
+        def count() -> int:
+            with self.services.sessions.begin() as session:
+                return heartbeats.count_living(session, now=self.services.clock())
+
+        return await asyncio.to_thread(count)
 
     async def fetch_profile(self, recipient: Recipient) -> Profile:
         """What the person's Teams client last told us: its time zone and language."""
@@ -69,6 +87,7 @@ class TeamsSender:
         activity.from_ = Account(id=row.bot_id)
         activity.conversation = ConversationAccount(id=row.conversation_id)
         api = self._api_for(row.service_url)
+        await self.budget.take(ref.workspace_id)
         sent = await _call(api.conversations.create_activity(row.conversation_id, activity))
         if not sent.id:
             raise DeliveryDeferred("the Bot Connector returned no activity id")
@@ -87,6 +106,7 @@ class TeamsSender:
             raise RecipientUnreachable("no stored conversation for that card")
         service_url, tenant = found
         card = await self.card_for(tenant, message)
+        await self.budget.take(tenant)
         await self.update(service_url, channel_id, message_ts, message, card)
 
     async def update(
@@ -113,7 +133,7 @@ class TeamsSender:
         wanted = self._names_in(message)
         with self.services.sessions.begin() as session:
             known = names_of(session, tenant_id=tenant_id, user_ids=wanted)
-        fallback = self.services.content.for_locale(None).text("teams_someone")
+        fallback = self.services.content.for_locale(None, Platform.TEAMS).text("teams_someone")
         return {**{user: fallback for user in wanted}, **known, "": fallback}
 
     def _names_in(self, message: Message) -> set[str]:
@@ -172,7 +192,11 @@ async def _call(request: Awaitable[T]) -> T:
         if status in UNREACHABLE_STATUSES:
             raise RecipientUnreachable(f"teams answered {status}") from None
         retry_after = _retry_after(error.response) if status in (429, 503) else 0.0
-        raise DeliveryDeferred(f"teams answered {status}", retry_after) from None
+        # A server error past Teams' front door (500, 502, 504) does not say whether the
+        # message was taken; a refusal (429, 412, 503, another 4xx) says it was not.
+        raise DeliveryDeferred(
+            f"teams answered {status}", retry_after, maybe_delivered=status in UNCLEAR_STATUSES
+        ) from None
     except TokenUnavailable as error:
         raise DeliveryDeferred(f"no token for the Bot Connector: {error}") from None
     except (httpx.ConnectError, httpx.ConnectTimeout) as error:  # nothing was sent

@@ -28,7 +28,7 @@ T0 = datetime(2025, 1, 6, 10, tzinfo=UTC)  # a Monday, 10:00 UTC: inside working
 KEY = "handler-tests-secret-key-0123456789"
 TEAM = "T0HANDLERS"
 CONTENT: Content = load_content()
-EN: LocaleContent = CONTENT.for_locale("en")
+EN: LocaleContent = CONTENT.for_locale("en", "slack")
 
 Row = TypeVar("Row", bound=SQLModel)
 

@@ -89,7 +89,7 @@ def test_every_button_route_is_reachable_from_teams(action: str) -> None:
 
 @pytest.mark.parametrize("form_id", sorted(FORMS))
 def test_every_form_route_is_reachable_from_both_platforms(form_id: str) -> None:
-    locale = load_content(None).for_locale(None)
+    locale = load_content(None).for_locale(None, "slack")
     form = draw(FORMS[form_id], locale)
     modal = build_modal(form)
     assert ROUTED_FORMS.match(modal["callback_id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tomllib
@@ -56,7 +57,7 @@ def test_packaged_content_has_ten_stages_in_journey_order(content: Content) -> N
     assert content.stage_order[0] == "pause"
     assert content.stage_order[-1] == "look-ahead"
     assert content.safety_net_stage == "pause"
-    english = content.for_locale("en")
+    english = content.for_locale("en", "slack")
     assert tuple(english.stages) == JOURNEY_ORDER
     assert all(english.stages[stage].id == stage for stage in JOURNEY_ORDER)
 
@@ -65,12 +66,12 @@ def test_the_copy_fixture_loads_like_the_packaged_content(tree: Path, content: C
     assert not list(tree.rglob("*.py"))
     copied = load_content(tree)
     assert copied.stage_order == content.stage_order
-    assert copied.for_locale("en").stages == content.for_locale("en").stages
+    assert copied.for_locale("en", "slack").stages == content.for_locale("en", "slack").stages
 
 
 @pytest.mark.parametrize("stage_id", JOURNEY_ORDER)
 def test_every_stage_has_title_body_and_todo(content: Content, stage_id: str) -> None:
-    stage = content.for_locale("en").stages[stage_id]
+    stage = content.for_locale("en", "slack").stages[stage_id]
     assert stage.title.strip()
     assert stage.body.strip()
     assert stage.todo.strip()
@@ -79,14 +80,14 @@ def test_every_stage_has_title_body_and_todo(content: Content, stage_id: str) ->
 
 @pytest.mark.parametrize("stage_id", JOURNEY_ORDER)
 def test_every_body_is_readable_in_a_minute(content: Content, stage_id: str) -> None:
-    body = content.for_locale("en").stages[stage_id].body
+    body = content.for_locale("en", "slack").stages[stage_id].body
     assert len(body) < 1000
     assert len(body.split()) < 200
 
 
 @pytest.mark.parametrize("stage_id", JOURNEY_ORDER)
 def test_every_todo_is_one_sentence(content: Content, stage_id: str) -> None:
-    todo = content.for_locale("en").stages[stage_id].todo
+    todo = content.for_locale("en", "slack").stages[stage_id].todo
     assert "\n" not in todo
     assert todo[0].isupper()
     assert todo.endswith((".", "?"))
@@ -96,7 +97,7 @@ def test_every_todo_is_one_sentence(content: Content, stage_id: str) -> None:
 
 @pytest.mark.parametrize("stage_id", JOURNEY_ORDER)
 def test_no_stage_uses_dismissive_words_or_exclamations(content: Content, stage_id: str) -> None:
-    stage = content.for_locale("en").stages[stage_id]
+    stage = content.for_locale("en", "slack").stages[stage_id]
     texts = [stage.title, stage.body, stage.todo, *(link.text for link in stage.links)]
     for text in texts:
         assert "!" not in text
@@ -106,11 +107,11 @@ def test_no_stage_uses_dismissive_words_or_exclamations(content: Content, stage_
 
 @pytest.mark.parametrize("tag", ["en-GB", "en_US", "EN", None, "", "xx-YY", "de"])
 def test_for_locale_falls_back_to_english(content: Content, tag: str | None) -> None:
-    assert content.for_locale(tag).locale == "en"
+    assert content.for_locale(tag, "slack").locale == "en"
 
 
 def test_ui_text_fills_placeholders(content: Content) -> None:
-    english = content.for_locale("en")
+    english = content.for_locale("en", "slack")
     assert english.text("step_note", number=1, total=10) == "Step 1 of 10"
     assert english.weekdays[0] == "Monday"
     assert len(english.weekdays) == 7
@@ -287,7 +288,7 @@ def test_a_shorter_journey_loads(tree: Path) -> None:
     loaded = load_content(tree)
     assert loaded.stage_order == ("goals", "pause")
     assert loaded.safety_net_stage == "goals"
-    assert set(loaded.for_locale("en").stages) == {"goals", "pause"}
+    assert set(loaded.for_locale("en", "slack").stages) == {"goals", "pause"}
 
 
 def test_missing_english_folder(tree: Path) -> None:
@@ -316,7 +317,7 @@ def french(tree: Path) -> Content:
 
 @pytest.mark.parametrize("tag", ["fr-FR", "fr", "fr_CA", "FR-be"])
 def test_french_tags_get_french_text(french: Content, tag: str) -> None:
-    locale = french.for_locale(tag)
+    locale = french.for_locale(tag, "slack")
     assert locale.locale == "fr"
     assert locale.text("button_next") == "Je suis prêt"
     assert locale.stages["pause"].title == "Prenez un moment"
@@ -324,7 +325,7 @@ def test_french_tags_get_french_text(french: Content, tag: str) -> None:
 
 @pytest.mark.parametrize("tag", ["de-DE", "en-GB", None])
 def test_other_tags_get_english_next_to_french(french: Content, tag: str | None) -> None:
-    locale = french.for_locale(tag)
+    locale = french.for_locale(tag, "slack")
     assert locale.locale == "en"
     assert locale.text("button_next") == "I'm ready for the next step"
     assert locale.stages["pause"].title == "Give yourself a moment before you respond"
@@ -335,8 +336,8 @@ def test_a_region_folder_wins_over_its_language(tree: Path) -> None:
     shutil.copytree(tree / "en", tree / "fr-CA")
     replace_line(tree / "fr-CA" / "ui.toml", "button_stop", 'button_stop = "Arrêter (CA)"')
     loaded = load_content(tree)
-    assert loaded.for_locale("fr-CA").text("button_stop") == "Arrêter (CA)"
-    assert loaded.for_locale("fr-FR").locale == "fr"
+    assert loaded.for_locale("fr-CA", "slack").text("button_stop") == "Arrêter (CA)"
+    assert loaded.for_locale("fr-FR", "slack").locale == "fr"
 
 
 def test_a_broken_second_locale_names_its_own_file(tree: Path) -> None:
@@ -384,3 +385,101 @@ def test_parse_text_of_blank_text_is_empty() -> None:
 
 def test_parse_text_whitespace_only_line_separates_paragraphs() -> None:
     assert parse_text("First.\n   \nSecond.") == (Paragraph("First."), Paragraph("Second."))
+
+
+# -- texts per platform --------------------------------------------------------------------
+
+
+def test_each_platform_reads_its_own_version_of_a_text(content: Content) -> None:
+    slack, teams = content.for_locale("en", "slack"), content.for_locale("en", "teams")
+    assert "/notpromoted" in slack.text("help_body")
+    assert "/notpromoted" not in teams.text("help_body")
+    assert slack.checkin("feedback_notes", "saved") != teams.checkin("feedback_notes", "saved")
+    # Texts that don't differ are the same object's words on both.
+    assert slack.text("step_note", number=1, total=2) == teams.text("step_note", number=1, total=2)
+    assert (slack.platform, teams.platform) == ("slack", "teams")
+
+
+def test_an_unknown_platform_has_no_texts(content: Content) -> None:
+    with pytest.raises(ValueError, match="discord"):
+        content.for_locale("en", "discord")
+
+
+def test_the_platforms_are_the_models_platforms() -> None:
+    from bot.core.models import Platform
+    from messages.content import PLATFORMS
+
+    assert set(PLATFORMS) == {Platform.SLACK, Platform.TEAMS}
+
+
+def test_a_text_one_platform_file_lacks(tree: Path) -> None:
+    teams = tree / "en" / "teams.toml"
+    replace_line(teams, "status_paused", "")
+    message = error_of(tree)
+    assert "teams.toml" in message and "'ui.status_paused' is missing" in message
+    assert "slack.toml has it" in message
+
+
+def test_a_section_text_one_platform_file_lacks(tree: Path) -> None:
+    slack = tree / "en" / "slack.toml"
+    replace_line(slack, "error_unknown", "")
+    message = error_of(tree)
+    assert "slack.toml" in message and "'meetings.invite_form.error_unknown'" in message
+
+
+def test_a_platform_text_also_in_the_shared_file(tree: Path) -> None:
+    ui = tree / "en" / "ui.toml"
+    ui.write_text(ui.read_text(encoding="utf-8") + '\nhelp_body = "Both"\n', encoding="utf-8")
+    message = error_of(tree)
+    assert "ui.toml" in message and "'help_body' is also in slack.toml, teams.toml" in message
+
+
+def test_platform_versions_with_different_placeholders(tree: Path) -> None:
+    teams = tree / "en" / "teams.toml"
+    replace_line(teams, "hours_now", 'hours_now = "Your hours: {hours}."')
+    message = error_of(tree)
+    assert "'ui.hours_now' has different placeholders per platform" in message
+    assert "slack.toml uses days, hours, zone; teams.toml uses hours" in message
+
+
+def test_a_platform_text_with_an_unknown_placeholder(tree: Path) -> None:
+    for name in ("slack", "teams"):
+        replace_line(tree / "en" / f"{name}.toml", "paused", 'paused = "Paused {when}."')
+    message = error_of(tree)
+    assert "slack.toml: field 'ui.paused' uses unknown placeholder(s) when" in message
+
+
+def test_an_unknown_field_in_a_platform_file(tree: Path) -> None:
+    teams = tree / "en" / "teams.toml"
+    teams.write_text(
+        teams.read_text(encoding="utf-8").replace("[ui]\n", '[ui]\nhome_tab_words = "x"\n'),
+        encoding="utf-8",
+    )
+    assert "teams.toml: unknown field 'ui.home_tab_words'" in error_of(tree)
+
+
+def test_a_missing_platform_file_next_to_the_other(tree: Path) -> None:
+    (tree / "en" / "teams.toml").unlink()
+    assert "teams.toml: file is missing" in error_of(tree)
+
+
+def test_a_folder_without_platform_files_says_everything_the_same_way(tree: Path) -> None:
+    """A copy edited before the platform files existed: every text in the shared files."""
+    folder = tree / "en"
+    slack = tomllib.loads((folder / "slack.toml").read_text(encoding="utf-8"))
+    with (folder / "ui.toml").open("a", encoding="utf-8") as ui:
+        for key, text in slack["ui"].items():
+            ui.write(f"\n{key} = {json.dumps(text)}\n")
+    for part in ("checkins", "meetings"):
+        path = folder / f"{part}.toml"
+        text = path.read_text(encoding="utf-8")
+        for section, texts in slack[part].items():
+            lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in texts.items())
+            text = text.replace(f"[{section}]\n", f"[{section}]\n{lines}", 1)
+        path.write_text(text, encoding="utf-8")
+    (folder / "slack.toml").unlink()
+    (folder / "teams.toml").unlink()
+    loaded = load_content(tree)
+    slack_texts, teams_texts = loaded.for_locale("en", "slack"), loaded.for_locale("en", "teams")
+    assert slack_texts.ui == teams_texts.ui == load_content().for_locale("en", "slack").ui
+    assert slack_texts.checkins == teams_texts.checkins

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -83,6 +83,14 @@ def rows_to_rescue(session: Session, *, now: datetime) -> bool:
         select(_CHECKIN.c.id).where(held_by_the_dead(now, now - DEAD_AFTER)).limit(1)
     )
     return found.first() is not None
+
+
+def count_living(session: Session, *, now: datetime) -> int:
+    """How many sending processes live now (those that share a budget, say Teams')."""
+    found = session.connection().execute(
+        select(func.count()).select_from(_HEARTBEAT).where(_HEARTBEAT.c.beat_at >= now - DEAD_AFTER)
+    )
+    return int(found.scalar_one())
 
 
 def forget_the_long_dead(session: Session, *, now: datetime) -> int:

@@ -223,6 +223,13 @@ def test_demo_plays_the_whole_journey_without_any_configuration(clean_env: Path)
     assert "@Sam has prepared a feedback meeting" in out
     assert "Your feedback meeting was accepted" in out
     assert out.count("After the feedback meeting") == 2
+    # Messages due in the same minute print in the order they are due, on every run.
+    follow_ups = [
+        out.index("You planned to follow up with @Alex"),
+        out.index("You and @Sam planned to follow up"),
+        out.rindex("How are your goals going?"),
+    ]
+    assert follow_ups == sorted(follow_ups)
     assert "Traceback" not in out + result.stderr
     assert not (clean_env / "must-not-be-used.db").exists()
     assert list(clean_env.iterdir()) == []

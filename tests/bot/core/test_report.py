@@ -101,7 +101,7 @@ def test_a_month_reads_the_same_in_every_range(
 def test_the_table_hides_small_counts_and_shows_no_totals() -> None:
     counts = {Month(2026, 1): {"journeys_started": 12, "goals_set": 4}}
     report = build_report(counts, [Month(2026, 1), Month(2026, 2)], min_cell=5)
-    table = report_table(report, load_content().for_locale(None))
+    table = report_table(report, load_content().for_locale(None, "slack"))
     lines = table.splitlines()
     assert lines[0].split() == ["Month", "Started", "Feedback", "Goals", "Meetings", "Finished"]
     assert lines[1].split() == ["2026-01", "12", "<5", "<5", "<5", "<5"]

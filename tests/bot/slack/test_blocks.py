@@ -208,7 +208,7 @@ def render_stage(
 ) -> tuple[Message, list[Block]]:
     message = stage_message(
         content=content,
-        locale=content.for_locale("en-GB"),
+        locale=content.for_locale("en-GB", "slack"),
         settings=settings,
         stage_id=stage_id,
         checkin_id=7,
@@ -226,7 +226,7 @@ def test_first_stage_buttons(content: Content) -> None:
     ]
     assert [e["value"] for e in elements] == ["7", "7", "7"]
     assert [e.get("style") for e in elements] == ["primary", None, None]
-    ui = content.for_locale("en").ui
+    ui = content.for_locale("en", "slack").ui
     assert [e["text"]["text"] for e in elements] == [
         ui["button_next"],
         ui["button_snooze"],
@@ -235,7 +235,7 @@ def test_first_stage_buttons(content: Content) -> None:
 
 
 def test_first_stage_header_step_note_and_todo(content: Content) -> None:
-    english = content.for_locale("en")
+    english = content.for_locale("en", "slack")
     _, blocks = render_stage(content, Settings(), "pause")
     assert blocks[0]["type"] == "header"
     assert blocks[0]["text"]["text"] == english.stages["pause"].title
@@ -245,7 +245,7 @@ def test_first_stage_header_step_note_and_todo(content: Content) -> None:
 
 
 def test_first_stage_without_eap_shows_the_safety_net_sentence(content: Content) -> None:
-    english = content.for_locale("en")
+    english = content.for_locale("en", "slack")
     _, blocks = render_stage(content, Settings(), "pause")
     sections = section_texts(blocks)
     assert escape_mrkdwn(english.ui["safety_net"]) in sections
@@ -264,7 +264,7 @@ def test_notification_text_is_neutral(content: Content) -> None:
 
 
 def test_first_stage_with_eap_links_it_once(content: Content) -> None:
-    english = content.for_locale("en")
+    english = content.for_locale("en", "slack")
     url = "https://eap.example/"
     settings = Settings(company_links={"eap": url})
     message, blocks = render_stage(content, settings, "pause")
@@ -278,7 +278,7 @@ def test_first_stage_with_eap_links_it_once(content: Content) -> None:
 
 
 def test_other_stage_shows_its_own_eap_link(content: Content) -> None:
-    english = content.for_locale("en")
+    english = content.for_locale("en", "slack")
     assert [link.key for link in english.stages["resilience"].links] == ["eap"]
     url = "https://eap.example/"
     _, blocks = render_stage(content, Settings(company_links={"eap": url}), "resilience")
@@ -301,7 +301,9 @@ def test_last_stage_has_the_finish_label(content: Content) -> None:
     assert elements[0]["text"]["text"] == "I've read this"
     assert elements[0]["action_id"] == ids.STAGE_NEXT
     assert context_texts(blocks) == ["Step 10 of 10"]
-    assert escape_mrkdwn(content.for_locale("en").ui["safety_net"]) not in section_texts(blocks)
+    assert escape_mrkdwn(content.for_locale("en", "slack").ui["safety_net"]) not in section_texts(
+        blocks
+    )
 
 
 def test_middle_stage_has_the_next_label(content: Content) -> None:

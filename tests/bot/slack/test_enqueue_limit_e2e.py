@@ -14,7 +14,7 @@ from tests.bot.slack.test_meetings_e2e import PERSON, _submit
 from tests.conftest import BotFactory, text_of
 
 OTHER = "U0OTHER"
-EN = load_content().for_locale("en")
+EN = load_content().for_locale("en", "slack")
 DRAFT_TITLE = EN.checkins["feedback_request"]["title"]
 FORM = {"type": "modal", "callback_id": ids.FEEDBACK_FORM, "private_metadata": "{}", "blocks": []}
 REQUEST: dict[str, dict[str, Any]] = {

@@ -13,7 +13,7 @@ from messages.form import draw
 from messages.loader import load_content
 from tests.bot.typed_values import SLACK_PERSON, context_for, typed_values
 
-LOCALE = load_content(None).for_locale(None)
+LOCALE = load_content(None).for_locale(None, "slack")
 
 
 def submitted_state(modal: dict[str, Any]) -> dict[str, Any]:

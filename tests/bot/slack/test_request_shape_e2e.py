@@ -107,7 +107,7 @@ def _submit_shape(bot: RunningBot, view: dict[str, Any], state_values: Any) -> A
 @pytest.mark.parametrize("callback_id", sorted(FORMS))
 def test_every_form_answers_any_state_shape_calmly(start_bot: BotFactory, callback_id: str) -> None:
     bot = start_bot()
-    locale = bot.runtime.services.content.for_locale(None)
+    locale = bot.runtime.services.content.for_locale(None, "slack")
     view = FORMS[callback_id](locale)
     assert view["callback_id"] == callback_id
     for name, shape in SHAPES.items():
@@ -132,7 +132,7 @@ def test_a_view_whose_state_is_not_an_object_is_answered_calmly(
     start_bot: BotFactory, callback_id: str
 ) -> None:
     bot = start_bot()
-    view = FORMS[callback_id](bot.runtime.services.content.for_locale(None))
+    view = FORMS[callback_id](bot.runtime.services.content.for_locale(None, "slack"))
     states: list[Any] = [[], "values", 3, {"values": None}]
     for state in states:
         response = bot.post(*_with_state(view, state))

@@ -41,7 +41,7 @@ def test_the_hours_command_names_a_zone_it_cannot_load(start_bot: BotFactory, zo
 @pytest.mark.parametrize("zone", BAD_ZONES.values(), ids=BAD_ZONES.keys())
 def test_the_home_hours_form_names_a_zone_it_cannot_load(start_bot: BotFactory, zone: str) -> None:
     bot = start_bot()
-    view = build_modal(draw(HOURS, bot.runtime.services.content.for_locale(None)))
+    view = build_modal(draw(HOURS, bot.runtime.services.content.for_locale(None, "slack")))
     values = {
         "hours": {"type": "plain_text_input", "value": "09:00-17:00"},
         "days": {"type": "plain_text_input", "value": "mon-fri"},

@@ -53,6 +53,7 @@ class Sent:
     activity_id: str
     activity: Payload
     updates: list[Payload] = field(default_factory=list)
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def card(self) -> Payload:

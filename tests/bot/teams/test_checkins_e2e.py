@@ -100,6 +100,13 @@ def test_rate_limits_and_server_errors_are_retried_later_and_sent_once(
     assert _sweep_at(teams, row.due_at) == 0
     [row] = _rows(teams, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
     assert row.last_error == "teams answered 500"
+    # A server error does not say whether Teams took the message: it may have gone out.
+    assert row.posting_since is not None
+    teams.cloud.fail_next(Failure(412))
+    assert _sweep_at(teams, row.due_at) == 0
+    [row] = _rows(teams, ids.CHECKIN_KIND_FEEDBACK_NUDGE)
+    assert row.last_error == "teams answered 412"
+    assert row.posting_since is not None  # a refusal now keeps the doubt an earlier try left
     assert _sweep_at(teams, row.due_at) == 1
     assert len(teams.cards(ALEX)) == sent_before + 1
     assert _rows(teams, ids.CHECKIN_KIND_FEEDBACK_NUDGE)[0].status == CheckinStatus.SENT

@@ -19,7 +19,8 @@ def test_installing_keeps_the_conversation_and_greets_once_with_a_begin_button(
     with Session(teams.runtime.engine) as session:
         assert session.exec(select(TeamsConversation)).one().service_url == teams.cloud.service_url
     answer = teams.click(ALEX, welcome, ids.HOME_START).json()
-    assert "direct message" in card_text(answer["value"])
+    said = card_text(answer["value"])
+    assert "Everything here stays between us." in said and "direct message" not in said
     assert not has_button(answer["value"], ids.HOME_START)
     assert "Step 1 of 10" in card_text(teams.cards(ALEX, 2)[1].card)
 

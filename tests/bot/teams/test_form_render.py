@@ -14,7 +14,7 @@ from messages.loader import load_content
 from messages.model import mention
 from tests.bot.typed_values import TEAMS_PERSON, context_for, typed_values
 
-LOCALE = load_content(None).for_locale(None)
+LOCALE = load_content(None).for_locale(None, "teams")
 
 
 def _inputs(card: dict[str, Any]) -> list[dict[str, Any]]:

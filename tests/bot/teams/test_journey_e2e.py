@@ -13,7 +13,7 @@ def test_the_command_starts_the_journey_with_a_stage_card(start_teams: TeamsFact
     teams = start_teams()
     assert teams.say(ALEX, "notpromoted").status_code == 200
     reply, stage = teams.cards(ALEX, 2)
-    assert "direct message" in card_text(reply.card)
+    assert card_text(reply.card) == "Let's begin. Everything here stays between us."
     assert "Step 1 of 10" in card_text(stage.card)
     assert stage.activity["summary"] == "You have a new message from Next Step"
     for choice in ids.STAGE_CHOICES:
