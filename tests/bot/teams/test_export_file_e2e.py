@@ -88,7 +88,7 @@ def test_a_decline_gets_a_kind_note_and_nothing_is_uploaded(teams: TeamsBot) -> 
     offer = _offer(teams)
     assert teams.answer_file(ALEX, offer, "decline").status_code == 200
     note = teams.cards(ALEX, 5)[-1]
-    assert "No file sent. Type export whenever you want it." in card_text(note.card)
+    assert "No file sent. Write export whenever you want it." in card_text(note.card)
     assert teams.cloud.upload_puts() == 0 and teams.cloud.uploads == {}
 
 
