@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -169,6 +170,11 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
                 for e in trail
             ],
         }
+
+
+def export_json(data: dict[str, Any]) -> str:
+    """The export as the file a person receives, the same on every platform."""
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def _when(moment: datetime | date | None) -> str | None:

@@ -128,6 +128,9 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "install_again": "",
         "not_installed": "app_name",
         "teams_someone": "",
+        "teams_export_offer": "",
+        "teams_export_declined": "",
+        "teams_export_failed": "",
     }.items()
 }
 
@@ -151,6 +154,7 @@ _SLACK_ONLY = """
 """
 _TEAMS_ONLY = """
     teams_someone meeting_invite_form.saved_in_teams meeting_invite_form.renewed_in_teams
+    teams_export_offer teams_export_declined teams_export_failed
 """
 SHOWN_ONLY_ON: dict[str, str] = {
     **dict.fromkeys(_SLACK_ONLY.split(), "slack"),

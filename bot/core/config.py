@@ -31,6 +31,9 @@ DEFAULT_TEAMS_SERVICE_URL_HOSTS = (
     "smba.infra.gov.teams.microsoft.us",
     "smba.infra.dod.teams.microsoft.us",
 )
+# Where a person's data export may be uploaded after they accept Teams' file consent card:
+# their OneDrive for Business, <tenant>-my.sharepoint.com (bot.teams.file_upload).
+DEFAULT_TEAMS_UPLOAD_HOSTS = ("sharepoint.com",)
 
 DEFAULT_TEAMS_REQUESTS_PER_SECOND = 40.0
 
@@ -119,6 +122,8 @@ class Settings:
     teams_allowed_tenants: frozenset[str] = frozenset()
     # Where the bot may send (host or host:port, lowercase): see bot.teams.admission.
     teams_service_url_hosts: tuple[str, ...] = DEFAULT_TEAMS_SERVICE_URL_HOSTS
+    # Where a data export may be uploaded: host suffixes (host:port for a loopback fake).
+    teams_upload_hosts: tuple[str, ...] = DEFAULT_TEAMS_UPLOAD_HOSTS
     # Who may prepare a feedback meeting for anyone in Teams: Entra ID (AAD) object ids.
     teams_manager_ids: frozenset[str] = frozenset()
     # What every sending process of the deployment together sends to one tenant per second

@@ -32,6 +32,7 @@ from bot.core.config_teams import (
     _AAD_ID,
     _service_url_hosts,
     _teams_tenants,
+    _upload_hosts,
     service_url_allowed,
     teams_identity_settings,
 )
@@ -246,6 +247,7 @@ def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "teams_manager_ids": frozenset(manager_ids),
         "teams_allowed_tenants": tenants,
         "teams_service_url_hosts": hosts,
+        "teams_upload_hosts": _upload_hosts(get("TEAMS_UPLOAD_HOSTS")),
         "teams_requests_per_second": _positive_number(
             get("NOTPROMOTED_TEAMS_REQUESTS_PER_SECOND"),
             "NOTPROMOTED_TEAMS_REQUESTS_PER_SECOND",

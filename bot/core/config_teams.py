@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from bot.core.config import DEFAULT_TEAMS_SERVICE_URL_HOSTS, ConfigError
+from bot.core.config import (
+    DEFAULT_TEAMS_SERVICE_URL_HOSTS,
+    DEFAULT_TEAMS_UPLOAD_HOSTS,
+    ConfigError,
+)
 from bot.core.teams_credentials import read_certificate
 
 
@@ -37,6 +41,19 @@ def _service_url_hosts(value: str | None) -> tuple[str, ...]:
         raise ConfigError(
             "TEAMS_SERVICE_URL_HOSTS is a comma-separated list of host names (host or "
             f"host:port, no scheme or path), got {bad[0]!r}"
+        )
+    return hosts
+
+
+def _upload_hosts(value: str | None) -> tuple[str, ...]:
+    if value is None or not value.strip():
+        return DEFAULT_TEAMS_UPLOAD_HOSTS
+    hosts = tuple(part.strip().lower().lstrip(".") for part in value.split(",") if part.strip())
+    bad = [host for host in hosts if not _HOST.fullmatch(host) or "." not in host]
+    if bad:
+        raise ConfigError(
+            "TEAMS_UPLOAD_HOSTS is a comma-separated list of host names or domains (like "
+            f"sharepoint.com; no scheme or path), got {bad[0]!r}"
         )
     return hosts
 

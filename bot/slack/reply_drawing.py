@@ -4,7 +4,6 @@ note, private answers, rows sent at once, the App Home published afresh, the exp
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
@@ -25,7 +24,7 @@ from bot.slack.request_reading import names_other_message, quietly
 from handlers import locale_lookup
 from handlers.admin_report import admin_section
 from handlers.clicked import ClickedMessage
-from handlers.export import export_data
+from handlers.export import export_data, export_json
 from handlers.home import home
 from handlers.interaction import Redraw, Reply
 from handlers.outbox import SentCopy
@@ -155,7 +154,7 @@ class SlackReplies:
                 channel=opened["channel"]["id"],
                 filename="my-data.json",
                 title=locale.text("export_comment"),
-                content=json.dumps(data, indent=2, ensure_ascii=False),
+                content=export_json(data),
                 initial_comment=locale.text("export_comment"),
             )
         except Exception:

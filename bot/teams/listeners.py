@@ -5,7 +5,8 @@ first"). An invoke (a card button, a dialog) is answered in its response, as Tea
 the rows it asks to send go out afterwards, from a task. Nothing raises into the SDK: a
 failure is logged and the person gets the "not available" line.
 
-This module registers them; each kind of activity has its module (chats, cards, dialogs).
+This module registers them; each kind of activity has its module (chats, cards, dialogs, file
+consent).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from microsoft_teams.apps import App
 from bot.teams.card_listeners import CardListeners
 from bot.teams.chat_listeners import ChatListeners
 from bot.teams.dialog_listeners import DialogListeners
+from bot.teams.file_listeners import FileListeners
 
 
-class TeamsListeners(ChatListeners, CardListeners, DialogListeners):
+class TeamsListeners(ChatListeners, CardListeners, DialogListeners, FileListeners):
     """The Teams handlers as one object, whose bound methods the SDK calls; each kind is a
     module of its own, over the shared parts in bot.teams.listening."""
 
@@ -26,5 +28,6 @@ class TeamsListeners(ChatListeners, CardListeners, DialogListeners):
         app.on_card_action_execute(self.on_card_action)
         app.on_dialog_open(self.on_dialog_open)
         app.on_dialog_submit(self.on_dialog_submit)
+        app.on_file_consent(self.on_file_consent)
         app.on_conversation_update(self.on_conversation_update)
         app.on_installation_update(self.on_installation_update)

@@ -4,13 +4,11 @@ activity, and the work that goes on after Teams has its answer (rows sent at onc
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Coroutine
 from typing import Any
 
 from microsoft_teams.api import ActivityBase
-from microsoft_teams.api.activities.message import MessageActivityInput
 from microsoft_teams.apps import ActivityContext
 
 from bot.core.checkin_planning import replan_for_person
@@ -21,17 +19,13 @@ from bot.core.work_in_flight import WorkInFlight
 from bot.teams.activity_reading import Chat, chat_of
 from bot.teams.conversations import remember_chat
 from bot.teams.directory import TeamsDirectory, TeamsPeople
+from bot.teams.export_file import ExportFile
 from bot.teams.sender import TeamsSender, card_activity
-from handlers import locale_lookup
-from handlers.export import export_data
 from handlers.interaction import Interaction, Redraw, Turn
 from messages.model import Message
 from scheduler.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
-
-# A Teams message holds about 28 KB; an export is sent in pieces well under that.
-EXPORT_PIECE = 20_000
 
 
 class TeamsListening:
@@ -40,6 +34,7 @@ class TeamsListening:
         self.dispatcher = dispatcher
         self.sender = sender
         self.directory = TeamsDirectory(services)
+        self.export_file = ExportFile(services, sender)
         self.default = services.content.for_locale(None, Platform.TEAMS)
         self.unavailable = self.default.text("ack_unavailable")
         # Work that goes on after Teams has its answer.
@@ -112,22 +107,9 @@ class TeamsListening:
             logger.exception("could not answer in Teams")
 
     async def _send_export(self, ctx: ActivityContext[Any], ref: PersonRef) -> None:
-        """Everything kept about the person, as JSON in the chat (bots cannot attach files in a
-        personal chat without a consent round-trip)."""
-        try:
-            data = await asyncio.to_thread(export_data, self.services, ref)
-            if data is None:
-                return
-            locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)
-            text = json.dumps(data, indent=2, ensure_ascii=False)
-            pieces = [text[i : i + EXPORT_PIECE] for i in range(0, len(text), EXPORT_PIECE)]
-            await ctx.send(MessageActivityInput(text=locale.text("export_comment")))
-            for piece in pieces:
-                await ctx.send(
-                    MessageActivityInput(text=f"```\n{piece}\n```", text_format="markdown")
-                )
-        except Exception:
-            logger.exception("could not send the data export to Teams")
+        """Everything kept about the person, as a file: first the card that asks them
+        (bot.teams.export_file; the file follows their accept)."""
+        await self.export_file.offer(ctx, ref)
 
     async def _redraw(self, redraw: Redraw) -> None:
         try:

@@ -27,6 +27,7 @@ COMMANDS = (
     ("pause", "Hold everything until you resume"),
     ("resume", "Carry on after a pause"),
     ("stop", "End the journey and cancel what is planned"),
+    ("export", "Everything kept about you, as a file"),
     ("forget", "Erase everything kept about you"),
     ("help", "What I can do"),
     ("meeting", "Prepare a feedback meeting (for managers)"),
@@ -72,7 +73,7 @@ def build_manifest(
             {
                 "botId": app_id,
                 "scopes": ["personal"],
-                "supportsFiles": False,
+                "supportsFiles": True,  # the data export is sent as a file
                 "isNotificationOnly": False,
                 "commandLists": [
                     {

@@ -291,6 +291,8 @@ def test_teams_is_off_without_settings_and_on_with_all_three_credentials() -> No
         ({"NOTPROMOTED_TEAMS_MANAGERS": "U0123"}, "NOTPROMOTED_TEAMS_MANAGERS"),
         ({"TEAMS_ALLOWED_TENANTS": "contoso.com"}, "TEAMS_ALLOWED_TENANTS"),
         ({"TEAMS_SERVICE_URL_HOSTS": "https://smba.trafficmanager.net"}, "TEAMS_SERVICE_URL_HOSTS"),
+        ({"TEAMS_UPLOAD_HOSTS": "https://contoso-my.sharepoint.com"}, "TEAMS_UPLOAD_HOSTS"),
+        ({"TEAMS_UPLOAD_HOSTS": "sharepoint.com, com"}, "TEAMS_UPLOAD_HOSTS"),
         ({"TEAMS_SERVICE_URL": "https://smba.example.com/teams/"}, "TEAMS_SERVICE_URL"),
         (
             {
@@ -361,6 +363,14 @@ def test_teams_tenants_and_service_url_hosts_are_read() -> None:
     assert settings.teams_allowed_tenants == frozenset({TEAMS_APP})
     assert settings.teams_service_url_hosts == ("smba.example.cn", "127.0.0.1:8123")
     assert "smba.trafficmanager.net" in load_settings({}).teams_service_url_hosts
+
+
+def test_teams_upload_hosts_are_read_and_default_to_sharepoint() -> None:
+    assert load_settings({}).teams_upload_hosts == ("sharepoint.com",)
+    settings = load_settings(
+        {"TEAMS_UPLOAD_HOSTS": " SharePoint.com, .sharepoint.us,127.0.0.1:8123"}
+    )
+    assert settings.teams_upload_hosts == ("sharepoint.com", "sharepoint.us", "127.0.0.1:8123")
 
 
 @pytest.mark.parametrize(

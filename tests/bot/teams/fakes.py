@@ -1,5 +1,6 @@
 """Microsoft's side of Teams, on loopback: a Bot Connector that records what the bot sends,
-OpenID metadata and signing keys that Teams' tokens are checked against, a login service
+a person's OneDrive that takes uploads into the sessions a file consent hands out, OpenID
+metadata and signing keys that Teams' tokens are checked against, a login service
 (over TLS, as MSAL insists) that gives the bot its own tokens for a client secret, a
 certificate's signed assertion or a federated token, and a host's managed-identity endpoint
 (App Service's protocol: IDENTITY_ENDPOINT and IDENTITY_HEADER).
@@ -18,6 +19,7 @@ import socket
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,6 +77,20 @@ class Failure:
     retry_after: int | None = None
 
 
+@dataclass
+class UploadSession:
+    """A OneDrive upload session Teams made when a person accepted a file consent card."""
+
+    name: str
+    session_id: str
+    unique_id: str
+    received: bytearray = field(default_factory=bytearray)
+    total: int | None = None
+    # Every PUT: its Content-Range, Authorization header (never wanted) and body's length.
+    puts: list[tuple[str | None, str | None, int]] = field(default_factory=list)
+    finished: bool = False
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -118,6 +134,12 @@ class TeamsCloud:
         self.certificates: dict[str, x509.Certificate] = {}
         self.federated_tokens: set[str] = set()
         self._servers: list[ThreadingHTTPServer] = []
+        # OneDrive: upload sessions by id, and the answers the next PUTs get instead.
+        self.uploads: dict[str, UploadSession] = {}
+        self.upload_failures: list[int] = []
+        # While set, OneDrive takes a PUT and answers only once it is cleared (a hang).
+        self.upload_held = threading.Event()
+        self._upload_released = threading.Event()
 
     # -- running ---------------------------------------------------------------------------
 
@@ -128,6 +150,9 @@ class TeamsCloud:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         self._https = self._serve(context)
+        self._onedrive = _Server(("127.0.0.1", 0), _onedrive_handler(self))
+        threading.Thread(target=self._onedrive.serve_forever, daemon=True).start()
+        self._servers.append(self._onedrive)
         return self
 
     def _serve(self, context: ssl.SSLContext | None) -> ThreadingHTTPServer:
@@ -148,6 +173,7 @@ class TeamsCloud:
 
     def stop(self) -> None:
         self.release_keys()
+        self._upload_released.set()
         for server in self._servers:
             server.shutdown()
             server.server_close()
@@ -168,6 +194,11 @@ class TeamsCloud:
     @property
     def login_url(self) -> str:
         return f"https://127.0.0.1:{self._https.server_address[1]}"
+
+    @property
+    def upload_host(self) -> str:
+        """The fake OneDrive's host and port (what TEAMS_UPLOAD_HOSTS names in the tests)."""
+        return f"127.0.0.1:{self._onedrive.server_address[1]}"
 
     @property
     def identity_endpoint(self) -> str:
@@ -209,6 +240,73 @@ class TeamsCloud:
                     return False
                 self._lock.wait(remaining)
         return True
+
+    def upload_session(self, name: str) -> Payload:
+        """What Teams puts in `uploadInfo` when a person accepts a file consent card: a new
+        upload session in their OneDrive for the file `name`."""
+        session = UploadSession(name, uuid.uuid4().hex, str(uuid.uuid4()).upper())
+        with self._lock:
+            self.uploads[session.session_id] = session
+        base = f"http://{self.upload_host}"
+        return {
+            "contentUrl": f"{base}/personal/Documents/Applications/{name}",
+            "name": name,
+            "uploadUrl": f"{base}/up/{session.session_id}",
+            "uniqueId": session.unique_id,
+            "fileType": name.rpartition(".")[2],
+            "etag": "1",
+        }
+
+    def fail_uploads(self, status: int, times: int = 1) -> None:
+        with self._lock:
+            self.upload_failures.extend([status] * times)
+
+    def hold_uploads(self) -> None:
+        self._upload_released.clear()
+        self.upload_held.set()
+
+    def release_uploads(self) -> None:
+        self.upload_held.clear()
+        self._upload_released.set()
+
+    def upload_puts(self) -> int:
+        with self._lock:
+            return sum(len(session.puts) for session in self.uploads.values())
+
+    def put_range(
+        self, session_id: str, content_range: str | None, authorization: str | None, body: bytes
+    ) -> tuple[int, Payload]:
+        """OneDrive's "upload bytes to the upload session": ranges in order, with the same
+        total; 202 and the next expected range until the last byte, then 201 and the item."""
+        with self._lock:
+            session = self.uploads.get(session_id)
+            if session is None:
+                return 404, {"error": {"code": "itemNotFound"}}
+            session.puts.append((content_range, authorization, len(body)))
+            self._lock.notify_all()
+            if self.upload_failures:
+                return self.upload_failures.pop(0), {"error": {"code": "serviceNotAvailable"}}
+            if authorization is not None:
+                return 401, {"error": {"code": "unauthenticated"}}
+            parsed = _content_range(content_range)
+            if parsed is None or session.finished:
+                return 400, {"error": {"code": "invalidRange"}}
+            first, last, total = parsed
+            if session.total not in (None, total) or last >= total or len(body) != last - first + 1:
+                return 400, {"error": {"code": "invalidRange"}}
+            if first != len(session.received):
+                return 416, {"error": {"code": "invalidRange"}}
+            session.total = total
+            session.received += body
+            if len(session.received) < total:
+                return 202, {"nextExpectedRanges": [f"{len(session.received)}-"]}
+            session.finished = True
+            return 201, {"id": session.unique_id, "name": session.name, "size": total, "file": {}}
+
+    def uploaded(self) -> dict[str, bytes]:
+        """The finished files, by name."""
+        with self._lock:
+            return {s.name: bytes(s.received) for s in self.uploads.values() if s.finished}
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -454,6 +552,45 @@ def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
             self._answer(status, answer, headers)
 
     return Handler
+
+
+def _onedrive_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            path = urlparse(self.path).path
+            if cloud.upload_held.is_set():
+                cloud._upload_released.wait(30)
+            session_id = path.removeprefix("/up/") if path.startswith("/up/") else ""
+            status, answer = cloud.put_range(
+                session_id,
+                self.headers.get("Content-Range"),
+                self.headers.get("Authorization"),
+                body,
+            )
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def _content_range(value: str | None) -> tuple[int, int, int] | None:
+    """`bytes first-last/total`, or None."""
+    unit, _, spec = (value or "").partition(" ")
+    span, _, total = spec.partition("/")
+    first, _, last = span.partition("-")
+    try:
+        parsed = int(first), int(last), int(total)
+    except ValueError:
+        return None
+    return parsed if unit == "bytes" and 0 <= parsed[0] <= parsed[1] else None
 
 
 class BlackHole:

@@ -82,6 +82,8 @@ def teams_settings(cloud: TeamsCloud) -> dict[str, Any]:
         "teams_openid_metadata_url": cloud.openid_url,
         # The fake Bot Connector's host and port, and nothing else on loopback.
         "teams_service_url_hosts": (cloud.connector_host,),
+        # The fake OneDrive, where a data export is uploaded.
+        "teams_upload_hosts": (cloud.upload_host,),
     }
 
 
@@ -183,6 +185,37 @@ class TeamsBot:
         self.settle()
         return response
 
+    def answer_file(
+        self,
+        user: str,
+        offer: Sent,
+        action: str,
+        *,
+        upload_info: Payload | None = None,
+        by: str | None = None,
+    ) -> httpx.Response:
+        """Accept or decline a file consent card the bot sent to `user` (as `by`, when someone
+        else answers it); an accept carries a new upload session in the fake OneDrive unless
+        `upload_info` names another."""
+        card = attachment(offer, FILE_CONSENT)
+        value: Payload = {
+            "type": "fileUpload",
+            "action": action,
+            "context": card["content"]["acceptContext" if action == "accept" else "declineContext"],
+        }
+        if action == "accept":
+            value["uploadInfo"] = upload_info or self.cloud.upload_session(card["name"])
+        invoke = self.activity(
+            by or user,
+            "invoke",
+            name="fileConsent/invoke",
+            replyToId=offer.activity_id,
+            value=value,
+        )
+        response = self.post(invoke)
+        self.settle()
+        return response
+
     def cards(self, user: str, count: int | None = None) -> list[Sent]:
         """What the bot sent to the person's chat (waiting for `count` of it)."""
         conversation = self.conversation(user)
@@ -216,6 +249,18 @@ def start_teams(start_bot: BotFactory, cloud: TeamsCloud) -> TeamsFactory:
         return TeamsBot(bot=bot, cloud=cloud)
 
     return start
+
+
+FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
+
+
+def attachment(sent: Sent, content_type: str) -> Payload:
+    """The one attachment of that type on a message the bot sent."""
+    [found] = [
+        a for a in sent.activity.get("attachments") or [] if a["contentType"] == content_type
+    ]
+    return dict(found)
 
 
 def button_data(card: Payload, action: str) -> Payload:

@@ -184,8 +184,9 @@ def test_the_package_holds_a_manifest_and_two_icons_of_the_sizes_teams_wants() -
     assert written["$schema"].endswith("/v1.22/MicrosoftTeams.schema.json")
     [bot] = written["bots"]
     assert bot["botId"] == written["id"] and bot["scopes"] == ["personal"]
+    assert bot["supportsFiles"] is True  # the data export is a file, sent with consent
     titles = [c["title"] for c in bot["commandLists"][0]["commands"]]
-    assert titles[:7] == ["start", "status", "pause", "resume", "stop", "forget", "help"]
+    assert titles[:8] == ["start", "status", "pause", "resume", "stop", "export", "forget", "help"]
     assert written["validDomains"] == ["bot.example.com"]
     for icon, size in ((color_icon(), 192), (outline_icon(), 32)):
         assert icon[:8] == b"\x89PNG\r\n\x1a\n"

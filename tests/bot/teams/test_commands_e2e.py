@@ -80,12 +80,3 @@ def test_snooze_and_stop_on_the_stage_card(start_teams: TeamsFactory) -> None:
     assert "expired" in again["value"]
     with Session(teams.runtime.engine) as session:
         assert session.exec(select(Journey)).one().status == JourneyStatus.ACTIVE
-
-
-def test_export_sends_the_data_as_json_in_the_chat(start_teams: TeamsFactory) -> None:
-    teams = start_teams()
-    teams.say(ALEX, "notpromoted")
-    teams.cards(ALEX, 2)
-    teams.say(ALEX, "export")
-    sent = teams.cards(ALEX, 5)
-    assert sent[-1].text.startswith("```") and ALEX in sent[-1].text
