@@ -48,7 +48,7 @@ HOLD_EVERY = 4  # rounds 4, 8, 12, 16 kill while Slack holds the answer to a pos
 SEED = 20261123
 POST_LATENCY_SECONDS = 0.02
 # Bounds, not expectations.
-FINISH_TIMEOUT_SECONDS = 60.0
+FINISH_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass
