@@ -4,6 +4,8 @@ for a platform the deployment no longer serves waits, unharmed, for one that doe
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -113,3 +115,21 @@ def test_a_slack_row_waits_in_a_teams_only_deployment_and_goes_out_once_slack_is
     with Session(engine) as session:
         sent = session.get(Checkin, slack_row.checkin_id)
         assert sent is not None and sent.status == CheckinStatus.SENT
+
+
+def test_a_slack_only_process_never_loads_the_teams_sdk() -> None:
+    """What the deployment guide says: a Slack-only deployment does not even import it."""
+    program = (
+        "import sys\n"
+        "from bot.app.runtime import build_runtime\n"
+        "from bot.app.web import build_web_app\n"
+        "from bot.core.config import Settings\n"
+        "settings = Settings(slack_bot_token='xoxb-1', slack_signing_secret='s', "
+        "database_url='sqlite://')\n"
+        "build_web_app(build_runtime(settings))\n"
+        "print(sorted(name for name in sys.modules if name.startswith('microsoft_teams')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
