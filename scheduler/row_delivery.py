@@ -35,6 +35,8 @@ ANSWER_YIELD_SECONDS = 0.005
 FROZEN_SECONDS = 1.0
 # How often a row waiting for a recipient who cannot be messaged yet is looked at again.
 RECIPIENT_RECHECK = timedelta(days=1)
+# How often a row of a platform this process does not serve is looked at again.
+PLATFORM_RECHECK = timedelta(hours=1)
 
 
 class RowDelivery(RowLeases):
@@ -67,9 +69,8 @@ class RowDelivery(RowLeases):
     async def _send(self, job: Job) -> SendOutcome:
         checkin_id = job.checkin_id
         sender = self.senders.get(job.recipient.platform)
-        if sender is None:
-            await asyncio.to_thread(self._fail, job, "no sender for this platform", pause=False)
-            return SendOutcome.FAILED
+        if sender is None:  # a platform this deployment no longer serves: the row waits
+            return await self._wait_for_platform(job)
         posting = False
         # A profile read from the platform is saved with the next thing this row records.
         fetched: Profile | None = None
@@ -217,6 +218,18 @@ class RowDelivery(RowLeases):
         due = self.services.clock() + RECIPIENT_RECHECK
         logger.info("check-in %s: waiting for its recipient (%s)", job.checkin_id, error)
         await asyncio.to_thread(self._release, job, due, f"waiting: {error}", False, True, None)
+        return SendOutcome.DEFERRED
+
+    async def _wait_for_platform(self, job: Job) -> SendOutcome:
+        """A row for a platform this process has no sender for (a deployment that served Slack
+        and now serves Teams alone, or the other way round) is neither sent nor failed: it
+        goes back as it was (its attempt and posting mark too), and is looked at again every
+        PLATFORM_RECHECK, so that it goes out once a process serving its platform runs."""
+        platform = job.recipient.platform
+        logger.warning("check-in %s: %s is not served here; it waits", job.checkin_id, platform)
+        due = self.services.clock() + PLATFORM_RECHECK
+        reason = f"waiting: {platform} is not served"
+        await asyncio.to_thread(self._release, job, due, reason, False, True, None)
         return SendOutcome.DEFERRED
 
     async def _retry_later(

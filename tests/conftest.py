@@ -22,7 +22,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, text
 
-from bot.app.runtime import Runtime, build_runtime
+from bot.app.runtime import Runtime, SlackSide, build_runtime
 from bot.app.web import build_web_app
 from bot.core import logs
 from bot.core.clock import ManualClock
@@ -136,17 +136,21 @@ def standin() -> Iterator[SlackStandIn]:
 AUDIT_KEY = "test-audit-key-0123456789"
 
 
-def make_settings(standin: SlackStandIn, **overrides: Any) -> Settings:
-    """Settings built explicitly: tests never read a developer's .env."""
-    base = Settings(
-        slack_bot_token="xoxb-test-token",
-        slack_signing_secret=SECRET,
-        slack_api_url=standin.api_url,
-        database_url="sqlite://",
-        secret_key=AUDIT_KEY,
-    )
+def make_settings(standin: SlackStandIn, *, slack: bool = True, **overrides: Any) -> Settings:
+    """Settings built explicitly: tests never read a developer's .env. Nothing of Teams unless
+    `overrides` name it; with `slack` False, nothing of Slack either (a Teams-only deployment)."""
+    base = Settings(database_url="sqlite://", secret_key=AUDIT_KEY)
+    if slack:
+        base = replace(
+            base,
+            slack_bot_token="xoxb-test-token",
+            slack_signing_secret=SECRET,
+            slack_api_url=standin.api_url,
+        )
     settings = replace(base, **overrides)
-    assert _is_loopback(settings.slack_api_url)
+    assert _is_loopback(settings.slack_api_url) or not settings.slack_enabled
+    if not any(name.startswith("teams_") for name in overrides):
+        assert not settings.teams_enabled, "Teams is served only by a test that configures it"
     return settings
 
 
@@ -214,16 +218,23 @@ class RunningBot:
     def slack_timeout(self, seconds: int) -> None:
         """Make the bot's Slack calls time out sooner (its pooled session carries the limit)."""
 
+        client = self.slack.client
+
         async def reopen() -> None:
-            await close_shared_session(self.runtime.client)
-            self.runtime.client.timeout = seconds
-            await open_shared_session(self.runtime.client)
+            await close_shared_session(client)
+            client.timeout = seconds
+            await open_shared_session(client)
 
         asyncio.run_coroutine_threadsafe(reopen(), self.loop).result(timeout=10)
 
+    @property
+    def slack(self) -> SlackSide:
+        assert self.runtime.slack is not None, "this deployment does not serve Slack"
+        return self.runtime.slack
+
     def settle(self) -> None:
         """Let the work a listener does after its ack finish."""
-        future = asyncio.run_coroutine_threadsafe(self.runtime.slack_work.settled(), self.loop)
+        future = asyncio.run_coroutine_threadsafe(self.slack.work.settled(), self.loop)
         assert future.result(timeout=30), "listener work did not finish"
 
     def ref(self, user: str) -> PersonRef:
@@ -235,7 +246,8 @@ BotFactory = Callable[..., RunningBot]
 
 @pytest.fixture
 def start_bot(standin: SlackStandIn, tmp_path: Any) -> Iterator[BotFactory]:
-    """Start `serve`'s ASGI app under uvicorn on loopback, in a thread; stop it afterwards."""
+    """Start `serve`'s ASGI app under uvicorn on loopback, in a thread; stop it afterwards.
+    It serves Slack alone unless told otherwise (Teams settings; `slack=False`)."""
     started: list[tuple[uvicorn.Server, threading.Thread, RunningBot]] = []
 
     def start(
@@ -244,9 +256,10 @@ def start_bot(standin: SlackStandIn, tmp_path: Any) -> Iterator[BotFactory]:
         clock: ManualClock | None = None,
         content: Content | None = None,
         migrate: bool = True,
+        slack: bool = True,
         **overrides: Any,
     ) -> RunningBot:
-        settings = make_settings(standin, **overrides)
+        settings = make_settings(standin, slack=slack, **overrides)
         engine = engine or make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
         if migrate:
             upgrade(engine)

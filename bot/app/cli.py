@@ -32,13 +32,18 @@ def read_environment(env_file: Path = Path(".env")) -> dict[str, str]:
     return values
 
 
+PLATFORM_HELP = "default: teams where only Teams is configured, else slack"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="notpromoted", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("demo", help="play a journey against a local stand-in for Slack (no setup)")
 
-    serve = commands.add_parser("serve", help="serve Slack's HTTP endpoint and send check-ins")
+    serve = commands.add_parser(
+        "serve", help="serve Slack's and/or Teams' HTTP endpoint and send check-ins"
+    )
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 (a server)
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
     serve.add_argument(
@@ -47,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("socket", help="connect with Socket Mode (no public URL needed)")
     worker = commands.add_parser(
-        "worker", help="send due check-ins only (no Slack endpoint); run any number"
+        "worker", help="send due check-ins only (no HTTP endpoint); run any number"
     )
     worker.add_argument(
         "--metrics-port",
@@ -74,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     hours.add_argument("workspace", help="the Slack team id (T...) or Teams tenant id")
     hours.add_argument("hours", nargs="?", help="e.g. 08:00-16:00")
     hours.add_argument("days", nargs="?", help="e.g. mon-fri or sun-thu")
-    hours.add_argument("--platform", default="slack", choices=("slack", "teams"))
+    hours.add_argument("--platform", choices=("slack", "teams"), help=PLATFORM_HELP)
 
     trail = commands.add_parser(
         "audit", help="the manager flow's audit trail: grants, meetings, refusals, answers"
@@ -90,11 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("erase", "erase everything kept about one person (an HR or DPO request)"),
     ):
         request = commands.add_parser(name, help=what)
-        request.add_argument("--user", required=True, help="their user id, e.g. U0123ABCD")
+        request.add_argument(
+            "--user", required=True, help="their user id: Slack U0123ABCD, Teams an Entra object id"
+        )
         request.add_argument(
             "--workspace", help="the Slack team id (T...) or Teams tenant, if known in several"
         )
-        request.add_argument("--platform", default="slack", choices=("slack", "teams"))
+        request.add_argument("--platform", choices=("slack", "teams"), help=PLATFORM_HELP)
         request.add_argument(
             "--operator", help="who is running this, for the audit trail (default: your login)"
         )
@@ -111,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", dest="last", type=_month, help="last month (default: the last complete one)"
     )
     report.add_argument("--workspace", help="one workspace only (default: all)")
-    report.add_argument("--platform", default="slack", choices=("slack", "teams"))
+    report.add_argument("--platform", choices=("slack", "teams"), help=PLATFORM_HELP)
     report.add_argument("--json", action="store_true", help="as JSON; hidden counts are null")
 
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
@@ -187,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "platform", "") is None:
+        args.platform = settings.default_platform
     if args.command == "demo":
         from bot.demo.player import run_demo
 

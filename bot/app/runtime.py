@@ -1,4 +1,5 @@
-"""Assembly: settings in, a ready Bolt app, Teams app, dispatcher and services out."""
+"""Assembly: settings in, the dispatcher, services and each platform the deployment serves
+out (Slack's Bolt app and Web API client, Teams' SDK app), and nothing of the other."""
 
 from __future__ import annotations
 
@@ -38,16 +39,25 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class SlackSide:
+    """What serving Slack adds: Bolt with its listeners, the Web API client they and the
+    sender share, the several-workspace installs (OAuth), and the listeners' work after
+    their acknowledgements (the demo and tests wait on it)."""
+
+    bolt: AsyncApp
+    client: AsyncWebClient
+    work: WorkInFlight
+    installs: SlackInstalls | None = None
+
+
+@dataclass(frozen=True)
 class Runtime:
     services: Services
     engine: Engine
-    bolt: AsyncApp
-    client: AsyncWebClient
     dispatcher: Dispatcher
     metrics: Metrics
-    installs: SlackInstalls | None = None
-    # The Slack listeners' work after their acknowledgements (the demo and tests wait on it).
-    slack_work: WorkInFlight = field(default_factory=WorkInFlight)
+    # Slack, when configured (settings.slack_enabled).
+    slack: SlackSide | None = None
     # Teams, when configured: the SDK app, where it mounts its endpoint, and its handlers.
     teams: App | None = None
     teams_endpoint: MountedEndpoint = field(default_factory=MountedEndpoint)
@@ -58,7 +68,8 @@ class Runtime:
         loop's default executor, the pooled Slack HTTP session, and the Teams app's endpoint
         and token validation."""
         asyncio.get_running_loop().set_default_executor(self.services.blocking)
-        await open_shared_session(self.client)
+        if self.slack is not None:
+            await open_shared_session(self.slack.client)
         if self.teams is not None:
             from bot.teams.sdk import check_tokens_ourselves
 
@@ -66,7 +77,8 @@ class Runtime:
             check_tokens_ourselves(self.teams, self.teams_endpoint)
 
     async def close(self) -> None:
-        await close_shared_session(self.client)
+        if self.slack is not None:
+            await close_shared_session(self.slack.client)
         # A process that sent says it stops: what it still holds is free for others at once.
         await asyncio.to_thread(self.dispatcher.heartbeat.stop)
 
@@ -90,12 +102,12 @@ def build_runtime(
         blocking=BlockingWork(threads=1 if engine.dialect.name == "sqlite" else 4),
     )
     metrics = metrics or Metrics()
-    client = make_web_client(settings, metrics=metrics)
-    # Several workspaces (OAuth): each one's token comes from its stored installation.
-    installs = build_installs(services, engine, client) if settings.oauth_enabled else None
-    senders: dict[str, Sender] = {
-        Platform.SLACK: SlackSender(client, installs.tokens if installs else None)
-    }
+    senders: dict[str, Sender] = {}
+    slack = _slack_side(services, engine, metrics) if settings.slack_enabled else None
+    if slack is not None:
+        senders[Platform.SLACK] = SlackSender(
+            slack.client, slack.installs.tokens if slack.installs else None
+        )
     teams_endpoint = MountedEndpoint()
     teams = teams_sender = teams_listeners = None
     if settings.teams_enabled:  # the SDK is imported only by deployments that serve Teams
@@ -114,6 +126,29 @@ def build_runtime(
         concurrency=settings.dispatch_concurrency,
         metrics=metrics,
     )
+    if slack is not None:
+        register(slack.bolt, services, dispatcher, slack.installs, work=slack.work)
+    if teams is not None and teams_sender is not None:
+        teams_listeners = TeamsListeners(services, dispatcher, teams_sender)
+        teams_listeners.register(teams)
+    return Runtime(
+        services=services,
+        engine=engine,
+        dispatcher=dispatcher,
+        metrics=metrics,
+        slack=slack,
+        teams=teams,
+        teams_endpoint=teams_endpoint,
+        teams_listeners=teams_listeners,
+    )
+
+
+def _slack_side(services: Services, engine: Engine, metrics: Metrics) -> SlackSide:
+    """Bolt and its Web API client; the listeners are registered once the dispatcher exists."""
+    settings = services.settings
+    client = make_web_client(settings, metrics=metrics)
+    # Several workspaces (OAuth): each one's token comes from its stored installation.
+    installs = build_installs(services, engine, client) if settings.oauth_enabled else None
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -127,20 +162,4 @@ def build_runtime(
             "not_installed", app_name=settings.display_name
         ),
     )
-    slack_work = register(bolt, services, dispatcher, installs)
-    if teams is not None and teams_sender is not None:
-        teams_listeners = TeamsListeners(services, dispatcher, teams_sender)
-        teams_listeners.register(teams)
-    return Runtime(
-        services=services,
-        engine=engine,
-        bolt=bolt,
-        client=client,
-        dispatcher=dispatcher,
-        metrics=metrics,
-        installs=installs,
-        slack_work=slack_work,
-        teams=teams,
-        teams_endpoint=teams_endpoint,
-        teams_listeners=teams_listeners,
-    )
+    return SlackSide(bolt=bolt, client=client, work=WorkInFlight(), installs=installs)

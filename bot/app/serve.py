@@ -46,8 +46,10 @@ def prepared_runtime(
     owner: str | None = None,
 ) -> Runtime:
     engine = ready_engine(settings.database_url, checkpoints=checkpoints)
-    if settings.encryption_keys and not stored_tokens_open(
-        engine, TokenCipher(settings.encryption_keys)
+    if (
+        settings.slack_enabled
+        and settings.encryption_keys
+        and not stored_tokens_open(engine, TokenCipher(settings.encryption_keys))
     ):
         engine.dispose()
         raise ConfigError(
@@ -59,8 +61,8 @@ def prepared_runtime(
 
 
 def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None:
-    """Answer Slack and Teams here; with `dispatcher`, send from a process beside this one,
-    which also does SQLite's checkpoints (see `make_engine`)."""
+    """Answer Slack, Teams or both here (as configured); with `dispatcher`, send from a
+    process beside this one, which also does SQLite's checkpoints (see `make_engine`)."""
     limits = connection_limits(
         raise_open_file_limit(),
         header_timeout=settings.header_timeout_seconds,
@@ -83,7 +85,8 @@ def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None
     except OSError as error:
         raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     logger.info(
-        "serving Slack on %s:%s (dispatcher %s; at most %s connections)",
+        "serving %s on %s:%s (dispatcher %s; at most %s connections)",
+        served_platforms(settings),
         host,
         port,
         "on" if dispatcher else "off",
@@ -99,6 +102,16 @@ def serve(settings: Settings, *, host: str, port: int, dispatcher: bool) -> None
     finally:
         if metrics_listener is not None:
             metrics_listener.shutdown()
+
+
+def served_platforms(settings: Settings) -> str:
+    """ "Slack", "Teams" or "Slack and Teams", for the log."""
+    names = [
+        name
+        for name, on in (("Slack", settings.slack_enabled), ("Teams", settings.teams_enabled))
+        if on
+    ]
+    return " and ".join(names)
 
 
 def _metrics_listener(runtime: Runtime) -> WSGIServer | None:
@@ -129,7 +142,8 @@ async def run_socket_mode(settings: Settings) -> None:
     scheduler = start_dispatching(
         runtime.dispatcher, interval_seconds=settings.dispatch_interval_seconds
     )
-    handler = AsyncSocketModeHandler(runtime.bolt, settings.slack_app_token)
+    assert runtime.slack is not None  # require_socket: Slack is configured
+    handler = AsyncSocketModeHandler(runtime.slack.bolt, settings.slack_app_token)
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:

@@ -1,5 +1,6 @@
-"""The ASGI app: Slack's endpoint behind its guard, Teams' endpoint, health, readiness and
-metrics, and (installed in several workspaces) Slack's install page and its redirect back."""
+"""The ASGI app: health, readiness and metrics, and the endpoints of each platform served:
+Slack's behind its guard (and, installed in several workspaces, its install page and its
+redirect back), Teams' /api/messages."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.app.runtime import Runtime
+from bot.app.runtime import Runtime, SlackSide
 from bot.core import logs
 from bot.core.metrics import CONTENT_TYPE, OUTBOX_QUERY_TIMEOUT_SECONDS, OutboxReading, read_outbox
 from bot.core.migrate import schema_state
@@ -60,91 +61,15 @@ def build_web_app(
     or with `sending_process` in a child process (scheduler/sending_process.py) that this
     process wakes for each row it writes. Without it, rows written here are still sent at once
     from here and a `worker` elsewhere sweeps."""
-    secret = runtime.services.settings.slack_signing_secret or ""
-    replies_to = reply_origins(runtime.services.settings.slack_api_url)
-
     metrics = runtime.metrics
-
-    async def slack_events(request: Request) -> Response:
-        arrived = time.perf_counter()
-        try:
-            body = await read_limited_body(request)
-        except BodyTooLarge:
-            return PlainTextResponse("request body too large", status_code=413)
-        if not is_signed(secret, body, request.headers):
-            return PlainTextResponse("invalid signature", status_code=401)
-        repeated = repeated_header(request.headers)
-        if repeated is not None:
-            logger.info("refused a signed Slack request with two %s headers", repeated)
-            return PlainTextResponse(f"bad request: more than one {repeated}", status_code=400)
-        content_type = request.headers.get("content-type", "")
-        reason = malformed_reason(body, content_type)
-        if reason is not None:
-            logger.info("refused a signed but malformed Slack request: %s", reason)
-            return PlainTextResponse("bad request", status_code=400)
-        try:
-            parsed = slack_body(body, content_type)
-        except ValueError:
-            return PlainTextResponse("bad request", status_code=400)
-        if foreign_reply_url(parsed, replies_to):
-            logger.info("refused a signed Slack request whose response URL is not Slack's")
-            return PlainTextResponse("bad request: response URL", status_code=400)
-        try:
-            bolt_request = EdgeParsedRequest(
-                raw_body=body.decode("utf-8"),
-                body=parsed,
-                query=dict(request.query_params),
-                headers=first_values(request.headers),
-                context={ARRIVED: arrived},
-            )
-        except Exception:
-            logger.exception("Bolt could not read a signed request")
-            return PlainTextResponse("bad request", status_code=400)
-        is_command = count_request(metrics, bolt_request.body)
-        try:
-            # Someone is waiting for this answer: the dispatcher's sending steps aside.
-            with runtime.dispatcher.answering():
-                bolt_response = await runtime.bolt.async_dispatch(bolt_request)
-        except Exception:
-            logger.exception("Bolt could not handle a signed request")
-            return PlainTextResponse("bad request", status_code=400)
-        if is_command:  # async_dispatch returns once the listener has acknowledged
-            metrics.ack_latency.observe(time.perf_counter() - arrived)
-        if (
-            bolt_response.status == 404
-        ):  # nothing listens for it: acknowledge, don't make Slack retry
-            return Response(status_code=200)
-        return to_starlette_response(bolt_response)
-
-    async def slack_install(request: Request) -> Response:
-        """The install page and Slack's way back (several-workspace installs only)."""
-        assert runtime.installs is not None
-        flow = runtime.installs.flow
-        bolt_request = AsyncBoltRequest(
-            body="",
-            query=request.url.query,
-            headers={key: value for key, value in request.headers.items()},
-        )
-        if request.url.path == INSTALL_PATH:
-            answer = to_starlette_response(await flow.handle_installation(bolt_request))
-        else:
-            answer = to_starlette_response(await flow.handle_callback(bolt_request))
-        answer.headers.update(SECURITY_HEADERS)
-        return answer
 
     async def teams_messages(request: Request) -> Response:
         """Teams' activities. Before the SDK sees one: its shape (400), its token (401, see
         bot.teams.tokens: no blocking I/O, Entra tokens refused) and its tenant and service URL
         (403, bot.teams.admission); then the SDK checks the token again and routes."""
         handler = runtime.teams_endpoint.handlers.get(MESSAGES_PATH)
-        if handler is None:
-            return JSONResponse(
-                {
-                    "error": "Teams is not configured on this server: set TEAMS_CLIENT_ID, "
-                    "TEAMS_CLIENT_SECRET and TEAMS_TENANT_ID"
-                },
-                status_code=401,
-            )
+        if handler is None:  # the SDK mounts it when the app starts (Runtime.open)
+            return PlainTextResponse("not ready", status_code=503)
         try:
             activity = json.loads(await read_limited_body(request))
         except BodyTooLarge:
@@ -219,19 +144,99 @@ def build_web_app(
                 await sender.stop()
             await runtime.close()
 
-    routes = [
-        Route("/slack/events", slack_events, methods=["POST"]),
-        Route(MESSAGES_PATH, teams_messages, methods=["POST"]),
+    # Each platform's paths only where it is served: elsewhere they are a plain 404.
+    routes = slack_routes(runtime, runtime.slack) if runtime.slack is not None else []
+    if runtime.teams is not None:
+        routes.append(Route(MESSAGES_PATH, teams_messages, methods=["POST"]))
+    routes += [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_page, methods=["GET"]),
     ]
-    if runtime.installs is not None:
+    return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=lifespan)
+
+
+def slack_routes(runtime: Runtime, slack: SlackSide) -> list[Route]:
+    """Slack's endpoint behind its guard, and (installed in several workspaces) its install
+    page and the redirect back."""
+    metrics = runtime.metrics
+    secret = runtime.services.settings.slack_signing_secret or ""
+    replies_to = reply_origins(runtime.services.settings.slack_api_url)
+
+    async def slack_events(request: Request) -> Response:
+        arrived = time.perf_counter()
+        try:
+            body = await read_limited_body(request)
+        except BodyTooLarge:
+            return PlainTextResponse("request body too large", status_code=413)
+        if not is_signed(secret, body, request.headers):
+            return PlainTextResponse("invalid signature", status_code=401)
+        repeated = repeated_header(request.headers)
+        if repeated is not None:
+            logger.info("refused a signed Slack request with two %s headers", repeated)
+            return PlainTextResponse(f"bad request: more than one {repeated}", status_code=400)
+        content_type = request.headers.get("content-type", "")
+        reason = malformed_reason(body, content_type)
+        if reason is not None:
+            logger.info("refused a signed but malformed Slack request: %s", reason)
+            return PlainTextResponse("bad request", status_code=400)
+        try:
+            parsed = slack_body(body, content_type)
+        except ValueError:
+            return PlainTextResponse("bad request", status_code=400)
+        if foreign_reply_url(parsed, replies_to):
+            logger.info("refused a signed Slack request whose response URL is not Slack's")
+            return PlainTextResponse("bad request: response URL", status_code=400)
+        try:
+            bolt_request = EdgeParsedRequest(
+                raw_body=body.decode("utf-8"),
+                body=parsed,
+                query=dict(request.query_params),
+                headers=first_values(request.headers),
+                context={ARRIVED: arrived},
+            )
+        except Exception:
+            logger.exception("Bolt could not read a signed request")
+            return PlainTextResponse("bad request", status_code=400)
+        is_command = count_request(metrics, bolt_request.body)
+        try:
+            # Someone is waiting for this answer: the dispatcher's sending steps aside.
+            with runtime.dispatcher.answering():
+                bolt_response = await slack.bolt.async_dispatch(bolt_request)
+        except Exception:
+            logger.exception("Bolt could not handle a signed request")
+            return PlainTextResponse("bad request", status_code=400)
+        if is_command:  # async_dispatch returns once the listener has acknowledged
+            metrics.ack_latency.observe(time.perf_counter() - arrived)
+        if (
+            bolt_response.status == 404
+        ):  # nothing listens for it: acknowledge, don't make Slack retry
+            return Response(status_code=200)
+        return to_starlette_response(bolt_response)
+
+    async def slack_install(request: Request) -> Response:
+        """The install page and Slack's way back (several-workspace installs only)."""
+        assert slack.installs is not None  # mounted only then
+        flow = slack.installs.flow
+        bolt_request = AsyncBoltRequest(
+            body="",
+            query=request.url.query,
+            headers={key: value for key, value in request.headers.items()},
+        )
+        if request.url.path == INSTALL_PATH:
+            answer = to_starlette_response(await flow.handle_installation(bolt_request))
+        else:
+            answer = to_starlette_response(await flow.handle_callback(bolt_request))
+        answer.headers.update(SECURITY_HEADERS)
+        return answer
+
+    routes = [Route("/slack/events", slack_events, methods=["POST"])]
+    if slack.installs is not None:
         routes += [
             Route(INSTALL_PATH, slack_install, methods=["GET"]),
             Route(REDIRECT_PATH, slack_install, methods=["GET"]),
         ]
-    return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=lifespan)
+    return routes
 
 
 async def freed_rows(runtime: Runtime, owner: str) -> int:

@@ -45,6 +45,21 @@ DEFAULT_REPORT_MIN_CELL = 5
 MIN_REPORT_MIN_CELL = 3
 
 
+# What `serve` and `worker` say when the deployment names no platform at all.
+_TEAMS_SETTINGS = (
+    "TEAMS_CLIENT_ID, TEAMS_TENANT_ID and one credential (TEAMS_CLIENT_SECRET, "
+    "TEAMS_CERTIFICATE_PATH, TEAMS_MANAGED_IDENTITY or TEAMS_FEDERATED_TOKEN_FILE) for Teams"
+)
+NOTHING_TO_SERVE = (
+    "neither Slack nor Teams is configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET for "
+    f"Slack, or {_TEAMS_SETTINGS} (or all of them for both)"
+)
+NOTHING_TO_SEND = (
+    "neither Slack nor Teams is configured: set SLACK_BOT_TOKEN for Slack, or "
+    f"{_TEAMS_SETTINGS} (or all of them for both)"
+)
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable and the fix."""
 
@@ -161,13 +176,46 @@ class Settings:
             )
         return found[0] if found else None
 
+    @property
+    def slack_enabled(self) -> bool:
+        """Slack is served: any of its credentials is set (what else it needs, the `require_*`
+        checks name). A deployment serves Slack, Teams, or both."""
+        return any(
+            (
+                self.slack_bot_token,
+                self.slack_signing_secret,
+                self.slack_app_token,
+                self.slack_client_id,
+                self.slack_client_secret,
+            )
+        )
+
+    @property
+    def default_platform(self) -> str:
+        """The platform an operator command means when it is not told: Teams in a deployment
+        that serves Teams alone, else Slack."""
+        return "teams" if self.teams_enabled and not self.slack_enabled else "slack"
+
     def require_http(self) -> None:
-        """`serve` needs the signing secret, and the bot token or what OAuth needs."""
-        self.require_sending()
-        _require(self.slack_signing_secret, "SLACK_SIGNING_SECRET", "the app's Signing Secret")
+        """`serve`: a platform to serve, and all that each one served needs (for Slack the
+        signing secret, and the bot token or what OAuth needs)."""
+        self.require_a_platform(NOTHING_TO_SERVE)
+        if self.slack_enabled:
+            self._require_slack_sending()
+            _require(self.slack_signing_secret, "SLACK_SIGNING_SECRET", "the app's Signing Secret")
 
     def require_sending(self) -> None:
-        """Sending needs the one workspace's bot token, or (OAuth) the key to the stored ones."""
+        """`worker`: a platform to send to, and for Slack the one workspace's bot token, or
+        (OAuth) the key to the stored ones."""
+        self.require_a_platform(NOTHING_TO_SEND)
+        if self.slack_enabled:
+            self._require_slack_sending()
+
+    def require_a_platform(self, message: str) -> None:
+        if not self.slack_enabled and not self.teams_enabled:
+            raise ConfigError(message)
+
+    def _require_slack_sending(self) -> None:
         if self.oauth_enabled:
             self.require_encryption_keys()
             return

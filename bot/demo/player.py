@@ -160,7 +160,8 @@ class DemoPlayer:
             text = await response.text()
             answer = await response.json(content_type=None) if text else None
         # Let the listener finish what it does after its ack before the story's clock moves.
-        await self.runtime.slack_work.settled()
+        assert self.runtime.slack is not None  # the demo serves Slack
+        await self.runtime.slack.work.settled()
         return answer
 
     async def type_command(self, text: str = "") -> None:

@@ -61,10 +61,12 @@ def register(
     services: Services,
     dispatcher: Dispatcher,
     installs: SlackInstalls | None = None,
+    *,
+    work: WorkInFlight | None = None,
 ) -> WorkInFlight:
-    """Every listener, counted while it runs (the returned WorkInFlight says when the work
-    after their acknowledgements is done)."""
-    work = WorkInFlight()
+    """Every listener, counted while it runs in `work` (returned: it says when the work after
+    their acknowledgements is done)."""
+    work = work or WorkInFlight()
     track = work.track
     replies = SlackReplies(services, dispatcher)
     listeners = SlackListeners(services, replies)

@@ -252,6 +252,68 @@ def test_require_socket_passes_with_bot_and_app_tokens() -> None:
         settings.require_http()
 
 
+# -- which platforms a deployment serves --------------------------------------------------
+
+TEAMS_ONLY = {
+    "TEAMS_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+    "TEAMS_CLIENT_SECRET": "secret",
+    "TEAMS_TENANT_ID": "99999999-8888-7777-6666-555555555555",
+}
+SLACK_ONLY = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s3cret"}
+
+
+@pytest.mark.parametrize(
+    ("env", "slack", "teams"),
+    [
+        (TEAMS_ONLY, False, True),
+        (SLACK_ONLY, True, False),
+        ({**SLACK_ONLY, **TEAMS_ONLY}, True, True),
+    ],
+)
+def test_serve_and_worker_run_with_teams_alone_slack_alone_or_both(
+    env: dict[str, str], slack: bool, teams: bool
+) -> None:
+    settings = load_settings(env)
+    assert (settings.slack_enabled, settings.teams_enabled) == (slack, teams)
+    settings.require_http()
+    settings.require_sending()
+    assert settings.default_platform == ("slack" if slack else "teams")
+
+
+@pytest.mark.parametrize("require", ["require_http", "require_sending"])
+def test_with_neither_platform_one_line_says_what_to_set_for_each(require: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        getattr(load_settings({}), require)()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "SLACK_BOT_TOKEN" in message
+    assert ("SLACK_SIGNING_SECRET" in message) == (require == "require_http")
+    for name in TEAMS_ONLY:
+        assert name in message
+    assert load_settings({}).default_platform == "slack"
+
+
+@pytest.mark.parametrize(
+    ("slack", "missing"),
+    [
+        ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c"}, "NOTPROMOTED_ENCRYPTION_KEY"),
+    ],
+)
+def test_half_a_slack_configuration_beside_teams_names_what_slack_lacks(
+    slack: dict[str, str], missing: str
+) -> None:
+    with pytest.raises(ConfigError, match=missing):
+        load_settings({**slack, **TEAMS_ONLY}).require_http()
+
+
+def test_a_worker_needs_no_signing_secret_but_a_slack_token_if_any_slack_is_set() -> None:
+    load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}).require_sending()
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        load_settings({"SLACK_SIGNING_SECRET": "s", **TEAMS_ONLY}).require_sending()
+
+
 # -- Teams -------------------------------------------------------------------------------
 
 TEAMS_APP = "11111111-2222-3333-4444-555555555555"

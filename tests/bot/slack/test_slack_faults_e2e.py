@@ -139,18 +139,18 @@ def test_connection_refused_is_retried_later_and_not_lost(start_bot: BotFactory)
     bot = start_bot()
     bot.command("U0FIRST")  # Bolt checks its token once, at the first request
     bot.dms("U0FIRST", 1)
-    working = bot.runtime.client.base_url
+    working = bot.slack.client.base_url
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    bot.runtime.client.base_url = f"http://127.0.0.1:{port}/api/"
+    bot.slack.client.base_url = f"http://127.0.0.1:{port}/api/"
     bot.command(USER)
     bot.settle()
     row = _checkin(bot)
     assert row.status == CheckinStatus.PENDING and row.attempts == 1
     assert row.due_at - bot.clock() >= timedelta(seconds=30)  # backed off
     assert bot.standin.dms_to(USER) == []
-    bot.runtime.client.base_url = working
+    bot.slack.client.base_url = working
     bot.clock.move_to(row.due_at)
     assert bot.sweep() == 1
     assert len(bot.standin.dms_to(USER)) == 1

@@ -1,5 +1,6 @@
-"""Teams fixtures for every test: a running bot that serves Teams too, with authentication on,
-against the fakes on loopback (registered in tests/conftest.py as a plugin)."""
+"""Teams fixtures for every test: a running bot that serves Teams (alone, unless a test asks
+for Slack too), with authentication on, against the fakes on loopback (registered in
+tests/conftest.py as a plugin)."""
 
 from __future__ import annotations
 
@@ -90,6 +91,35 @@ def teams_settings(cloud: TeamsCloud) -> dict[str, Any]:
 _ids = itertools.count(1)
 
 
+def conversation(user: str) -> str:
+    """The id of the person's chat with the bot."""
+    return f"a:personal-{user}"
+
+
+def activity(cloud: TeamsCloud, user: str, kind: str, zone: str, **fields: Any) -> Payload:
+    """An activity from `user`'s chat with the bot, as Teams sends it (unsigned)."""
+    return {
+        "type": kind,
+        "id": f"f:{next(_ids)}",
+        "timestamp": "2026-11-23T10:00:00.000Z",
+        "localTimestamp": "2026-11-23T11:00:00.000+01:00",
+        "localTimezone": zone,
+        "serviceUrl": cloud.service_url,
+        "channelId": "msteams",
+        "from": {"id": f"29:{user}", "name": f"Person {user[-4:]}", "aadObjectId": user},
+        "conversation": {
+            "conversationType": "personal",
+            "tenantId": TENANT,
+            "id": conversation(user),
+        },
+        "recipient": {"id": f"28:{CLIENT_ID}", "name": "Next Step"},
+        "locale": "en-GB",
+        "entities": [{"type": "clientInfo", "locale": "en-GB", "timezone": zone}],
+        "channelData": {"tenant": {"id": TENANT}},
+        **fields,
+    }
+
+
 @dataclass
 class TeamsBot:
     """Posts activities as Teams does, signed; reads what the fake Bot Connector received."""
@@ -103,30 +133,10 @@ class TeamsBot:
         return self.bot.runtime
 
     def conversation(self, user: str) -> str:
-        return f"a:personal-{user}"
+        return conversation(user)
 
     def activity(self, user: str, kind: str, **fields: Any) -> Payload:
-        zone = self.zones.get(user, "Europe/Berlin")
-        return {
-            "type": kind,
-            "id": f"f:{next(_ids)}",
-            "timestamp": "2026-11-23T10:00:00.000Z",
-            "localTimestamp": "2026-11-23T11:00:00.000+01:00",
-            "localTimezone": zone,
-            "serviceUrl": self.cloud.service_url,
-            "channelId": "msteams",
-            "from": {"id": f"29:{user}", "name": f"Person {user[-4:]}", "aadObjectId": user},
-            "conversation": {
-                "conversationType": "personal",
-                "tenantId": TENANT,
-                "id": self.conversation(user),
-            },
-            "recipient": {"id": f"28:{CLIENT_ID}", "name": "Next Step"},
-            "locale": "en-GB",
-            "entities": [{"type": "clientInfo", "locale": "en-GB", "timezone": zone}],
-            "channelData": {"tenant": {"id": TENANT}},
-            **fields,
-        }
+        return activity(self.cloud, user, kind, self.zones.get(user, "Europe/Berlin"), **fields)
 
     def post(self, activity: Any, *, token: str | None = "signed") -> httpx.Response:
         headers: dict[str, str] = {}
@@ -244,8 +254,12 @@ TeamsFactory = Callable[..., TeamsBot]
 
 @pytest.fixture
 def start_teams(start_bot: BotFactory, cloud: TeamsCloud) -> TeamsFactory:
-    def start(**overrides: Any) -> TeamsBot:
-        bot = start_bot(**{**teams_settings(cloud), **overrides})
+    """A deployment that serves Teams alone, as a Teams-only company runs it (no Slack
+    settings at all); with `slack=True`, one that serves Slack too."""
+
+    def start(*, slack: bool = False, **overrides: Any) -> TeamsBot:
+        bot = start_bot(slack=slack, **{**teams_settings(cloud), **overrides})
+        assert (bot.runtime.slack is not None) == slack
         return TeamsBot(bot=bot, cloud=cloud)
 
     return start

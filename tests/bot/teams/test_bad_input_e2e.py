@@ -14,7 +14,6 @@ from bot.core import ids
 from bot.core.models import Person, TeamsConversation
 from tests.bot.teams.fakes import CLIENT_ID, ISSUER, KEY_ID
 from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory
-from tests.conftest import BotFactory
 
 
 @pytest.fixture
@@ -134,16 +133,6 @@ def test_a_channel_message_is_not_answered(teams: TeamsBot) -> None:
     assert teams.post(message).status_code == 200
     teams.settle()
     assert teams.cloud.sent == []
-
-
-def test_without_teams_settings_the_endpoint_refuses_and_slack_still_works(
-    start_bot: BotFactory,
-) -> None:
-    bot = start_bot()  # a Slack-only deployment
-    response = bot.http.post(f"{bot.url}/api/messages", json={"type": "message"})
-    assert response.status_code == 401
-    assert "TEAMS_CLIENT_ID" in response.json()["error"]
-    assert bot.command("U0SLACK").status_code == 200
 
 
 def test_the_unauthenticated_switch_accepts_unsigned_activities_and_says_so(

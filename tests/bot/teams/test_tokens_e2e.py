@@ -66,8 +66,9 @@ def _timed(call: Any) -> tuple[Any, float]:
 def test_forged_entra_tokens_are_refused_without_delaying_anyone(
     start_teams: TeamsFactory, black_hole: BlackHole
 ) -> None:
-    # The login URL (where Entra's keys would be fetched from) never answers.
-    teams = start_teams(teams_login_url=black_hole.url)
+    # The login URL (where Entra's keys would be fetched from) never answers; Slack is served
+    # too, and its commands must not wait either.
+    teams = start_teams(slack=True, teams_login_url=black_hole.url)
     message = teams.activity(ALEX, "message", text="notpromoted")
     tokens = [_entra_token("v1" if i % 2 else "v2", black_hole.url) for i in range(FLOOD)]
 
@@ -102,7 +103,7 @@ def test_forged_entra_tokens_are_refused_without_delaying_anyone(
 def test_the_first_request_waits_for_slow_keys_while_the_server_answers_others(
     start_teams: TeamsFactory,
 ) -> None:
-    teams = start_teams()
+    teams = start_teams(slack=True)  # and Slack's commands are answered meanwhile
     teams.cloud.hold_keys()
     message = teams.activity(ALEX, "message", text="notpromoted", textFormat="plain")
     with ThreadPoolExecutor(1) as pool, httpx.Client(timeout=10) as client:
