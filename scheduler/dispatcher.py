@@ -11,6 +11,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -28,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 # Rows `send_now` sends at once in one process; more are left to a sweep.
 SENDS_IN_HAND = 64
+# Posted rows whose sent marks a sweep may have in writing before it waits for them.
+MARKS_IN_HAND = 64
 
 
 class Dispatcher(RowDelivery):
@@ -67,6 +70,7 @@ class Dispatcher(RowDelivery):
         # passes the row there (a row id and a response URL; False when it could not).
         self.handoff: Callable[[int, str | None], bool] | None = None
         self.sent_marks = GroupCommit(self._mark_sent)
+        self.marking = set()
 
     async def send_now(self, checkin_id: int, reply_to: str | None = None) -> SendOutcome:
         """Send one row at once (the command path); a no-op if another worker has it.
@@ -129,30 +133,55 @@ class Dispatcher(RowDelivery):
         async with self._sweeping:
             running: set[asyncio.Task[SendOutcome]] = set()
             claimed: deque[Job] = deque()
+            # The next round is claimed while the last one's rows are sent, one claim at a time.
+            claiming: asyncio.Task[list[Job]] | None = None
             exhausted = False
             while True:
-                if not claimed and not exhausted and not self.stopping:
-                    await self._after_answers()
-                    round_ = await asyncio.to_thread(self._claim_next, self.concurrency)
+                wanted = not claiming and not exhausted and not self.stopping
+                if wanted and len(claimed) < self.concurrency:
+                    claiming = asyncio.get_running_loop().create_task(self._claim_round())
+                while claimed and len(running) < self.concurrency and not self.stopping:
+                    send = self._send(claimed.popleft(), in_sweep=True)
+                    running.add(asyncio.get_running_loop().create_task(send))
+                if not running and not claiming:
+                    if not self.marking:
+                        break
+                    # Rows posted and being marked sent: once marked, their people's next
+                    # rows may be due.
+                    await self._marked()
+                    exhausted = False
+                    continue
+                waiting: set[asyncio.Task[Any]] = {*running, *([claiming] if claiming else [])}
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if claiming in done:
+                    round_ = claiming.result()
+                    claiming = None
                     exhausted = len(round_) < self.concurrency
                     claimed.extend(round_)
-                while claimed and len(running) < self.concurrency and not self.stopping:
-                    running.add(
-                        asyncio.get_running_loop().create_task(self._send(claimed.popleft()))
-                    )
-                if not running:
-                    break
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
+                for task in done & running:
+                    running.discard(task)
                     exhausted = False  # a lane is free again: its next row may be due
                     if self._outcome_of(task) is SendOutcome.SENT:
                         sent += 1
+                if len(self.marking) > MARKS_IN_HAND:
+                    await self._marked()
             if claimed:  # stopping: what was claimed and not started goes back at once
                 await asyncio.to_thread(self._hand_back, list(claimed))
             if not self.stopping:
                 # On SQLite a web process beside this one leaves the checkpoints to its sweeps.
                 await asyncio.to_thread(checkpoint, self._engine)
         return sent
+
+    async def _claim_round(self) -> list[Job]:
+        await self._after_answers()
+        return await asyncio.to_thread(self._claim_next, self.concurrency)
+
+    async def _marked(self) -> None:
+        """Wait for the sent marks in hand; one that failed is logged (its row stays held by
+        this living process until its lease runs out, then a sweep finds the post)."""
+        for result in await asyncio.gather(*self.marking, return_exceptions=True):
+            if isinstance(result, BaseException):
+                logger.error("a sent check-in could not be recorded", exc_info=result)
 
     def _outcome_of(self, task: asyncio.Task[SendOutcome]) -> SendOutcome | None:
         """A send that failed with the database under it is logged; its row stays held by

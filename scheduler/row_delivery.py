@@ -14,6 +14,7 @@ from datetime import timedelta
 from bot.core import ids
 from bot.core.delivery import (
     Composer,
+    Delivered,
     DeliveryDeferred,
     NothingToSay,
     Profile,
@@ -24,7 +25,7 @@ from bot.core.delivery import (
 from bot.core.working_calendar import is_working_moment, next_working_moment, person_zone, spread
 from messages.model import Message
 from scheduler.group_commit import GroupCommit
-from scheduler.row_leases import Delivered, Job, RowLeases, SendOutcome
+from scheduler.row_leases import Job, RowLeases, SendOutcome, SentRow
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,13 @@ class RowDelivery(RowLeases):
     composer: Composer
     max_attempts: int
     _answering: int
-    sent_marks: GroupCommit[Delivered, bool]
+    sent_marks: GroupCommit[SentRow, bool]
+    # A sweep's rows posted and not yet marked sent (the sweep waits for them before it ends).
+    marking: set[asyncio.Task[None]]
+
+    def _hold(self, task: asyncio.Task[None]) -> None:
+        self.marking.add(task)
+        task.add_done_callback(self.marking.discard)
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
@@ -66,7 +73,7 @@ class RowDelivery(RowLeases):
                 return
             await asyncio.sleep(ANSWER_YIELD_SECONDS)
 
-    async def _send(self, job: Job) -> SendOutcome:
+    async def _send(self, job: Job, *, in_sweep: bool = False) -> SendOutcome:
         checkin_id = job.checkin_id
         sender = self.senders.get(job.recipient.platform)
         if sender is None:  # a platform this deployment no longer serves: the row waits
@@ -124,15 +131,32 @@ class RowDelivery(RowLeases):
                 job, DeliveryDeferred("unexpected error"), maybe_posted=posting, profile=fetched
             )
 
+        finishing = self._finish_sent(sender, job, found, profile, fetched)
+        if in_sweep:  # the slot serves the next row while the mark is written
+            self._hold(asyncio.get_running_loop().create_task(finishing))
+        else:
+            await finishing
+        return SendOutcome.SENT
+
+    async def _finish_sent(
+        self,
+        sender: Sender,
+        job: Job,
+        found: Delivered,
+        profile: Profile,
+        fetched: Profile | None,
+    ) -> None:
+        """Mark a posted row sent (with the sends finishing beside it: `sent_marks`), then
+        retire the copy it replaces. Until the mark is written the person's next row is not
+        due (`outbox.due_rows`), so their order holds however soon the slot moves on."""
         await self._after_answers()
-        marked_sent = await self.sent_marks.submit(
-            Delivered(job, found.channel_id, found.message_ts, fetched)
+        marked = await self.sent_marks.submit(
+            SentRow(job, found.channel_id, found.message_ts, fetched)
         )
-        if not marked_sent:
-            logger.warning("check-in %s: lease lost before it was marked sent", checkin_id)
+        if not marked:
+            logger.warning("check-in %s: lease lost before it was marked sent", job.checkin_id)
         if job.superseded is not None:
             await self._retire(sender, job, profile)
-        return SendOutcome.SENT
 
     async def _still_ours(self, job: Job) -> bool:
         """Whether the row may be posted. Nothing comes between the claim (which marked it

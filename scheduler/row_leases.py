@@ -55,7 +55,7 @@ class Job:
     claimed_at: float  # time.monotonic() when claimed
 
 
-class Delivered(NamedTuple):
+class SentRow(NamedTuple):
     """A row the platform took: where, and the profile read on the way (to keep)."""
 
     job: Job
@@ -202,7 +202,7 @@ class RowLeases:
                 lease=self.lease,
             )
 
-    def _mark_sent(self, sends: Sequence[Delivered]) -> list[bool]:
+    def _mark_sent(self, sends: Sequence[SentRow]) -> list[bool]:
         """Record rows as sent, in one transaction for all of them (sends finishing at the
         same time share a commit: `scheduler.group_commit`); for each, whether this owner
         still held it."""
