@@ -65,17 +65,13 @@ def service_url_allowed(url: str, hosts: tuple[str, ...]) -> bool:
     scheme https; plain http only to a loopback address (a test's or a developer's fake).
     An exact match, not a suffix: anyone can name an Azure resource `<x>.trafficmanager.net`.
     """
-    try:
-        parsed = urlparse(url)
-        host = (parsed.hostname or "").lower()
-        port = parsed.port
-    except ValueError:
+    parts = url_parts(url)
+    if parts is None:
         return False
-    if parsed.username is not None or parsed.password is not None or not host:
-        return False
-    if parsed.scheme == "https":
+    scheme, host, port = parts
+    if scheme == "https":
         port = port or 443
-    elif parsed.scheme == "http" and host in _LOOPBACK_HOSTS:
+    elif scheme == "http" and host in LOOPBACK_HOSTS:
         port = port or 80
     else:
         return False
@@ -86,7 +82,21 @@ def service_url_allowed(url: str, hosts: tuple[str, ...]) -> bool:
     return False
 
 
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+def url_parts(url: str) -> tuple[str, str, int | None] | None:
+    """Scheme, host (lowercase) and port of a URL the bot would send to; None for one that
+    does not parse, names no host, or carries a user name or password."""
+    try:
+        parsed = urlparse(url)
+        host = (parsed.hostname or "").lower()
+        port = parsed.port
+    except ValueError:
+        return None
+    if parsed.username is not None or parsed.password is not None or not host:
+        return None
+    return parsed.scheme, host, port
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 _AAD_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 

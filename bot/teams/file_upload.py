@@ -14,17 +14,15 @@ redirect followed, never the bot's token.
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import httpx
+
+from bot.core.config_teams import LOOPBACK_HOSTS, url_parts
 
 # OneDrive wants each range of a split upload to be a multiple of 320 KiB, each request under
 # 60 MiB; ten of those keeps every request short enough to finish well within its timeout.
 RANGE_UNIT = 320 * 1024
 UPLOAD_PIECE = 10 * RANGE_UNIT
 UPLOAD_TIMEOUT_SECONDS = 30.0
-
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class UploadFailed(Exception):
@@ -38,17 +36,13 @@ def upload_url_allowed(url: str, hosts: tuple[str, ...]) -> bool:
     entries are domains like sharepoint.com (every tenant's OneDrive is a subdomain of it).
     Plain http only to a loopback address an entry names with its port (a test's fake).
     """
-    try:
-        parsed = urlparse(url)
-        host = (parsed.hostname or "").lower()
-        port = parsed.port
-    except ValueError:
+    parts = url_parts(url)
+    if parts is None:
         return False
-    if parsed.username is not None or parsed.password is not None or not host:
-        return False
-    if parsed.scheme == "http" and host in _LOOPBACK_HOSTS:
+    scheme, host, port = parts
+    if scheme == "http" and host in LOOPBACK_HOSTS:
         return f"{host}:{port}" in hosts
-    if parsed.scheme != "https" or (port is not None and port != 443):
+    if scheme != "https" or (port is not None and port != 443):
         return False
     return any(host == entry or host.endswith("." + entry) for entry in hosts if ":" not in entry)
 
