@@ -125,9 +125,12 @@ class Dispatcher(RowDelivery):
         Up to `concurrency` people are sent to at once, and none waits on another: each row
         is a task of its own, and a free slot takes the next claimed row at once. Rows are
         claimed a round at a time, at most `concurrency` of them, one per person and none of
-        a person whose row is in hand (one person's rows go one after another, in the order
-        they were due), so a person whose sends are slow or rate-limited holds one slot,
-        never the sweep. Memory stays flat, and a death strands at most two rounds' rows.
+        a person whose row is in anyone's hands (one person's rows go one after another, in
+        the order they were due), so a person whose sends are slow or rate-limited holds one
+        slot, never the sweep. The next round is claimed while the last one's rows are sent,
+        and a slot moves on once its post is taken, its sent mark written beside it; the
+        sweep ends when those marks are written. Memory stays flat, and a death strands at
+        most two rounds' rows besides those being sent.
         """
         sent = 0
         async with self._sweeping:

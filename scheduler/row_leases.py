@@ -1,5 +1,6 @@
-"""Claiming outbox rows under a lease and recording what became of each (posting, sent,
-released for later, failed): the dispatcher's database side, apart from the sending itself."""
+"""Claiming outbox rows under a lease (each claim a try, and a mark that the row may be
+posted) and recording what became of each (sent, released for later, failed): the
+dispatcher's database side, apart from the sending itself."""
 
 from __future__ import annotations
 

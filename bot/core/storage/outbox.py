@@ -1,5 +1,6 @@
-"""The outbox row's life in the dispatcher: due rows found and claimed under a lease, each try
-counted, marked posting, sent, given back or failed; and what sending one needs to know."""
+"""The outbox row's life in the dispatcher: due rows found (the first of each person's) and
+claimed under a lease, each claim a try and a mark that the row may be posted; sent, given back
+or failed; and what sending one needs to know."""
 
 from __future__ import annotations
 
