@@ -212,7 +212,7 @@ class Dispatcher(RowDelivery):
 
     def _rows_to_rescue(self) -> bool:
         with self.services.sessions.begin() as session:
-            return heartbeats.rows_to_rescue(session, now=self.services.clock())
+            return heartbeats.rows_to_rescue(session, now=self.services.clock(), asking=self.owner)
 
     def prune(self) -> None:
         now = self.services.clock()

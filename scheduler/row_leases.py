@@ -88,7 +88,8 @@ class RowLeases:
         is held (a death strands little)."""
         with self.services.sessions.begin() as session:
             self._beat_unless_beating(session)
-            due = outbox.due_rows(session, now=self.services.clock(), limit=free)
+            now = self.services.clock()
+            due = outbox.due_rows(session, now=now, limit=free, owner=self.owner)
             return self._claim_in(session, [row.checkin_id for row in due], taking_over=True)
 
     def _claim_in(self, session: Session, ids: list[int], *, taking_over: bool) -> list[Job]:

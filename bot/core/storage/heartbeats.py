@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -44,23 +44,36 @@ def forget(session: Session, *, owner: str) -> None:
     session.connection().execute(delete(_HEARTBEAT).where(_HEARTBEAT.c.owner == owner))
 
 
-def held_by_the_dead(now: Any, alive_since: Any, rows: Any = _CHECKIN) -> ColumnElement[bool]:
+def held_by_the_dead(
+    now: Any, alive_since: Any, rows: Any = _CHECKIN, asking: Any = None
+) -> ColumnElement[bool]:
     """A claimed row whose lease ran out, or whose owner's heartbeat is gone or older than
     `alive_since` (values, or bound parameters of a statement built once); `rows` is the
-    check-in table or an alias of it."""
-    return and_(rows.c.status == CheckinStatus.CLAIMED, ~_alive_lease(now, alive_since, rows))
+    check-in table or an alias of it. `asking`, the owner who asks, knows it lives: its own
+    rows are never dead to it by their heartbeat (a beat held up behind a busy database must
+    not make a process take over, under the same name, a row it is still sending)."""
+    return and_(
+        rows.c.status == CheckinStatus.CLAIMED, ~_alive_lease(now, alive_since, rows, asking)
+    )
 
 
-def held_by_the_living(now: Any, alive_since: Any, rows: Any = _CHECKIN) -> ColumnElement[bool]:
-    """A claimed row its owner still holds: the lease runs, the heartbeat is recent."""
-    return and_(rows.c.status == CheckinStatus.CLAIMED, _alive_lease(now, alive_since, rows))
+def held_by_the_living(
+    now: Any, alive_since: Any, rows: Any = _CHECKIN, asking: Any = None
+) -> ColumnElement[bool]:
+    """A claimed row its owner still holds: the lease runs, the heartbeat is recent (or the
+    owner is the one who asks)."""
+    return and_(
+        rows.c.status == CheckinStatus.CLAIMED, _alive_lease(now, alive_since, rows, asking)
+    )
 
 
-def _alive_lease(now: Any, alive_since: Any, rows: Any) -> ColumnElement[bool]:
-    alive = exists().where(
+def _alive_lease(now: Any, alive_since: Any, rows: Any, asking: Any) -> ColumnElement[bool]:
+    alive: ColumnElement[bool] = exists().where(
         _HEARTBEAT.c.owner == rows.c.lease_owner,
         _HEARTBEAT.c.beat_at >= alive_since,
     )
+    if asking is not None:
+        alive = or_(rows.c.lease_owner == asking, alive)
     return and_(rows.c.lease_expires_at >= now, alive)
 
 
@@ -77,10 +90,11 @@ def release_rows_of(session: Session, *, owner: str) -> int:
     return int(result.rowcount or 0)
 
 
-def rows_to_rescue(session: Session, *, now: datetime) -> bool:
-    """True if a claimed row is held by no living sender (the rescue then sweeps)."""
+def rows_to_rescue(session: Session, *, now: datetime, asking: str | None = None) -> bool:
+    """True if a claimed row is held by no living sender (the rescue then sweeps); `asking`
+    is the sender that asks (its own rows are not dead to it)."""
     found = session.connection().execute(
-        select(_CHECKIN.c.id).where(held_by_the_dead(now, now - DEAD_AFTER)).limit(1)
+        select(_CHECKIN.c.id).where(held_by_the_dead(now, now - DEAD_AFTER, asking=asking)).limit(1)
     )
     return found.first() is not None
 

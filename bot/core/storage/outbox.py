@@ -54,7 +54,7 @@ _CLAIM_PENDING = _claim_where(_CHECKIN.c.status == CheckinStatus.PENDING)
 _CLAIM_DUE = _claim_where(
     or_(
         _CHECKIN.c.status == CheckinStatus.PENDING,
-        held_by_the_dead(bindparam("now_"), bindparam("alive_since")),
+        held_by_the_dead(bindparam("now_"), bindparam("alive_since"), asking=bindparam("owner_")),
     )
 )
 # A claimed row is still this owner's, its lease unexpired: renewed (before a post that came
@@ -250,7 +250,7 @@ def _first_of_its_lane() -> ColumnElement[bool]:
     ahead = and_(
         other.c.id != _CHECKIN.c.id,
         or_(
-            held_by_the_living(now, alive_since, other),
+            held_by_the_living(now, alive_since, other, asking=bindparam("owner_")),
             and_(
                 other.c.status.in_((CheckinStatus.PENDING, CheckinStatus.CLAIMED)),
                 or_(
@@ -277,7 +277,9 @@ def _due_query(status: str, *, locking: bool) -> Any:
     """A due-rows query of one status, built once per dialect's locking: its values (the
     time, the limit) are bound parameters."""
     if status == CheckinStatus.CLAIMED:
-        condition = held_by_the_dead(bindparam("now_"), bindparam("alive_since"))
+        condition = held_by_the_dead(
+            bindparam("now_"), bindparam("alive_since"), asking=bindparam("owner_")
+        )
     else:
         condition = _CHECKIN.c.due_at <= bindparam("now_")
     query = (
@@ -305,18 +307,19 @@ _DUE_QUERIES = {
 }
 
 
-def due_rows(session: Session, *, now: datetime, limit: int) -> list[DueRow]:
+def due_rows(session: Session, *, now: datetime, limit: int, owner: str = "") -> list[DueRow]:
     """Due rows of journeys that are not paused, each the first of its lane (`_first_of_its_lane`:
     at most one row per person, none of a person whose row is being sent): first those no
     living sender holds (its heartbeat stopped, or the lease ran out), then pending ones,
-    oldest first; locked and skipped where PostgreSQL can.
+    oldest first; locked and skipped where PostgreSQL can. `owner`, the sender that asks: its
+    own rows are in its hands whatever its heartbeat says (`heartbeats.held_by_the_dead`).
 
     Two queries rather than one with OR, so that the pending one walks the (status, due_at)
     index and a claim round costs the same with ten thousand rows waiting as with ten. Both
     are built once (a sweep asks them for every few rows it sends).
     """
     locking = session.get_bind().dialect.name == "postgresql"
-    values = {"now_": now, "alive_since": now - DEAD_AFTER}
+    values = {"now_": now, "alive_since": now - DEAD_AFTER, "owner_": owner}
     found: list[DueRow] = []
     lanes: set[Lane] = set()
     connection = session.connection()
@@ -334,9 +337,11 @@ def due_rows(session: Session, *, now: datetime, limit: int) -> list[DueRow]:
     return found
 
 
-def due_checkin_ids(session: Session, *, now: datetime, limit: int) -> Sequence[int]:
+def due_checkin_ids(
+    session: Session, *, now: datetime, limit: int, owner: str = ""
+) -> Sequence[int]:
     """The ids of `due_rows`."""
-    return [row.checkin_id for row in due_rows(session, now=now, limit=limit)]
+    return [row.checkin_id for row in due_rows(session, now=now, limit=limit, owner=owner)]
 
 
 class SentMark(NamedTuple):

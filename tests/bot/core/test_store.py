@@ -702,6 +702,30 @@ def test_a_dead_senders_row_goes_before_the_rest_of_its_lane(sessions: Sessions)
     assert due(sessions, now=NOW) == [later]
 
 
+def test_a_sender_never_takes_over_its_own_rows_for_a_late_heartbeat(sessions: Sessions) -> None:
+    """Its heartbeat held up behind a busy database, a sender still knows it lives: only
+    another takes its rows over (a take-over under the same name could not be told from the
+    first hold, and both would post)."""
+    checkin_id = new_checkin(sessions, new_journey(sessions))
+    assert claim(sessions, checkin_id, "w1", now=NOW)
+    later = NOW + 2 * heartbeats.DEAD_AFTER
+    with sessions.begin() as session:
+        assert outbox.due_checkin_ids(session, now=later, limit=10, owner="w1") == []
+        assert not heartbeats.rows_to_rescue(session, now=later, asking="w1")
+        assert not outbox.claim_rows(
+            session,
+            checkin_ids=[checkin_id],
+            owner="w1",
+            now=later,
+            lease=LEASE,
+            taking_over=True,
+        )
+    with sessions.begin() as session:
+        assert outbox.due_checkin_ids(session, now=later, limit=10, owner="w2") == [checkin_id]
+        assert heartbeats.rows_to_rescue(session, now=later, asking="w2")
+    assert claim(sessions, checkin_id, "w2", now=later)
+
+
 def test_a_lane_being_claimed_by_one_sweep_is_left_alone_by_another(
     engine: Engine, sessions: Sessions
 ) -> None:
