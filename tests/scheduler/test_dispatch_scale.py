@@ -54,14 +54,26 @@ def _sweep_until_done(
 
 
 def _race(dispatchers: list[Dispatcher], engine: Engine) -> dict[str, int]:
-    """Run all dispatchers at the same time; how many check-ins each says it sent."""
+    """Run all dispatchers at the same time; how many check-ins each says it sent.
+
+    Each beats from a thread of its own, as a worker does (scheduler.runner): a dispatcher
+    that beat only with its claims could look dead to the others on a loaded machine while
+    its claimed rows wait behind its running sends, and be taken over (with a look-up)."""
     start = threading.Barrier(len(dispatchers))
-    with ThreadPoolExecutor(max_workers=len(dispatchers)) as pool:
-        futures = {d.owner: pool.submit(_sweep_until_done, d, engine, start) for d in dispatchers}
-        return {
-            owner: sum(future.result(timeout=SWEEP_DEADLINE_SECONDS + 60))
-            for owner, future in futures.items()
-        }
+    for dispatcher in dispatchers:
+        dispatcher.heartbeat.start()
+    try:
+        with ThreadPoolExecutor(max_workers=len(dispatchers)) as pool:
+            futures = {
+                d.owner: pool.submit(_sweep_until_done, d, engine, start) for d in dispatchers
+            }
+            return {
+                owner: sum(future.result(timeout=SWEEP_DEADLINE_SECONDS + 60))
+                for owner, future in futures.items()
+            }
+    finally:
+        for dispatcher in dispatchers:
+            dispatcher.heartbeat.stop()
 
 
 def _check_the_race(
