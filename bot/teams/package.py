@@ -20,18 +20,23 @@ SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION
 ACCENT = (0x3B, 0x5B, 0x7A)
 SHORT_NAME_LIMIT = 30
 
-# The command menu Teams shows in the chat with the bot: what each word does.
+# The command menu Teams shows in the chat with the bot: what each word does. Teams takes at
+# most ten (COMMAND_MENU_LIMIT); every other word still works when typed, and "help" lists them
+# all ("resume" is offered where a pause is, and named here).
+COMMAND_MENU_LIMIT = 10
 COMMANDS = (
     ("start", "Begin, or pick up where you left off"),
     ("status", "Where you are and what comes next"),
-    ("pause", "Hold everything until you resume"),
-    ("resume", "Carry on after a pause"),
+    ("goals", "Write down or review your goals"),
+    ("hours", "When I may message you: your working hours and time zone"),
+    ("pause", "Hold everything until you say resume"),
     ("stop", "End the journey and cancel what is planned"),
     ("export", "Everything kept about you, as a file"),
     ("forget", "Erase everything kept about you"),
     ("help", "What I can do"),
     ("meeting", "Prepare a feedback meeting (for managers)"),
 )
+
 
 Pixel = tuple[int, int, int, int]
 

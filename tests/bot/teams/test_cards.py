@@ -14,9 +14,16 @@ from bot.core import ids
 from bot.core.config import Settings
 from bot.teams.cards import build_answered_card, build_card
 from bot.teams.form_render import build_form_card, read_dialog
-from bot.teams.package import build_manifest, build_package, color_icon, outline_icon
+from bot.teams.package import (
+    COMMAND_MENU_LIMIT,
+    build_manifest,
+    build_package,
+    color_icon,
+    outline_icon,
+)
 from handlers.form_specs import FORMS
 from handlers.neutral_messages import stage_message
+from handlers.routes import COMMAND_WORDS
 from messages.form import draw
 from messages.loader import load_content
 from messages.model import Bullets, Button, Link, Message, Paragraph, Preformatted, mention
@@ -185,8 +192,14 @@ def test_the_package_holds_a_manifest_and_two_icons_of_the_sizes_teams_wants() -
     [bot] = written["bots"]
     assert bot["botId"] == written["id"] and bot["scopes"] == ["personal"]
     assert bot["supportsFiles"] is True  # the data export is a file, sent with consent
-    titles = [c["title"] for c in bot["commandLists"][0]["commands"]]
-    assert titles[:8] == ["start", "status", "pause", "resume", "stop", "export", "forget", "help"]
+    commands = bot["commandLists"][0]["commands"]
+    titles = [c["title"] for c in commands]
+    assert titles[:4] == ["start", "status", "goals", "hours"]
+    # Teams takes ten at most, titles of 32 characters and descriptions of 128; each is a word
+    # the bot answers (typed as the menu sends it).
+    assert len(commands) <= COMMAND_MENU_LIMIT == 10
+    assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands)
+    assert set(titles) <= COMMAND_WORDS
     assert written["validDomains"] == ["bot.example.com"]
     for icon, size in ((color_icon(), 192), (outline_icon(), 32)):
         assert icon[:8] == b"\x89PNG\r\n\x1a\n"
