@@ -140,12 +140,13 @@ class Dispatcher(RowDelivery):
             claiming: asyncio.Task[list[Job]] | None = None
             exhausted = False
             while True:
-                wanted = not claiming and not exhausted and not self.stopping
-                if wanted and len(claimed) < self.concurrency:
-                    claiming = asyncio.get_running_loop().create_task(self._claim_round())
                 while claimed and len(running) < self.concurrency and not self.stopping:
                     send = self._send(claimed.popleft(), in_sweep=True)
                     running.add(asyncio.get_running_loop().create_task(send))
+                # Then the next round, while these are sent (their slots were filled first).
+                wanted = not claiming and not exhausted and not self.stopping
+                if wanted and len(claimed) < self.concurrency:
+                    claiming = asyncio.get_running_loop().create_task(self._claim_round())
                 if not running and not claiming:
                     if not self.marking:
                         break

@@ -123,3 +123,40 @@ def test_people_are_sent_to_in_parallel_and_each_person_in_order(
         order.setdefault(str(call.args["channel"]), []).append(ranks[checkin_of(call)])
     assert order == {person.channel: [0, 1, 2] for person in seeded}
     assert {row.status for row in rows(sqlite_engine).values()} == {CheckinStatus.SENT}
+
+
+def test_the_next_round_is_claimed_while_every_slot_waits_for_slack(
+    standin: SlackStandIn, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With all slots waiting for Slack's answers, the sweep has already claimed the next
+    round, so a slot that frees starts its next post at once rather than after a claim."""
+    upgrade(sqlite_engine)
+    now = datetime.now(UTC)
+    seed_checkins(sqlite_engine, 40, due_at=now - timedelta(hours=1), now=now)
+    answer = threading.Event()
+    original = standin.handle
+
+    def held(method: str, args: Payload, token: str | None) -> tuple[int, Payload, dict[str, str]]:
+        if method == "chat.postMessage":
+            answer.wait(timeout=30)
+        return original(method, args, token)
+
+    monkeypatch.setattr(standin, "handle", held)
+    dispatcher = make_dispatcher(make_settings(standin), sqlite_engine, owner="one", concurrency=4)
+
+    def claimed() -> int:
+        return sum(row.status == CheckinStatus.CLAIMED for row in rows(sqlite_engine).values())
+
+    async def sweep_while_slack_waits() -> tuple[int, int]:
+        sweep = asyncio.create_task(dispatcher.run_once())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and await asyncio.to_thread(claimed) < 8:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # time for a third round, which must not come
+        seen = await asyncio.to_thread(claimed)
+        answer.set()
+        return seen, await sweep
+
+    seen, sent = asyncio.run(sweep_while_slack_waits())
+    assert seen == 8  # 4 posts waiting for answers, and the 4 rows of the next round
+    assert sent == 40
