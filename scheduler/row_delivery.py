@@ -9,7 +9,8 @@ import logging
 import random
 import time
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from bot.core import ids
 from bot.core.delivery import (
@@ -184,9 +185,7 @@ class RowDelivery(RowLeases):
         due = next_working_moment(now, zone, job.working) + spread(
             job.checkin_id, self.services.content.timing.spread_minutes
         )
-        await asyncio.to_thread(
-            self._release, job, due, "outside working hours", False, True, fetched
-        )
+        await self._wait_until(due, job, "outside working hours", fetched)
         return False
 
     async def _fetch_profile(self, sender: Sender, job: Job) -> Profile | None:
@@ -241,7 +240,7 @@ class RowDelivery(RowLeases):
         """
         due = self.services.clock() + RECIPIENT_RECHECK
         logger.info("check-in %s: waiting for its recipient (%s)", job.checkin_id, error)
-        await asyncio.to_thread(self._release, job, due, f"waiting: {error}", False, True, None)
+        await self._wait_until(due, job, f"waiting: {error}")
         return SendOutcome.DEFERRED
 
     async def _wait_for_platform(self, job: Job) -> SendOutcome:
@@ -253,7 +252,7 @@ class RowDelivery(RowLeases):
         logger.warning("check-in %s: %s is not served here; it waits", job.checkin_id, platform)
         due = self.services.clock() + PLATFORM_RECHECK
         reason = f"waiting: {platform} is not served"
-        await asyncio.to_thread(self._release, job, due, reason, False, True, None)
+        await self._wait_until(due, job, reason)
         return SendOutcome.DEFERRED
 
     async def _retry_later(
@@ -275,5 +274,32 @@ class RowDelivery(RowLeases):
         backoff = min(30 * 2 ** (job.attempts - 1), 3600) * random.uniform(1.0, 1.25)
         due = self.services.clock() + timedelta(seconds=max(error.retry_after, backoff))
         logger.info("check-in %s: retry at %s (%s)", job.checkin_id, due.isoformat(), reason)
-        await asyncio.to_thread(self._release, job, due, reason, maybe_posted, False, profile)
+        await asyncio.to_thread(
+            partial(
+                self._release,
+                job,
+                due,
+                reason,
+                maybe_posted=maybe_posted,
+                refund_attempt=False,
+                profile=profile,
+            )
+        )
         return SendOutcome.DEFERRED
+
+    async def _wait_until(
+        self, due: datetime, job: Job, reason: str, profile: Profile | None = None
+    ) -> None:
+        """Put a row back untried until `due`: nothing was posted, and the try is given back
+        (waiting is not failing), its earlier posting mark kept."""
+        await asyncio.to_thread(
+            partial(
+                self._release,
+                job,
+                due,
+                reason,
+                maybe_posted=False,
+                refund_attempt=True,
+                profile=profile,
+            )
+        )

@@ -231,6 +231,7 @@ class RowLeases:
         job: Job,
         due: datetime,
         reason: str,
+        *,
         maybe_posted: bool,
         refund_attempt: bool,
         profile: Profile | None = None,
