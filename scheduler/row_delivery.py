@@ -185,7 +185,7 @@ class RowDelivery(RowLeases):
         due = next_working_moment(now, zone, job.working) + spread(
             job.checkin_id, self.services.content.timing.spread_minutes
         )
-        await self._wait_until(due, job, "outside working hours", fetched)
+        await self._put_back(job, due, "outside working hours", profile=fetched)
         return False
 
     async def _fetch_profile(self, sender: Sender, job: Job) -> Profile | None:
@@ -240,7 +240,7 @@ class RowDelivery(RowLeases):
         """
         due = self.services.clock() + RECIPIENT_RECHECK
         logger.info("check-in %s: waiting for its recipient (%s)", job.checkin_id, error)
-        await self._wait_until(due, job, f"waiting: {error}")
+        await self._put_back(job, due, f"waiting: {error}")
         return SendOutcome.DEFERRED
 
     async def _wait_for_platform(self, job: Job) -> SendOutcome:
@@ -252,7 +252,7 @@ class RowDelivery(RowLeases):
         logger.warning("check-in %s: %s is not served here; it waits", job.checkin_id, platform)
         due = self.services.clock() + PLATFORM_RECHECK
         reason = f"waiting: {platform} is not served"
-        await self._wait_until(due, job, reason)
+        await self._put_back(job, due, reason)
         return SendOutcome.DEFERRED
 
     async def _retry_later(
@@ -274,32 +274,27 @@ class RowDelivery(RowLeases):
         backoff = min(30 * 2 ** (job.attempts - 1), 3600) * random.uniform(1.0, 1.25)
         due = self.services.clock() + timedelta(seconds=max(error.retry_after, backoff))
         logger.info("check-in %s: retry at %s (%s)", job.checkin_id, due.isoformat(), reason)
-        await asyncio.to_thread(
-            partial(
-                self._release,
-                job,
-                due,
-                reason,
-                maybe_posted=maybe_posted,
-                refund_attempt=False,
-                profile=profile,
-            )
+        await self._put_back(
+            job, due, reason, maybe_posted=maybe_posted, refund_attempt=False, profile=profile
         )
         return SendOutcome.DEFERRED
 
-    async def _wait_until(
-        self, due: datetime, job: Job, reason: str, profile: Profile | None = None
+    async def _put_back(
+        self,
+        job: Job,
+        due: datetime,
+        reason: str,
+        *,
+        maybe_posted: bool = False,
+        refund_attempt: bool = True,
+        profile: Profile | None = None,
     ) -> None:
-        """Put a row back untried until `due`: nothing was posted, and the try is given back
-        (waiting is not failing), its earlier posting mark kept."""
-        await asyncio.to_thread(
-            partial(
-                self._release,
-                job,
-                due,
-                reason,
-                maybe_posted=False,
-                refund_attempt=True,
-                profile=profile,
-            )
+        """Release a row until `due`. By default it waits untried: nothing was posted, the try
+        is given back (waiting is not failing), and its earlier posting mark is kept."""
+        release = partial(
+            self._release,
+            maybe_posted=maybe_posted,
+            refund_attempt=refund_attempt,
+            profile=profile,
         )
+        await asyncio.to_thread(release, job, due, reason)
