@@ -5,6 +5,12 @@ A journey's last activity is the latest of:
 - the `sent_at` of any of its check-ins: the bot wrote to the person;
 - the `answered_at` of any of its check-ins: the person clicked an answer.
 
+A person with no journey at all (a manager who was invited, someone who opened the app and
+never began) is erased once nothing refers to them (no journey, goal, note, feedback plan,
+invitation, meeting on either side, or message addressed to them) and nothing about them is
+newer than the period: their row's creation, their profile's last reading, their Teams chat's
+last activity (`idle_people`).
+
 When every journey of a person is inactive, the person is erased exactly as `forget` erases
 them (bot.core.erasure.erase_person), unless they prepared or answered a feedback meeting for
 someone else within the period: then, as for a person who still has a live journey, only the
@@ -38,6 +44,7 @@ from bot.core.models import (
     Journey,
     ManagerGrant,
     Person,
+    TeamsConversation,
 )
 from bot.core.person_ref import PersonRef
 from bot.core.storage import checkins
@@ -85,6 +92,39 @@ def people_with_inactive_journeys(
     return [person_id for person_id in session.exec(query) if person_id is not None]
 
 
+def idle_people(session: Session, *, before: datetime, limit: int) -> Sequence[int]:
+    """Ids of people without a journey whom nothing refers to and nothing about whom is at or
+    after `before` (see the module docstring), locked for this transaction."""
+    person = col(Person.id)
+    referring = [
+        select(Journey.id).where(col(Journey.person_id) == person),
+        select(Goal.id).where(col(Goal.person_id) == person),
+        select(FeedbackRequest.id).where(col(FeedbackRequest.person_id) == person),
+        select(FeedbackNote.id).where(col(FeedbackNote.person_id) == person),
+        select(ManagerGrant.id).where(col(ManagerGrant.person_id) == person),
+        select(FeedbackMeeting.id).where(col(FeedbackMeeting.person_id) == person),
+        select(FeedbackMeeting.id).where(col(FeedbackMeeting.manager_id) == person),
+        select(Checkin.id).where(col(Checkin.recipient_id) == person),
+        select(TeamsConversation.id).where(
+            col(TeamsConversation.person_id) == person,
+            col(TeamsConversation.updated_at) >= before,
+        ),
+    ]
+    query = (
+        select(Person.id)
+        .where(
+            col(Person.created_at) < before,
+            or_(col(Person.profile_checked_at).is_(None), col(Person.profile_checked_at) < before),
+            *(~found.exists() for found in referring),
+        )
+        .order_by(person)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Person, skip_locked=True)
+    return [person_id for person_id in session.exec(query) if person_id is not None]
+
+
 def purge_expired(services: Services, *, batch_size: int = BATCH_SIZE) -> Purged:
     """Erase what retention says must go, a batch of people per transaction."""
     key = services.settings.require_secret_key()
@@ -99,7 +139,18 @@ def purge_expired(services: Services, *, batch_size: int = BATCH_SIZE) -> Purged
                 journeys += removed
         if len(found) < batch_size:
             break
-    if journeys:
+    for _ in range(MAX_BATCHES):
+        with services.sessions.begin() as session:
+            idle = idle_people(session, before=before, limit=batch_size)
+            for person_id in idle:
+                person = session.get(Person, person_id)
+                if person is not None:
+                    erase_person(session, services, person)
+                    _record(session, person, key, services.clock(), outcome=audit.ERASED)
+                    people += 1
+        if len(idle) < batch_size:
+            break
+    if journeys or people:
         logger.info("retention: erased %s journey(s), %s person(s) entirely", journeys, people)
     return Purged(people_erased=people, journeys_erased=journeys)
 

@@ -27,6 +27,7 @@ from bot.core.models import (
     JourneyStatus,
     MeetingStatus,
     Person,
+    TeamsConversation,
 )
 from bot.core.person_ref import PersonRef
 from bot.core.retention import RETENTION_ACTOR, purge_expired
@@ -266,3 +267,60 @@ def test_the_daily_job_runs_beside_the_sweep(services: Services) -> None:
     intervals = asyncio.run(jobs())
     assert intervals["retention"] == timedelta(days=1)
     assert intervals["dispatch"] == timedelta(seconds=30)
+
+
+def _person(services: Services, user: str, *, platform: str = "slack") -> int:
+    with services.sessions.begin() as session:
+        person = people.get_or_create_person(session, ref=PersonRef(platform, "T1", user), now=T0)
+        assert person.id is not None
+        return person.id
+
+
+def test_someone_without_a_journey_goes_once_nothing_refers_to_them(services: Services) -> None:
+    invited = _person(services, "U0MGR")  # a manager once invited, the invitation long gone
+    profile_read = _person(services, "U0READ")
+    in_teams = _person(services, "29:teams-user", platform="teams")
+    addressed = _person(services, "U0ADDRESSED")
+    live_journey_id = seed(
+        services, "U0LIVE", status=JourneyStatus.ACTIVE, started=T0 + timedelta(days=200)
+    )
+    with services.sessions.begin() as session:
+        reader = session.get(Person, profile_read)
+        assert reader is not None
+        reader.profile_checked_at = T0 + timedelta(days=200)
+        session.add(reader)
+        session.add(
+            TeamsConversation(
+                person_id=in_teams,
+                conversation_id="a:chat",
+                service_url="https://smba.example/",
+                bot_id="28:bot",
+                updated_at=T0 + timedelta(days=200),
+            )
+        )
+        # A message of someone's live journey addressed to them (an invitation).
+        session.add(
+            Checkin(
+                journey_id=live_journey_id,
+                recipient_id=addressed,
+                kind="manager_invite",
+                key="invite:1",
+                status="sent",
+                due_at=T0,
+                sent_at=T0,
+                created_at=T0,
+            )
+        )
+    _clock(services).move_to(T0 + timedelta(days=365, seconds=1))
+
+    assert purge_expired(services).people_erased == 1
+    assert purge_expired(services).people_erased == 0
+    with services.sessions.begin() as session:
+        assert session.get(Person, invited) is None
+        assert all(session.get(Person, kept) for kept in (profile_read, in_teams, addressed))
+    purge = _trail(services)[-1]
+    assert (purge.actor, purge.outcome, purge.subject) == (
+        RETENTION_ACTOR,
+        audit.ERASED,
+        audit.hashed("U0MGR", KEY),
+    )
