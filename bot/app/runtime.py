@@ -35,6 +35,7 @@ from scheduler.dispatcher import Dispatcher
 if TYPE_CHECKING:
     from microsoft_teams.apps import App
 
+    from bot.teams.graph_people import GraphPeople
     from bot.teams.listeners import TeamsListeners
 
 
@@ -79,6 +80,8 @@ class Runtime:
     async def close(self) -> None:
         if self.slack is not None:
             await close_shared_session(self.slack.client)
+        if self.teams_listeners is not None:
+            await self.teams_listeners.close()
         # A process that sent says it stops: what it still holds is free for others at once.
         await asyncio.to_thread(self.dispatcher.heartbeat.stop)
 
@@ -110,12 +113,15 @@ def build_runtime(
         )
     teams_endpoint = MountedEndpoint()
     teams = teams_sender = teams_listeners = None
+    search: GraphPeople | None = None
     if settings.teams_enabled:  # the SDK is imported only by deployments that serve Teams
         from bot.teams.listeners import TeamsListeners
-        from bot.teams.sdk import build_teams_app
+        from bot.teams.sdk import bot_tokens, build_teams_app, people_search
         from bot.teams.sender import TeamsSender
 
-        teams = build_teams_app(settings, teams_endpoint, metrics)
+        tokens = bot_tokens(settings)
+        teams = build_teams_app(settings, teams_endpoint, metrics, tokens)
+        search = people_search(settings, tokens)
         teams_sender = TeamsSender(services, teams.api)
         senders[Platform.TEAMS] = teams_sender
     dispatcher = Dispatcher(
@@ -129,7 +135,7 @@ def build_runtime(
     if slack is not None:
         register(slack.bolt, services, dispatcher, slack.installs, work=slack.work)
     if teams is not None and teams_sender is not None:
-        teams_listeners = TeamsListeners(services, dispatcher, teams_sender)
+        teams_listeners = TeamsListeners(services, dispatcher, teams_sender, search)
         teams_listeners.register(teams)
     return Runtime(
         services=services,

@@ -34,6 +34,11 @@ DEFAULT_TEAMS_SERVICE_URL_HOSTS = (
 # Where a person's data export may be uploaded after they accept Teams' file consent card:
 # their OneDrive for Business, <tenant>-my.sharepoint.com (bot.teams.file_upload).
 DEFAULT_TEAMS_UPLOAD_HOSTS = ("sharepoint.com",)
+# Microsoft Graph, where the bot searches the tenant's directory for the forms that name a
+# colleague when TEAMS_DIRECTORY_SEARCH=graph (bot.teams.graph_people). Its token's audience
+# is this URL (the scope is the URL and /.default).
+DEFAULT_TEAMS_GRAPH_URL = "https://graph.microsoft.com"
+TEAMS_DIRECTORY_SEARCH_GRAPH = "graph"
 
 DEFAULT_TEAMS_REQUESTS_PER_SECOND = 40.0
 
@@ -139,6 +144,10 @@ class Settings:
     teams_service_url_hosts: tuple[str, ...] = DEFAULT_TEAMS_SERVICE_URL_HOSTS
     # Where a data export may be uploaded: host suffixes (host:port for a loopback fake).
     teams_upload_hosts: tuple[str, ...] = DEFAULT_TEAMS_UPLOAD_HOSTS
+    # How a Teams form names a colleague: None, Teams' people picker (desktop and web only);
+    # "graph", a search the bot serves from Microsoft Graph, which phones show too.
+    teams_directory_search: str | None = None
+    teams_graph_url: str = DEFAULT_TEAMS_GRAPH_URL
     # Who may prepare a feedback meeting for anyone in Teams: Entra ID (AAD) object ids.
     teams_manager_ids: frozenset[str] = frozenset()
     # What every sending process of the deployment together sends to one tenant per second

@@ -30,6 +30,7 @@ from bot.core.config import (
 )
 from bot.core.config_teams import (
     _AAD_ID,
+    _directory_search,
     _service_url_hosts,
     _teams_tenants,
     _upload_hosts,
@@ -248,6 +249,7 @@ def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "teams_allowed_tenants": tenants,
         "teams_service_url_hosts": hosts,
         "teams_upload_hosts": _upload_hosts(get("TEAMS_UPLOAD_HOSTS")),
+        **_directory_search(get, has_credential=bool(identity)),
         "teams_requests_per_second": _positive_number(
             get("NOTPROMOTED_TEAMS_REQUESTS_PER_SECOND"),
             "NOTPROMOTED_TEAMS_REQUESTS_PER_SECOND",

@@ -11,8 +11,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from bot.core.config import (
+    DEFAULT_TEAMS_GRAPH_URL,
     DEFAULT_TEAMS_SERVICE_URL_HOSTS,
     DEFAULT_TEAMS_UPLOAD_HOSTS,
+    TEAMS_DIRECTORY_SEARCH_GRAPH,
     ConfigError,
 )
 from bot.core.teams_credentials import read_certificate
@@ -56,6 +58,39 @@ def _upload_hosts(value: str | None) -> tuple[str, ...]:
             f"sharepoint.com; no scheme or path), got {bad[0]!r}"
         )
     return hosts
+
+
+def _directory_search(get: Callable[[str], str | None], *, has_credential: bool) -> dict[str, Any]:
+    """TEAMS_DIRECTORY_SEARCH (unset: Teams' people picker; `graph`: the bot's own search in
+    Microsoft Graph) and TEAMS_GRAPH_URL, where the bot sends its Graph token: https, or plain
+    http to a loopback address only (a test's fake), and nothing but scheme, host and port."""
+    raw = (get("TEAMS_DIRECTORY_SEARCH") or "").strip().lower()
+    if raw not in ("", TEAMS_DIRECTORY_SEARCH_GRAPH):
+        raise ConfigError(
+            "TEAMS_DIRECTORY_SEARCH is `graph` (the forms search Microsoft Graph, on phones too) "
+            f"or unset (Teams' people picker, desktop and web), got {raw!r}"
+        )
+    url = (get("TEAMS_GRAPH_URL") or DEFAULT_TEAMS_GRAPH_URL).strip().rstrip("/")
+    if not graph_url_allowed(url):
+        raise ConfigError(
+            f"TEAMS_GRAPH_URL must be an https:// URL with no path (like "
+            f"{DEFAULT_TEAMS_GRAPH_URL}; plain http only to a loopback address), got {url!r}"
+        )
+    if raw and not has_credential:
+        raise ConfigError(
+            "TEAMS_DIRECTORY_SEARCH=graph searches Microsoft Graph with the bot's own "
+            "credential: set TEAMS_CLIENT_ID, TEAMS_TENANT_ID and one credential, or remove it"
+        )
+    return {"teams_directory_search": raw or None, "teams_graph_url": url}
+
+
+def graph_url_allowed(url: str) -> bool:
+    """Whether the bot may send its Microsoft Graph token to this base URL."""
+    parts = url_parts(url)
+    if parts is None or urlparse(url).path not in ("", "/") or urlparse(url).query:
+        return False
+    scheme, host, _ = parts
+    return scheme == "https" or (scheme == "http" and host in LOOPBACK_HOSTS)
 
 
 def service_url_allowed(url: str, hosts: tuple[str, ...]) -> bool:

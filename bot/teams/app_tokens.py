@@ -44,6 +44,12 @@ logger = logging.getLogger(__name__)
 # How long one request to the login service or the identity endpoint may take.
 TOKEN_TIMEOUT_SECONDS = 20.0
 DEFAULT_SUFFIX = "/.default"
+BOT_CONNECTOR = "the Bot Connector"
+MICROSOFT_GRAPH = "Microsoft Graph"
+CONSEQUENCE = {
+    BOT_CONNECTOR: "messages wait and are retried",
+    MICROSOFT_GRAPH: "the forms' directory search finds no one until it has one",
+}
 
 
 class TokenUnavailable(Exception):
@@ -57,43 +63,59 @@ class _Tokens:
     def __init__(self, credentials: TeamsCredentials, description: str) -> None:
         self.credentials = credentials
         self.description = description
-        self._last_failure: str | None = None
+        # The last failure for each resource asked for (the Bot Connector, Microsoft Graph).
+        self._last_failure: dict[str, str] = {}
         logger.info("Teams: the bot %s signs in with %s", credentials.client_id, description)
 
     async def get_app_token(self, scope: str | list[str], tenant_id: str | None) -> str:
         scopes = [scope] if isinstance(scope, str) else list(scope)
-        return await asyncio.to_thread(self._acquire, scopes, tenant_id or "botframework.com")
+        return await asyncio.to_thread(
+            self._acquire, scopes, tenant_id or "botframework.com", BOT_CONNECTOR
+        )
 
-    def _acquire(self, scopes: list[str], tenant_id: str) -> str:
+    async def graph_token(self, graph_url: str, tenant_id: str) -> str:
+        """An app-only token for Microsoft Graph in this tenant (its audience is graph_url),
+        for the forms' directory search (bot.teams.graph_people)."""
+        return await asyncio.to_thread(
+            self._acquire, [f"{graph_url}{DEFAULT_SUFFIX}"], tenant_id, MICROSOFT_GRAPH
+        )
+
+    def serves_tenant(self, tenant_id: str) -> bool:
+        """Whether a token asked for `tenant_id` is that tenant's: an app registration asks
+        each tenant's own authority; a managed identity only ever gets its own tenant's."""
+        return True
+
+    def _acquire(self, scopes: list[str], tenant_id: str, resource: str) -> str:
         try:
             result = self._request(scopes, tenant_id)
         except TokenUnavailable as error:
-            self._failed(str(error))
+            self._failed(resource, str(error))
             raise
         except Exception as error:
-            self._failed(type(error).__name__)
+            self._failed(resource, type(error).__name__)
             raise TokenUnavailable(type(error).__name__) from error
         token = result.get("access_token") if isinstance(result, dict) else None
         if not isinstance(token, str):
             reason = _reason(result)
-            self._failed(reason)
+            self._failed(resource, reason)
             raise TokenUnavailable(reason)
-        if self._last_failure is not None:
-            logger.info("Teams: the login service gives the bot tokens again")
-            self._last_failure = None
+        if self._last_failure.pop(resource, None) is not None:
+            logger.info("Teams: the login service gives the bot tokens for %s again", resource)
         return token
 
     def _request(self, scopes: list[str], tenant_id: str) -> Any:
         raise NotImplementedError
 
-    def _failed(self, reason: str) -> None:
-        if reason != self._last_failure:
+    def _failed(self, resource: str, reason: str) -> None:
+        if reason != self._last_failure.get(resource):
             logger.warning(
-                "Teams: no token for the Bot Connector with %s: %s (messages wait and are retried)",
+                "Teams: no token for %s with %s: %s (%s)",
+                resource,
                 self.description,
                 reason,
+                CONSEQUENCE[resource],
             )
-        self._last_failure = reason
+        self._last_failure[resource] = reason
 
 
 class ConfidentialTokens(_Tokens):
@@ -152,6 +174,9 @@ class ManagedIdentityTokens(_Tokens):
             UserAssignedManagedIdentity(client_id=credentials.client_id), http_client=session
         )
 
+    def serves_tenant(self, tenant_id: str) -> bool:
+        return tenant_id.lower() == self.credentials.tenant_id.lower()
+
     def _request(self, scopes: list[str], tenant_id: str) -> Any:
         if len(scopes) != 1:
             raise TokenUnavailable("a managed identity takes one scope at a time")
@@ -192,6 +217,9 @@ def _reason(result: Any) -> str:
     error = str(result.get("error") or "no access token")
     description = str(result.get("error_description") or "").strip().splitlines()
     return f"{error}: {description[0][:200]}" if description else error
+
+
+BotTokens = _Tokens
 
 
 def app_tokens(credentials: TeamsCredentials, login_url: str) -> _Tokens:

@@ -97,7 +97,7 @@ class DialogListeners(TeamsListening):
 
     async def _dialog(self, ref: PersonRef, form: Form) -> dict[str, Any]:
         names = await self._names(ref, form.intro) if form.intro else {}
-        return build_form_dialog(form, names)
+        return build_form_dialog(form, names, people=self.people_dataset)
 
     async def _expired(self, ref: PersonRef) -> dict[str, Any]:
         locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)

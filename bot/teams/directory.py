@@ -1,6 +1,7 @@
 """What notpromoted knows about Teams people named in the manager flow. Every doubt is a "no".
 
-Teams gives a bot no directory of the tenant without Microsoft Graph, so when a manager
+Teams gives a bot no directory of the tenant without Microsoft Graph (which only the forms'
+opt-in search asks, bot.teams.graph_people, to offer names as someone types), so when a manager
 prepares a meeting, a person counts as found when they have the app installed (their
 personal chat with the bot is stored): only then can they receive the offer at all.
 
@@ -32,7 +33,7 @@ class TeamsDirectory:
 
     async def someone(self, tenant_id: str, user_id: str) -> Someone:
         ref = PersonRef(Platform.TEAMS, tenant_id, user_id)
-        found = await asyncio.to_thread(self._has_chat, ref)
+        found = await asyncio.to_thread(self.has_chat, ref)
         return Someone(user_id, found=found, active=found)
 
     def invitee(self, user_id: str) -> Someone:
@@ -44,7 +45,8 @@ class TeamsDirectory:
     def in_manager_group(self, actor: PersonRef) -> bool:
         return _is_manager(self.services.settings, actor)
 
-    def _has_chat(self, ref: PersonRef) -> bool:
+    def has_chat(self, ref: PersonRef) -> bool:
+        """Whether the person has a personal chat with the bot (blocking: a database read)."""
         with self.services.sessions.begin() as session:
             return conversation_of(session, ref=ref) is not None
 

@@ -3,7 +3,10 @@ Form, and a dialog's submitted data read back into FormValues by the form's spec
 (handlers.form_specs): one drawing for all forms.
 
 Errors come back in the same dialog, as a line under their field, with what was typed kept.
-People are picked with Teams' people picker, which answers with Entra ID object ids.
+A colleague is picked, by Entra ID object id, either with Teams' people picker (`PEOPLE_PICKER`,
+documented for desktop and web only) or, with TEAMS_DIRECTORY_SEARCH=graph, from the search
+the bot serves itself (`COLLEAGUES`, answered by bot.teams.search_listeners; documented for
+iOS and Android too). Both submit the object id, read back alike.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ from handlers.replies import row_id
 from messages.form import Field, Form, FormValues
 from messages.model import clean_typed
 
-PEOPLE = "graph.microsoft.com/users"
+# Teams' own people picker: Teams searches the organisation itself.
+PEOPLE_PICKER = "graph.microsoft.com/users"
+# The bot's own dataset: Teams asks the bot (an `application/search` invoke) as the person types.
+COLLEAGUES = "notpromoted/colleagues"
 # The key of a dialog's data that names its form (the rest is its context and its fields).
 FORM_KEY = "action"
 PLACEHOLDER_LIMIT = 200
@@ -59,16 +65,21 @@ def build_dialog_message(text: str) -> dict[str, Any]:
     return {"task": {"type": "message", "value": text[:1000]}}
 
 
-def build_form_dialog(form: Form, names: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return build_dialog(form.title, build_form_card(form, names))
+def build_form_dialog(
+    form: Form, names: Mapping[str, str] | None = None, *, people: str = PEOPLE_PICKER
+) -> dict[str, Any]:
+    return build_dialog(form.title, build_form_card(form, names, people=people))
 
 
-def build_form_card(form: Form, names: Mapping[str, str] | None = None) -> Card:
+def build_form_card(
+    form: Form, names: Mapping[str, str] | None = None, *, people: str = PEOPLE_PICKER
+) -> Card:
+    """The form as a dialog's card; `people` is the dataset its person fields search."""
     body: list[CardElement] = []
     if form.intro:
         body.append(_text(named(form.intro, names or {})))
     for field in form.fields:
-        body.append(_input(field))
+        body.append(_input(field, people))
         error = form.errors.get(field.name)
         if error:
             runs: list[CardElement] = [TextRun(text=error, color="Attention")]
@@ -83,7 +94,7 @@ def build_form_card(form: Form, names: Mapping[str, str] | None = None) -> Card:
     return dumped
 
 
-def _input(field: Field) -> Any:
+def _input(field: Field, people: str) -> Any:
     shown = (field.placeholder or field.hint or "")[:PLACEHOLDER_LIMIT] or None
     element: Any
     if field.kind == "date":
@@ -93,9 +104,12 @@ def _input(field: Field) -> Any:
             id=field.name,
             label=field.label,
             choices=[],
-            choices_data=QueryData(dataset=PEOPLE),
+            choices_data=QueryData(dataset=people),
             placeholder=shown,
         )
+        if people != PEOPLE_PICKER:
+            # Typeahead on a dataset the bot serves: Microsoft's examples draw it filtered.
+            element.style = "filtered"
     elif field.kind == "choice":
         choices = [Choice(title=choice.label, value=choice.value) for choice in field.choices]
         element = ChoiceSetInput(

@@ -6,7 +6,7 @@ the rows it asks to send go out afterwards, from a task. Nothing raises into the
 failure is logged and the person gets the "not available" line.
 
 This module registers them; each kind of activity has its module (chats, cards, dialogs, file
-consent).
+consent, the forms' directory search).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from bot.teams.card_listeners import CardListeners
 from bot.teams.chat_listeners import ChatListeners
 from bot.teams.dialog_listeners import DialogListeners
 from bot.teams.file_listeners import FileListeners
+from bot.teams.search_listeners import SearchListeners
 
 
-class TeamsListeners(ChatListeners, CardListeners, DialogListeners, FileListeners):
+class TeamsListeners(ChatListeners, CardListeners, DialogListeners, FileListeners, SearchListeners):
     """The Teams handlers as one object, whose bound methods the SDK calls; each kind is a
     module of its own, over the shared parts in bot.teams.listening."""
 
@@ -29,5 +30,6 @@ class TeamsListeners(ChatListeners, CardListeners, DialogListeners, FileListener
         app.on_dialog_open(self.on_dialog_open)
         app.on_dialog_submit(self.on_dialog_submit)
         app.on_file_consent(self.on_file_consent)
+        app.on_card_search(self.on_card_search)
         app.on_conversation_update(self.on_conversation_update)
         app.on_installation_update(self.on_installation_update)

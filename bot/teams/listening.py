@@ -20,6 +20,8 @@ from bot.teams.activity_reading import Chat, chat_of
 from bot.teams.conversations import remember_chat
 from bot.teams.directory import TeamsDirectory, TeamsPeople
 from bot.teams.export_file import ExportFile
+from bot.teams.form_render import COLLEAGUES, PEOPLE_PICKER
+from bot.teams.graph_people import GraphPeople
 from bot.teams.sender import TeamsSender, card_activity
 from handlers.interaction import Interaction, Redraw, Turn
 from messages.model import Message
@@ -29,16 +31,30 @@ logger = logging.getLogger(__name__)
 
 
 class TeamsListening:
-    def __init__(self, services: Services, dispatcher: Dispatcher, sender: TeamsSender) -> None:
+    def __init__(
+        self,
+        services: Services,
+        dispatcher: Dispatcher,
+        sender: TeamsSender,
+        people_search: GraphPeople | None = None,
+    ) -> None:
         self.services = services
         self.dispatcher = dispatcher
         self.sender = sender
+        # With a directory search (TEAMS_DIRECTORY_SEARCH=graph) the forms' person fields ask
+        # the bot, on every client; without, they are Teams' people picker (desktop and web).
+        self.people_search = people_search
+        self.people_dataset = COLLEAGUES if people_search is not None else PEOPLE_PICKER
         self.directory = TeamsDirectory(services)
         self.export_file = ExportFile(services, sender)
         self.default = services.content.for_locale(None, Platform.TEAMS)
         self.unavailable = self.default.text("ack_unavailable")
         # Work that goes on after Teams has its answer.
         self.work = WorkInFlight()
+
+    async def close(self) -> None:
+        if self.people_search is not None:
+            await self.people_search.close()
 
     async def settled(self) -> bool:
         """Wait for the work started after answers (the tests need it)."""

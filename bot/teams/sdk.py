@@ -10,7 +10,8 @@ ours, each for a reason:
   SDK sees an activity, and `check_tokens_ourselves` puts it in place of the SDK's own
   validator, which would fetch signing keys with blocking I/O on the event loop.
 - the app's token provider (bot.teams.app_tokens), for each credential Azure offers a
-  single-tenant bot: a client secret, a certificate, a managed identity or a federated token.
+  single-tenant bot: a client secret, a certificate, a managed identity or a federated token;
+  the forms' directory search (bot.teams.graph_people) asks the same one for Graph tokens.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from microsoft_teams.api.auth.cloud_environment import PUBLIC, CloudEnvironment,
 from microsoft_teams.apps import App
 from microsoft_teams.common import ClientOptions
 
-from bot.core.config import Settings
+from bot.core.config import TEAMS_DIRECTORY_SEARCH_GRAPH, Settings
 from bot.core.metrics import Metrics
-from bot.teams.app_tokens import app_tokens
+from bot.teams.app_tokens import BotTokens, app_tokens
 from bot.teams.endpoint import MESSAGES_PATH, MountedEndpoint
+from bot.teams.graph_people import GraphPeople
 from bot.teams.tokens import InboundTokens, RefusalLog, SdkTokenCheck, SigningKeys
 
 logger = logging.getLogger(__name__)
@@ -41,7 +43,23 @@ def cloud_of(settings: Settings) -> CloudEnvironment:
     )
 
 
-def build_teams_app(settings: Settings, endpoint: MountedEndpoint, metrics: Metrics) -> App:
+def bot_tokens(settings: Settings) -> BotTokens | None:
+    """The bot's own token provider, for its one credential (None without credentials)."""
+    credentials = settings.teams_credentials
+    return app_tokens(credentials, settings.teams_login_url) if credentials else None
+
+
+def people_search(settings: Settings, tokens: BotTokens | None) -> GraphPeople | None:
+    """The forms' directory search in Microsoft Graph, when TEAMS_DIRECTORY_SEARCH=graph
+    (load_settings refuses it without a credential, whose tokens it uses)."""
+    if settings.teams_directory_search != TEAMS_DIRECTORY_SEARCH_GRAPH or tokens is None:
+        return None
+    return GraphPeople(tokens, settings.teams_graph_url)
+
+
+def build_teams_app(
+    settings: Settings, endpoint: MountedEndpoint, metrics: Metrics, tokens: BotTokens | None
+) -> App:
     """The SDK app, for settings with Teams credentials or the development switch."""
     credentials = settings.teams_credentials
     if credentials is not None and not settings.teams_allow_unauthenticated:
@@ -59,9 +77,6 @@ def build_teams_app(settings: Settings, endpoint: MountedEndpoint, metrics: Metr
             "user. Use it for local development only, never in production.",
             MESSAGES_PATH,
         )
-    tokens = None
-    if credentials is not None:
-        tokens = app_tokens(credentials, settings.teams_login_url)
     return App(
         client_id=settings.teams_client_id,
         tenant_id=settings.teams_tenant_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from pathlib import Path
 
@@ -457,3 +458,53 @@ def test_teams_upload_hosts_are_read_and_default_to_sharepoint() -> None:
 def test_only_listed_hosts_receive_the_bots_token(url: str, allowed: bool) -> None:
     hosts = (*DEFAULT_TEAMS_SERVICE_URL_HOSTS, "127.0.0.1:8123")
     assert service_url_allowed(url, hosts) is allowed
+
+
+# -- the forms' directory search in Microsoft Graph (TEAMS_DIRECTORY_SEARCH) ------------------
+
+TEAMS_BOT = {
+    "TEAMS_CLIENT_ID": TEAMS_APP,
+    "TEAMS_CLIENT_SECRET": "secret",
+    "TEAMS_TENANT_ID": TEAMS_APP.replace("1", "9"),
+}
+
+
+def test_the_directory_search_is_off_by_default_and_graph_when_asked() -> None:
+    off = load_settings(TEAMS_BOT)
+    assert off.teams_directory_search is None
+    assert off.teams_graph_url == "https://graph.microsoft.com"
+    on = load_settings(
+        {
+            **TEAMS_BOT,
+            "TEAMS_DIRECTORY_SEARCH": " Graph ",
+            "TEAMS_GRAPH_URL": "https://graph.microsoft.us/",
+        }
+    )
+    assert on.teams_directory_search == "graph"
+    assert on.teams_graph_url == "https://graph.microsoft.us"
+    local = load_settings({**TEAMS_BOT, "TEAMS_GRAPH_URL": "http://127.0.0.1:8123"})
+    assert local.teams_graph_url == "http://127.0.0.1:8123"
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({**TEAMS_BOT, "TEAMS_DIRECTORY_SEARCH": "yes"}, "TEAMS_DIRECTORY_SEARCH is `graph`"),
+        ({"TEAMS_DIRECTORY_SEARCH": "graph"}, "with the bot's own credential"),
+        (
+            {"TEAMS_DIRECTORY_SEARCH": "graph", "NOTPROMOTED_TEAMS_ALLOW_UNAUTHENTICATED": "true"},
+            "with the bot's own credential",
+        ),
+        # The Graph token would travel in clear, or to a path of someone else's site.
+        ({**TEAMS_BOT, "TEAMS_GRAPH_URL": "http://graph.microsoft.com"}, "TEAMS_GRAPH_URL"),
+        ({**TEAMS_BOT, "TEAMS_GRAPH_URL": "https://graph.microsoft.com/v1.0"}, "TEAMS_GRAPH_URL"),
+        ({**TEAMS_BOT, "TEAMS_GRAPH_URL": "https://u:p@graph.microsoft.com"}, "TEAMS_GRAPH_URL"),
+        ({**TEAMS_BOT, "TEAMS_GRAPH_URL": "graph.microsoft.com"}, "TEAMS_GRAPH_URL"),
+        ({**TEAMS_BOT, "TEAMS_GRAPH_URL": "https://graph.microsoft.com?x=1"}, "TEAMS_GRAPH_URL"),
+    ],
+)
+def test_a_wrong_directory_search_setting_stops_start_up_saying_why(
+    env: dict[str, str], says: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_settings(env)

@@ -1,4 +1,5 @@
 """Microsoft's side of Teams, on loopback: a Bot Connector that records what the bot sends,
+Microsoft Graph's List users over a tenant's directory (the forms' directory search),
 a person's OneDrive that takes uploads into the sessions a file consent hands out, OpenID
 metadata and signing keys that Teams' tokens are checked against, a login service
 (over TLS, as MSAL insists) that gives the bot its own tokens for a client secret, a
@@ -15,6 +16,7 @@ import base64
 import datetime as dt
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -37,6 +39,10 @@ CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 CLIENT_SECRET = "test-teams-client-secret"
 IDENTITY_HEADER = "test-identity-header"
 BOT_RESOURCE = "https://api.botframework.com"
+# The application permissions that let an app-only token list users (Graph's List users page).
+LIST_USERS_ROLES = frozenset(
+    {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+)
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TENANT = "99999999-8888-7777-6666-555555555555"
 ISSUER = "https://api.botframework.com"
@@ -115,6 +121,12 @@ class TeamsCloud:
     # The app registration's secret, and the header the managed-identity endpoint wants.
     client_secret: str = CLIENT_SECRET
     identity_header: str = IDENTITY_HEADER
+    # Microsoft Graph: each tenant's people (id, displayName, mail, jobTitle), the
+    # application permissions an admin granted the bot in each tenant (in its tokens' roles),
+    # and every request to List users: its query and its headers.
+    directory: dict[str, list[Payload]] = field(default_factory=dict)
+    graph_roles: dict[str, set[str]] = field(default_factory=lambda: {TENANT: {"User.Read.All"}})
+    graph_requests: list[tuple[dict[str, str], dict[str, str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -127,8 +139,14 @@ class TeamsCloud:
         self._failures: list[Failure] = []
         self._next_id = 0
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        # Every token issued, and the credential it was issued for.
+        # Every token issued, the credential it was issued for, and its claims.
         self.tokens: dict[str, str] = {}
+        self.token_claims: dict[str, Payload] = {}
+        # Graph's answers to the next List users requests instead of the directory's
+        # (status, Retry-After), and while `graph_held` is set, it answers only once cleared.
+        self.graph_failures: list[Failure] = []
+        self.graph_held = threading.Event()
+        self._graph_released = threading.Event()
         # The app registration's credentials besides the secret: certificates (by SHA-256
         # thumbprint) and the federated tokens it trusts.
         self.certificates: dict[str, x509.Certificate] = {}
@@ -171,8 +189,17 @@ class TeamsCloud:
         self.keys_held.clear()
         self._keys_released.set()
 
+    def hold_graph(self) -> None:
+        self._graph_released.clear()
+        self.graph_held.set()
+
+    def release_graph(self) -> None:
+        self.graph_held.clear()
+        self._graph_released.set()
+
     def stop(self) -> None:
         self.release_keys()
+        self.release_graph()
         self._upload_released.set()
         for server in self._servers:
             server.shutdown()
@@ -190,6 +217,11 @@ class TeamsCloud:
     def openid_url(self) -> str:
         port = self._http.server_address[1]
         return f"http://127.0.0.1:{port}/v1/.well-known/openidconfiguration"
+
+    @property
+    def graph_url(self) -> str:
+        """Microsoft Graph's base URL (TEAMS_GRAPH_URL in the tests): plain http, on loopback."""
+        return f"http://127.0.0.1:{self._http.server_address[1]}"
 
     @property
     def login_url(self) -> str:
@@ -358,7 +390,10 @@ class TeamsCloud:
                 kind = "certificate"
         else:
             return _refused("AADSTS7000216: client_assertion or client_secret is required.")
-        return 200, self._issue(kind, tenant)
+        scopes = (request.get("scope") or "").split()
+        if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+            return _refused("AADSTS1002012: The provided value for scope is not valid.")
+        return 200, self._issue(kind, tenant, scopes[0].removesuffix("/.default"))
 
     def _check_certificate_assertion(self, assertion: str, token_endpoint: str) -> str | None:
         """None if the assertion is signed by a registered certificate's key, names it by its
@@ -404,30 +439,36 @@ class TeamsCloud:
             self.identity_requests.append((query, header))
         if header != self.identity_header:
             return 401, {"statusCode": 401, "message": "Unauthorized: wrong X-IDENTITY-HEADER"}
-        if query.get("api-version") != "2019-08-01" or query.get("resource") != BOT_RESOURCE:
+        resource = query.get("resource")
+        if query.get("api-version") != "2019-08-01" or resource not in (
+            BOT_RESOURCE,
+            self.graph_url,
+        ):
             return 400, {"statusCode": 400, "message": "Bad request"}
         if query.get("client_id") != CLIENT_ID:
             return 400, {"statusCode": 400, "message": "No managed identity with that client id"}
-        issued = self._issue("managed identity", TENANT)
+        issued = self._issue("managed identity", TENANT, str(resource))
         return 200, {
             "access_token": issued["access_token"],
             "expires_on": str(int(time.time()) + self.token_lifetime),
-            "resource": BOT_RESOURCE,
+            "resource": resource,
             "token_type": "Bearer",
             "client_id": CLIENT_ID,
         }
 
-    def _issue(self, kind: str, tenant: str) -> Payload:
+    def _issue(self, kind: str, tenant: str, audience: str) -> Payload:
+        """A token for one resource (its audience) in one tenant; a Graph token carries the
+        application permissions granted there, in `roles`, as Entra ID's do."""
         with self._lock:
             self.tokens_issued += 1
             now = int(time.time())
-            claims = {"aud": BOT_RESOURCE, "appid": CLIENT_ID, "tid": tenant}
-            token = jwt.encode(
-                {**claims, "iat": now, "exp": now + self.token_lifetime, "n": self.tokens_issued},
-                self.key,
-                algorithm="RS256",
-            )
+            claims: Payload = {"aud": audience, "appid": CLIENT_ID, "tid": tenant}
+            if audience == self.graph_url:
+                claims["roles"] = sorted(self.graph_roles.get(tenant, set()))
+            claims.update(iat=now, exp=now + self.token_lifetime, n=self.tokens_issued)
+            token = jwt.encode(claims, self.key, algorithm="RS256")
             self.tokens[token] = kind
+            self.token_claims[token] = claims
         return {"token_type": "Bearer", "expires_in": self.token_lifetime, "access_token": token}
 
     def connector(
@@ -437,7 +478,7 @@ class TeamsCloud:
         with self._lock:
             self.connector_calls.append((method, path, token))
             self._lock.notify_all()
-            if token not in self.tokens:
+            if token is None or self.token_claims.get(token, {}).get("aud") != BOT_RESOURCE:
                 return 401, {"error": {"code": "Unauthorized"}}, {}
             failure = self._failures.pop(0) if self._failures else None
         if failure is not None:
@@ -460,6 +501,82 @@ class TeamsCloud:
                         self._lock.notify_all()
                         return 200, {"id": parts[5]}, {}
         return 404, {"error": {"code": "ActivityNotFound"}}, {}
+
+    def list_users(
+        self, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, Payload, dict[str, str]]:
+        """Graph's List users with `$search`, as its documentation describes it: a token for
+        Graph (audience) with a role that may list users, else 401/403; `$search` only with
+        `ConsistencyLevel: eventual`; clauses `"property:text"` joined by OR, displayName
+        matched word by word (each typed word starts a word of the name), mail by its start;
+        `$select` and `$top` applied. The tenant is the token's."""
+        with self._lock:
+            self.graph_requests.append((query, headers))
+            self._lock.notify_all()
+        if self.graph_held.is_set():
+            self._graph_released.wait(30)
+        auth = headers.get("authorization") or ""
+        claims = self.token_claims.get(auth.removeprefix("Bearer "), {})
+        if not auth.startswith("Bearer ") or claims.get("aud") != self.graph_url:
+            return 401, _graph_error("InvalidAuthenticationToken"), {}
+        if not LIST_USERS_ROLES & set(claims.get("roles") or []):
+            return 403, _graph_error("Authorization_RequestDenied"), {}
+        with self._lock:
+            failure = self.graph_failures.pop(0) if self.graph_failures else None
+        if failure is not None:
+            retry = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            return failure.status, _graph_error("TooManyRequests"), retry
+        search = query.get("$search")
+        if search is not None and headers.get("consistencylevel") != "eventual":
+            return 400, _graph_error("Request_UnsupportedQuery"), {}
+        clauses = _search_clauses(search) if search is not None else []
+        if clauses is None:
+            return 400, _graph_error("Request_BadRequest"), {}
+        people = [
+            person
+            for person in self.directory.get(str(claims["tid"]), [])
+            if not clauses or any(_matches(person, prop, text) for prop, text in clauses)
+        ]
+        top = int(query.get("$top") or 100)
+        select = (query.get("$select") or "id,displayName,mail,jobTitle").split(",")
+        found = [{key: person.get(key) for key in select} for person in people[:top]]
+        return 200, {"@odata.context": "$metadata#users", "value": found}, {}
+
+
+def _graph_error(code: str) -> Payload:
+    return {"error": {"code": code, "message": code}}
+
+
+_CLAUSE = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _search_clauses(search: str) -> list[tuple[str, str]] | None:
+    """`"displayName:mor" OR "mail:mor"` as (property, text) pairs; None if malformed."""
+    clauses: list[tuple[str, str]] = []
+    rest = search.strip()
+    while rest:
+        found = _CLAUSE.match(rest)
+        if found is None:
+            return None
+        prop, colon, text = re.sub(r"\\(.)", r"\1", found.group(1)).partition(":")
+        if not colon or prop not in ("displayName", "mail"):
+            return None
+        clauses.append((prop, text))
+        rest = rest[found.end() :].strip()
+        if rest:
+            if not rest.startswith("OR "):
+                return None
+            rest = rest[3:].strip()
+    return clauses
+
+
+def _matches(person: Payload, prop: str, text: str) -> bool:
+    value = str(person.get(prop) or "").lower()
+    if prop == "mail":
+        return bool(text) and value.startswith(text.lower())
+    words = re.findall(r"\w+", value)
+    typed = re.findall(r"\w+", text.lower())
+    return bool(typed) and all(any(w.startswith(t) for w in words) for t in typed)
 
 
 def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
@@ -505,6 +622,13 @@ def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
                     self._answer(503, {"error": "unavailable"})
                 else:
                     self._answer(200, cloud.jwks())
+            elif path == "/v1.0/users":
+                query = {
+                    key: values[0] for key, values in parse_qs(urlparse(self.path).query).items()
+                }
+                headers = {key.lower(): value for key, value in self.headers.items()}
+                status, body, extra = cloud.list_users(query, headers)
+                self._answer(status, body, extra)
             elif path == "/msi/token":
                 query = {
                     key: values[0] for key, values in parse_qs(urlparse(self.path).query).items()

@@ -18,6 +18,7 @@ import requests
 
 from bot.core import ids
 from bot.core.person_ref import PersonRef
+from bot.teams.form_render import COLLEAGUES
 from tests.bot.teams.fakes import CLIENT_ID, CLIENT_SECRET, TENANT, Sent, TeamsCloud
 from tests.conftest import BotFactory, RunningBot, _is_loopback
 
@@ -85,6 +86,8 @@ def teams_settings(cloud: TeamsCloud) -> dict[str, Any]:
         "teams_service_url_hosts": (cloud.connector_host,),
         # The fake OneDrive, where a data export is uploaded.
         "teams_upload_hosts": (cloud.upload_host,),
+        # The fake Microsoft Graph, searched when a test turns the directory search on.
+        "teams_graph_url": cloud.graph_url,
     }
 
 
@@ -194,6 +197,24 @@ class TeamsBot:
         response = self.post(invoke)
         self.settle()
         return response
+
+    def search(
+        self, user: str, text: str, *, dataset: str = COLLEAGUES, **value: Any
+    ) -> httpx.Response:
+        """Type into a form's person field whose choices the bot serves (dynamic typeahead):
+        the `application/search` invoke Teams sends, as Microsoft's page shows it."""
+        invoke = self.activity(
+            user,
+            "invoke",
+            name="application/search",
+            value={
+                "queryText": text,
+                "queryOptions": {"skip": 0, "top": 15},
+                "dataset": dataset,
+                **value,
+            },
+        )
+        return self.post(invoke)
 
     def answer_file(
         self,

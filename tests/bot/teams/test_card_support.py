@@ -4,8 +4,9 @@ in Teams on desktop, web, iOS and Android (docs/teams-cards.md says which page s
 The cards are enumerated from the code: every message the neutral builders make from the
 content (stages, check-ins, help, welcome, finished, forget prompt), messages with rows,
 links, boxes and people named, their answered and note forms, and every form of
-handlers.form_specs.FORMS as a dialog, with and without errors. A new element, action or
-property outside the allow-list below fails here until it is looked up and added.
+handlers.form_specs.FORMS as a dialog, with and without errors, with Teams' people picker and
+with the bot's own directory search. A new element, action or property outside the allow-list
+below fails here until it is looked up and added.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bot.core import ids
 from bot.core.config import Settings
 from bot.core.models import Platform
 from bot.teams.cards import build_answered_card, build_card, build_note_card
-from bot.teams.form_render import build_dialog, build_form_card
+from bot.teams.form_render import COLLEAGUES, PEOPLE_PICKER, build_dialog, build_form_card
 from handlers.checkin_messages import BUTTONS, checkin_message
 from handlers.form_specs import FORMS
 from handlers.neutral_messages import (
@@ -68,18 +69,31 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"type", "id", "label", "placeholder", "maxLength", "isMultiline", "isRequired", "value"}
     ),
     "Input.Date": frozenset({"type", "id", "label", "isRequired", "value"}),
+    # choices.data (a Data.Query): dynamic typeahead, "Android and iOS mobile clients support
+    # typeahead search in Adaptive Cards" (Microsoft's "Typeahead search in Adaptive Cards").
     "Input.ChoiceSet": frozenset(
-        {"type", "id", "label", "style", "choices", "isRequired", "value", "placeholder"}
+        {
+            "type",
+            "id",
+            "label",
+            "style",
+            "choices",
+            "choices.data",
+            "isRequired",
+            "value",
+            "placeholder",
+        }
     ),
-}
-# The one documented for desktop and web only: Teams' people picker (an Input.ChoiceSet that
-# queries the organisation), on the forms that name a colleague (a field of kind "person").
-# Teams gives a bot no other way to learn a colleague's id without Microsoft Graph;
-# docs/teams-cards.md says what this means on a phone.
-PEOPLE_PICKER: dict[str, frozenset[str]] = {
-    "Input.ChoiceSet": frozenset({"choices.data"}),
     "Data.Query": frozenset({"type", "dataset"}),
 }
+# Which datasets a Data.Query may name. The bot's own (COLLEAGUES, answered by its
+# application/search handler) is the typeahead documented on every client. Teams' people
+# picker (PEOPLE_PICKER, Teams searching the organisation itself) is the one part documented
+# for desktop and web only ("The web and desktop client support People Picker in Adaptive
+# Card"): drawn only without TEAMS_DIRECTORY_SEARCH=graph, and only on the forms that name a
+# colleague; docs/teams-cards.md says what a phone then lacks.
+EVERY_CLIENT_DATASETS = frozenset({COLLEAGUES})
+DESKTOP_AND_WEB_ONLY_DATASETS = frozenset({PEOPLE_PICKER})
 PEOPLE_PICKER_FORMS = frozenset(
     form_id
     for form_id, spec in FORMS.items()
@@ -145,17 +159,20 @@ def cards() -> Iterator[tuple[str, dict[str, Any]]]:
     yield "note", build_note_card("a note")
 
 
-def dialogs() -> Iterator[tuple[str, str, dict[str, Any]]]:
+def dialogs() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """Every form in every locale, with and without errors, with either way of picking a
+    colleague (the setting TEAMS_DIRECTORY_SEARCH)."""
     for name, variants in CONTENT.locales.items():
         locale = variants[Platform.TEAMS]
         for form_id, spec in FORMS.items():
             form = draw(spec, locale, intro={"person": mention("p")}, context={"person": "p"})
             errors = {field.name: "wrong" for field in form.fields}
             for shown in (form, draw(spec, locale, errors=errors, intro={"person": "p"})):
-                card = build_form_card(shown)
-                attachment = build_dialog(shown.title, card)["task"]["value"]["card"]
-                assert attachment["content"] is card
-                yield f"{name} {form_id}", form_id, card
+                for people in (PEOPLE_PICKER, COLLEAGUES):
+                    card = build_form_card(shown, people=people)
+                    attachment = build_dialog(shown.title, card)["task"]["value"]["card"]
+                    assert attachment["content"] is card
+                    yield f"{name} {form_id} {people}", form_id, people, card
 
 
 def walk(node: Any, allowed: dict[str, frozenset[str]], where: str) -> Iterator[str]:
@@ -181,6 +198,18 @@ def walk(node: Any, allowed: dict[str, frozenset[str]], where: str) -> Iterator[
             yield from walk(value, allowed, f"{where} > {kind}.{key}")
 
 
+def datasets_in(node: Any) -> Iterator[object]:
+    """The dataset every Data.Query on the card names."""
+    if isinstance(node, dict):
+        if node.get("type") == "Data.Query":
+            yield node.get("dataset")
+        for value in node.values():
+            yield from datasets_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from datasets_in(item)
+
+
 def version_of(card: dict[str, Any]) -> tuple[int, int]:
     major, minor = str(card["version"]).split(".")
     return int(major), int(minor)
@@ -202,7 +231,8 @@ DIALOGS = list(dialogs())
 
 
 def test_every_form_and_every_message_kind_is_enumerated() -> None:
-    assert {form_id for _, form_id, _ in DIALOGS} == set(FORMS)
+    assert {form_id for _, form_id, _, _ in DIALOGS} == set(FORMS)
+    assert {people for _, _, people, _ in DIALOGS} == {PEOPLE_PICKER, COLLEAGUES}
     assert {ids.MANAGER_INVITE_FORM, ids.MEETING_PICK_FORM} <= PEOPLE_PICKER_FORMS
     assert len(CARDS) > 2 * len(CONTENT.stage_order)
 
@@ -210,19 +240,25 @@ def test_every_form_and_every_message_kind_is_enumerated() -> None:
 @pytest.mark.parametrize(("name", "card"), CARDS, ids=[name for name, _ in CARDS])
 def test_every_card_uses_only_what_every_teams_client_shows(name: str, card: Any) -> None:
     assert list(walk(card, ALLOWED, name)) == []
+    assert list(datasets_in(card)) == []
     assert version_of(card) <= MAX_VERSION
 
 
-@pytest.mark.parametrize(("name", "form_id", "card"), DIALOGS, ids=[name for name, _, _ in DIALOGS])
+@pytest.mark.parametrize(
+    ("name", "form_id", "people", "card"), DIALOGS, ids=[name for name, _, _, _ in DIALOGS]
+)
 def test_every_dialog_uses_only_what_every_teams_client_shows(
-    name: str, form_id: str, card: Any
+    name: str, form_id: str, people: str, card: Any
 ) -> None:
-    allowed = dict(ALLOWED)
-    if form_id in PEOPLE_PICKER_FORMS:
-        for kind, extra in PEOPLE_PICKER.items():
-            allowed[kind] = allowed.get(kind, frozenset()) | extra
-    assert list(walk(card, allowed, name)) == []
+    assert list(walk(card, ALLOWED, name)) == []
     assert version_of(card) <= MAX_VERSION
+    datasets = set(datasets_in(card))
+    assert datasets <= EVERY_CLIENT_DATASETS | DESKTOP_AND_WEB_ONLY_DATASETS
+    if people == COLLEAGUES or form_id not in PEOPLE_PICKER_FORMS:
+        # With the directory search on, every form works on every client.
+        assert not datasets & DESKTOP_AND_WEB_ONLY_DATASETS
+    if form_id in PEOPLE_PICKER_FORMS:
+        assert datasets == {people}  # the way of picking a colleague the deployment chose
     # A dialog is submitted with Action.Submit, the dialog's own documented way.
     assert {t for t in types_in(card) if t.startswith("Action.")} == {"Action.Submit"}
 
@@ -241,6 +277,11 @@ def test_the_walk_catches_an_element_an_action_and_a_property() -> None:
         "body": [
             {"type": "Table", "columns": []},
             {"type": "RichTextBlock", "inlines": [], "rtl": True},
+            {
+                "type": "Input.ChoiceSet",
+                "id": "who",
+                "choices.data": {"type": "Data.Query", "dataset": "x", "associatedInputs": "auto"},
+            },
         ],
         "actions": [
             {"type": "Action.ShowCard", "title": "more"},
@@ -251,7 +292,10 @@ def test_the_walk_catches_an_element_an_action_and_a_property() -> None:
     assert found == [
         "card > AdaptiveCard.body: element 'Table' is not allowed",
         "card > AdaptiveCard.body: RichTextBlock.rtl is not allowed",
+        "card > AdaptiveCard.body > Input.ChoiceSet.choices.data: "
+        "Data.Query.associatedInputs is not allowed",
         "card > AdaptiveCard.actions: element 'Action.ShowCard' is not allowed",
         "card > AdaptiveCard.actions: Action.Execute.style is not allowed",
     ]
     assert version_of({"version": "1.6"}) > MAX_VERSION
+    assert list(datasets_in(card)) == ["x"]

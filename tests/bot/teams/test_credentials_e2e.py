@@ -221,3 +221,48 @@ def test_a_managed_identity_without_an_identity_endpoint_stops_rather_than_ask_i
     with pytest.raises(ConfigError, match="IDENTITY_ENDPOINT and IDENTITY_HEADER"):
         app_tokens(ManagedIdentity(CLIENT_ID, TENANT), cloud.login_url)
     assert cloud.identity_requests == [] and cloud.token_requests == []
+
+
+@pytest.mark.parametrize("credential", KINDS, indirect=True)
+def test_with_each_credential_the_forms_directory_search_gets_its_graph_token(
+    start_teams: TeamsFactory, credential: Credential
+) -> None:
+    """The same credential gives the bot its Microsoft Graph tokens (audience: the Graph URL)
+    for the asker's tenant; a managed identity only has its own tenant's, so a person of
+    another allowed tenant finds no one rather than this tenant's people."""
+    other = "12345678-aaaa-4bbb-8ccc-1234567890ab"
+    robin = "0a1b2c3d-0000-4000-8000-0000000b0b1e"
+    teams = start_teams(
+        teams_directory_search="graph",
+        teams_allowed_tenants=frozenset({other}),
+        **credential.settings(),
+    )
+    cloud = teams.cloud
+    cloud.directory[TENANT] = [{"id": ALEX, "displayName": "Alex Kim", "mail": "alex@x.example"}]
+    cloud.directory[other] = [{"id": robin, "displayName": "Alex Other", "mail": "a@y.example"}]
+    cloud.graph_roles[other] = {"User.Read.All"}
+    teams.say(ALEX, "notpromoted")
+    found = teams.search(ALEX, "alex").json()["value"]["results"]
+    assert found == [{"title": "Alex Kim (alex@x.example)", "value": ALEX}]
+    [(_, headers)] = cloud.graph_requests
+    token = headers["authorization"].removeprefix("Bearer ")
+    assert cloud.tokens[token] == credential.kind
+    assert cloud.token_claims[token]["aud"] == cloud.graph_url
+
+    def from_other(kind: str, **fields: Any) -> dict[str, Any]:
+        activity = teams.activity(robin, kind, channelData={"tenant": {"id": other}}, **fields)
+        activity["conversation"]["tenantId"] = other
+        return activity
+
+    teams.post(from_other("message", text="hi"))  # Robin has a chat with the bot
+    teams.settle()
+    invoke = from_other(
+        "invoke",
+        name="application/search",
+        value={"queryText": "alex", "dataset": "notpromoted/colleagues"},
+    )
+    theirs = teams.post(invoke).json()["value"]["results"]
+    if credential.kind == "managed identity":
+        assert theirs == [] and len(cloud.graph_requests) == 1
+    else:
+        assert theirs == [{"title": "Alex Other (a@y.example)", "value": robin}]
