@@ -10,7 +10,6 @@ import asyncio
 import json
 import re
 import secrets
-import socket
 import tempfile
 import textwrap
 from collections.abc import Callable
@@ -18,10 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
-import uvicorn
 
 from bot.app.runtime import build_runtime
-from bot.app.web import build_web_app
 from bot.core import ids
 from bot.core.config import Settings
 from bot.core.db import make_engine
@@ -29,7 +26,7 @@ from bot.core.migrate import upgrade
 from bot.demo import slack_requests
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import PostedMessage
-from bot.demo.story import WIDTH, ZONE, Cast, FormFill, Story
+from bot.demo.story import WIDTH, ZONE, Cast, FormFill, Story, serving
 
 USER = "U0YOU"
 MANAGER = "U0SAM"  # your manager, whom you invite to prepare a feedback meeting
@@ -77,12 +74,6 @@ def _unmark(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class DemoPlayer(Story[PostedMessage]):
     def __init__(self, out: TextIO, folder: Path) -> None:
         super().__init__(out, Cast(you=USER, manager=MANAGER, lead="U0LEAD"))
@@ -104,7 +95,7 @@ class DemoPlayer(Story[PostedMessage]):
         engine = make_engine(settings.database_url)
         upgrade(engine)
         self.runtime = build_runtime(settings, clock=self.clock, engine=engine)
-        self.port = _free_port()
+        self.port = 0  # where the bot listens, once it does
         self.opened: list[Any] = []
         self.http: aiohttp.ClientSession | None = None
 
@@ -218,25 +209,14 @@ class DemoPlayer(Story[PostedMessage]):
 
     async def play(self) -> None:
         settings = self.runtime.services.settings
-        app = build_web_app(self.runtime, run_dispatcher=False)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-            )
-        )
-        serving = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.02)
         self.say(f"notpromoted demo: one person's journey with “{settings.display_name}”,")
         self.say("against a stand-in for Slack on this machine. Nothing leaves it. You are Alex;")
         self.say("on the way you invite Sam, your manager, to prepare a feedback meeting.")
         self.say("The clock moves on where the story says hours or days pass.")
         try:
-            async with aiohttp.ClientSession() as self.http:
+            async with serving(self.runtime) as self.port, aiohttp.ClientSession() as self.http:
                 await self.story()
         finally:
-            server.should_exit = True
-            await serving
             self.standin.stop()
             self.runtime.engine.dispose()
         self.say("\nThat was the whole journey. `notpromoted manifest` prints the Slack app")

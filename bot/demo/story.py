@@ -7,15 +7,20 @@ Teams) says how each step is done there, against its stand-in, and prints what a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import socket
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
+import uvicorn
+
 from bot.app.runtime import Runtime
+from bot.app.web import build_web_app
 from bot.core import ids
 from bot.core.clock import ManualClock
 
@@ -50,6 +55,30 @@ def next_monday_morning() -> datetime:
     today = datetime.now(ZoneInfo(ZONE)).date()
     monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
     return datetime(monday.year, monday.month, monday.day, 10, 0, tzinfo=ZoneInfo(ZONE))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serving(runtime: Runtime) -> AsyncIterator[int]:
+    """`serve`'s ASGI app for the runtime, under uvicorn on a free loopback port (yielded)."""
+    port = _free_port()
+    app = build_web_app(runtime, run_dispatcher=False)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    running = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+        await asyncio.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await running
 
 
 class Story(ABC, Generic[M]):
@@ -133,6 +162,11 @@ class Story(ABC, Generic[M]):
         for message in fresh:
             self.show_message(message, to_manager=to_manager)
         return fresh
+
+    async def anything_new(self) -> list[M]:
+        """Print what has reached the person since the last message printed, if anything."""
+        arrived = len(self.messages_to(self.cast.you)) - self.seen
+        return await self.new_messages(arrived) if arrived > 0 else []
 
     def latest(self) -> M:
         return self.messages_to(self.cast.you)[-1]
@@ -236,6 +270,7 @@ class Story(ABC, Generic[M]):
         """The manager stage: invite Sam, who prepares a meeting you then accept."""
         await self.press(step, ids.OPEN_MANAGER_INVITE)
         await self.fill_form(self.invitation(), user=self.cast.you)
+        await self.anything_new()  # where to take it back, on a platform without a Home
         [invitation] = await self.manager_messages()
         self.clock.move_to(self.clock() + timedelta(hours=2))
         await self.press(invitation, ids.MEETING_PREPARE, user=self.cast.manager)
