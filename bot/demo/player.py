@@ -130,10 +130,7 @@ class DemoPlayer(Story[PostedMessage]):
         )
 
     def show(self, who: str, blocks: list[dict[str, Any]]) -> None:
-        self.say(f"┌─ {who}")
-        for line in render_for_terminal(blocks).splitlines():
-            self.say(f"│ {line}")
-        self.say("└" + "─" * 40)
+        self.box(who, render_for_terminal(blocks))
 
     def show_message(self, message: PostedMessage, *, to_manager: bool) -> None:
         if to_manager:

@@ -137,6 +137,13 @@ class Story(ABC, Generic[M]):
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
+    def box(self, title: str, text: str) -> None:
+        """A message (or a form) in a frame, under who shows it."""
+        self.say(f"┌─ {title}")
+        for line in text.splitlines():
+            self.say(f"│ {line}")
+        self.say("└" + "─" * 40)
+
     def when(self) -> str:
         return self.clock().astimezone(ZoneInfo(ZONE)).strftime("%A %d %B, %H:%M")
 

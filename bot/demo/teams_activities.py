@@ -106,13 +106,18 @@ def dialog_submit(
     )
 
 
-def button_data(card: Payload, action: str) -> Payload:
-    """The data of the button on a card that does `action` (a choice or a dialog opener)."""
+def button_of(card: Payload, action: str) -> Payload:
+    """The button on a card that does `action` (a choice or a dialog opener)."""
     for button in actions_of(card):
         data = button.get("data") or {}
         if data.get("action") == action or data.get("opener") == action:
-            return dict(data)
+            return button
     raise LookupError(f"no {action} button on the card")
+
+
+def button_data(card: Payload, action: str) -> Payload:
+    """The data of the button on a card that does `action`."""
+    return dict(button_of(card, action).get("data") or {})
 
 
 def actions_of(node: Any) -> list[Payload]:

@@ -31,7 +31,14 @@ from bot.demo import teams_activities as activities
 from bot.demo.story import WIDTH, ZONE, Cast, FormFill, Story, serving
 from bot.demo.teams_card_text import last_line, render_card
 from bot.demo.teams_standin import TeamsStandIn
-from bot.demo.teams_standin_records import CLIENT_ID, CLIENT_SECRET, TENANT, Payload, Sent
+from bot.demo.teams_standin_records import (
+    ADAPTIVE_CARD,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    TENANT,
+    Payload,
+    Sent,
+)
 from bot.teams.endpoint import MESSAGES_PATH
 
 # Entra object ids of the people in the story, and the names Teams gives them.
@@ -39,7 +46,6 @@ ALEX = "0a1b2c3d-0000-4000-8000-00000000a1e5"
 SAM = "0a1b2c3d-0000-4000-8000-0000000005a3"
 LEAD = "0a1b2c3d-0000-4000-8000-00000000ead0"  # who made the decision (never messaged)
 NAMES = {ALEX: "Alex", SAM: "Sam"}
-CARD = "application/vnd.microsoft.card.adaptive"
 
 
 class TeamsDemoPlayer(Story[Sent]):
@@ -99,17 +105,10 @@ class TeamsDemoPlayer(Story[Sent]):
         return True
 
     def label_of(self, message: Sent, action: str) -> str:
-        for button in activities.actions_of(self.card_of(message)):
-            data = button.get("data") or {}
-            if action in (data.get("action"), data.get("opener")):
-                return str(button.get("title"))
-        raise LookupError(f"no {action} button on the card")
+        return str(activities.button_of(self.card_of(message), action).get("title"))
 
     def show(self, title: str, card: Payload) -> None:
-        self.say(f"┌─ {title}")
-        for line in render_card(card).splitlines():
-            self.say(f"│ {line}")
-        self.say("└" + "─" * 40)
+        self.box(title, render_card(card))
 
     def show_message(self, message: Sent, *, to_manager: bool) -> None:
         if to_manager:
@@ -168,7 +167,7 @@ class TeamsDemoPlayer(Story[Sent]):
         answer = await self.post(
             activities.card_action(service, user, message.activity_id, data, **self._from(user))
         )
-        if answer.get("type") != CARD:  # the card stays; Teams shows a short message
+        if answer.get("type") != ADAPTIVE_CARD:  # the card stays; Teams shows a short message
             self.narrate(f"  Teams shows: {answer.get('value')}")
             return None
         self.answered[message.activity_id] = (answer["value"], len(message.updates))
