@@ -203,15 +203,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if getattr(args, "platform", "") is None:
         args.platform = settings.default_platform
-    if args.command == "demo" and args.teams:
-        from bot.demo.teams_player import run_teams_demo
-
-        run_teams_demo(sys.stdout)
-        return 0
     if args.command == "demo":
-        from bot.demo.player import run_demo
+        from bot.demo.story import DemoStopped
 
-        run_demo(sys.stdout)
+        try:
+            if args.teams:
+                from bot.demo.teams_player import run_teams_demo
+
+                run_teams_demo(sys.stdout)
+            else:
+                from bot.demo.player import run_demo
+
+                run_demo(sys.stdout)
+        except DemoStopped as stopped:
+            print(f"notpromoted demo: it stopped: {stopped}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "manifest":
         from bot.slack.manifest import manifest_json

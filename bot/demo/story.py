@@ -81,6 +81,10 @@ async def serving(runtime: Runtime) -> AsyncIterator[int]:
         await running
 
 
+class DemoStopped(RuntimeError):
+    """The bot did not do what the story expects next (its log says why)."""
+
+
 class Story(ABC, Generic[M]):
     """The steps and the clock; the player does each step on its platform."""
 
@@ -158,9 +162,11 @@ class Story(ABC, Generic[M]):
     async def _arrived(self, user: str, expected: int) -> list[M]:
         to_manager = user == self.cast.manager
         seen = self.manager_seen if to_manager else self.seen
-        await asyncio.to_thread(
+        arrived = await asyncio.to_thread(
             self.wait_for, lambda: len(self.messages_to(user)) >= seen + expected
         )
+        if not arrived:
+            raise DemoStopped(f"the bot sent no message the story expected, {self.when()}")
         fresh = self.messages_to(user)[seen:]
         if to_manager:
             self.manager_seen += len(fresh)

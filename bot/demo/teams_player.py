@@ -28,7 +28,7 @@ from bot.core.config import Settings
 from bot.core.db import make_engine
 from bot.core.migrate import upgrade
 from bot.demo import teams_activities as activities
-from bot.demo.story import WIDTH, ZONE, Cast, FormFill, Story, serving
+from bot.demo.story import WIDTH, ZONE, Cast, DemoStopped, FormFill, Story, serving
 from bot.demo.teams_card_text import last_line, render_card
 from bot.demo.teams_standin import TeamsStandIn
 from bot.demo.teams_standin_records import (
@@ -151,7 +151,10 @@ class TeamsDemoPlayer(Story[Sent]):
 
     async def show_answer(self) -> None:
         """The bot's answer in the chat, shown as what follows what the person did."""
-        await asyncio.to_thread(self.wait_for, lambda: len(self.messages_to(ALEX)) > self.seen)
+        if not await asyncio.to_thread(
+            self.wait_for, lambda: len(self.messages_to(ALEX)) > self.seen
+        ):
+            raise DemoStopped(f"the bot did not answer in the chat, {self.when()}")
         reply = self.messages_to(ALEX)[self.seen]
         self.seen += 1
         self.show(self.app_name, self.card_of(reply))
@@ -176,7 +179,7 @@ class TeamsDemoPlayer(Story[Sent]):
     async def fill_form(self, fill: FormFill, *, user: str) -> None:
         task = self.dialog.get("task") or {}
         if task.get("type") != "continue":
-            raise RuntimeError(f"no dialog opened: {task.get('value')}")
+            raise DemoStopped(f"no dialog opened: {task.get('value')}")
         title, card = task["value"]["title"], task["value"]["card"]["content"]
         whose = "A dialog opens" if user == ALEX else "Sam's dialog opens"
         self.say("")
@@ -190,7 +193,7 @@ class TeamsDemoPlayer(Story[Sent]):
         closed = (answer or {}).get("task") or {}
         if closed.get("type") == "continue":  # the same form again, with what was wrong
             shown = render_card(closed["value"]["card"]["content"])
-            raise RuntimeError(f"the dialog was not accepted:\n{shown}")
+            raise DemoStopped(f"the dialog was not accepted:\n{shown}")
         if closed.get("type") == "message":
             self.narrate(f"  The dialog closes and says: “{closed['value']}”")
 
@@ -205,7 +208,7 @@ class TeamsDemoPlayer(Story[Sent]):
         try:
             async with (
                 serving(self.runtime) as self.port,
-                httpx.AsyncClient(timeout=30) as self.http,
+                httpx.AsyncClient(timeout=30, trust_env=False) as self.http,
             ):
                 await self.add_app(SAM)
                 self.manager_seen = len(self.messages_to(SAM))  # Sam's welcome, read long ago
@@ -221,18 +224,18 @@ class TeamsDemoPlayer(Story[Sent]):
 
 
 @contextlib.contextmanager
-def trusting(ca_file: str) -> Iterator[None]:
-    """MSAL (through requests) trusts the stand-in's login service while the demo plays,
-    and only it; the variable is as it was afterwards."""
-    before = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = ca_file
+def environment(**changes: str) -> Iterator[None]:
+    """These environment variables while the demo plays; as they were afterwards."""
+    before = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
     try:
         yield
     finally:
-        if before is None:
-            del os.environ["REQUESTS_CA_BUNDLE"]
-        else:
-            os.environ["REQUESTS_CA_BUNDLE"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager
@@ -251,7 +254,15 @@ def quiet_logs() -> Iterator[None]:
 
 
 def run_teams_demo(out: TextIO) -> None:
-    with tempfile.TemporaryDirectory(prefix="notpromoted-demo-") as folder, quiet_logs():
+    # No HTTP client of the bot's sends loopback requests through a proxy the environment
+    # names (the Teams SDK's clients read it when they are made); MSAL, through requests,
+    # trusts the stand-in's login service and no other.
+    loopback = "127.0.0.1,localhost"
+    with (
+        tempfile.TemporaryDirectory(prefix="notpromoted-demo-") as folder,
+        quiet_logs(),
+        environment(NO_PROXY=loopback, no_proxy=loopback),
+    ):
         player = TeamsDemoPlayer(out, Path(folder))
-        with trusting(player.cloud.ca_file):
+        with environment(REQUESTS_CA_BUNDLE=player.cloud.ca_file):
             asyncio.run(player.play())

@@ -236,10 +236,13 @@ def test_demo_plays_the_whole_journey_without_any_configuration(clean_env: Path)
     assert list(clean_env.iterdir()) == []
 
 
-def _demo_in_a_fresh_shell(folder: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+def _demo_in_a_fresh_shell(
+    folder: Path, *flags: str, **variables: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in SLACK_VARIABLES}
     env = {k: v for k, v in env.items() if not k.startswith("TEAMS_")}
     env["DATABASE_URL"] = f"sqlite:///{folder / 'must-not-be-used.db'}"
+    env.update(variables)
     return subprocess.run(
         [sys.executable, "-m", "bot.app.cli", "demo", *flags],
         cwd=folder,
@@ -273,13 +276,14 @@ def test_teams_demo_plays_the_story_in_teams_words_on_loopback(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reached = _reached(monkeypatch)
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE")
+    before = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "NO_PROXY")}
     assert main(["demo", "--teams"]) == 0
     out = capsys.readouterr().out
     monkeypatch.undo()
     # Nothing left this machine: every connection and look-up was for loopback.
     assert reached and set(reached) <= {"127.0.0.1", "localhost"}, set(reached)
-    assert os.environ.get("REQUESTS_CA_BUNDLE") == bundle  # trusted only while it played
+    # The login service trusted, and proxies bypassed, only while it played.
+    assert {name: os.environ.get(name) for name in before} == before
 
     for step in range(1, 11):
         assert f"Step {step} of 10" in out
@@ -325,8 +329,12 @@ def test_teams_demo_plays_the_story_in_teams_words_on_loopback(
     assert out.count("After the feedback meeting") == 2
     assert "Traceback" not in out
 
-    # Played again in a newcomer's shell, with no configuration: the same, byte for byte.
-    again = _demo_in_a_fresh_shell(clean_env, "--teams")
+    # Played again in a newcomer's shell, with no configuration: the same, byte for byte; a
+    # proxy the shell names (here one nobody listens at) is not used for loopback.
+    nobody = "http://127.0.0.1:9"
+    again = _demo_in_a_fresh_shell(
+        clean_env, "--teams", HTTP_PROXY=nobody, HTTPS_PROXY=nobody, ALL_PROXY=nobody
+    )
     assert again.returncode == 0, again.stderr
     assert again.stdout == out
     assert again.stderr == ""
