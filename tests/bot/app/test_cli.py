@@ -503,3 +503,21 @@ def test_checkins_list_shows_each_persons_whole_time_zone(
     # The columns after the zone line up, whatever its length.
     assert argentina.index(far.user_id) == utc.index(near.user_id) == lines[0].index("user")
     assert lines[-1] == "2 pending"
+
+
+def test_a_demo_that_stalls_stops_with_one_line(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.demo import teams_player
+    from bot.demo.story import DemoStopped
+
+    def stalled(out: Any) -> None:
+        raise DemoStopped("the bot did not answer in the chat, Monday 07 December, 10:00")
+
+    monkeypatch.setattr(teams_player, "run_teams_demo", stalled)
+    assert main(["demo", "--teams"]) == 1
+    error = capsys.readouterr().err
+    assert error == (
+        "notpromoted demo: it stopped: the bot did not answer in the chat, "
+        "Monday 07 December, 10:00\n"
+    )
