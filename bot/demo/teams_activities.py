@@ -62,11 +62,19 @@ def app_added(service_url: str, user: str, *, zone: str, from_name: str) -> Payl
 
 
 def card_action(
-    service_url: str, user: str, activity_id: str, data: Payload, *, zone: str, from_name: str
+    service_url: str,
+    user: str,
+    activity_id: str,
+    data: Payload,
+    *,
+    zone: str,
+    from_name: str,
+    verb: str | None = None,
 ) -> Payload:
-    """A press of an Action.Execute button on the card `activity_id`."""
+    """A press of an Action.Execute button on the card `activity_id` (its verb is the action
+    its data names, unless `verb` says otherwise)."""
     value = {
-        "action": {"type": "Action.Execute", "verb": data.get("action"), "data": data},
+        "action": {"type": "Action.Execute", "verb": verb or data.get("action"), "data": data},
         "trigger": "manual",
     }
     return activity(

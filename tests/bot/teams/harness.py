@@ -91,10 +91,14 @@ def teams_settings(cloud: TeamsCloud) -> dict[str, Any]:
 
 def activity(cloud: TeamsCloud, user: str, kind: str, zone: str, **fields: Any) -> Payload:
     """An activity from `user`'s chat with the bot, as Teams sends it (unsigned)."""
-    name = f"Person {user[-4:]}"
     return teams_activities.activity(
-        cloud.service_url, user, kind, zone=zone, from_name=name, **fields
+        cloud.service_url, user, kind, zone=zone, from_name=person_name(user), **fields
     )
+
+
+def person_name(user: str) -> str:
+    """The name Teams gives a test's person."""
+    return f"Person {user[-4:]}"
 
 
 @dataclass
@@ -114,6 +118,9 @@ class TeamsBot:
 
     def activity(self, user: str, kind: str, **fields: Any) -> Payload:
         return activity(self.cloud, user, kind, self.zones.get(user, "Europe/Berlin"), **fields)
+
+    def _who(self, user: str) -> dict[str, str]:
+        return {"zone": self.zones.get(user, "Europe/Berlin"), "from_name": person_name(user)}
 
     def post(self, activity: Any, *, token: str | None = "signed") -> httpx.Response:
         headers: dict[str, str] = {}
@@ -141,24 +148,15 @@ class TeamsBot:
     def click(self, user: str, sent: Sent, action: str) -> httpx.Response:
         """Press a button (Action.Execute) on a card the bot sent."""
         data = button_data(sent.card, action)
-        invoke = self.activity(
-            user,
-            "invoke",
-            name="adaptiveCard/action",
-            replyToId=sent.activity_id,
-            value={
-                "action": {"type": "Action.Execute", "verb": action, "data": data},
-                "trigger": "manual",
-            },
+        invoke = teams_activities.card_action(
+            self.cloud.service_url, user, sent.activity_id, data, verb=action, **self._who(user)
         )
         response = self.post(invoke)
         self.settle()
         return response
 
     def open_dialog(self, user: str, data: Payload) -> httpx.Response:
-        invoke = self.activity(
-            user, "invoke", name="task/fetch", value={"data": data, "context": {"theme": "default"}}
-        )
+        invoke = teams_activities.dialog_open(self.cloud.service_url, user, data, **self._who(user))
         response = self.post(invoke)
         self.settle()
         return response
@@ -167,7 +165,9 @@ class TeamsBot:
         return self.open_dialog(user, button_data(sent.card, action))
 
     def submit(self, user: str, data: Payload) -> httpx.Response:
-        invoke = self.activity(user, "invoke", name="task/submit", value={"data": data})
+        invoke = teams_activities.dialog_submit(
+            self.cloud.service_url, user, data, **self._who(user)
+        )
         response = self.post(invoke)
         self.settle()
         return response
