@@ -39,7 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="notpromoted", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("demo", help="play a journey against a local stand-in for Slack (no setup)")
+    demo = commands.add_parser(
+        "demo", help="play a journey against a local stand-in for Slack or Teams (no setup)"
+    )
+    demo.add_argument(
+        "--teams",
+        action="store_true",
+        help="through Teams' endpoint, against a stand-in for Microsoft Teams",
+    )
 
     serve = commands.add_parser(
         "serve", help="serve Slack's and/or Teams' HTTP endpoint and send check-ins"
@@ -197,9 +204,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if getattr(args, "platform", "") is None:
         args.platform = settings.default_platform
     if args.command == "demo":
-        from bot.demo.player import run_demo
+        from bot.demo.story import DemoStopped
 
-        run_demo(sys.stdout)
+        try:
+            if args.teams:
+                from bot.demo.teams_player import run_teams_demo
+
+                run_teams_demo(sys.stdout)
+            else:
+                from bot.demo.player import run_demo
+
+                run_demo(sys.stdout)
+        except DemoStopped as stopped:
+            print(f"notpromoted demo: it stopped: {stopped}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "manifest":
         from bot.slack.manifest import manifest_json

@@ -12,6 +12,7 @@ import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -235,6 +236,111 @@ def test_demo_plays_the_whole_journey_without_any_configuration(clean_env: Path)
     assert list(clean_env.iterdir()) == []
 
 
+def _demo_in_a_fresh_shell(
+    folder: Path, *flags: str, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_VARIABLES}
+    env = {k: v for k, v in env.items() if not k.startswith("TEAMS_")}
+    env["DATABASE_URL"] = f"sqlite:///{folder / 'must-not-be-used.db'}"
+    env.update(variables)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.app.cli", "demo", *flags],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def _reached(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every address a socket of this process connects to, and every name it looks up, from
+    now on (whatever library opens it)."""
+    reached: list[str] = []
+    connect, lookup = socket.socket.connect, socket.getaddrinfo
+
+    def recorded_connect(self: socket.socket, address: Any) -> None:
+        reached.append(str(address[0]) if isinstance(address, tuple) else str(address))
+        connect(self, address)
+
+    def recorded_lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+        reached.append(str(host))
+        return lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", recorded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", recorded_lookup)
+    return reached
+
+
+def test_teams_demo_plays_the_story_in_teams_words_on_loopback(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reached = _reached(monkeypatch)
+    before = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "NO_PROXY")}
+    assert main(["demo", "--teams"]) == 0
+    out = capsys.readouterr().out
+    monkeypatch.undo()
+    # Nothing left this machine: every connection and look-up was for loopback.
+    assert reached and set(reached) <= {"127.0.0.1", "localhost"}, set(reached)
+    # The login service trusted, and proxies bypassed, only while it played.
+    assert {name: os.environ.get(name) for name in before} == before
+
+    for step in range(1, 11):
+        assert f"Step {step} of 10" in out
+    # Teams' words: a person writes to the bot; no slash command, no Home.
+    for slack_only in ("/notpromoted", "App Home", "Home tab", "direct message"):
+        assert slack_only not in out
+    assert "Write one of these words to me here" in out
+    # The story's steps, in order, through cards, their in-place answers and dialogs.
+    steps = [
+        "You add Next Step in Teams",
+        "You write  start",
+        "Step 1 of 10",
+        "The message updates in place: ✓ I'll bring this step back tomorrow at 09:00.",
+        "You write  status",
+        "A quiet check-in about feedback",
+        "A dialog opens: “Ask for feedback”",
+        "Who made the decision? *",
+        "A draft you can adapt and send yourself",
+        "A dialog opens: “Your goals”",
+        "A dialog opens: “Invite your manager”",
+        "[ Send invitation ]",
+        "The dialog closes and says: “Invitation saved.",
+        "[ Withdraw ]",
+        "Sam, your manager, gets a message in their chat",
+        "Alex has invited you to prepare a feedback meeting",
+        "Sam presses  [ Prepare the meeting ]",
+        "Sam's dialog opens: “Feedback meeting”",
+        "Sam has prepared a feedback meeting",
+        "The message updates in place: ✓ Accepted.",
+        "Your feedback meeting was accepted",
+        "Step 10 of 10",
+        "You've been through every step",
+        "After the feedback meeting",
+        "You planned to follow up with Alex",
+        "You and Sam planned to follow up",
+        "Looking back",
+        "You write  help",
+        "That was the whole journey.",
+    ]
+    where = [out.find(step) for step in steps]
+    assert -1 not in where, [s for s, at in zip(steps, where, strict=True) if at == -1]
+    assert where == sorted(where)
+    assert out.count("After the feedback meeting") == 2
+    assert "Traceback" not in out
+
+    # Played again in a newcomer's shell, with no configuration: the same, byte for byte; a
+    # proxy the shell names (here one nobody listens at) is not used for loopback.
+    nobody = "http://127.0.0.1:9"
+    again = _demo_in_a_fresh_shell(
+        clean_env, "--teams", HTTP_PROXY=nobody, HTTPS_PROXY=nobody, ALL_PROXY=nobody
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == out
+    assert again.stderr == ""
+    assert list(clean_env.iterdir()) == []
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -397,3 +503,21 @@ def test_checkins_list_shows_each_persons_whole_time_zone(
     # The columns after the zone line up, whatever its length.
     assert argentina.index(far.user_id) == utc.index(near.user_id) == lines[0].index("user")
     assert lines[-1] == "2 pending"
+
+
+def test_a_demo_that_stalls_stops_with_one_line(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.demo import teams_player
+    from bot.demo.story import DemoStopped
+
+    def stalled(out: Any) -> None:
+        raise DemoStopped("the bot did not answer in the chat, Monday 07 December, 10:00")
+
+    monkeypatch.setattr(teams_player, "run_teams_demo", stalled)
+    assert main(["demo", "--teams"]) == 1
+    error = capsys.readouterr().err
+    assert error == (
+        "notpromoted demo: it stopped: the bot did not answer in the chat, "
+        "Monday 07 December, 10:00\n"
+    )

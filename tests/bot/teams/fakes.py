@@ -1,33 +1,29 @@
-"""Microsoft's side of Teams, on loopback: a Bot Connector that records what the bot sends,
-Microsoft Graph's List users over a tenant's directory (the forms' directory search),
-a person's OneDrive that takes uploads into the sessions a file consent hands out, OpenID
-metadata and signing keys that Teams' tokens are checked against, a login service
-(over TLS, as MSAL insists) that gives the bot its own tokens for a client secret, a
-certificate's signed assertion or a federated token, and a host's managed-identity endpoint
-(App Service's protocol: IDENTITY_ENDPOINT and IDENTITY_HEADER).
-
-Activities are signed here with a generated RSA key, as the Bot Framework signs them, so
-tests run with authentication on.
+"""Microsoft's side of Teams, on loopback, for the tests: the package's stand-in
+(bot.demo.teams_standin: a Bot Connector that records what the bot sends, OpenID metadata and
+signing keys that Teams' tokens are checked against, a login service over TLS that gives the
+bot its own tokens for a client secret) with what only the tests need on top: queued
+failures, a slow or failing key server, a certificate's signed assertion or a federated token
+as the bot's credential, a host's managed-identity endpoint (App Service's protocol:
+IDENTITY_ENDPOINT and IDENTITY_HEADER), a person's OneDrive that takes uploads into the
+sessions a file consent hands out, and Microsoft Graph's List users over each tenant's
+directory (the forms' directory search), its tokens carrying the roles an admin granted.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import ipaddress
 import json
 import re
 import socket
-import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlparse
+from typing import Any, Self
+from urllib.parse import urlparse
 
 import jwt
 from cryptography import x509
@@ -35,46 +31,35 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-CLIENT_ID = "11111111-2222-3333-4444-555555555555"
-CLIENT_SECRET = "test-teams-client-secret"
+from bot.demo.teams_standin import Answer, QuietServer, TeamsStandIn
+from bot.demo.teams_standin_records import (
+    BOT_RESOURCE,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ISSUER,
+    KEY_ID,
+    TENANT,
+    Payload,
+    Sent,
+)
+
 IDENTITY_HEADER = "test-identity-header"
-BOT_RESOURCE = "https://api.botframework.com"
 # The application permissions that let an app-only token list users (Graph's List users page).
 LIST_USERS_ROLES = frozenset(
     {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 )
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-TENANT = "99999999-8888-7777-6666-555555555555"
-ISSUER = "https://api.botframework.com"
-KEY_ID = "test-signing-key"
 
-Payload = dict[str, Any]
-
-
-@dataclass
-class Sent:
-    """An activity the bot posted (or updated) in a conversation."""
-
-    conversation_id: str
-    activity_id: str
-    activity: Payload
-    updates: list[Payload] = field(default_factory=list)
-    at: float = field(default_factory=time.monotonic)  # when it arrived
-
-    @property
-    def card(self) -> Payload:
-        """The latest version of the card it carries (empty if it carries none)."""
-        latest = self.updates[-1] if self.updates else self.activity
-        for attachment in latest.get("attachments") or []:
-            if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
-                content: Payload = attachment.get("content") or {}
-                return content
-        return {}
-
-    @property
-    def text(self) -> str:
-        latest = self.updates[-1] if self.updates else self.activity
-        return str(latest.get("text") or "")
+__all__ = [
+    "BOT_RESOURCE",
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "ISSUER",
+    "KEY_ID",
+    "TENANT",
+    "Payload",
+    "Sent",
+]
 
 
 @dataclass
@@ -97,29 +82,15 @@ class UploadSession:
     finished: bool = False
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:  # a client hung up
-        pass
-
-
 @dataclass
-class TeamsCloud:
+class TeamsCloud(TeamsStandIn):
     """Start with `start()`; point the settings at `service_url`, `openid_url`, `login_url`."""
 
-    sent: list[Sent] = field(default_factory=list)
-    tokens_issued: int = 0
-    token_requests: list[Payload] = field(default_factory=list)
-    connector_calls: list[tuple[str, str, str | None]] = field(default_factory=list)
     # Certificate assertions that were checked: their JWT header and claims.
     assertions: list[tuple[Payload, Payload]] = field(default_factory=list)
     # Requests to the managed-identity endpoint: the query and the identity header.
     identity_requests: list[tuple[dict[str, str], str | None]] = field(default_factory=list)
-    # How long an issued token lasts: under MSAL's five minutes, each send asks anew.
-    token_lifetime: int = 3600
-    # The app registration's secret, and the header the managed-identity endpoint wants.
-    client_secret: str = CLIENT_SECRET
+    # The header the managed-identity endpoint wants.
     identity_header: str = IDENTITY_HEADER
     # Microsoft Graph: each tenant's people (id, displayName, mail, jobTitle), the
     # application permissions an admin granted the bot in each tenant (in its tokens' roles),
@@ -129,7 +100,7 @@ class TeamsCloud:
     graph_requests: list[tuple[dict[str, str], dict[str, str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._lock = threading.Condition()
+        super().__post_init__()
         # How often the signing keys were asked for; while `keys_held` is set they are
         # answered only once it is cleared (a slow key server).
         self.key_requests = 0
@@ -137,49 +108,28 @@ class TeamsCloud:
         self.keys_down = False  # the key server answers 503
         self._keys_released = threading.Event()
         self._failures: list[Failure] = []
-        self._next_id = 0
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        # Every token issued, the credential it was issued for, and its claims.
-        self.tokens: dict[str, str] = {}
-        self.token_claims: dict[str, Payload] = {}
-        # Graph's answers to the next List users requests instead of the directory's
-        # (status, Retry-After), and while `graph_held` is set, it answers only once cleared.
-        self.graph_failures: list[Failure] = []
-        self.graph_held = threading.Event()
-        self._graph_released = threading.Event()
         # The app registration's credentials besides the secret: certificates (by SHA-256
         # thumbprint) and the federated tokens it trusts.
         self.certificates: dict[str, x509.Certificate] = {}
         self.federated_tokens: set[str] = set()
-        self._servers: list[ThreadingHTTPServer] = []
         # OneDrive: upload sessions by id, and the answers the next PUTs get instead.
         self.uploads: dict[str, UploadSession] = {}
         self.upload_failures: list[int] = []
         # While set, OneDrive takes a PUT and answers only once it is cleared (a hang).
         self.upload_held = threading.Event()
         self._upload_released = threading.Event()
+        # Graph's answers to the next List users requests instead of the directory's
+        # (status, Retry-After), and while `graph_held` is set, it answers only once cleared.
+        self.graph_failures: list[Failure] = []
+        self.graph_held = threading.Event()
+        self._graph_released = threading.Event()
 
     # -- running ---------------------------------------------------------------------------
 
-    def start(self, workdir: Path) -> TeamsCloud:
-        self._http = self._serve(None)
-        cert, key = _self_signed_certificate(workdir)
-        self.ca_file = str(cert)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self._https = self._serve(context)
-        self._onedrive = _Server(("127.0.0.1", 0), _onedrive_handler(self))
-        threading.Thread(target=self._onedrive.serve_forever, daemon=True).start()
-        self._servers.append(self._onedrive)
+    def start(self, workdir: Path) -> Self:
+        super().start(workdir)
+        self._onedrive = self.serve(_onedrive_handler(self))
         return self
-
-    def _serve(self, context: ssl.SSLContext | None) -> ThreadingHTTPServer:
-        server = _Server(("127.0.0.1", 0), _make_handler(self))
-        if context is not None:
-            server.socket = context.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._servers.append(server)
-        return server
 
     def hold_keys(self) -> None:
         self._keys_released.clear()
@@ -201,31 +151,12 @@ class TeamsCloud:
         self.release_keys()
         self.release_graph()
         self._upload_released.set()
-        for server in self._servers:
-            server.shutdown()
-            server.server_close()
-
-    @property
-    def service_url(self) -> str:
-        return f"http://127.0.0.1:{self._http.server_address[1]}/teams/"
-
-    @property
-    def connector_host(self) -> str:
-        return f"127.0.0.1:{self._http.server_address[1]}"
-
-    @property
-    def openid_url(self) -> str:
-        port = self._http.server_address[1]
-        return f"http://127.0.0.1:{port}/v1/.well-known/openidconfiguration"
+        super().stop()
 
     @property
     def graph_url(self) -> str:
         """Microsoft Graph's base URL (TEAMS_GRAPH_URL in the tests): plain http, on loopback."""
         return f"http://127.0.0.1:{self._http.server_address[1]}"
-
-    @property
-    def login_url(self) -> str:
-        return f"https://127.0.0.1:{self._https.server_address[1]}"
 
     @property
     def upload_host(self) -> str:
@@ -237,41 +168,11 @@ class TeamsCloud:
         """What App Service puts in IDENTITY_ENDPOINT (plain http, on the host itself)."""
         return f"http://127.0.0.1:{self._http.server_address[1]}/msi/token"
 
-    # -- what Teams sends --------------------------------------------------------------------
-
-    def sign(self, *, service_url: str | None = None, **overrides: Any) -> str:
-        """A Bot Framework token for one request to the bot, signed with the published key."""
-        now = int(time.time())
-        claims: Payload = {
-            "iss": ISSUER,
-            "aud": CLIENT_ID,
-            "iat": now,
-            "nbf": now,
-            "exp": now + 600,
-            "serviceurl": service_url or self.service_url,
-            **overrides,
-        }
-        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": KEY_ID})
-
     # -- arranging and reading ----------------------------------------------------------------
 
     def fail_next(self, failure: Failure, times: int = 1) -> None:
         with self._lock:
             self._failures.extend([failure] * times)
-
-    def to(self, conversation_id: str) -> list[Sent]:
-        with self._lock:
-            return [s for s in self.sent if s.conversation_id == conversation_id]
-
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while not condition():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._lock.wait(remaining)
-        return True
 
     def upload_session(self, name: str) -> Payload:
         """What Teams puts in `uploadInfo` when a person accepts a file consent card: a new
@@ -342,58 +243,55 @@ class TeamsCloud:
 
     # -- answering ---------------------------------------------------------------------------
 
-    def jwks(self) -> Payload:
-        numbers = self.key.public_key().public_numbers()
-        return {
-            "keys": [
-                {
-                    "kty": "RSA",
-                    "use": "sig",
-                    "kid": KEY_ID,
-                    "alg": "RS256",
-                    "n": _b64(numbers.n),
-                    "e": _b64(numbers.e),
-                    "endorsements": ["msteams"],
-                }
-            ]
-        }
+    def refusal(self) -> Answer | None:
+        with self._lock:
+            failure = self._failures.pop(0) if self._failures else None
+        if failure is None:
+            return None
+        headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+        return failure.status, {"error": {"code": "Failure"}}, headers
+
+    def signing_keys(self) -> Answer:
+        with self._lock:
+            self.key_requests += 1
+            self._lock.notify_all()
+        if self.keys_held.is_set():
+            self._keys_released.wait(30)
+        if self.keys_down:
+            return 503, {"error": "unavailable"}, {}
+        return super().signing_keys()
+
+    def answer_get(self, path: str, query: dict[str, str], headers: Any, port: int) -> Answer:
+        if path == "/msi/token":
+            status, body = self.identity_token(query, headers.get("X-IDENTITY-HEADER"))
+            return status, body, {}
+        if path == "/v1.0/users":
+            return self.list_users(query, {key.lower(): value for key, value in headers.items()})
+        return super().answer_get(path, query, headers, port)
+
+    def granted(self, tenant: str, audience: str) -> Payload:
+        """A Graph token carries the application permissions granted in its tenant, in
+        `roles`, as Entra ID's do."""
+        if audience != self.graph_url:
+            return {}
+        return {"roles": sorted(self.graph_roles.get(tenant, set()))}
 
     def trust_certificate(self, certificate: x509.Certificate) -> None:
         """Upload a certificate to the app registration (Certificates & secrets)."""
         self.certificates[_thumbprint(certificate, hashes.SHA256())] = certificate
 
-    def issue_token(
-        self, tenant: str, form: dict[str, list[str]], token_endpoint: str = ""
-    ) -> tuple[int, Payload]:
-        """Entra ID's client-credentials grant: a secret, or a client assertion that is a
-        trusted federated token or a JWT signed with a registered certificate's key."""
-        request = {key: values[0] for key, values in form.items()}
-        with self._lock:
-            self.token_requests.append({"tenant": tenant, **request})
-        if (
-            request.get("grant_type") != "client_credentials"
-            or request.get("client_id") != CLIENT_ID
-        ):
-            return _refused("AADSTS700016: Application not found in the directory.")
-        if "client_secret" in request:
-            if request["client_secret"] != self.client_secret:
-                return _refused("AADSTS7000215: Invalid client secret provided.")
-            kind = "secret"
-        elif request.get("client_assertion_type") == ASSERTION_TYPE:
-            assertion = request.get("client_assertion") or ""
-            if assertion in self.federated_tokens:
-                kind = "federated"
-            else:
-                problem = self._check_certificate_assertion(assertion, token_endpoint)
-                if problem is not None:
-                    return _refused(problem)
-                kind = "certificate"
-        else:
-            return _refused("AADSTS7000216: client_assertion or client_secret is required.")
-        scopes = (request.get("scope") or "").split()
-        if len(scopes) != 1 or not scopes[0].endswith("/.default"):
-            return _refused("AADSTS1002012: The provided value for scope is not valid.")
-        return 200, self._issue(kind, tenant, scopes[0].removesuffix("/.default"))
+    def credential_kind(
+        self, request: dict[str, str], token_endpoint: str
+    ) -> tuple[str | None, str | None]:
+        """Besides a secret: a client assertion that is a trusted federated token or a JWT
+        signed with a registered certificate's key."""
+        if "client_secret" in request or request.get("client_assertion_type") != ASSERTION_TYPE:
+            return super().credential_kind(request, token_endpoint)
+        assertion = request.get("client_assertion") or ""
+        if assertion in self.federated_tokens:
+            return "federated", None
+        problem = self._check_certificate_assertion(assertion, token_endpoint)
+        return (None, problem) if problem is not None else ("certificate", None)
 
     def _check_certificate_assertion(self, assertion: str, token_endpoint: str) -> str | None:
         """None if the assertion is signed by a registered certificate's key, names it by its
@@ -447,7 +345,7 @@ class TeamsCloud:
             return 400, {"statusCode": 400, "message": "Bad request"}
         if query.get("client_id") != CLIENT_ID:
             return 400, {"statusCode": 400, "message": "No managed identity with that client id"}
-        issued = self._issue("managed identity", TENANT, str(resource))
+        issued = self.issue("managed identity", TENANT, str(resource))
         return 200, {
             "access_token": issued["access_token"],
             "expires_on": str(int(time.time()) + self.token_lifetime),
@@ -455,52 +353,6 @@ class TeamsCloud:
             "token_type": "Bearer",
             "client_id": CLIENT_ID,
         }
-
-    def _issue(self, kind: str, tenant: str, audience: str) -> Payload:
-        """A token for one resource (its audience) in one tenant; a Graph token carries the
-        application permissions granted there, in `roles`, as Entra ID's do."""
-        with self._lock:
-            self.tokens_issued += 1
-            now = int(time.time())
-            claims: Payload = {"aud": audience, "appid": CLIENT_ID, "tid": tenant}
-            if audience == self.graph_url:
-                claims["roles"] = sorted(self.graph_roles.get(tenant, set()))
-            claims.update(iat=now, exp=now + self.token_lifetime, n=self.tokens_issued)
-            token = jwt.encode(claims, self.key, algorithm="RS256")
-            self.tokens[token] = kind
-            self.token_claims[token] = claims
-        return {"token_type": "Bearer", "expires_in": self.token_lifetime, "access_token": token}
-
-    def connector(
-        self, method: str, path: str, body: Payload, token: str | None
-    ) -> tuple[int, Payload, dict[str, str]]:
-        parts = path.strip("/").split("/")  # teams v3 conversations {id} activities [{id}]
-        with self._lock:
-            self.connector_calls.append((method, path, token))
-            self._lock.notify_all()
-            if token is None or self.token_claims.get(token, {}).get("aud") != BOT_RESOURCE:
-                return 401, {"error": {"code": "Unauthorized"}}, {}
-            failure = self._failures.pop(0) if self._failures else None
-        if failure is not None:
-            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-            return failure.status, {"error": {"code": "Failure"}}, headers
-        if len(parts) < 5 or parts[:3] != ["teams", "v3", "conversations"]:
-            return 404, {"error": {"code": "NotFound"}}, {}
-        conversation = parts[3]
-        with self._lock:
-            if method == "POST" and len(parts) == 5:
-                self._next_id += 1
-                activity_id = f"1700000000{self._next_id:06d}"
-                self.sent.append(Sent(conversation, activity_id, body))
-                self._lock.notify_all()
-                return 201, {"id": activity_id}, {}
-            if method == "PUT" and len(parts) == 6:
-                for sent in self.sent:
-                    if sent.conversation_id == conversation and sent.activity_id == parts[5]:
-                        sent.updates.append(body)
-                        self._lock.notify_all()
-                        return 200, {"id": parts[5]}, {}
-        return 404, {"error": {"code": "ActivityNotFound"}}, {}
 
     def list_users(
         self, query: dict[str, str], headers: dict[str, str]
@@ -577,105 +429,6 @@ def _matches(person: Payload, prop: str, text: str) -> bool:
     words = re.findall(r"\w+", value)
     typed = re.findall(r"\w+", text.lower())
     return bool(typed) and all(any(w.startswith(t) for w in words) for t in typed)
-
-
-def _make_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _answer(
-            self, status: int, body: Payload, headers: dict[str, str] | None = None
-        ) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _body(self) -> bytes:
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-        def do_GET(self) -> None:
-            path = urlparse(self.path).path
-            port = self.server.server_address[1]  # type: ignore[index]
-            base = f"http://127.0.0.1:{port}"
-            if path == "/v1/.well-known/openidconfiguration":
-                self._answer(
-                    200,
-                    {
-                        "issuer": ISSUER,
-                        "jwks_uri": f"{base}/v1/.well-known/keys",
-                        "id_token_signing_alg_values_supported": ["RS256"],
-                    },
-                )
-            elif path == "/v1/.well-known/keys":
-                with cloud._lock:
-                    cloud.key_requests += 1
-                    cloud._lock.notify_all()
-                if cloud.keys_held.is_set():
-                    cloud._keys_released.wait(30)
-                if cloud.keys_down:
-                    self._answer(503, {"error": "unavailable"})
-                else:
-                    self._answer(200, cloud.jwks())
-            elif path == "/v1.0/users":
-                query = {
-                    key: values[0] for key, values in parse_qs(urlparse(self.path).query).items()
-                }
-                headers = {key.lower(): value for key, value in self.headers.items()}
-                status, body, extra = cloud.list_users(query, headers)
-                self._answer(status, body, extra)
-            elif path == "/msi/token":
-                query = {
-                    key: values[0] for key, values in parse_qs(urlparse(self.path).query).items()
-                }
-                status, body = cloud.identity_token(query, self.headers.get("X-IDENTITY-HEADER"))
-                self._answer(status, body)
-            elif path.endswith("/v2.0/.well-known/openid-configuration"):
-                tenant = path.strip("/").split("/")[0]
-                login = f"https://127.0.0.1:{port}/{tenant}"
-                self._answer(
-                    200,
-                    {
-                        "issuer": f"{login}/v2.0",
-                        "authorization_endpoint": f"{login}/oauth2/v2.0/authorize",
-                        "token_endpoint": f"{login}/oauth2/v2.0/token",
-                    },
-                )
-            else:
-                self._answer(404, {"error": "not found"})
-
-        def do_POST(self) -> None:
-            path = urlparse(self.path).path
-            raw = self._body()
-            if path.endswith("/oauth2/v2.0/token"):
-                tenant = path.strip("/").split("/")[0]
-                port = self.server.server_address[1]  # type: ignore[index]
-                endpoint = f"https://127.0.0.1:{port}{path}"
-                status, body = cloud.issue_token(tenant, parse_qs(raw.decode()), endpoint)
-                self._answer(status, body)
-                return
-            self._connector("POST", path, raw)
-
-        def do_PUT(self) -> None:
-            self._connector("PUT", urlparse(self.path).path, self._body())
-
-        def _connector(self, method: str, path: str, raw: bytes) -> None:
-            auth = self.headers.get("Authorization") or ""
-            token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                self._answer(400, {"error": {"code": "BadSyntax"}})
-                return
-            status, answer, headers = cloud.connector(method, path, body, token)
-            self._answer(status, answer, headers)
-
-    return Handler
 
 
 def _onedrive_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
@@ -769,7 +522,7 @@ class Recorder:
 
             do_GET = do_POST = do_PUT = _record
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
@@ -779,10 +532,6 @@ class Recorder:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def _refused(description: str) -> tuple[int, Payload]:
-    return 401, {"error": "invalid_client", "error_description": f"{description}\r\nTrace ID: 0"}
 
 
 def _thumbprint(certificate: x509.Certificate, algorithm: hashes.HashAlgorithm) -> str:
@@ -818,39 +567,3 @@ def bot_certificate(
         + certificate.public_bytes(serialization.Encoding.PEM)
     )
     return path, certificate
-
-
-def _b64(number: int) -> str:
-    data = number.to_bytes((number.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _self_signed_certificate(workdir: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = workdir / "login-cert.pem", workdir / "login-key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path

@@ -5,7 +5,6 @@ tests/conftest.py as a plugin)."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ import requests
 
 from bot.core import ids
 from bot.core.person_ref import PersonRef
+from bot.demo import teams_activities
+from bot.demo.teams_activities import button_data, conversation
 from bot.teams.form_render import COLLEAGUES
 from tests.bot.teams.fakes import CLIENT_ID, CLIENT_SECRET, TENANT, Sent, TeamsCloud
 from tests.conftest import BotFactory, RunningBot, _is_loopback
@@ -91,36 +92,16 @@ def teams_settings(cloud: TeamsCloud) -> dict[str, Any]:
     }
 
 
-_ids = itertools.count(1)
-
-
-def conversation(user: str) -> str:
-    """The id of the person's chat with the bot."""
-    return f"a:personal-{user}"
-
-
 def activity(cloud: TeamsCloud, user: str, kind: str, zone: str, **fields: Any) -> Payload:
     """An activity from `user`'s chat with the bot, as Teams sends it (unsigned)."""
-    return {
-        "type": kind,
-        "id": f"f:{next(_ids)}",
-        "timestamp": "2026-11-23T10:00:00.000Z",
-        "localTimestamp": "2026-11-23T11:00:00.000+01:00",
-        "localTimezone": zone,
-        "serviceUrl": cloud.service_url,
-        "channelId": "msteams",
-        "from": {"id": f"29:{user}", "name": f"Person {user[-4:]}", "aadObjectId": user},
-        "conversation": {
-            "conversationType": "personal",
-            "tenantId": TENANT,
-            "id": conversation(user),
-        },
-        "recipient": {"id": f"28:{CLIENT_ID}", "name": "Next Step"},
-        "locale": "en-GB",
-        "entities": [{"type": "clientInfo", "locale": "en-GB", "timezone": zone}],
-        "channelData": {"tenant": {"id": TENANT}},
-        **fields,
-    }
+    return teams_activities.activity(
+        cloud.service_url, user, kind, zone=zone, from_name=person_name(user), **fields
+    )
+
+
+def person_name(user: str) -> str:
+    """The name Teams gives a test's person."""
+    return f"Person {user[-4:]}"
 
 
 @dataclass
@@ -140,6 +121,9 @@ class TeamsBot:
 
     def activity(self, user: str, kind: str, **fields: Any) -> Payload:
         return activity(self.cloud, user, kind, self.zones.get(user, "Europe/Berlin"), **fields)
+
+    def _who(self, user: str) -> dict[str, str]:
+        return {"zone": self.zones.get(user, "Europe/Berlin"), "from_name": person_name(user)}
 
     def post(self, activity: Any, *, token: str | None = "signed") -> httpx.Response:
         headers: dict[str, str] = {}
@@ -167,24 +151,15 @@ class TeamsBot:
     def click(self, user: str, sent: Sent, action: str) -> httpx.Response:
         """Press a button (Action.Execute) on a card the bot sent."""
         data = button_data(sent.card, action)
-        invoke = self.activity(
-            user,
-            "invoke",
-            name="adaptiveCard/action",
-            replyToId=sent.activity_id,
-            value={
-                "action": {"type": "Action.Execute", "verb": action, "data": data},
-                "trigger": "manual",
-            },
+        invoke = teams_activities.card_action(
+            self.cloud.service_url, user, sent.activity_id, data, verb=action, **self._who(user)
         )
         response = self.post(invoke)
         self.settle()
         return response
 
     def open_dialog(self, user: str, data: Payload) -> httpx.Response:
-        invoke = self.activity(
-            user, "invoke", name="task/fetch", value={"data": data, "context": {"theme": "default"}}
-        )
+        invoke = teams_activities.dialog_open(self.cloud.service_url, user, data, **self._who(user))
         response = self.post(invoke)
         self.settle()
         return response
@@ -193,7 +168,9 @@ class TeamsBot:
         return self.open_dialog(user, button_data(sent.card, action))
 
     def submit(self, user: str, data: Payload) -> httpx.Response:
-        invoke = self.activity(user, "invoke", name="task/submit", value={"data": data})
+        invoke = teams_activities.dialog_submit(
+            self.cloud.service_url, user, data, **self._who(user)
+        )
         response = self.post(invoke)
         self.settle()
         return response
@@ -298,34 +275,12 @@ def attachment(sent: Sent, content_type: str) -> Payload:
     return dict(found)
 
 
-def button_data(card: Payload, action: str) -> Payload:
-    """The data of the button on a card that does `action` (a choice or a dialog opener)."""
-    for button in _actions(card):
-        data = button.get("data") or {}
-        if data.get("action") == action or data.get("opener") == action:
-            return dict(data)
-    raise AssertionError(f"no {action} button on the card")
-
-
 def has_button(card: Payload, action: str) -> bool:
     try:
         button_data(card, action)
-    except AssertionError:
+    except LookupError:
         return False
     return True
-
-
-def _actions(node: Any) -> list[Payload]:
-    found: list[Payload] = []
-    if isinstance(node, dict):
-        if node.get("type") in ("Action.Execute", "Action.Submit"):
-            found.append(node)
-        for value in node.values():
-            found += _actions(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += _actions(item)
-    return found
 
 
 def card_text(card: Payload) -> str:
@@ -348,4 +303,14 @@ def card_text(card: Payload) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["ALEX", "MORGAN", "SAM", "TeamsBot", "card_text", "has_button", "ids"]
+__all__ = [
+    "ALEX",
+    "MORGAN",
+    "SAM",
+    "TeamsBot",
+    "button_data",
+    "card_text",
+    "conversation",
+    "has_button",
+    "ids",
+]

@@ -23,6 +23,7 @@ from bot.teams.app_tokens import app_tokens
 from tests.bot.teams.fakes import (
     BOT_RESOURCE,
     CLIENT_ID,
+    CLIENT_SECRET,
     IDENTITY_HEADER,
     TENANT,
     TeamsCloud,
@@ -66,9 +67,7 @@ class Credential:
         if self.kind == "secret":
             if not accepted:  # the secret was rotated in Azure and not yet here
                 self.cloud.client_secret = "the-new-secret"
-                self.trust = lambda: setattr(
-                    self.cloud, "client_secret", "test-teams-client-secret"
-                )
+                self.trust = lambda: setattr(self.cloud, "client_secret", CLIENT_SECRET)
             return {}
         if self.kind == "certificate":
             path, certificate = bot_certificate(self.workdir)

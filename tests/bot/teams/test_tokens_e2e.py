@@ -21,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.teams import tokens
-from tests.bot.teams.fakes import CLIENT_ID, ISSUER, BlackHole
+from tests.bot.teams.fakes import CLIENT_ID, ISSUER, KEY_ID, BlackHole
 from tests.bot.teams.harness import ALEX, TeamsBot, TeamsFactory
 
 FLOOD = 20
@@ -185,7 +185,7 @@ def test_a_flood_of_forged_tokens_writes_a_few_lines_and_counts_every_one(
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": CLIENT_ID, "iat": now, "exp": now + 600}
-    forged = jwt.encode(claims, other, algorithm="RS256", headers={"kid": "test-signing-key"})
+    forged = jwt.encode(claims, other, algorithm="RS256", headers={"kid": KEY_ID})
     before = len(captured.getvalue().splitlines())
     for _ in range(200):
         assert teams.post(message, token=f"Bearer {forged}").status_code == 401
