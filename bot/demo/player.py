@@ -18,11 +18,7 @@ from typing import Any, TextIO
 
 import aiohttp
 
-from bot.app.runtime import build_runtime
 from bot.core import ids
-from bot.core.config import Settings
-from bot.core.db import make_engine
-from bot.core.migrate import upgrade
 from bot.demo import slack_requests
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import PostedMessage
@@ -82,19 +78,12 @@ class DemoPlayer(Story[PostedMessage]):
         self.standin.add_user(MANAGER, tz=ZONE, locale="en-GB")
         self.secret = secrets.token_hex(16)
         self.standin.clock = lambda: self.clock().timestamp()
-        settings = Settings(
+        self.start_runtime(
+            folder,
             slack_bot_token="xoxb-demo-stand-in",  # noqa: S106 (the stand-in accepts any xoxb-)
             slack_signing_secret=self.secret,
             slack_api_url=self.standin.api_url,
-            database_url=f"sqlite:///{folder / 'demo.db'}",
-            secret_key=secrets.token_urlsafe(32),
-            # One message at a time: messages due in the same minute (a person's and their
-            # manager's) print in the order they are due, the same on every run.
-            dispatch_concurrency=1,
         )
-        engine = make_engine(settings.database_url)
-        upgrade(engine)
-        self.runtime = build_runtime(settings, clock=self.clock, engine=engine)
         self.port = 0  # where the bot listens, once it does
         self.opened: list[Any] = []
         self.http: aiohttp.ClientSession | None = None

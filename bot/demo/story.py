@@ -9,20 +9,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import secrets
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, TextIO, TypeVar
+from pathlib import Path
+from typing import Any, Generic, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 import uvicorn
 
-from bot.app.runtime import Runtime
+from bot.app.runtime import Runtime, build_runtime
 from bot.app.web import build_web_app
 from bot.core import ids
 from bot.core.clock import ManualClock
+from bot.core.config import Settings
+from bot.core.db import make_engine
+from bot.core.migrate import upgrade
 
 ZONE = "Europe/London"
 WIDTH = 78
@@ -97,6 +102,20 @@ class Story(ABC, Generic[M]):
         self.start = self.clock()
         self.seen = 0  # the person's messages printed so far
         self.manager_seen = 0  # and the manager's
+
+    def start_runtime(self, folder: Path, **platform: Any) -> None:
+        """The same runtime as `serve`, with the platform's settings, on a throwaway SQLite
+        file in `folder`. One message at a time: messages due in the same minute (a person's
+        and their manager's) print in the order they are due, the same on every run."""
+        settings = Settings(
+            **platform,
+            database_url=f"sqlite:///{folder / 'demo.db'}",
+            secret_key=secrets.token_urlsafe(32),
+            dispatch_concurrency=1,
+        )
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        self.runtime = build_runtime(settings, clock=self.clock, engine=engine)
 
     # -- what the player does on its platform ------------------------------------------------
 

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
@@ -23,10 +22,6 @@ from typing import Any, TextIO
 
 import httpx
 
-from bot.app.runtime import build_runtime
-from bot.core.config import Settings
-from bot.core.db import make_engine
-from bot.core.migrate import upgrade
 from bot.demo import teams_activities as activities
 from bot.demo.story import WIDTH, ZONE, Cast, DemoStopped, FormFill, Story, serving
 from bot.demo.teams_card_text import last_line, render_card
@@ -52,7 +47,8 @@ class TeamsDemoPlayer(Story[Sent]):
     def __init__(self, out: TextIO, folder: Path) -> None:
         super().__init__(out, Cast(you=ALEX, manager=SAM, lead=LEAD))
         self.cloud = TeamsStandIn().start(folder)
-        settings = Settings(
+        self.start_runtime(
+            folder,
             teams_client_id=CLIENT_ID,
             teams_client_secret=CLIENT_SECRET,
             teams_tenant_id=TENANT,
@@ -60,15 +56,7 @@ class TeamsDemoPlayer(Story[Sent]):
             teams_login_url=self.cloud.login_url,
             teams_openid_metadata_url=self.cloud.openid_url,
             teams_service_url_hosts=(self.cloud.connector_host,),
-            database_url=f"sqlite:///{folder / 'demo.db'}",
-            secret_key=secrets.token_urlsafe(32),
-            # One message at a time: messages due in the same minute print in the order they
-            # are due, the same on every run.
-            dispatch_concurrency=1,
         )
-        engine = make_engine(settings.database_url)
-        upgrade(engine)
-        self.runtime = build_runtime(settings, clock=self.clock, engine=engine)
         self.port = 0  # where the bot listens, once it does
         self.http: httpx.AsyncClient | None = None
         # Cards as Teams shows them after a button's answer redrew them, by activity id, with
