@@ -82,6 +82,28 @@ class UploadSession:
     finished: bool = False
 
 
+class Hold:
+    """A service that, while held, keeps each request waiting (up to 30 s) until released:
+    a hang, or a slow answer."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._open.set()
+
+    @property
+    def held(self) -> bool:
+        return not self._open.is_set()
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def wait(self) -> None:
+        self._open.wait(30)
+
+
 @dataclass
 class TeamsCloud(TeamsStandIn):
     """Start with `start()`; point the settings at `service_url`, `openid_url`, `login_url`."""
@@ -101,12 +123,11 @@ class TeamsCloud(TeamsStandIn):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        # How often the signing keys were asked for; while `keys_held` is set they are
-        # answered only once it is cleared (a slow key server).
+        # How often the signing keys were asked for; while held they are answered only once
+        # released (a slow key server).
         self.key_requests = 0
-        self.keys_held = threading.Event()
+        self.keys_hold = Hold()
         self.keys_down = False  # the key server answers 503
-        self._keys_released = threading.Event()
         self._failures: list[Failure] = []
         # The app registration's credentials besides the secret: certificates (by SHA-256
         # thumbprint) and the federated tokens it trusts.
@@ -115,14 +136,12 @@ class TeamsCloud(TeamsStandIn):
         # OneDrive: upload sessions by id, and the answers the next PUTs get instead.
         self.uploads: dict[str, UploadSession] = {}
         self.upload_failures: list[int] = []
-        # While set, OneDrive takes a PUT and answers only once it is cleared (a hang).
-        self.upload_held = threading.Event()
-        self._upload_released = threading.Event()
+        # While held, OneDrive takes a PUT and answers only once released (a hang).
+        self.upload_hold = Hold()
         # Graph's answers to the next List users requests instead of the directory's
-        # (status, Retry-After), and while `graph_held` is set, it answers only once cleared.
+        # (status, Retry-After), and while held, it answers only once released.
         self.graph_failures: list[Failure] = []
-        self.graph_held = threading.Event()
-        self._graph_released = threading.Event()
+        self.graph_hold = Hold()
 
     # -- running ---------------------------------------------------------------------------
 
@@ -132,25 +151,20 @@ class TeamsCloud(TeamsStandIn):
         return self
 
     def hold_keys(self) -> None:
-        self._keys_released.clear()
-        self.keys_held.set()
+        self.keys_hold.hold()
 
     def release_keys(self) -> None:
-        self.keys_held.clear()
-        self._keys_released.set()
+        self.keys_hold.release()
 
     def hold_graph(self) -> None:
-        self._graph_released.clear()
-        self.graph_held.set()
+        self.graph_hold.hold()
 
     def release_graph(self) -> None:
-        self.graph_held.clear()
-        self._graph_released.set()
+        self.graph_hold.release()
 
     def stop(self) -> None:
-        self.release_keys()
-        self.release_graph()
-        self._upload_released.set()
+        for hold in (self.keys_hold, self.graph_hold, self.upload_hold):
+            hold.release()
         super().stop()
 
     @property
@@ -195,12 +209,10 @@ class TeamsCloud(TeamsStandIn):
             self.upload_failures.extend([status] * times)
 
     def hold_uploads(self) -> None:
-        self._upload_released.clear()
-        self.upload_held.set()
+        self.upload_hold.hold()
 
     def release_uploads(self) -> None:
-        self.upload_held.clear()
-        self._upload_released.set()
+        self.upload_hold.release()
 
     def upload_puts(self) -> int:
         with self._lock:
@@ -255,8 +267,7 @@ class TeamsCloud(TeamsStandIn):
         with self._lock:
             self.key_requests += 1
             self._lock.notify_all()
-        if self.keys_held.is_set():
-            self._keys_released.wait(30)
+        self.keys_hold.wait()
         if self.keys_down:
             return 503, {"error": "unavailable"}, {}
         return super().signing_keys()
@@ -365,8 +376,7 @@ class TeamsCloud(TeamsStandIn):
         with self._lock:
             self.graph_requests.append((query, headers))
             self._lock.notify_all()
-        if self.graph_held.is_set():
-            self._graph_released.wait(30)
+        self.graph_hold.wait()
         auth = headers.get("authorization") or ""
         claims = self.token_claims.get(auth.removeprefix("Bearer "), {})
         if not auth.startswith("Bearer ") or claims.get("aud") != self.graph_url:
@@ -439,8 +449,7 @@ def _onedrive_handler(cloud: TeamsCloud) -> type[BaseHTTPRequestHandler]:
         def do_PUT(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             path = urlparse(self.path).path
-            if cloud.upload_held.is_set():
-                cloud._upload_released.wait(30)
+            cloud.upload_hold.wait()
             session_id = path.removeprefix("/up/") if path.startswith("/up/") else ""
             status, answer = cloud.put_range(
                 session_id,
