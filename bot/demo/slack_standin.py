@@ -183,14 +183,8 @@ class SlackStandIn(WebApiMethods):
             return [m for m in self.messages if m.channel == channel]
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
         with self._lock:
-            while not condition():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._lock.wait(remaining)
-        return True
+            return self._lock.wait_for(condition, timeout)
 
     def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         self.wait_for(lambda: len([c for c in self.calls if c.method == method]) >= count, timeout)

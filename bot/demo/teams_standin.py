@@ -143,14 +143,8 @@ class TeamsStandIn(LoginService):
             return [s for s in self.sent if s.conversation_id == conversation_id]
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
         with self._lock:
-            while not condition():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._lock.wait(remaining)
-        return True
+            return self._lock.wait_for(condition, timeout)
 
     # -- answering ---------------------------------------------------------------------------
 
