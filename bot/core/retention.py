@@ -28,9 +28,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core import audit
 from bot.core.dependencies import Services
@@ -87,9 +89,7 @@ def people_with_inactive_journeys(
         .exists()
     )
     query = select(Person.id).where(has_inactive).order_by(col(Person.id)).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Person, skip_locked=True)
-    return [person_id for person_id in session.exec(query) if person_id is not None]
+    return _locked_people(session, query)
 
 
 def idle_people(session: Session, *, before: datetime, limit: int) -> Sequence[int]:
@@ -120,6 +120,12 @@ def idle_people(session: Session, *, before: datetime, limit: int) -> Sequence[i
         .order_by(person)
         .limit(limit)
     )
+    return _locked_people(session, query)
+
+
+def _locked_people(session: Session, query: SelectOfScalar[Any]) -> list[int]:
+    """The people's ids the query finds, locked for this transaction (others skipped) where
+    PostgreSQL can: several workers purge at once without working on one person twice."""
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Person, skip_locked=True)
     return [person_id for person_id in session.exec(query) if person_id is not None]
