@@ -165,6 +165,9 @@ def slack_routes(runtime: Runtime, slack: SlackSide) -> list[Route]:
 
     async def slack_events(request: Request) -> Response:
         arrived = time.perf_counter()
+        # On Bolt's own clock: it times its wait for an acknowledgement with time.time(), and
+        # the catch-all listeners compare against that wait (listeners.arrived_in_time).
+        arrived_wall = time.time()
         try:
             body = await read_limited_body(request)
         except BodyTooLarge:
@@ -193,7 +196,7 @@ def slack_routes(runtime: Runtime, slack: SlackSide) -> list[Route]:
                 body=parsed,
                 query=dict(request.query_params),
                 headers=first_values(request.headers),
-                context={ARRIVED: arrived},
+                context={ARRIVED: arrived_wall},
             )
         except Exception:
             logger.exception("Bolt could not read a signed request")
