@@ -35,7 +35,7 @@ def answer_nudge(
     with services.sessions.begin() as session:
         clicked = find_clicked(session, ref, checkin_id)
         locale = services.content.for_locale(
-            clicked.person.locale if clicked else None, ref.platform
+            clicked.person.preferred_locale if clicked else None, ref.platform
         )
         if (
             clicked is None
@@ -85,7 +85,7 @@ def save_progress_note(
     with services.sessions.begin() as session:
         clicked = find_clicked(session, ref, checkin_id)
         locale = services.content.for_locale(
-            clicked.person.locale if clicked else None, ref.platform
+            clicked.person.preferred_locale if clicked else None, ref.platform
         )
         if clicked is None or clicked.checkin.kind != ids.CHECKIN_KIND_GOAL_PROGRESS:
             return FormResult(errors={"note": locale.text("button_expired")})

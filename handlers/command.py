@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 from bot.core.dependencies import Services
 from bot.core.person_ref import PersonRef
-from handlers import journey_controls, locale_lookup
+from handlers import journey_controls, language, locale_lookup
 from handlers.neutral_messages import help_message
 from handlers.replies import CommandReply
 from handlers.start import start_or_resume
 
 HOURS_WORD = "hours"
+LANGUAGE_WORD = "language"
 Handler = Callable[[Services, PersonRef], CommandReply]
 
 
@@ -35,10 +36,15 @@ SUBCOMMANDS: dict[str, Handler] = {
 
 
 def run_command(services: Services, ref: PersonRef, text: str) -> CommandReply:
+    """The command a word names, in English or in any language's own words ("stunden")."""
     word, _, rest = text.strip().partition(" ")
-    if word.lower() == HOURS_WORD:
+    command = services.content.command_for(word) if word else ""
+    rest = rest.strip()
+    if command == HOURS_WORD:
         return journey_controls.working_hours(services, ref, rest)
-    handler = SUBCOMMANDS.get(text.strip().lower())
+    if command == LANGUAGE_WORD:
+        return language.choose(services, ref, rest) if rest else language.show(services, ref)
+    handler = SUBCOMMANDS.get(command) if command is not None and not rest else None
     if handler is not None:
         return handler(services, ref)
     locale = locale_lookup.person_locale(services, ref)

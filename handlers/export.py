@@ -81,6 +81,7 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
                 "time_zone": person.time_zone,
                 "time_zone_chosen": person.time_zone_override,
                 "locale": person.locale,
+                "language_chosen": person.language,
                 "working_hours": person.work_hours,
                 "working_days": person.work_days,
                 "first_seen": _when(person.created_at),

@@ -38,7 +38,7 @@ def request_feedback(
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.get_or_create_person(session, ref=ref, now=now)
-        locale = services.content.for_locale(person.locale, person.platform)
+        locale = services.content.for_locale(person.preferred_locale, person.platform)
         form = locale.checkins["feedback_form"]
         if not decider:
             return FormResult(errors={"decider": form["need_decider"]})
@@ -89,7 +89,7 @@ def save_notes(services: Services, ref: PersonRef, *, keep: str, work_on: str) -
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.get_or_create_person(session, ref=ref, now=now)
-        locale = services.content.for_locale(person.locale, person.platform)
+        locale = services.content.for_locale(person.preferred_locale, person.platform)
         form = locale.checkins["feedback_notes"]
         if not keep.strip() and not work_on.strip():
             return FormResult(errors={"keep": form["need_one"]})

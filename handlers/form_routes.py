@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.core import ids
-from handlers import journey_controls, locale_lookup
+from handlers import journey_controls, language, locale_lookup
 from handlers.checkin_answers import save_progress_note
 from handlers.feedback import TONES, request_feedback, save_notes
-from handlers.form_specs import FEEDBACK, FORMS, GOALS, HOURS, NOTES, PROGRESS_NOTE
+from handlers.form_specs import FEEDBACK, FORMS, GOALS, HOURS, LANGUAGE, NOTES, PROGRESS_NOTE
 from handlers.goals import MAX_GOALS, GoalDraft, current_goals, save_goals
 from handlers.interaction import Done, Redraw, Reply, Turn
 from messages.content import LocaleContent
@@ -23,6 +23,8 @@ async def open_form(turn: Turn, form_id: str, *, from_checkin: int | None = None
     if form_id == ids.GOALS_FORM:
         locale, goals = await turn.run(current_goals, services, ref)
         return goals_form(locale, goals, from_checkin=from_checkin)
+    if form_id == ids.LANGUAGE_FORM:
+        return await turn.run(language.form, services, ref)
     if form_id == ids.HOURS_FORM:
         locale = await turn.run(locale_lookup.person_locale, services, ref)
         shown = await turn.run(_current_hours, turn)
@@ -150,3 +152,13 @@ async def submit_hours(turn: Turn, submitted: FormValues) -> Reply:
     if result.errors:
         return again(HOURS, locale, submitted, result.errors)
     return Reply(done=closed(locale, HOURS, result.summary), home_changed=True)
+
+
+async def submit_language(turn: Turn, submitted: FormValues) -> Reply:
+    """The Home's language form: the choice kept; the form closes in the new language."""
+    result = await turn.run(
+        language.set_language, turn.services, turn.ref, submitted.text("language")
+    )
+    if result.error is not None:
+        return again(LANGUAGE, result.locale, submitted, {"language": result.error})
+    return Reply(done=closed(result.locale, LANGUAGE, result.text), home_changed=True)

@@ -136,6 +136,16 @@ HOURS = FormSpec(
     opener=ids.OPEN_HOURS_FORM,
 )
 
+# Its choices are the languages there are folders for (handlers.language draws them).
+LANGUAGE = FormSpec(
+    form_id=ids.LANGUAGE_FORM,
+    title="language_form_title",
+    submit="language_form_submit",
+    close="language_form_close",
+    fields=(FieldSpec("language", "choice", "language_form_label", required=True),),
+    opener=ids.OPEN_LANGUAGE_FORM,
+)
+
 MANAGER_INVITE = FormSpec(
     form_id=ids.MANAGER_INVITE_FORM,
     title="meeting_invite_form.title",
@@ -213,6 +223,7 @@ FORMS: dict[str, FormSpec] = {
         NOTES,
         PROGRESS_NOTE,
         HOURS,
+        LANGUAGE,
         MANAGER_INVITE,
         MEETING_PICK,
         MEETING_TEMPLATE,

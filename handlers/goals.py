@@ -17,6 +17,7 @@ from bot.core.working_calendar import add_days
 from handlers import enqueue_limit
 from handlers.checkin_messages import checkin_message
 from messages.content import LocaleContent
+from messages.formatting import short_date
 from messages.model import Message, clean_typed
 
 MAX_GOALS = 3
@@ -46,7 +47,9 @@ def current_goals(services: Services, ref: PersonRef) -> tuple[LocaleContent, li
     """The locale and the active goals, to fill the form with."""
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None, ref.platform)
+        locale = services.content.for_locale(
+            person.preferred_locale if person else None, ref.platform
+        )
         if person is None:
             return locale, []
         goals = _active_goals(session, person)
@@ -68,7 +71,9 @@ def save_goals(
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None, ref.platform)
+        locale = services.content.for_locale(
+            person.preferred_locale if person else None, ref.platform
+        )
         form = locale.checkins["goals_form"]
         journey = _journey_for_goals(session, person) if person else None
         if person is None or journey is None:
@@ -113,18 +118,20 @@ def save_goals(
         )
 
 
-def goals_of(session: Session, person_id: int) -> list[str]:
+def goals_of(session: Session, person_id: int, locale: LocaleContent) -> list[str]:
     goals = session.exec(
         select(Goal)
         .where(Goal.person_id == person_id, Goal.status == GoalStatus.ACTIVE)
         .order_by(col(Goal.id))
     ).all()
-    return [_describe(goal) for goal in goals]
+    return [_describe(goal, locale) for goal in goals]
 
 
-def _describe(goal: Goal) -> str:
+def _describe(goal: Goal, locale: LocaleContent) -> str:
     what = clean_typed(goal.what)  # stored before typed text was cleaned on the way in
-    return f"{what} (by {goal.by_when.isoformat()})" if goal.by_when else what
+    if goal.by_when is None:
+        return what
+    return locale.text("goal_by_when", goal=what, date=short_date(locale.locale, goal.by_when))
 
 
 def _active_goals(session: Session, person: Person) -> list[Goal]:
@@ -258,5 +265,7 @@ def close_all_goals(session: Session, person: Person, status: str, now: datetime
         session.add(goal)
 
 
-def active_goal_rows(session: Session, person: Person) -> list[tuple[int, str]]:
-    return [(goal.id or 0, _describe(goal)) for goal in _active_goals(session, person)]
+def active_goal_rows(
+    session: Session, person: Person, locale: LocaleContent
+) -> list[tuple[int, str]]:
+    return [(goal.id or 0, _describe(goal, locale)) for goal in _active_goals(session, person)]

@@ -17,6 +17,7 @@ from handlers.goals import active_goal_rows
 from handlers.manager_invitation import live_grants
 from handlers.neutral_messages import format_when, home_message
 from messages.content import LocaleContent
+from messages.formatting import short_date
 from messages.model import (
     Bullets,
     Button,
@@ -34,7 +35,9 @@ def home(services: Services, ref: PersonRef) -> Message:
     line = journey_controls.status_line(services, ref)
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None, ref.platform)
+        locale = services.content.for_locale(
+            person.preferred_locale if person else None, ref.platform
+        )
         if person is None or line is None:
             return home_message(locale, services.settings, status_line=None)
         base = home_message(locale, services.settings, status_line=line)
@@ -46,7 +49,7 @@ def home(services: Services, ref: PersonRef) -> Message:
         if notes:
             blocks += [Paragraph(locale.text("home_notes")), Bullets(tuple(notes))]
         blocks += base.blocks[1:]
-        goals = active_goal_rows(session, person)
+        goals = active_goal_rows(session, person, locale)
         if goals:
             blocks.append(Paragraph(locale.text("home_goals")))
             progress = _last_progress(session, person, locale)
@@ -72,7 +75,7 @@ def invitations(services: Services, ref: PersonRef) -> Message | None:
         person = people.find_person(session, ref=ref)
         if person is None:
             return None
-        locale = services.content.for_locale(person.locale, person.platform)
+        locale = services.content.for_locale(person.preferred_locale, person.platform)
         rows = _invitation_rows(session, person, locale)
         if not rows:
             return None
@@ -103,7 +106,9 @@ def _last_progress(session: Session, person: Person, locale: LocaleContent) -> s
     if row is None or row.answer not in labels or row.answered_at is None:
         return None
     said = locale.checkin("goal_progress", labels[row.answer])
-    line = locale.text("home_progress", answer=said, date=row.answered_at.date().isoformat())
+    line = locale.text(
+        "home_progress", answer=said, date=short_date(locale.locale, row.answered_at.date())
+    )
     return f"{line} {clean_typed(row.note)}" if row.note else line
 
 
@@ -136,7 +141,7 @@ def _manager_rows(session: Session, person: Person, locale: LocaleContent) -> li
                     "meeting_home",
                     "meeting",
                     manager=mention(manager.user_id) if manager else "",
-                    meeting_on=meeting.meeting_on.isoformat(),
+                    meeting_on=short_date(locale.locale, meeting.meeting_on),
                     status=texts[f"status_{meeting.status}"],
                 )
             )
@@ -151,7 +156,7 @@ def _invitation_rows(session: Session, person: Person, locale: LocaleContent) ->
             "meeting_home",
             "invited",
             manager=mention(grant.manager_user_id),
-            date=grant.granted_at.date().isoformat(),
+            date=short_date(locale.locale, grant.granted_at.date()),
         )
         label = locale.checkin("meeting_home", "button_withdraw")
         rows.append(Row(line, (Button(ids.MANAGER_REVOKE, label, str(grant.id)),)))
@@ -205,6 +210,7 @@ def _controls(locale: LocaleContent, journey: Journey | None) -> tuple[Button, .
         Button(ids.OPEN_FEEDBACK_FORM, locale.text("home_button_feedback"), "home"),
         Button(ids.OPEN_GOALS_FORM, locale.text("home_button_goals"), "home"),
         Button(ids.OPEN_HOURS_FORM, locale.text("home_button_hours"), "home"),
+        Button(ids.OPEN_LANGUAGE_FORM, locale.text("home_button_language"), "home"),
         Button(ids.OPEN_MANAGER_INVITE, locale.checkin("meeting_home", "button_invite"), "home"),
     ]
     if journey is not None and journey.status == JourneyStatus.ACTIVE:

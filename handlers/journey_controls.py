@@ -4,6 +4,7 @@ opening the goals form."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import time
 
@@ -28,6 +29,7 @@ from handlers.locale_lookup import person_locale
 from handlers.neutral_messages import forget_prompt, format_when, plain
 from handlers.replies import ChoiceReply, CommandReply
 from messages.content import LocaleContent
+from messages.formatting import day_words, list_of_days, plain_word, typed_day_names
 from messages.model import Button
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def status_line(services: Services, ref: PersonRef) -> str | None:
         person = people.find_person(session, ref=ref)
         if person is None or person.id is None:
             return None
-        locale = services.content.for_locale(person.locale, ref.platform)
+        locale = services.content.for_locale(person.preferred_locale, ref.platform)
         journey = journeys.latest_journey(session, person_id=person.id)
         if journey is None:
             return None
@@ -77,7 +79,9 @@ def pause(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None, ref.platform)
+        locale = services.content.for_locale(
+            person.preferred_locale if person else None, ref.platform
+        )
         journey = journeys.open_journey(session, person_id=person.id or 0) if person else None
         if journey is None:
             key = "status_none"
@@ -95,7 +99,9 @@ def resume(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None, ref.platform)
+        locale = services.content.for_locale(
+            person.preferred_locale if person else None, ref.platform
+        )
         journey = journeys.open_journey(session, person_id=person.id or 0) if person else None
         if journey is None:
             return CommandReply(plain(locale, services.settings, locale.text("status_none")))
@@ -115,7 +121,9 @@ def stop(services: Services, ref: PersonRef) -> CommandReply:
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        locale = services.content.for_locale(person.locale if person else None, ref.platform)
+        locale = services.content.for_locale(
+            person.preferred_locale if person else None, ref.platform
+        )
         journey = journeys.open_journey(session, person_id=person.id or 0) if person else None
         if journey is None:
             return CommandReply(plain(locale, services.settings, locale.text("nothing_to_stop")))
@@ -197,10 +205,12 @@ def set_working_time(
     now = services.clock()
     with services.sessions.begin() as session:
         person = people.get_or_create_person(session, ref=ref, now=now)
-        locale = services.content.for_locale(person.locale, ref.platform)
+        locale = services.content.for_locale(person.preferred_locale, ref.platform)
         errors: dict[str, str] = {}
         if hours and parse_hours(hours) is None:
             errors["hours"] = locale.text("hours_bad")
+        if days:
+            days = english_days(days, locale.locale)
         if days and parse_weekdays(days) is None:
             errors["days"] = locale.text("hours_bad")
         if zone and not is_time_zone(zone.strip()):
@@ -229,9 +239,7 @@ def set_working_time(
         )
         current = (
             f"{working.start:%H:%M}-{describe_hours(working).split('–')[1]}",
-            ",".join(
-                ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d] for d in sorted(working.days)
-            ),
+            ",".join(typed_day_names(locale.locale)[d] for d in sorted(working.days)),
             person.time_zone_override or "",
         )
         return WorkingTimeResult(errors={}, summary=text, current=current)
@@ -247,7 +255,20 @@ def describe_hours(working: WorkingTime) -> str:
 
 
 def describe_days(working: WorkingTime, locale: LocaleContent) -> str:
-    return ", ".join(locale.weekdays[day] for day in sorted(working.days))
+    return list_of_days(locale.locale, working.days)
+
+
+ENGLISH_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def english_days(text: str, language: str) -> str:
+    """Days as typed in the person's language ("mo-do", "lun,mié") in the English words they
+    are stored in ("mon-thu", "mon,wed"); a word that is no day is left for the check."""
+    known = {**day_words(language), **{word: day for day, word in enumerate(ENGLISH_DAYS)}}
+    words = re.split(r"([,\-\s]+)", text.strip())
+    return "".join(
+        ENGLISH_DAYS[known[plain_word(w)]] if plain_word(w) in known else w for w in words
+    )
 
 
 def export(services: Services, ref: PersonRef) -> CommandReply:

@@ -27,7 +27,7 @@ async def typed(turn: Turn) -> Reply:
     picker; every other word goes to handlers.command."""
     text = turn.interaction.value
     word, _, rest = text.strip().partition(" ")
-    if word.lower() == MEETING_WORD:
+    if word and turn.services.content.command_for(word) == MEETING_WORD:
         if turn.directory.user_id(rest.strip()) is not None:
             return await prepare(turn.with_value(rest.strip()))
         return await open_pick(turn)

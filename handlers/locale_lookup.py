@@ -27,4 +27,4 @@ def checkin_locale(services: Services, checkin_id: int, platform: str) -> Locale
 def locale_in(session: Session, services: Services, ref: PersonRef) -> LocaleContent:
     """The person's language, inside a transaction the caller already has."""
     person = people.find_person(session, ref=ref)
-    return services.content.for_locale(person.locale if person else None, ref.platform)
+    return services.content.for_locale(person.preferred_locale if person else None, ref.platform)

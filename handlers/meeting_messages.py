@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlmodel import Session
 
 from bot.core import ids
@@ -12,6 +10,7 @@ from bot.core.dependencies import Services
 from bot.core.models import Checkin, FeedbackMeeting, ManagerGrant, Person
 from handlers.neutral_messages import notification
 from messages.content import LocaleContent
+from messages.formatting import full_date
 from messages.model import (
     Button,
     Message,
@@ -69,8 +68,8 @@ def meeting_message(
     values = {
         "person": mention(person.user_id),
         "manager": mention(manager.user_id),
-        "meeting_on": _day(meeting.meeting_on),
-        "follow_up_on": _day(meeting.follow_up_on),
+        "meeting_on": full_date(locale.locale, meeting.meeting_on),
+        "follow_up_on": full_date(locale.locale, meeting.follow_up_on),
     }
     goals_button = Button(
         ids.MEETING_TO_GOALS, texts["meeting_accepted"]["button_goals"], str(meeting.id)
@@ -141,11 +140,7 @@ def agenda(meeting: FeedbackMeeting, locale: LocaleContent) -> tuple[TextBlock, 
     dates = locale.checkin(
         "meeting_agenda",
         "dates",
-        meeting_on=_day(meeting.meeting_on),
-        follow_up_on=_day(meeting.follow_up_on),
+        meeting_on=full_date(locale.locale, meeting.meeting_on),
+        follow_up_on=full_date(locale.locale, meeting.follow_up_on),
     )
     return (Preformatted(text), Paragraph(dates))
-
-
-def _day(day: date) -> str:
-    return day.strftime("%a %d %b %Y")

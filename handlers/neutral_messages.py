@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.core import ids
 from bot.core.config import Settings
 from messages.content import Content, LocaleContent
+from messages.formatting import clock, day_in_sentence, day_names
 from messages.model import Button, Link, Message, Paragraph, TextBlock, parse_text
 
 
@@ -126,17 +127,19 @@ def forget_prompt(locale: LocaleContent, settings: Settings) -> Message:
 
 
 def format_when(locale: LocaleContent, due_at: datetime, zone: ZoneInfo, now: datetime) -> str:
-    """ "tomorrow at 09:00", "on Monday at 09:00" or "on 2026-12-01 at 09:00", in their zone."""
+    """ "tomorrow at 09:00", "on Monday at 09:00" or "on Wed, December 16 at 09:00", in their
+    zone and their language's words (messages.formatting)."""
     local_due, local_now = due_at.astimezone(zone), now.astimezone(zone)
-    clock = local_due.strftime("%H:%M")
+    at = clock(locale.locale, local_due)
     days = (local_due.date() - local_now.date()).days
     if days == 1:
-        return locale.text("when_tomorrow", time=clock)
+        return locale.text("when_tomorrow", time=at)
     if 1 < days < 7:
-        return locale.text("when_weekday", weekday=locale.weekdays[local_due.weekday()], time=clock)
+        weekday = day_names(locale.locale)[local_due.weekday()]
+        return locale.text("when_weekday", weekday=weekday, time=at)
     if days <= 0:
-        return clock
-    return locale.text("when_later", date=local_due.date().isoformat(), time=clock)
+        return at
+    return locale.text("when_later", date=day_in_sentence(locale.locale, local_due.date()), time=at)
 
 
 def home_message(

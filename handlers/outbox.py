@@ -58,7 +58,7 @@ def compose_checkin(
                 services=services,
             )
     with services.sessions.begin() as session:
-        goals = goals_of(session, person_id)
+        goals = goals_of(session, person_id, locale)
     if kind == ids.CHECKIN_KIND_GOALS_SAVED:
         saved = plain(locale, settings, locale.checkin("goals_nudge", "saved", count=len(goals)))
         return Message(
@@ -163,7 +163,7 @@ def _own_row(services: Services, ref: PersonRef, checkin_id: int | None) -> _Own
             stage_id=checkin.stage_id,
             meeting_id=checkin.meeting_id,
             person_id=person.id,
-            locale_name=person.locale,
+            locale_name=person.preferred_locale,
             platform=person.platform,
             channel_id=checkin.channel_id,
             message_ts=checkin.message_ts,

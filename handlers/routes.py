@@ -17,7 +17,7 @@ from typing import Any
 from bot.core import ids
 from handlers import form_routes, journey_routes, meeting_routes
 from handlers.clicked import ClickedOn
-from handlers.command import HOURS_WORD, SUBCOMMANDS
+from handlers.command import HOURS_WORD, LANGUAGE_WORD, SUBCOMMANDS
 from handlers.form_specs import FORMS
 from handlers.interaction import Reply, Turn
 from messages.form import FormSpec, FormValues
@@ -75,6 +75,7 @@ _SUBMISSIONS: dict[str, Submission] = {
     ids.NOTES_FORM: form_routes.submit_notes,
     ids.PROGRESS_NOTE_FORM: form_routes.submit_progress_note,
     ids.HOURS_FORM: form_routes.submit_hours,
+    ids.LANGUAGE_FORM: form_routes.submit_language,
     ids.MANAGER_INVITE_FORM: meeting_routes.submit_invite,
     ids.MEETING_PICK_FORM: meeting_routes.submit_pick,
     ids.MEETING_FORM: meeting_routes.submit_template,
@@ -86,7 +87,7 @@ FORM_ROUTES: dict[str, FormRoute] = {
 
 
 # The words a person may type after the command (for what counts them: metrics labels).
-COMMAND_WORDS = frozenset({*SUBCOMMANDS, HOURS_WORD, journey_routes.MEETING_WORD})
+COMMAND_WORDS = frozenset({*SUBCOMMANDS, HOURS_WORD, LANGUAGE_WORD, journey_routes.MEETING_WORD})
 
 
 def route_for(action: str) -> Route | None:

@@ -19,7 +19,7 @@ def choose(
     with services.sessions.begin() as session:
         clicked = find_clicked(session, ref, checkin_id)
         locale = services.content.for_locale(
-            clicked.person.locale if clicked else None, ref.platform
+            clicked.person.preferred_locale if clicked else None, ref.platform
         )
         if clicked is None or choice not in ids.STAGE_CHOICES:
             return ChoiceReply(note=locale.text("button_expired"))

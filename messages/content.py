@@ -4,7 +4,9 @@ platform's language tag picks; what the bot reads, apart from reading and checki
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from messages.schema import COMMANDS
 
 DEFAULT_LOCALE = "en"
 # The platforms a person may be on; each locale folder holds one file of the texts that differ
@@ -47,6 +49,9 @@ class LocaleContent:
     stages: dict[str, Stage]
     ui: dict[str, str]
     checkins: dict[str, dict[str, str]]
+    # Each command's own words in this language, the first shown in the help ("status":
+    # ("stand",)); the English words work in every language and are not repeated here.
+    commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def text(self, key: str, **values: object) -> str:
         return self.ui[key].format(**values) if values else self.ui[key]
@@ -55,9 +60,10 @@ class LocaleContent:
         text = self.checkins[section][key]
         return text.format(**values) if values else text
 
-    @property
-    def weekdays(self) -> tuple[str, ...]:
-        return tuple(day.strip() for day in self.ui["weekdays"].split(","))
+    def word(self, command: str) -> str:
+        """The word this language shows for `command` (its own, else the English one)."""
+        own = self.commands.get(command)
+        return own[0] if own else command
 
 
 @dataclass(frozen=True)
@@ -70,19 +76,41 @@ class Content:
     feedback_helper_stage: str | None = None
     goals_helper_stage: str | None = None
     manager_helper_stage: str | None = None
+    # The deployment's language for people whose own and whose platform's have no folder.
+    default_locale: str = DEFAULT_LOCALE
 
     def for_locale(self, tag: str | None, platform: str) -> LocaleContent:
         """The texts for a person on `platform` (one of PLATFORMS) whose language tag is `tag`:
-        the best folder for "fr-FR" is fr-FR, then fr, then English."""
+        the best folder for "fr-FR" is fr-FR, then fr; then the deployment's default; then
+        English."""
         if platform not in PLATFORMS:
             raise ValueError(f"no texts for the platform {platform!r}")
-        if tag:
-            normalized = tag.replace("_", "-")
-            for candidate in (normalized, normalized.split("-")[0]):
-                for name, variants in self.locales.items():
-                    if name.lower() == candidate.lower():
-                        return variants[platform]
-        return self.locales[DEFAULT_LOCALE][platform]
+        folder = self.folder_for(tag) or self.folder_for(self.default_locale) or DEFAULT_LOCALE
+        return self.locales[folder][platform]
+
+    def folder_for(self, tag: str | None) -> str | None:
+        """The locale folder that fits a language tag ("es-419" -> "es"); None if none does."""
+        if not tag:
+            return None
+        normalized = tag.replace("_", "-").lower()
+        for candidate in (normalized, normalized.split("-")[0]):
+            for name in self.locales:
+                if name.lower() == candidate:
+                    return name
+        return None
+
+    def command_for(self, word: str) -> str | None:
+        """The command a word names, in English or in any language's own words; None if no
+        command. Words are read in every language (the loader refuses one that two commands
+        share), so nobody has to be recognised first to be understood."""
+        lowered = word.lower()
+        if lowered in COMMANDS:
+            return lowered
+        for variants in self.locales.values():
+            for command, words in next(iter(variants.values())).commands.items():
+                if lowered == command or lowered in words:
+                    return command
+        return None
 
     def position(self, stage_id: str) -> int:
         """1-based position of a stage; stages no longer in the order count as the first."""

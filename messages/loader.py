@@ -19,8 +19,12 @@ from messages.content import (
 from messages.schema import (
     BODY_LIMIT,
     CHECKIN_KEYS,
+    COMMAND_WORD_LIMIT,
+    COMMAND_WORDS_PER_COMMAND,
+    COMMANDS,
     LINK_KEYS,
     MEETING_KEYS,
+    RETIRED_UI_KEYS,
     SHORT_LIMITS,
     STAGE_FIELDS,
     TIMING_DAYS,
@@ -35,7 +39,9 @@ class ContentError(Exception):
     """A content file is missing or wrong; the message names the file and the field."""
 
 
-def load_content(root: Path | None = None) -> Content:
+def load_content(root: Path | None = None, *, default_locale: str = DEFAULT_LOCALE) -> Content:
+    """The content of `root` (the packaged content by default). `default_locale` is the
+    deployment's language for people whose own has no folder (NOTPROMOTED_DEFAULT_LOCALE)."""
     root = root or PACKAGED_CONTENT
     journey_file = root / "journey.toml"
     journey = _read_toml(journey_file)
@@ -53,19 +59,27 @@ def load_content(root: Path | None = None) -> Content:
         locales[folder.name] = _load_locale(folder, tuple(order))
     if DEFAULT_LOCALE not in locales:
         raise ContentError(f"{root}: the fallback locale folder '{DEFAULT_LOCALE}/' is missing")
+    _check_command_words(root, locales)
     helpers: dict[str, str | None] = {}
     for name in ("feedback_helper_stage", "goals_helper_stage", "manager_helper_stage"):
         value = journey.get(name)
         if value is not None and value not in order:
             raise ContentError(f"{journey_file}: field '{name}' is not one of 'stages'")
         helpers[name] = value
-    return Content(
+    content = Content(
         stage_order=tuple(order),
         safety_net_stage=safety_stage,
         locales=locales,
         timing=_timing(journey.get("timing"), journey_file),
+        default_locale=default_locale,
         **helpers,
     )
+    if content.folder_for(default_locale) is None:
+        raise ContentError(
+            f"{root}: no locale folder for the default language {default_locale!r} "
+            f"(NOTPROMOTED_DEFAULT_LOCALE); the folders are {', '.join(sorted(locales))}"
+        )
+    return content
 
 
 def _timing(raw: object, path: Path) -> Timing:
@@ -135,6 +149,7 @@ def _load_locale(folder: Path, order: tuple[str, ...]) -> dict[str, LocaleConten
         stage_id: _load_stage(folder / "stages" / f"{stage_id}.toml", stage_id)
         for stage_id in order
     }
+    commands = _load_commands(folder / "commands.toml")
     return {
         platform: LocaleContent(
             locale=folder.name,
@@ -142,6 +157,7 @@ def _load_locale(folder: Path, order: tuple[str, ...]) -> dict[str, LocaleConten
             stages=stages,
             ui=ui[platform],
             checkins=_load_checkins(folder, shared, files[platform], variant),
+            commands=commands,
         )
         for platform, variant in variants.items()
     }
@@ -159,12 +175,57 @@ def _load_ui(
             raise ContentError(f"{where}: field '{name}' is missing or empty")
         _check_placeholders(value, allowed, where, name)
         ui[key] = value.strip()
-    unknown = set(raw) - set(UI_KEYS)
+    unknown = set(raw) - set(UI_KEYS) - RETIRED_UI_KEYS
     if unknown:
         raise ContentError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
-    if len([d for d in ui["weekdays"].split(",") if d.strip()]) != 7:
-        raise ContentError(f"{path}: field 'weekdays' must name seven days, Monday first")
     return ui
+
+
+def _load_commands(path: Path) -> dict[str, tuple[str, ...]]:
+    """A language's own command words (commands.toml, optional): each command to one to three
+    single lower-case words; the English words need not be listed."""
+    raw = _read_if_there(path)
+    unknown = set(raw) - set(COMMANDS)
+    if unknown:
+        raise ContentError(
+            f"{path}: unknown command(s) {', '.join(sorted(unknown))} "
+            f"(the commands are {', '.join(COMMANDS)})"
+        )
+    commands: dict[str, tuple[str, ...]] = {}
+    for command, words in raw.items():
+        fine = (
+            isinstance(words, list)
+            and 1 <= len(words) <= COMMAND_WORDS_PER_COMMAND
+            and all(
+                isinstance(w, str)
+                and w == w.lower()
+                and len(w) <= COMMAND_WORD_LIMIT
+                and w.isalpha()
+                for w in words
+            )
+        )
+        if not fine:
+            raise ContentError(
+                f"{path}: field '{command}' must list 1 to {COMMAND_WORDS_PER_COMMAND} lower-case "
+                f"words of letters only, at most {COMMAND_WORD_LIMIT} characters each"
+            )
+        commands[command] = tuple(words)
+    return commands
+
+
+def _check_command_words(root: Path, locales: dict[str, dict[str, LocaleContent]]) -> None:
+    """Every word names one command in every language: words are read whatever the person's
+    language, so a word two commands share, or another command's English word, is refused."""
+    owner: dict[str, tuple[str, str]] = {command: (command, "English") for command in COMMANDS}
+    for name, variants in sorted(locales.items()):
+        for command, words in next(iter(variants.values())).commands.items():
+            for word in words:
+                taken = owner.setdefault(word, (command, name))
+                if taken[0] != command:
+                    raise ContentError(
+                        f"{root / name / 'commands.toml'}: the word {word!r} for '{command}' "
+                        f"already means '{taken[0]}' ({taken[1]})"
+                    )
 
 
 def _load_checkins(

@@ -3,6 +3,29 @@ placeholders each text may use, and the length limits; apart from the loader tha
 
 from __future__ import annotations
 
+# The words a person may write after the command, as the code knows them. Each language may
+# add its own in its commands.toml; these English ones work in every language.
+COMMANDS = (
+    "start",
+    "help",
+    "status",
+    "pause",
+    "resume",
+    "stop",
+    "goals",
+    "hours",
+    "export",
+    "forget",
+    "meeting",
+    "language",
+)
+COMMAND_WORD_LIMIT = 20
+COMMAND_WORDS_PER_COMMAND = 3
+
+# Keys an older copy of the content may still have and the bot no longer reads (day names
+# come from Babel now): accepted and ignored, so an HR team's edited folder keeps loading.
+RETIRED_UI_KEYS = frozenset({"weekdays"})
+
 # The company's own resources a stage may point to; a deployment sets each one's address
 # (bot.core.config_loading reads NOTPROMOTED_<KEY>_URL).
 LINK_KEYS = ("eap", "job_board", "learning", "mentoring", "hr_contact")
@@ -31,7 +54,17 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "when_tomorrow": "time",
         "when_weekday": "weekday time",
         "when_later": "date time",
-        "weekdays": "",
+        "goal_by_when": "goal date",
+        "home_button_language": "",
+        "language_now": "language languages",
+        "language_set": "",
+        "language_automatic_set": "",
+        "language_bad": "text languages",
+        "language_form_title": "",
+        "language_form_submit": "",
+        "language_form_close": "",
+        "language_form_label": "",
+        "language_form_automatic": "",
         "finished_title": "",
         "finished_body": "",
         "finished_todo": "",

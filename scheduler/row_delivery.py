@@ -200,7 +200,9 @@ class RowDelivery(RowLeases):
         """True for the messages `_compose` makes from the content files alone."""
         if job.kind == ids.CHECKIN_KIND_FINISHED:
             return True
-        stages = self.services.content.for_locale(profile.locale, job.recipient.platform).stages
+        stages = self.services.content.for_locale(
+            job.language or profile.locale, job.recipient.platform
+        ).stages
         return job.kind == ids.CHECKIN_KIND_STAGE and job.stage_id in stages
 
     def _compose(self, job: Job, profile: Profile) -> Message:
@@ -211,13 +213,15 @@ class RowDelivery(RowLeases):
             checkin_id=job.checkin_id,
             person_id=job.person_id,
             meeting_id=job.meeting_id,
-            locale_name=profile.locale,
+            locale_name=job.language or profile.locale,
             platform=job.recipient.platform,
         )
 
     async def _retire(self, sender: Sender, job: Job, profile: Profile) -> None:
         assert job.superseded is not None
-        locale = self.services.content.for_locale(profile.locale, job.recipient.platform)
+        locale = self.services.content.for_locale(
+            job.language or profile.locale, job.recipient.platform
+        )
         try:
             await sender.replace(
                 job.recipient,

@@ -52,6 +52,7 @@ class Job:
     profile_fresh: bool
     working: WorkingTime
     zone_override: str | None
+    language: str | None  # the person's own choice, over the profile's locale
     superseded: tuple[str, str] | None  # channel and ts of the copy this one replaces
     claimed_at: float  # time.monotonic() when claimed
 
@@ -164,6 +165,7 @@ class RowLeases:
                 (facts.work_hours, facts.work_days),
             ),
             zone_override=facts.time_zone_override,
+            language=facts.language,
             superseded=superseded,
             claimed_at=time.monotonic(),
         )

@@ -8,8 +8,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
 
@@ -17,6 +19,12 @@ from bot.core.config import ConfigError, Settings
 from bot.core.config_loading import load_settings
 from bot.core.logs import configure_logging
 from bot.core.report import Month, ReportRangeError
+from messages.content import language_tag
+from messages.loader import ContentError, load_content
+
+if TYPE_CHECKING:
+    from bot.demo.script import Script
+    from bot.demo.story import ContentChoice
 
 logger = logging.getLogger("notpromoted")
 
@@ -46,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--teams",
         action="store_true",
         help="through Teams' endpoint, against a stand-in for Microsoft Teams",
+    )
+    demo.add_argument(
+        "--locale",
+        metavar="LANG",
+        help="play it in this language (de, en, es, fr; default: NOTPROMOTED_DEFAULT_LOCALE)",
     )
 
     serve = commands.add_parser(
@@ -193,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default_format = "json" if args.command in JSON_LOG_COMMANDS else "text"
         configure_logging(settings.log_level, settings.log_format or default_format)
         return _run(args, settings)
-    except ConfigError as error:
+    except (ConfigError, ContentError) as error:
         print(f"notpromoted: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -206,15 +219,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "demo":
         from bot.demo.story import DemoStopped
 
+        script, chosen = _demo_language(args.locale or settings.default_locale, settings)
         try:
             if args.teams:
                 from bot.demo.teams_player import run_teams_demo
 
-                run_teams_demo(sys.stdout)
+                run_teams_demo(sys.stdout, script, chosen)
             else:
                 from bot.demo.player import run_demo
 
-                run_demo(sys.stdout)
+                run_demo(sys.stdout, script, chosen)
         except DemoStopped as stopped:
             print(f"notpromoted demo: it stopped: {stopped}", file=sys.stderr)
             return 1
@@ -253,12 +267,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"wrote {args.out}: upload it in Teams (Apps > Manage your apps > Upload an app)")
         return 0
     if args.command == "content":
-        from messages.loader import ContentError, load_content
+        from messages.content_check import check_content
+        from messages.loader import load_content
 
         try:
-            content = load_content(args.dir or settings.content_dir)
+            content = load_content(
+                args.dir or settings.content_dir, default_locale=settings.default_locale
+            )
         except ContentError as error:
             print(f"notpromoted: {error}", file=sys.stderr)
+            return 1
+        problems = check_content(content)
+        for problem in problems:
+            print(f"notpromoted: {problem}", file=sys.stderr)
+        if problems:
+            print(f"notpromoted: {len(problems)} problem(s) in the content", file=sys.stderr)
             return 1
         print(f"ok: {len(content.stage_order)} stages in {', '.join(sorted(content.locales))}")
         return 0
@@ -351,3 +374,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _demo_language(wanted: str, settings: Settings) -> tuple[Script, ContentChoice]:
+    """The demo's narration and the content it plays, in the language asked for: the content
+    must have it (the deployment's folder when NOTPROMOTED_CONTENT_DIR is set); a language the
+    demo's narrator does not speak is narrated in English."""
+    from bot.demo.script import UnknownScript, load_script
+    from bot.demo.story import ContentChoice
+
+    if language_tag(wanted) is None:
+        raise ConfigError(f"demo --locale must be a language tag like de or fr-FR, got {wanted!r}")
+    loaded = load_content(settings.content_dir, default_locale=settings.default_locale)
+    folder = loaded.folder_for(wanted)
+    if folder is None:
+        raise ConfigError(
+            f"the content has no {wanted!r}; it has {', '.join(sorted(loaded.locales))}"
+        )
+    try:
+        script = load_script(folder)
+    except UnknownScript:
+        script = replace(load_script(), locale=wanted)
+    return script, ContentChoice(settings.content_dir, settings.default_locale)

@@ -111,7 +111,7 @@ def _opened(settings: Settings) -> Iterator[Services]:
         yield Services(
             settings=settings,
             sessions=make_sessions(engine),
-            content=load_content(settings.content_dir),
+            content=load_content(settings.content_dir, default_locale=settings.default_locale),
         )
     finally:
         engine.dispose()

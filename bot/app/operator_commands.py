@@ -162,7 +162,8 @@ def print_report(
     if as_json:
         print(json.dumps(report.as_json(), indent=2), file=out)
         return 0
-    locale = load_content(settings.content_dir).for_locale(None, Platform.SLACK)
+    content = load_content(settings.content_dir, default_locale=settings.default_locale)
+    locale = content.for_locale(None, Platform.SLACK)
     print(locale.text("report_intro", min_cell=report.min_cell), file=out)
     print(file=out)
     print(report_table(report, locale), file=out)

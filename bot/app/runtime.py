@@ -99,7 +99,8 @@ def build_runtime(
     services = Services(
         settings=settings,
         sessions=make_sessions(engine),
-        content=content or load_content(settings.content_dir),
+        content=content
+        or load_content(settings.content_dir, default_locale=settings.default_locale),
         clock=clock,
         # SQLite has one writer: one thread. PostgreSQL's waits release the GIL: a few.
         blocking=BlockingWork(threads=1 if engine.dialect.name == "sqlite" else 4),

@@ -81,6 +81,8 @@ class Settings:
     company_links: Mapping[str, str] = field(default_factory=dict)
     working_time: WorkingTime = field(default_factory=WorkingTime)
     default_time_zone: str = "UTC"
+    # The language for people whose own (chosen or their platform's) has no content folder.
+    default_locale: str = "en"
     content_dir: Path | None = None
     dispatch_interval_seconds: float = 30.0
     # How long a worker holds a check-in it is sending; longer than any send can wait.

@@ -38,6 +38,7 @@ from bot.core.config_teams import (
     teams_identity_settings,
 )
 from bot.core.working_calendar import WorkingTime, is_time_zone, parse_hours, parse_weekdays
+from messages.content import language_tag
 from messages.schema import LINK_KEYS
 
 LINK_VARIABLES = {key: f"NOTPROMOTED_{key.upper()}_URL" for key in LINK_KEYS}
@@ -136,6 +137,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             f"got {time_zone!r}"
         )
 
+    default_locale = get("NOTPROMOTED_DEFAULT_LOCALE") or "en"
+    if language_tag(default_locale) is None:
+        raise ConfigError(
+            "NOTPROMOTED_DEFAULT_LOCALE must be a language tag like de, fr-FR or es-419, "
+            f"got {default_locale[:40]!r}"
+        )
+
     teams = _teams_settings(get)
 
     content_dir = get("NOTPROMOTED_CONTENT_DIR")
@@ -155,6 +163,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             get("NOTPROMOTED_WORKING_HOURS"), get("NOTPROMOTED_WORKING_DAYS")
         ),
         default_time_zone=time_zone,
+        default_locale=default_locale,
         content_dir=Path(content_dir) if content_dir else None,
         dispatch_interval_seconds=_positive_number(
             get("NOTPROMOTED_DISPATCH_INTERVAL_SECONDS"),

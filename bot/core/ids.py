@@ -69,10 +69,13 @@ OPEN_FEEDBACK_FORM = "open_feedback_form"
 OPEN_GOALS_FORM = "open_goals_form"
 HOURS_FORM = "hours_form"
 OPEN_HOURS_FORM = "open_hours_form"
+LANGUAGE_FORM = "language_form"
+OPEN_LANGUAGE_FORM = "open_language_form"
 FORM_OPENERS = {
     OPEN_FEEDBACK_FORM: FEEDBACK_FORM,
     OPEN_GOALS_FORM: GOALS_FORM,
     OPEN_HOURS_FORM: HOURS_FORM,
+    OPEN_LANGUAGE_FORM: LANGUAGE_FORM,
 }
 
 CHECKIN_KIND_GOAL_STUCK = "goal_stuck"

@@ -80,7 +80,10 @@ class Person(SQLModel, table=True):
     enterprise_id: str | None = Field(default=None, max_length=64)
     dm_channel_id: str | None = Field(default=None, max_length=64)
     time_zone: str | None = Field(default=None, max_length=64)
+    # The language the platform says the person uses ("de-DE"); refreshed with their profile.
     locale: str | None = Field(default=None, max_length=16)
+    # The language the person chose themselves ("de"), over the platform's; None to follow it.
+    language: str | None = Field(default=None, max_length=16)
     profile_checked_at: datetime | None = _utc_column(nullable=True)
     # The person's own working hours ("08:00-16:00") and days ("mon-thu"), over the workspace's.
     work_hours: str | None = Field(default=None, max_length=16)
@@ -92,6 +95,11 @@ class Person(SQLModel, table=True):
     @property
     def zone_name(self) -> str | None:
         return self.time_zone_override or self.time_zone
+
+    @property
+    def preferred_locale(self) -> str | None:
+        """The language to write to the person in: their own choice, else their platform's."""
+        return self.language or self.locale
 
 
 class Workspace(SQLModel, table=True):

@@ -20,9 +20,10 @@ import aiohttp
 
 from bot.core import ids
 from bot.demo import slack_requests
+from bot.demo.script import Script
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import PostedMessage
-from bot.demo.story import WIDTH, ZONE, Cast, FormFill, Story, serving
+from bot.demo.story import WIDTH, Cast, ContentChoice, FormFill, Story, serving
 
 USER = "U0YOU"
 MANAGER = "U0SAM"  # your manager, whom you invite to prepare a feedback meeting
@@ -71,15 +72,16 @@ def _unmark(text: str) -> str:
 
 
 class DemoPlayer(Story[PostedMessage]):
-    def __init__(self, out: TextIO, folder: Path) -> None:
-        super().__init__(out, Cast(you=USER, manager=MANAGER, lead="U0LEAD"))
-        self.standin = SlackStandIn(team_id=TEAM, default_tz=ZONE).start()
-        self.standin.add_user(USER, tz=ZONE, locale="en-GB")
-        self.standin.add_user(MANAGER, tz=ZONE, locale="en-GB")
+    def __init__(self, out: TextIO, folder: Path, script: Script, content: ContentChoice) -> None:
+        super().__init__(out, Cast(you=USER, manager=MANAGER, lead="U0LEAD"), script)
+        self.standin = SlackStandIn(team_id=TEAM, default_tz=script.zone).start()
+        self.standin.add_user(USER, tz=script.zone, locale=script.locale)
+        self.standin.add_user(MANAGER, tz=script.zone, locale=script.locale)
         self.secret = secrets.token_hex(16)
         self.standin.clock = lambda: self.clock().timestamp()
         self.start_runtime(
             folder,
+            content,
             slack_bot_token="xoxb-demo-stand-in",  # noqa: S106 (the stand-in accepts any xoxb-)
             slack_signing_secret=self.secret,
             slack_api_url=self.standin.api_url,
@@ -123,9 +125,10 @@ class DemoPlayer(Story[PostedMessage]):
 
     def show_message(self, message: PostedMessage, *, to_manager: bool) -> None:
         if to_manager:
-            self.say(f"\n[{self.when()}] Sam, your manager, gets a direct message")
+            self.say(f"\n[{self.when()}] {self.script.text('slack_manager_message')}")
         else:
-            self.say(f"\n[{self.when()}] A direct message; its notification reads “{message.text}”")
+            said = self.script.text("slack_your_message", text=message.text)
+            self.say(f"\n[{self.when()}] {said}")
         self.show(self.runtime.services.settings.display_name, message.blocks)
 
     # -- what the person does --------------------------------------------------------------
@@ -144,14 +147,14 @@ class DemoPlayer(Story[PostedMessage]):
         return answer
 
     async def command(self, text: str = "") -> None:
-        self.say(f"\n[{self.when()}] You type  /notpromoted {text}".rstrip())
+        self.say(f"\n[{self.when()}] {self.script.text('slack_you_type', text=text)}".rstrip())
         body, kind = slack_requests.slash_command(
             user_id=USER, team_id=TEAM, text=text, response_url=self.standin.response_url("c")
         )
         reply = await self.post(body, kind)
         fallback = {"type": "section", "text": {"type": "mrkdwn", "text": reply.get("text", "")}}
         name = self.runtime.services.settings.display_name
-        self.show(f"Only visible to you · {name}", reply.get("blocks") or [fallback])
+        self.show(self.script.text("slack_only_you", app=name), reply.get("blocks") or [fallback])
 
     async def click(self, message: PostedMessage, action: str, *, user: str) -> str | None:
         updates = message.updates
@@ -180,7 +183,7 @@ class DemoPlayer(Story[PostedMessage]):
 
     async def fill_form(self, fill: FormFill, *, user: str) -> None:
         view = await self.opened_form()
-        whose = "A form opens" if user == USER else "Sam's form opens"
+        whose = self.script.text("slack_form_opens" if user == USER else "slack_manager_form_opens")
         first, *rest = fill.doing
         title = view["title"]["text"]
         self.say(f"\n[{self.when()}] {whose}: “{title}”{fill.joiner}{first}")
@@ -195,18 +198,17 @@ class DemoPlayer(Story[PostedMessage]):
 
     async def play(self) -> None:
         settings = self.runtime.services.settings
-        self.say(f"notpromoted demo: one person's journey with “{settings.display_name}”,")
-        self.say("against a stand-in for Slack on this machine. Nothing leaves it. You are Alex;")
-        self.say("on the way you invite Sam, your manager, to prepare a feedback meeting.")
-        self.say("The clock moves on where the story says hours or days pass.")
+        for line in self.script.lines("slack_intro", app=settings.display_name):
+            self.say(line)
         try:
             async with serving(self.runtime) as self.port, aiohttp.ClientSession() as self.http:
                 await self.story()
         finally:
             self.standin.stop()
             self.runtime.engine.dispose()
-        self.say("\nThat was the whole journey. `notpromoted manifest` prints the Slack app")
-        self.say("manifest to run it in a real workspace; see the README.")
+        self.say()
+        for line in self.script.lines("slack_outro"):
+            self.say(line)
 
 
 def modal_values(view: dict[str, Any], values: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -231,7 +233,7 @@ def modal_values(view: dict[str, Any], values: dict[str, str]) -> dict[str, dict
     return shaped
 
 
-def run_demo(out: TextIO) -> None:
+def run_demo(out: TextIO, script: Script, content: ContentChoice) -> None:
     with tempfile.TemporaryDirectory(prefix="notpromoted-demo-") as folder:
-        player = DemoPlayer(out, Path(folder))
+        player = DemoPlayer(out, Path(folder), script, content)
         asyncio.run(player.play())

@@ -28,8 +28,8 @@ from bot.core.clock import ManualClock
 from bot.core.config import Settings
 from bot.core.db import make_engine
 from bot.core.migrate import upgrade
+from bot.demo.script import Script
 
-ZONE = "Europe/London"
 WIDTH = 78
 
 # A message as the platform's stand-in keeps it.
@@ -46,6 +46,15 @@ class Cast:
 
 
 @dataclass(frozen=True)
+class ContentChoice:
+    """The content the demo plays: a deployment's folder (None: the packaged content) and
+    its default language."""
+
+    folder: Path | None = None
+    default_locale: str = "en"
+
+
+@dataclass(frozen=True)
 class FormFill:
     """A form of the story as it is filled in: the values by field name, and what the person
     does, said after the form's title (`joiner` between them) in pieces that each end a line
@@ -56,10 +65,10 @@ class FormFill:
     values: dict[str, str] = field(default_factory=dict)
 
 
-def next_monday_morning() -> datetime:
-    today = datetime.now(ZoneInfo(ZONE)).date()
+def next_monday_morning(zone: ZoneInfo) -> datetime:
+    today = datetime.now(zone).date()
     monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
-    return datetime(monday.year, monday.month, monday.day, 10, 0, tzinfo=ZoneInfo(ZONE))
+    return datetime(monday.year, monday.month, monday.day, 10, 0, tzinfo=zone)
 
 
 def _free_port() -> int:
@@ -95,20 +104,26 @@ class Story(ABC, Generic[M]):
 
     runtime: Runtime
 
-    def __init__(self, out: TextIO, cast: Cast) -> None:
+    def __init__(self, out: TextIO, cast: Cast, script: Script) -> None:
         self.out = out
         self.cast = cast
-        self.clock = ManualClock(next_monday_morning())
+        self.script = script
+        self.zone = ZoneInfo(script.zone)
+        self.clock = ManualClock(next_monday_morning(self.zone))
         self.start = self.clock()
         self.seen = 0  # the person's messages printed so far
         self.manager_seen = 0  # and the manager's
 
-    def start_runtime(self, folder: Path, **platform: Any) -> None:
+    def start_runtime(self, folder: Path, content: ContentChoice, **platform: Any) -> None:
         """The same runtime as `serve`, with the platform's settings, on a throwaway SQLite
-        file in `folder`. One message at a time: messages due in the same minute (a person's
-        and their manager's) print in the order they are due, the same on every run."""
+        file in `folder`, with the content a deployment would use (NOTPROMOTED_CONTENT_DIR:
+        an HR team reads its own words). One message at a time: messages due in the same
+        minute (a person's and their manager's) print in the order they are due, the same on
+        every run."""
         settings = Settings(
             **platform,
+            content_dir=content.folder,
+            default_locale=content.default_locale,
             database_url=f"sqlite:///{folder / 'demo.db'}",
             secret_key=secrets.token_urlsafe(32),
             dispatch_concurrency=1,
@@ -160,6 +175,10 @@ class Story(ABC, Generic[M]):
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
+    def narrate_later(self, key: str) -> None:
+        """The narrator moves the story on ("The next working day.")."""
+        self.say(f"\n{self.script.text(key)}")
+
     def box(self, title: str, text: str) -> None:
         """A message (or a form) in a frame, under who shows it."""
         self.say(f"┌─ {title}")
@@ -168,7 +187,7 @@ class Story(ABC, Generic[M]):
         self.say("└" + "─" * 40)
 
     def when(self) -> str:
-        return self.clock().astimezone(ZoneInfo(ZONE)).strftime("%A %d %B, %H:%M")
+        return self.script.moment(self.clock().astimezone(self.zone))
 
     async def new_messages(self, expected: int = 1) -> list[M]:
         """Wait for `expected` new messages to the person and print every new one."""
@@ -209,17 +228,17 @@ class Story(ABC, Generic[M]):
         self, message: M, action: str, *, new: int = 0, user: str | None = None
     ) -> None:
         user = user or self.cast.you
-        who = "You press " if user == self.cast.you else "Sam presses"
+        who = self.script.text("you_press" if user == self.cast.you else "manager_presses")
         self.say(f"\n[{self.when()}] {who}  [ {self.label_of(message, action)} ]")
         note = await self.click(message, action, user=user)
         if note is not None:
-            self.say(f"  The message updates in place: {note}")
+            self.say(f"  {self.script.text('updates_in_place', note=note)}")
         if new:
             await self.new_messages(new)
 
     async def later(self, days: int, hour: int, minute: int = 0) -> list[M]:
         """Move the clock on; the scheduler sweeps; print what arrives."""
-        local = self.clock().astimezone(ZoneInfo(ZONE)) + timedelta(days=days)
+        local = self.clock().astimezone(self.zone) + timedelta(days=days)
         self.clock.move_to(local.replace(hour=hour, minute=minute))
         before = self.seen
         await self.runtime.dispatcher.run_once()
@@ -230,71 +249,56 @@ class Story(ABC, Generic[M]):
             return await self.new_messages(len(self.messages_to(self.cast.you)) - before)
         return []
 
+    def word(self, command: str) -> str:
+        """The word for a command in the language the demo plays in ("stand" for status)."""
+        return self.runtime.services.content.for_locale(self.script.locale, "slack").word(command)
+
+    def step_number(self, message: M) -> int:
+        """Which step a stage message shows, read from its "Step 3 of 10" in its language."""
+        note = self.runtime.services.content.for_locale(self.script.locale, "slack").ui["step_note"]
+        before = re.escape(note.split("{number}")[0])
+        found = re.search(before + r"(\d+)", self.text_of(message))
+        if found is None:
+            raise DemoStopped("a stage message without its step number")
+        return int(found.group(1))
+
     def _next_working_morning(self) -> datetime:
-        local = self.clock().astimezone(ZoneInfo(ZONE)) + timedelta(days=1)
+        local = self.clock().astimezone(self.zone) + timedelta(days=1)
         while local.weekday() >= 5:
             local += timedelta(days=1)
         return local.replace(hour=9, minute=30)
 
     # -- the forms ---------------------------------------------------------------------------
 
+    def _form(self, name: str, values: dict[str, str]) -> FormFill:
+        script = self.script
+        return FormFill(script.text(f"{name}_joiner"), script.lines(f"{name}_doing"), values)
+
     def feedback_request(self) -> FormFill:
-        return FormFill(
-            ". ",
-            (
-                "You pick who made the",
-                "decision, write what you'd most like to understand, keep the warm tone, and send.",
-            ),
-            {
-                "decider": self.cast.lead,
-                "focus": "which experience the role needed",
-                "tone": "warm",
-            },
-        )
+        values = {
+            "decider": self.cast.lead,
+            "focus": self.script.text("feedback_focus"),
+            "tone": "warm",
+        }
+        return self._form("feedback", values)
 
     def goals(self) -> FormFill:
-        written = [
-            ("Lead the next quarterly planning round", "Ask my manager if I can shadow it"),
-            ("Finish the stakeholder management course", "Book the first module"),
-        ]
         values: dict[str, str] = {}
-        for number, (what, step) in enumerate(written, start=1):
-            values[f"what_{number}"] = what
-            values[f"first_step_{number}"] = step
-        return FormFill(
-            ", ",
-            (
-                "three goals, each with",
-                "a first step and a date. You fill in two and press Save.",
-            ),
-            values,
-        )
+        for number in (1, 2):
+            values[f"what_{number}"] = self.script.text(f"goal_{number}_what")
+            values[f"first_step_{number}"] = self.script.text(f"goal_{number}_step")
+        return self._form("goals", values)
 
     def invitation(self) -> FormFill:
-        return FormFill(". ", ("You pick Sam.",), {"manager": self.cast.manager})
+        return self._form("invite", {"manager": self.cast.manager})
 
     def meeting_template(self) -> FormFill:
         meeting_on = self.clock().date() + timedelta(days=2)
-        return FormFill(
-            ", ",
-            (
-                "a field for",
-                "each part of a good feedback meeting, with hints. Sam fills it in.",
-            ),
-            {
-                "thanks": "Thank you for going for it.",
-                "observed": (
-                    "Your planning examples were strong; the budget answer stayed general."
-                ),
-                "gaps": "The role owns a budget; you haven't yet managed one.",
-                "next_steps": (
-                    "Co-own the Q2 tooling budget with me\nJoin the finance-for-leads course"
-                ),
-                "growth": "A lead role in six to nine months.",
-                "meeting_on": meeting_on.isoformat(),
-                "follow_up_on": (meeting_on + timedelta(days=28)).isoformat(),
-            },
-        )
+        written = ("thanks", "observed", "gaps", "next_steps", "growth")
+        values = {name: self.script.text(f"template_{name}") for name in written}
+        values["meeting_on"] = meeting_on.isoformat()
+        values["follow_up_on"] = (meeting_on + timedelta(days=28)).isoformat()
+        return self._form("template", values)
 
     # -- the story ---------------------------------------------------------------------------
 
@@ -316,20 +320,18 @@ class Story(ABC, Generic[M]):
         await self.command()
         [step] = await self.new_messages()
         await self.press(step, ids.STAGE_SNOOZE)
-        self.say("\nThe next morning, the scheduler sweeps what has fallen due.")
+        self.narrate_later("next_morning")
         [step] = await self.later(1, 9, 15)
         for hour in (9, 13):
-            self.clock.move_to(
-                self.clock().astimezone(ZoneInfo(ZONE)).replace(hour=hour, minute=20)
-            )
+            self.clock.move_to(self.clock().astimezone(self.zone).replace(hour=hour, minute=20))
             await self.press(step, ids.STAGE_NEXT, new=1)
             step = self.latest()
-        self.say("\nWednesday.")
+        self.narrate_later("wednesday")
         await self.later(1, 9, 30)
         await self.press(step, ids.STAGE_NEXT, new=1)
         step = self.latest()
-        await self.command("status")
-        self.say("\nThursday: three working days after the start, the first check-in.")
+        await self.command(self.word("status"))
+        self.narrate_later("first_checkin")
         [nudge] = await self.later(1, 10, 15)
         await self.press(nudge, ids.NUDGE_HELP)
         await self.fill_form(self.feedback_request(), user=self.cast.you)
@@ -338,12 +340,12 @@ class Story(ABC, Generic[M]):
         await self.press(nudge, ids.NUDGE_ASKED)
         await self.press(step, ids.STAGE_NEXT, new=1)
         step = self.latest()
-        self.say("\nThe weekend passes quietly. Tuesday: how did the conversation go?")
+        self.narrate_later("weekend")
         [followup] = await self.later(5, 16, 30)
         await self.press(followup, ids.NUDGE_HELPED)
         await self.press(step, ids.STAGE_NEXT, new=1)
         step = self.latest()
-        self.say("\nWednesday, seven working days after the start: goals.")
+        self.narrate_later("goals_day")
         [goals_nudge] = await self.later(1, 10, 15)
         goals_written = self.clock()
         await self.press(goals_nudge, ids.NUDGE_WRITE_GOALS)
@@ -351,9 +353,9 @@ class Story(ABC, Generic[M]):
         await self.new_messages(1)
         total = len(self.runtime.services.content.stage_order)
         while True:
-            number = int(re.findall(r"Step (\d+) of", self.text_of(step))[0])
+            number = self.step_number(step)
             if number % 2:
-                self.say("\nThe next working day.")
+                self.narrate_later("next_working_day")
                 self.clock.move_to(self._next_working_morning())
             if self.has_button(step, ids.OPEN_MANAGER_INVITE):
                 await self.feedback_meeting(step)
@@ -361,14 +363,14 @@ class Story(ABC, Generic[M]):
             step = self.latest()
             if number == total:
                 break
-        self.say("\nTwo weeks after the goals were written down.")
+        self.narrate_later("two_weeks")
         self.clock.move_to(goals_written + timedelta(days=13))
         arrived = await self.later(1, 11, 0)
         [progress] = [m for m in arrived if self.has_button(m, ids.NUDGE_ON_TRACK)]
         await self.press(progress, ids.NUDGE_ON_TRACK)
-        self.say("\nAbout three months after the start.")
+        self.narrate_later("three_months")
         self.clock.move_to(self.start + timedelta(days=89))
         for _ in range(5):  # the look back waits for a working day
             if await self.later(1, 10, 30):
                 break
-        await self.command("help")
+        await self.command(self.word("help"))

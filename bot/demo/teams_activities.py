@@ -8,6 +8,9 @@ from typing import Any
 
 from bot.demo.teams_standin_records import CLIENT_ID, TENANT, Payload
 
+# The language the demo's people use, as Teams sends it with each activity.
+LOCALE = "en-GB"
+
 _ids = itertools.count(1)
 
 
@@ -17,7 +20,14 @@ def conversation(user: str) -> str:
 
 
 def activity(
-    service_url: str, user: str, kind: str, *, zone: str, from_name: str, **fields: Any
+    service_url: str,
+    user: str,
+    kind: str,
+    *,
+    zone: str,
+    from_name: str,
+    locale: str = LOCALE,
+    **fields: Any,
 ) -> Payload:
     """An activity from `user`'s chat with the bot (`user` is their Entra object id)."""
     return {
@@ -35,21 +45,32 @@ def activity(
             "id": conversation(user),
         },
         "recipient": {"id": f"28:{CLIENT_ID}", "name": "Next Step"},
-        "locale": "en-GB",
-        "entities": [{"type": "clientInfo", "locale": "en-GB", "timezone": zone}],
+        "locale": locale,
+        "entities": [{"type": "clientInfo", "locale": locale, "timezone": zone}],
         "channelData": {"tenant": {"id": TENANT}},
         **fields,
     }
 
 
-def message(service_url: str, user: str, text: str, *, zone: str, from_name: str) -> Payload:
+def message(
+    service_url: str, user: str, text: str, *, zone: str, from_name: str, locale: str = LOCALE
+) -> Payload:
     """What the person writes to the bot."""
     return activity(
-        service_url, user, "message", zone=zone, from_name=from_name, text=text, textFormat="plain"
+        service_url,
+        user,
+        "message",
+        zone=zone,
+        from_name=from_name,
+        locale=locale,
+        text=text,
+        textFormat="plain",
     )
 
 
-def app_added(service_url: str, user: str, *, zone: str, from_name: str) -> Payload:
+def app_added(
+    service_url: str, user: str, *, zone: str, from_name: str, locale: str = LOCALE
+) -> Payload:
     """The person added the app: the bot joins their personal chat."""
     return activity(
         service_url,
@@ -57,6 +78,7 @@ def app_added(service_url: str, user: str, *, zone: str, from_name: str) -> Payl
         "conversationUpdate",
         zone=zone,
         from_name=from_name,
+        locale=locale,
         membersAdded=[{"id": f"28:{CLIENT_ID}"}],
     )
 
@@ -69,6 +91,7 @@ def card_action(
     *,
     zone: str,
     from_name: str,
+    locale: str = LOCALE,
     verb: str | None = None,
 ) -> Payload:
     """A press of an Action.Execute button on the card `activity_id` (its verb is the action
@@ -83,6 +106,7 @@ def card_action(
         "invoke",
         zone=zone,
         from_name=from_name,
+        locale=locale,
         name="adaptiveCard/action",
         replyToId=activity_id,
         value=value,
@@ -90,17 +114,24 @@ def card_action(
 
 
 def dialog_open(
-    service_url: str, user: str, data: Payload, *, zone: str, from_name: str
+    service_url: str, user: str, data: Payload, *, zone: str, from_name: str, locale: str = LOCALE
 ) -> Payload:
     """A button that opens a dialog (an Action.Submit with task/fetch) was pressed."""
     value = {"data": data, "context": {"theme": "default"}}
     return activity(
-        service_url, user, "invoke", zone=zone, from_name=from_name, name="task/fetch", value=value
+        service_url,
+        user,
+        "invoke",
+        zone=zone,
+        from_name=from_name,
+        locale=locale,
+        name="task/fetch",
+        value=value,
     )
 
 
 def dialog_submit(
-    service_url: str, user: str, data: Payload, *, zone: str, from_name: str
+    service_url: str, user: str, data: Payload, *, zone: str, from_name: str, locale: str = LOCALE
 ) -> Payload:
     """A dialog's Action.Submit: its data with the values of its inputs."""
     return activity(
@@ -109,6 +140,7 @@ def dialog_submit(
         "invoke",
         zone=zone,
         from_name=from_name,
+        locale=locale,
         name="task/submit",
         value={"data": data},
     )

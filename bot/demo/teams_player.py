@@ -23,7 +23,16 @@ from typing import Any, TextIO
 import httpx
 
 from bot.demo import teams_activities as activities
-from bot.demo.story import WIDTH, ZONE, Cast, DemoStopped, FormFill, Story, serving
+from bot.demo.script import Script
+from bot.demo.story import (
+    WIDTH,
+    Cast,
+    ContentChoice,
+    DemoStopped,
+    FormFill,
+    Story,
+    serving,
+)
 from bot.demo.teams_card_text import last_line, render_card
 from bot.demo.teams_standin import TeamsStandIn
 from bot.demo.teams_standin_records import (
@@ -44,11 +53,12 @@ NAMES = {ALEX: "Alex", SAM: "Sam"}
 
 
 class TeamsDemoPlayer(Story[Sent]):
-    def __init__(self, out: TextIO, folder: Path) -> None:
-        super().__init__(out, Cast(you=ALEX, manager=SAM, lead=LEAD))
+    def __init__(self, out: TextIO, folder: Path, script: Script, content: ContentChoice) -> None:
+        super().__init__(out, Cast(you=ALEX, manager=SAM, lead=LEAD), script)
         self.cloud = TeamsStandIn().start(folder)
         self.start_runtime(
             folder,
+            content,
             teams_client_id=CLIENT_ID,
             teams_client_secret=CLIENT_SECRET,
             teams_tenant_id=TENANT,
@@ -100,10 +110,10 @@ class TeamsDemoPlayer(Story[Sent]):
 
     def show_message(self, message: Sent, *, to_manager: bool) -> None:
         if to_manager:
-            self.say(f"\n[{self.when()}] Sam, your manager, gets a message in their chat")
+            self.say(f"\n[{self.when()}] {self.script.text('teams_manager_message')}")
         else:
             summary = message.activity.get("summary") or ""
-            self.say(f"\n[{self.when()}] A new message in your chat; its notification reads")
+            self.say(f"\n[{self.when()}] {self.script.text('teams_your_message')}")
             self.say(f"  “{summary}”")
         self.show(self.app_name, self.card_of(message))
 
@@ -125,15 +135,15 @@ class TeamsDemoPlayer(Story[Sent]):
         await self.runtime.teams_listeners.settled()
         return response.json() if response.content else None
 
-    def _from(self, user: str) -> dict[str, str]:
-        return {"zone": ZONE, "from_name": NAMES[user]}
+    def _from(self, user: str) -> dict[str, Any]:
+        return {"zone": self.script.zone, "from_name": NAMES[user], "locale": self.script.locale}
 
     async def add_app(self, user: str) -> None:
         await self.post(activities.app_added(self.cloud.service_url, user, **self._from(user)))
 
     async def command(self, text: str = "") -> None:
-        words = text or "start"
-        self.say(f"\n[{self.when()}] You write  {words}")
+        words = text or self.word("start")
+        self.say(f"\n[{self.when()}] {self.script.text('teams_you_write', text=words)}")
         await self.post(activities.message(self.cloud.service_url, ALEX, words, **self._from(ALEX)))
         await self.show_answer()
 
@@ -159,7 +169,7 @@ class TeamsDemoPlayer(Story[Sent]):
             activities.card_action(service, user, message.activity_id, data, **self._from(user))
         )
         if answer.get("type") != ADAPTIVE_CARD:  # the card stays; Teams shows a short message
-            self.narrate(f"  Teams shows: {answer.get('value')}")
+            self.narrate(f"  {self.script.text('teams_shows', text=answer.get('value'))}")
             return None
         self.answered[message.activity_id] = (answer["value"], len(message.updates))
         return last_line(answer["value"])
@@ -169,7 +179,9 @@ class TeamsDemoPlayer(Story[Sent]):
         if task.get("type") != "continue":
             raise DemoStopped(f"no dialog opened: {task.get('value')}")
         title, card = task["value"]["title"], task["value"]["card"]["content"]
-        whose = "A dialog opens" if user == ALEX else "Sam's dialog opens"
+        whose = self.script.text(
+            "teams_dialog_opens" if user == ALEX else "teams_manager_dialog_opens"
+        )
         self.say("")
         self.narrate(f"[{self.when()}] {whose}: “{title}”{fill.joiner}{' '.join(fill.doing)}")
         self.show(title, card)
@@ -183,16 +195,13 @@ class TeamsDemoPlayer(Story[Sent]):
             shown = render_card(closed["value"]["card"]["content"])
             raise DemoStopped(f"the dialog was not accepted:\n{shown}")
         if closed.get("type") == "message":
-            self.narrate(f"  The dialog closes and says: “{closed['value']}”")
+            self.narrate(f"  {self.script.text('teams_dialog_closes', text=closed['value'])}")
 
     # -- the story ---------------------------------------------------------------------------
 
     async def play(self) -> None:
-        self.say(f"notpromoted demo --teams: one person's journey with “{self.app_name}”,")
-        self.say("against a stand-in for Microsoft Teams on this machine. Nothing leaves it.")
-        self.say("You are Alex; on the way you invite Sam, your manager, who has the app too,")
-        self.say("to prepare a feedback meeting. The clock moves on where the story says hours")
-        self.say("or days pass.")
+        for line in self.script.lines("teams_intro", app=self.app_name):
+            self.say(line)
         try:
             async with (
                 serving(self.runtime) as self.port,
@@ -200,15 +209,17 @@ class TeamsDemoPlayer(Story[Sent]):
             ):
                 await self.add_app(SAM)
                 self.manager_seen = len(self.messages_to(SAM))  # Sam's welcome, read long ago
-                self.say(f"\n[{self.when()}] You add {self.app_name} in Teams; it says hello")
+                added = self.script.text("teams_you_add", app=self.app_name)
+                self.say(f"\n[{self.when()}] {added}")
                 await self.add_app(ALEX)
                 await self.show_answer()
                 await self.story()
         finally:
             self.cloud.stop()
             self.runtime.engine.dispose()
-        self.say("\nThat was the whole journey. `notpromoted teams-package` builds the app")
-        self.say("package to run it in a real tenant; see the README.")
+        self.say()
+        for line in self.script.lines("teams_outro"):
+            self.say(line)
 
 
 @contextlib.contextmanager
@@ -241,7 +252,7 @@ def quiet_logs() -> Iterator[None]:
             handler.setLevel(level)
 
 
-def run_teams_demo(out: TextIO) -> None:
+def run_teams_demo(out: TextIO, script: Script, content: ContentChoice) -> None:
     # No HTTP client of the bot's sends loopback requests through a proxy the environment
     # names (the Teams SDK's clients read it when they are made); MSAL, through requests,
     # trusts the stand-in's login service and no other.
@@ -251,6 +262,6 @@ def run_teams_demo(out: TextIO) -> None:
         quiet_logs(),
         environment(NO_PROXY=loopback, no_proxy=loopback),
     ):
-        player = TeamsDemoPlayer(out, Path(folder))
+        player = TeamsDemoPlayer(out, Path(folder), script, content)
         with environment(REQUESTS_CA_BUNDLE=player.cloud.ca_file):
             asyncio.run(player.play())

@@ -284,7 +284,7 @@ def test_hours_change_the_working_time_and_move_what_is_planned(services: Servic
 
     (person,) = rows(services, Person)
     assert (person.work_hours, person.work_days) == ("13:00-17:00", "mon-tue")
-    days = f"{EN.weekdays[0]}, {EN.weekdays[1]}"
+    days = "Monday, Tuesday"
     assert said(reply.message) == EN.text("hours_set", hours="13:00–17:00", days=days, zone="UTC")
     for row in rows(services, Checkin):
         if row.kind in FROM_START:

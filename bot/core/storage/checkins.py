@@ -16,7 +16,7 @@ from bot.core.models import Checkin, CheckinStatus, Journey, Person
 def locale_of_checkin(session: Session, checkin_id: int) -> str | None:
     """The language of the person a row is for (its recipient, or its journey's person)."""
     return session.exec(
-        select(Person.locale)
+        select(func.coalesce(Person.language, Person.locale))
         .select_from(Checkin)
         .outerjoin(Journey, col(Journey.id) == col(Checkin.journey_id))
         .join(Person, col(Person.id) == func.coalesce(Checkin.recipient_id, Journey.person_id))

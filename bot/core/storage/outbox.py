@@ -133,6 +133,7 @@ _DELIVERY_FACTS = (
         _PERSON.c.enterprise_id,
         _PERSON.c.time_zone,
         _PERSON.c.locale,
+        _PERSON.c.language,
         _PERSON.c.profile_checked_at,
         _PERSON.c.work_hours,
         _PERSON.c.work_days,
@@ -175,6 +176,7 @@ class DeliveryFacts(NamedTuple):
     enterprise_id: str | None
     time_zone: str | None
     locale: str | None
+    language: str | None  # the person's own choice, over the platform's `locale`
     profile_checked_at: datetime | None
     work_hours: str | None
     work_days: str | None

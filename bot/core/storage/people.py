@@ -71,7 +71,7 @@ class StartFacts(NamedTuple):
     """What answering `/notpromoted` needs to know of a person, read in one query."""
 
     person_id: int
-    locale: str | None
+    locale: str | None  # the person's own choice, else their platform's
     zone_name: str | None
     work_hours: str | None
     work_days: str | None
@@ -97,7 +97,7 @@ _WORKSPACE = Workspace.__table__  # type: ignore[attr-defined]
 _START_FACTS = (
     select_columns(
         _PERSON.c.id,
-        _PERSON.c.locale,
+        func.coalesce(_PERSON.c.language, _PERSON.c.locale),
         func.coalesce(_PERSON.c.time_zone_override, _PERSON.c.time_zone),
         _PERSON.c.work_hours,
         _PERSON.c.work_days,
