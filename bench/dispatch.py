@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -209,6 +210,89 @@ class CountingStandIn(SlackStandIn):
             return self.posts, self.errors
 
 
+COUNTS = ("posts", "duplicates", "unknown", "errors")
+MOMENTS = ("first_post", "last_post")
+
+
+class StandInElsewhere:
+    """The counting stand-in in a process of its own (`--standin process`), on a CPU of its
+    own when the machine has more than one, as Slack is in production: the measured process
+    then spends its CPU on its own work only. Its counts come back through shared memory, so
+    it reads like a CountingStandIn (posts, duplicates, …, progress(), stop())."""
+
+    def __init__(self, expected: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._counts = {name: context.Value("q", 0) for name in COUNTS}
+        self._moments = {name: context.Value("d", 0.0) for name in MOMENTS}
+        ours, theirs = context.Pipe()
+        self._stop = context.Event()
+        self._process = context.Process(
+            target=_serve_elsewhere,
+            args=(
+                expected,
+                CountingStandIn.latency,
+                self._counts,
+                self._moments,
+                theirs,
+                self._stop,
+            ),
+            daemon=True,
+        )
+        self._process.start()
+        self.api_url: str = ours.recv()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in COUNTS:
+            return self._counts[name].value
+        if name in MOMENTS:
+            return self._moments[name].value
+        raise AttributeError(name)
+
+    def progress(self) -> tuple[int, int]:
+        return self._counts["posts"].value, self._counts["errors"].value
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._process.join(10)
+
+
+def _serve_elsewhere(
+    expected: int,
+    latency: float,
+    counts: dict[str, Any],
+    moments: dict[str, Any],
+    reply: Any,
+    stop: Any,
+) -> None:
+    """The stand-in's process: on the last CPU (the measured one is pinned to the first)."""
+    everywhere = os.cpu_count() or 1
+    if everywhere > 1:
+        os.sched_setaffinity(0, {everywhere - 1})
+    CountingStandIn.latency = latency
+    standin = CountingStandIn(team_id=WORKSPACE, expected=expected).start()
+    tick = standin._tick
+
+    def counted(args: Payload) -> None:
+        tick(args)
+        for name in COUNTS:
+            counts[name].value = getattr(standin, name)
+        for name in MOMENTS:
+            moments[name].value = getattr(standin, name)
+
+    standin._tick = counted  # type: ignore[method-assign]
+    reply.send(standin.api_url)
+    stop.wait()
+    with standin._lock:  # errors are counted outside _tick
+        counts["errors"].value = standin.errors
+    standin.stop()
+
+
+def make_standin(expected: int) -> CountingStandIn | StandInElsewhere:
+    if STANDIN_PLACE[0] == "process":
+        return StandInElsewhere(expected)
+    return CountingStandIn(team_id=WORKSPACE, expected=expected).start()
+
+
 def emit(result: dict[str, Any]) -> None:
     print(json.dumps(result), flush=True)
 
@@ -332,12 +416,12 @@ def seed(target: Target, rows: int) -> dict[str, Any]:
 # -- ours ----------------------------------------------------------------------------------
 
 
-def settings_for(standin: SlackStandIn, target: Target) -> Settings:
+def settings_for(standin: SlackStandIn | StandInElsewhere, target: Target) -> Settings:
     return Settings(slack_bot_token=TOKEN, slack_api_url=standin.api_url, database_url=target.url)
 
 
 async def run_ours(target: Target, rows: int, concurrency: int) -> dict[str, Any]:
-    standin = CountingStandIn(team_id=WORKSPACE, expected=rows).start()
+    standin = make_standin(rows)
     engine = target.engine()
     settings = settings_for(standin, target)
     services = Services(settings=settings, sessions=make_sessions(engine), content=load_content())
@@ -453,7 +537,7 @@ async def run_baseline(target: Target, rows: int, *, grace_none: bool) -> dict[s
     import logging
 
     logging.getLogger("apscheduler").setLevel(logging.CRITICAL)  # one line per missed job
-    standin = CountingStandIn(team_id=WORKSPACE, expected=rows).start()
+    standin = make_standin(rows)
     settings = settings_for(standin, target)
     # What a user would write: the client's defaults (30 s timeout, one retry on a dropped
     # connection), not our bounded retries.
@@ -530,6 +614,7 @@ def child(spec: dict[str, Any]) -> None:
     rows = int(spec["rows"])
     role = spec["role"]
     CountingStandIn.latency = float(spec.get("latency_ms", 0)) / 1000
+    STANDIN_PLACE[0] = spec.get("standin", "thread")
     if role == "seed":
         emit(seed(target, rows))
     elif role == "ours":
@@ -549,6 +634,7 @@ def in_child(role: str, target: Target, rows: int, **extra: Any) -> dict[str, An
             "target": target.as_dict(),
             "rows": rows,
             "latency_ms": SLACK_LATENCY_MS[0],
+            "standin": STANDIN_PLACE[0],
             **extra,
         }
     )
@@ -567,6 +653,7 @@ def in_child(role: str, target: Target, rows: int, **extra: Any) -> dict[str, An
 # -- the parent ----------------------------------------------------------------------------
 
 SLACK_LATENCY_MS = [0.0]  # set from --slack-latency-ms, handed to every child
+STANDIN_PLACE = ["thread"]  # set from --standin, handed to every child
 
 
 class Targets:
@@ -677,6 +764,13 @@ def main() -> None:
         default=0.0,
         help="delay each post's answer at the stand-in, as a real network would (default 0)",
     )
+    parser.add_argument(
+        "--standin",
+        choices=("thread", "process"),
+        default="thread",
+        help="the Slack stand-in on a thread of the measured process (default), or in a "
+        "process of its own on the machine's last CPU, as Slack is elsewhere in production",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write every result to FILE")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -686,6 +780,7 @@ def main() -> None:
 
     rows = sorted(set(args.rows))
     SLACK_LATENCY_MS[0] = args.slack_latency_ms
+    STANDIN_PLACE[0] = args.standin
     baseline_sizes = sorted({min(n, args.baseline_rows) for n in rows})
     capped = [n for n in rows if n > args.baseline_rows]
     log(f"machine: {machine()}; database: {args.database}")
@@ -704,10 +799,14 @@ def main() -> None:
         targets.remove()
 
     print(f"machine: {machine()}")
+    where = (
+        "in the measured process (a thread of its own)"
+        if args.standin == "thread"
+        else "in a process of its own, on the machine's last CPU"
+    )
     print(
-        f"database: {args.database}; the Slack stand-in runs in the measured process "
-        f"(a thread of its own), with no rate limit; each post answered after "
-        f"{args.slack_latency_ms:g} ms"
+        f"database: {args.database}; the Slack stand-in runs {where}, with no rate limit; "
+        f"each post answered after {args.slack_latency_ms:g} ms"
     )
     print()
     print(table(results))

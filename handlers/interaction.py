@@ -48,6 +48,11 @@ class Directory(Protocol):
 
     async def in_manager_group(self) -> bool: ...
 
+    async def own_language(self) -> str | None:
+        """The actor's language as the platform says it (a language tag), asked when the bot
+        knows none for them yet; None if the platform cannot say at once."""
+        ...
+
 
 @dataclass(frozen=True)
 class Redraw:

@@ -31,6 +31,7 @@ async def typed(turn: Turn) -> Reply:
         if turn.directory.user_id(rest.strip()) is not None:
             return await prepare(turn.with_value(rest.strip()))
         return await open_pick(turn)
+    await _learn_language(turn)
     reply: CommandReply = await turn.run(run_command, turn.services, turn.ref, text)
     form = await open_form(turn, reply.open_form) if reply.open_form else None
     return Reply(
@@ -39,6 +40,16 @@ async def typed(turn: Turn) -> Reply:
         send_now=reply.send_now,
         send_export=reply.send_export,
     )
+
+
+async def _learn_language(turn: Turn) -> None:
+    """Someone the bot has no language for yet (their first command on Slack, whose commands
+    do not carry it) is answered in theirs: the platform is asked once, before the answer."""
+    if await turn.run(locale_lookup.language_known, turn.services, turn.ref):
+        return
+    tag = await turn.directory.own_language()
+    if tag is not None:
+        await turn.run(locale_lookup.keep_first_language, turn.services, turn.ref, tag)
 
 
 async def _from_choice(turn: Turn, reply: ChoiceReply, row: int | None) -> Reply:

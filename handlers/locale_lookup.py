@@ -28,3 +28,20 @@ def locale_in(session: Session, services: Services, ref: PersonRef) -> LocaleCon
     """The person's language, inside a transaction the caller already has."""
     person = people.find_person(session, ref=ref)
     return services.content.for_locale(person.preferred_locale if person else None, ref.platform)
+
+
+def language_known(services: Services, ref: PersonRef) -> bool:
+    """Whether the person has a language yet: their own choice or their platform's."""
+    with services.sessions.begin() as session:
+        person = people.find_person(session, ref=ref)
+        return person is not None and person.preferred_locale is not None
+
+
+def keep_first_language(services: Services, ref: PersonRef, tag: str) -> None:
+    """The platform's language for someone seen for the first time (the dispatcher refreshes
+    it with their profile later); the person is written now if they are new."""
+    with services.sessions.begin() as session:
+        person = people.get_or_create_person(session, ref=ref, now=services.clock())
+        if person.preferred_locale is None:
+            person.locale = tag
+            session.add(person)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from messages.formatting import plain_word
 from messages.schema import COMMANDS
 
 DEFAULT_LOCALE = "en"
@@ -100,15 +101,15 @@ class Content:
         return None
 
     def command_for(self, word: str) -> str | None:
-        """The command a word names, in English or in any language's own words; None if no
-        command. Words are read in every language (the loader refuses one that two commands
+        """The command a word names, in English or in any language's own words, with or without
+        its accents ("gesprach" is "gespräch"); None if no command. Words are read in every language (the loader refuses one that two commands
         share), so nobody has to be recognised first to be understood."""
-        lowered = word.lower()
-        if lowered in COMMANDS:
-            return lowered
+        typed = plain_word(word)
+        if typed in COMMANDS:
+            return typed
         for variants in self.locales.values():
             for command, words in next(iter(variants.values())).commands.items():
-                if lowered == command or lowered in words:
+                if typed in (plain_word(w) for w in words):
                     return command
         return None
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from messages.content import DEFAULT_LOCALE, Content, LocaleContent
 from messages.formatting import knows_locale
+from messages.schema import TEAMS_MENU
 
 BUTTON_LIMIT = 30  # a phone shows about this much of a button
 MODAL_LIMIT = 24  # Slack: a modal's title, submit and close
@@ -30,6 +31,8 @@ OPTION_LIMIT = 75  # Slack: an option of a select or radio group
 HEADER_LIMIT = 150  # Slack: a header block; Teams cards are cut at the same place
 TEXT_LIMIT = 2900  # under Slack's 3,000 characters per section (Teams cards: 3,000)
 CONFIRM_LIMITS = {"erase_confirm_title": 100, "erase_confirm_text": 300}
+# Teams' app manifest: the short description, and each command menu entry's description.
+MANIFEST_LIMITS = {"app_description_short": 80, **{f"menu_{c}": 128 for c in TEAMS_MENU}}
 
 # Labels of buttons that are not named "button..." (the Home's goal and forget buttons, the
 # erase confirmation's answers).
@@ -86,7 +89,7 @@ def _check_locale(texts: LocaleContent, english: LocaleContent) -> list[Problem]
     def problem(key: str, what: str) -> None:
         found.append(Problem(texts.locale, texts.platform, key, what))
 
-    theirs, ours = dict(_texts(texts)), dict(_texts(english))
+    theirs, ours = dict(texts_of(texts)), dict(texts_of(english))
     for key, text in theirs.items():
         wanted = ours.get(key)
         if wanted is not None and _placeholders(text) != _placeholders(wanted):
@@ -110,7 +113,7 @@ def _check_locale(texts: LocaleContent, english: LocaleContent) -> list[Problem]
     return found
 
 
-def _texts(locale: LocaleContent) -> Iterator[tuple[str, str]]:
+def texts_of(locale: LocaleContent) -> Iterator[tuple[str, str]]:
     """Every text of a locale by a dotted key: ui keys, "section.key", "stage.<id>.title"."""
     yield from locale.ui.items()
     for section, table in locale.checkins.items():
@@ -128,6 +131,8 @@ def _limit(key: str) -> int:
     name = key.rpartition(".")[2]
     if key in CONFIRM_LIMITS:
         return CONFIRM_LIMITS[key]
+    if key in MANIFEST_LIMITS:
+        return MANIFEST_LIMITS[key]
     if key.endswith(MODAL_SUFFIXES) or (
         "." in key and name in ("title", "submit", "close") and key.split(".")[0].endswith("form")
     ):
@@ -161,6 +166,8 @@ def _why(key: str) -> str:
         return "Slack's limit for a heading"
     if key in CONFIRM_LIMITS:
         return "Slack's limit for a confirmation"
+    if key in MANIFEST_LIMITS:
+        return "Teams' limit in the app manifest"
     return "Slack's limit for a block of text"
 
 

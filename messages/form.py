@@ -22,6 +22,8 @@ FieldKind = Literal["line", "box", "date", "person", "choice"]
 # What a form carries from where it was opened to its submission: an outbox row (a number) or
 # a person (a platform user id).
 ContextKind = Literal["row", "person"]
+# The longest value a choice drawn by its route may come back with (a language tag).
+DRAWN_CHOICE_LIMIT = 16
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,16 @@ class FieldSpec:
     starts_with: str | None = None
     # Formats the label ("Goal {number}"), for forms that repeat a group of fields.
     number: int | None = None
+
+    def picked(self, value: object) -> str:
+        """A choice's submitted value if this field offers it, else "". A choice whose options
+        its route draws (none here: the languages there are) passes a short value on to the
+        route, which checks it."""
+        if not isinstance(value, str):
+            return ""
+        if self.choices:
+            return value if value in {offered for offered, _ in self.choices} else ""
+        return value if len(value) <= DRAWN_CHOICE_LIMIT else ""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from messages.content import (
     StageLink,
     Timing,
 )
+from messages.formatting import plain_word
 from messages.schema import (
     BODY_LIMIT,
     CHECKIN_KEYS,
@@ -220,7 +221,7 @@ def _check_command_words(root: Path, locales: dict[str, dict[str, LocaleContent]
     for name, variants in sorted(locales.items()):
         for command, words in next(iter(variants.values())).commands.items():
             for word in words:
-                taken = owner.setdefault(word, (command, name))
+                taken = owner.setdefault(plain_word(word), (command, name))
                 if taken[0] != command:
                     raise ContentError(
                         f"{root / name / 'commands.toml'}: the word {word!r} for '{command}' "

@@ -19,6 +19,20 @@ COMMANDS = (
     "meeting",
     "language",
 )
+# The words in Teams' command menu, in its order (Teams shows at most ten; every other word
+# still works when typed, and the help lists them all).
+TEAMS_MENU = (
+    "start",
+    "status",
+    "goals",
+    "hours",
+    "pause",
+    "stop",
+    "export",
+    "forget",
+    "help",
+    "meeting",
+)
 COMMAND_WORD_LIMIT = 20
 COMMAND_WORDS_PER_COMMAND = 3
 
@@ -65,6 +79,9 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "language_form_close": "",
         "language_form_label": "",
         "language_form_automatic": "",
+        "app_description_short": "",
+        "app_description_full": "",
+        **{f"menu_{command}": "" for command in TEAMS_MENU},
         "finished_title": "",
         "finished_body": "",
         "finished_todo": "",

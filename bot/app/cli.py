@@ -254,7 +254,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         urls = [args.url, args.privacy_url or args.url, args.terms_url or args.url]
         if not all(url.startswith("https://") for url in urls):
             raise ConfigError("teams-package URLs must be https:// addresses")
+        content = load_content(settings.content_dir, default_locale=settings.default_locale)
         manifest = build_manifest(
+            content=content,
             app_id=settings.teams_client_id,
             display_name=settings.display_name,
             base_url=args.url,
@@ -263,12 +265,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             terms_url=urls[2],
             version=args.version,
         )
-        args.out.write_bytes(build_package(manifest))
+        args.out.write_bytes(build_package(manifest, content))
         print(f"wrote {args.out}: upload it in Teams (Apps > Manage your apps > Upload an app)")
         return 0
     if args.command == "content":
         from messages.content_check import check_content
-        from messages.loader import load_content
 
         try:
             content = load_content(

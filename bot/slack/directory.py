@@ -3,6 +3,7 @@ the actor in the managers' user group. Every doubt is answered "no": the flow fa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -13,10 +14,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.person_ref import PersonRef
 from handlers.meeting_access import Someone
+from messages.content import language_tag
 
 logger = logging.getLogger(__name__)
 
 GROUP_CACHE_SECONDS = 60.0  # usergroups.list is Tier 2 (20+ a minute)
+# How long someone's first command waits to learn their language from Slack.
+FIRST_LOOK_SECONDS = 1.0
 SLACKBOT = "USLACKBOT"
 
 
@@ -98,3 +102,17 @@ class SlackPeople:
 
     async def in_manager_group(self) -> bool:
         return await self.directory.in_manager_group(self.client, self.actor)
+
+    async def own_language(self) -> str | None:
+        """Slack's locale for the actor (users.info), within FIRST_LOOK_SECONDS: the answer
+        to someone's first command waits for it at most that long, and is in English if
+        Slack is slower or fails."""
+        try:
+            response = await asyncio.wait_for(
+                self.client.users_info(user=self.actor.user_id, include_locale=True),
+                FIRST_LOOK_SECONDS,
+            )
+        except (TimeoutError, SlackApiError, OSError, ValueError) as error:
+            logger.info("no locale for a first command: %s", type(error).__name__)
+            return None
+        return language_tag((response.get("user") or {}).get("locale"))

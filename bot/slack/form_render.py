@@ -124,9 +124,7 @@ def read_submission(view: object) -> FormValues | None:
         elif field.kind == "person":
             values[field.name] = form.user(field.name) or ""
         elif field.kind == "choice":
-            picked = form.option(field.name)
-            allowed = {value for value, _ in field.choices}
-            values[field.name] = picked if picked in allowed else ""
+            values[field.name] = field.picked(form.option(field.name))
         else:
             values[field.name] = form.text(field.name)
     context: dict[str, int | str] = {}

@@ -73,3 +73,6 @@ class TeamsPeople:
 
     async def in_manager_group(self) -> bool:
         return self.directory.in_manager_group(self.actor)
+
+    async def own_language(self) -> str | None:
+        return None  # Teams sends it with every activity; it is kept before any route runs

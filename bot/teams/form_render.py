@@ -150,8 +150,7 @@ def read_dialog(data: Mapping[str, Any]) -> FormValues | None:
         elif field.kind == "person":
             values[field.name] = aad_id(value) or ""
         elif field.kind == "choice":
-            allowed = {choice for choice, _ in field.choices}
-            values[field.name] = value if isinstance(value, str) and value in allowed else ""
+            values[field.name] = field.picked(value)
         else:
             values[field.name] = clean_typed(value) if isinstance(value, str) else ""
     context: dict[str, int | str] = {}

@@ -15,27 +15,23 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
+from bot.teams.manifest_languages import (
+    command_menu,
+    descriptions,
+    localization_files,
+    localization_info,
+)
+from messages.content import DEFAULT_LOCALE, Content
+from messages.loader import load_content
+
 MANIFEST_VERSION = "1.22"
 SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 ACCENT = (0x3B, 0x5B, 0x7A)
 SHORT_NAME_LIMIT = 30
 
-# The command menu Teams shows in the chat with the bot: what each word does. Teams takes at
-# most ten (COMMAND_MENU_LIMIT); every other word still works when typed, and "help" lists them
-# all ("resume" is offered where a pause is, and named here).
+# The command menu Teams shows in the chat with the bot (at most ten entries): its words and
+# what each does come from the content, in every language (bot.teams.manifest_languages).
 COMMAND_MENU_LIMIT = 10
-COMMANDS = (
-    ("start", "Begin, or pick up where you left off"),
-    ("status", "Where you are and what comes next"),
-    ("goals", "Write down or review your goals"),
-    ("hours", "When I may message you: your working hours and time zone"),
-    ("pause", "Hold everything until you say resume"),
-    ("stop", "End the journey and cancel what is planned"),
-    ("export", "Everything kept about you, as a file"),
-    ("forget", "Erase everything kept about you"),
-    ("help", "What I can do"),
-    ("meeting", "Prepare a feedback meeting (for managers)"),
-)
 
 
 Pixel = tuple[int, int, int, int]
@@ -50,7 +46,11 @@ def build_manifest(
     privacy_url: str,
     terms_url: str,
     version: str = "1.0.0",
+    content: Content | None = None,
 ) -> dict[str, Any]:
+    """The manifest, in English; the other languages are the package's localization files."""
+    content = content or load_content()
+    english = content.for_locale(DEFAULT_LOCALE, "teams")
     return {
         "$schema": SCHEMA,
         "manifestVersion": MANIFEST_VERSION,
@@ -63,15 +63,8 @@ def build_manifest(
             "termsOfUseUrl": terms_url,
         },
         "name": {"short": display_name[:SHORT_NAME_LIMIT], "full": display_name},
-        "description": {
-            "short": "A private companion for what comes next",
-            "full": (
-                "For people who applied for an internal role or promotion and did not get it: "
-                "a private walk, at your own pace, from the first sting to a plan. It checks in "
-                "a few days later, helps you ask for feedback and write goals, and lets your "
-                "manager prepare a feedback meeting if you invite them. Nobody else sees it."
-            ),
-        },
+        "description": descriptions(english),
+        "localizationInfo": localization_info(content),
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": "#{:02X}{:02X}{:02X}".format(*ACCENT),
         "bots": [
@@ -83,9 +76,7 @@ def build_manifest(
                 "commandLists": [
                     {
                         "scopes": ["personal"],
-                        "commands": [
-                            {"title": title, "description": text} for title, text in COMMANDS
-                        ],
+                        "commands": command_menu(english),
                     }
                 ],
             }
@@ -95,11 +86,19 @@ def build_manifest(
     }
 
 
-def build_package(manifest: dict[str, Any]) -> bytes:
-    """The zip Teams takes: the manifest and its two icons at the top level."""
+def build_package(manifest: dict[str, Any], content: Content | None = None) -> bytes:
+    """The zip Teams takes: the manifest, a localization file per other language of the
+    content, and the two icons, all at the top level."""
+    files = localization_files(
+        content or load_content(),
+        display_name=manifest["name"]["full"],
+        manifest_version=manifest["manifestVersion"],
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
         package.writestr("manifest.json", json.dumps(manifest, indent=2))
+        for name, texts in files.items():
+            package.writestr(name, json.dumps(texts, indent=2, ensure_ascii=False))
         package.writestr("color.png", color_icon())
         package.writestr("outline.png", outline_icon())
     return buffer.getvalue()

@@ -34,6 +34,7 @@ class KnownPeople:
     found: set[str]
     managers: set[str] = field(default_factory=set)
     actor: str = ALEX
+    language: str | None = None  # what the platform says of the actor's language
 
     def user_id(self, text: str) -> str | None:
         return text if text.startswith("U") else None
@@ -46,6 +47,9 @@ class KnownPeople:
 
     async def in_manager_group(self) -> bool:
         return self.actor in self.managers
+
+    async def own_language(self) -> str | None:
+        return self.language
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from messages.content import Content
 from messages.loader import PACKAGED_CONTENT, ContentError, load_content
 from messages.model import Bullets, Paragraph, parse_text
 from messages.schema import LINK_KEYS
+from tests.messages.conftest import replace_line
 
 JOURNEY_ORDER = tuple(
     tomllib.loads((PACKAGED_CONTENT / "journey.toml").read_text(encoding="utf-8"))["stages"]
@@ -24,22 +25,6 @@ FORBIDDEN_WORDS = ("man up", "spoiled brat", "pram")
 @pytest.fixture(scope="module")
 def content() -> Content:
     return load_content()
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    """A writable copy of the packaged content: journey.toml, en/ui.toml, en/stages/*.toml."""
-    root = tmp_path / "content"
-    shutil.copytree(PACKAGED_CONTENT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    return root
-
-
-def replace_line(path: Path, key: str, new_line: str) -> None:
-    """Replace the single-line `key = ...` assignment in a TOML file."""
-    text = path.read_text(encoding="utf-8")
-    changed, count = re.subn(rf"(?m)^{re.escape(key)} = .*$", new_line, text)
-    assert count == 1, f"expected exactly one {key} line in {path}"
-    path.write_text(changed, encoding="utf-8")
 
 
 def error_of(root: Path) -> str:

@@ -111,6 +111,8 @@ class TeamsBot:
     bot: RunningBot
     cloud: TeamsCloud
     zones: dict[str, str] = field(default_factory=dict)
+    # The language Teams sends with each of a person's activities (English if not named).
+    locales: dict[str, str] = field(default_factory=dict)
 
     @property
     def runtime(self) -> Any:
@@ -120,10 +122,21 @@ class TeamsBot:
         return conversation(user)
 
     def activity(self, user: str, kind: str, **fields: Any) -> Payload:
-        return activity(self.cloud, user, kind, self.zones.get(user, "Europe/Berlin"), **fields)
+        return activity(
+            self.cloud,
+            user,
+            kind,
+            self.zones.get(user, "Europe/Berlin"),
+            locale=self.locales.get(user, teams_activities.LOCALE),
+            **fields,
+        )
 
     def _who(self, user: str) -> dict[str, str]:
-        return {"zone": self.zones.get(user, "Europe/Berlin"), "from_name": person_name(user)}
+        return {
+            "zone": self.zones.get(user, "Europe/Berlin"),
+            "from_name": person_name(user),
+            "locale": self.locales.get(user, teams_activities.LOCALE),
+        }
 
     def post(self, activity: Any, *, token: str | None = "signed") -> httpx.Response:
         headers: dict[str, str] = {}

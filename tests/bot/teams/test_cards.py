@@ -185,8 +185,16 @@ def test_the_package_holds_a_manifest_and_two_icons_of_the_sizes_teams_wants() -
         terms_url="https://bot.example.com/terms",
     )
     with zipfile.ZipFile(BytesIO(build_package(manifest))) as package:
-        assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        assert sorted(package.namelist()) == [
+            "color.png",
+            "de.json",
+            "es.json",
+            "fr.json",
+            "manifest.json",
+            "outline.png",
+        ]
         written = json.loads(package.read("manifest.json"))
+        translated = {name: json.loads(package.read(f"{name}.json")) for name in ("de", "es", "fr")}
     assert written["manifestVersion"] == "1.22"
     assert written["$schema"].endswith("/v1.22/MicrosoftTeams.schema.json")
     [bot] = written["bots"]
@@ -201,6 +209,25 @@ def test_the_package_holds_a_manifest_and_two_icons_of_the_sizes_teams_wants() -
     assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands)
     assert set(titles) <= COMMAND_WORDS
     assert written["validDomains"] == ["bot.example.com"]
+    # Each language's file: its descriptions, and a menu of its own words the bot reads back
+    # as the same commands, in the same order.
+    assert written["localizationInfo"] == {
+        "defaultLanguageTag": "en",
+        "additionalLanguages": [
+            {"languageTag": name, "file": f"{name}.json"} for name in ("de", "es", "fr")
+        ],
+    }
+    content = load_content()
+    for name, texts in translated.items():
+        assert texts["$schema"].endswith("/v1.22/MicrosoftTeams.Localization.schema.json")
+        assert texts["name.short"] == "Next Step"
+        assert len(texts["description.short"]) <= 80
+        assert texts["description.short"] != written["description"]["short"]
+        for index, command in enumerate(titles):
+            word = texts[f"bots[0].commandLists[0].commands[{index}].title"]
+            description = texts[f"bots[0].commandLists[0].commands[{index}].description"]
+            assert content.command_for(word) == command, (name, word)
+            assert len(word) <= 32 and 0 < len(description) <= 128
     for icon, size in ((color_icon(), 192), (outline_icon(), 32)):
         assert icon[:8] == b"\x89PNG\r\n\x1a\n"
         assert int.from_bytes(icon[16:20], "big") == size == int.from_bytes(icon[20:24], "big")
