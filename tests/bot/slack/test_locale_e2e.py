@@ -39,16 +39,16 @@ def test_french_locale_is_picked_and_english_is_the_fallback(
 ) -> None:
     bot = start_bot(content_dir=_content_with_french(tmp_path))
     bot.standin.add_user("U0FR", locale="fr-FR")
-    bot.standin.add_user("U0DE", locale="de-DE")
+    bot.standin.add_user("U0JA", locale="ja-JP")
     bot.command("U0FR")
-    bot.command("U0DE")
+    bot.command("U0JA")
     french = bot.dms("U0FR", 1)[0]
-    german = bot.dms("U0DE", 1)[0]
+    japanese = bot.dms("U0JA", 1)[0]
     assert "Prenez un moment" in text_of(french.blocks)
     assert "Étape 1 sur 10" in text_of(french.blocks)
     assert "Je suis prêt pour la suite" in text_of(french.blocks)
-    assert "Give yourself a moment before you respond" in text_of(german.blocks)
-    assert "Step 1 of 10" in text_of(german.blocks)
+    assert "Give yourself a moment before you respond" in text_of(japanese.blocks)
+    assert "Step 1 of 10" in text_of(japanese.blocks)
     # Later replies to the French speaker stay in French.
     bot.click("U0FR", french, ids.STAGE_NEXT)
     assert "Étape 2 sur 10" in text_of(bot.dms("U0FR", 2)[1].blocks)
