@@ -18,6 +18,8 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton, get_day_names
 
 FALLBACK = "en"
+# Quotes a language's help may put around a word to type, copied with it.
+QUOTES = "\"'„“”«»‹›‘’   "
 
 
 @cache
@@ -90,8 +92,10 @@ def typed_day_names(locale: str) -> tuple[str, ...]:
 
 
 def plain_word(text: str) -> str:
-    """ "Mié." -> "mie": lower case, no dots, no accents (people type "mie" and "mié")."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().lower().rstrip("."))
+    """ "Mié." -> "mie", "„weiter“" -> "weiter": lower case, without the quotes a help text
+    puts around a word, a closing dot or accents (people type "mie" and "mié")."""
+    bare = text.strip().strip(QUOTES).lower().rstrip(".")
+    decomposed = unicodedata.normalize("NFKD", bare)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
