@@ -31,6 +31,10 @@ def tree(tmp_path: Path) -> Path:
     """A writable copy of the packaged content: journey.toml, en/ui.toml, en/stages/*.toml."""
     root = tmp_path / "content"
     shutil.copytree(PACKAGED_CONTENT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    # The shipped languages other than English stay out: the tests add the ones they need.
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name != "en":
+            shutil.rmtree(folder)
     return root
 
 
