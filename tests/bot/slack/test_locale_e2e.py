@@ -13,6 +13,10 @@ from tests.conftest import BotFactory, text_of
 def _content_with_french(folder: Path) -> Path:
     root = folder / "content"
     shutil.copytree(PACKAGED_CONTENT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    # Only English stays from the shipped languages: this test adds its own French.
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name != "en":
+            shutil.rmtree(folder)
     french = root / "fr"
     shutil.copytree(root / "en", french)
     ui = (french / "ui.toml").read_text(encoding="utf-8")
