@@ -12,11 +12,20 @@ from messages.loader import PACKAGED_CONTENT
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    """journey.toml and every locale folder, to edit and load."""
+def shipped_tree(tmp_path: Path) -> Path:
+    """journey.toml and every shipped language's folder, to edit and load."""
     root = tmp_path / "content"
     shutil.copytree(PACKAGED_CONTENT, root, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     return root
+
+
+@pytest.fixture
+def tree(shipped_tree: Path) -> Path:
+    """journey.toml and en/ alone: a test adds the languages it needs."""
+    for folder in shipped_tree.iterdir():
+        if folder.is_dir() and folder.name != "en":
+            shutil.rmtree(folder)
+    return shipped_tree
 
 
 def replace_line(path: Path, key: str, new_line: str) -> None:
