@@ -22,6 +22,8 @@ from bot.core.models import (
 )
 from bot.core.person_ref import PersonRef
 from bot.core.storage import people
+from messages.content import LocaleContent
+from messages.schema import EXPORT_SECTIONS
 
 FORMAT_VERSION = 1
 
@@ -71,9 +73,11 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
         }
         own = PersonRef(person.platform, person.workspace_id, person.user_id)
         trail = audit.about(session, own, key=services.settings.secret_key)
+        locale = services.content.for_locale(person.preferred_locale, person.platform)
         return {
             "format": FORMAT_VERSION,
             "exported_at": _when(services.clock()),
+            "about": about(locale, services.settings.display_name),
             "person": {
                 "platform": person.platform,
                 "workspace": person.workspace_id,
@@ -171,6 +175,18 @@ def export_data(services: Services, ref: PersonRef) -> dict[str, Any] | None:
                 for e in trail
             ],
         }
+
+
+def about(locale: LocaleContent, app_name: str) -> dict[str, Any]:
+    """What the file is and what each part holds, in the person's language: the parts' own
+    names stay the same in every language, for whoever reads the file with a program."""
+    return {
+        "title": locale.text("export_title", app_name=app_name),
+        "language": locale.locale,
+        "sections": {
+            section: locale.text(f"export_section_{section}") for section in EXPORT_SECTIONS
+        },
+    }
 
 
 def export_json(data: dict[str, Any]) -> str:

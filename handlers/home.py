@@ -131,7 +131,9 @@ def _manager_rows(session: Session, person: Person, locale: LocaleContent) -> li
         .where(FeedbackMeeting.person_id == person.id)
         .order_by(col(FeedbackMeeting.id))
     ).all()
-    rows = [Row(texts["section"] if grants or meetings else f"{texts['section']}: {texts['none']}")]
+    rows = [Row(texts["section"])]
+    if not grants and not meetings:
+        rows.append(Row(texts["none"]))
     rows += _invitation_rows(session, person, locale)
     for meeting in meetings:
         manager = session.get(Person, meeting.manager_id)

@@ -127,8 +127,8 @@ def forget_prompt(locale: LocaleContent, settings: Settings) -> Message:
 
 
 def format_when(locale: LocaleContent, due_at: datetime, zone: ZoneInfo, now: datetime) -> str:
-    """ "tomorrow at 09:00", "on Monday at 09:00" or "on Wed, December 16 at 09:00", in their
-    zone and their language's words (messages.formatting)."""
+    """ "today at 15:00", "tomorrow at 09:00", "on Monday at 09:00" or "on Wed, December 16
+    at 09:00", in their zone and their language's words (messages.formatting)."""
     local_due, local_now = due_at.astimezone(zone), now.astimezone(zone)
     at = clock(locale.locale, local_due)
     days = (local_due.date() - local_now.date()).days
@@ -138,7 +138,7 @@ def format_when(locale: LocaleContent, due_at: datetime, zone: ZoneInfo, now: da
         weekday = day_names(locale.locale)[local_due.weekday()]
         return locale.text("when_weekday", weekday=weekday, time=at)
     if days <= 0:
-        return at
+        return locale.text("when_today", time=at)
     return locale.text("when_later", date=day_in_sentence(locale.locale, local_due.date()), time=at)
 
 

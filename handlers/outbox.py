@@ -163,7 +163,8 @@ def _own_row(services: Services, ref: PersonRef, checkin_id: int | None) -> _Own
             stage_id=checkin.stage_id,
             meeting_id=checkin.meeting_id,
             person_id=person.id,
-            locale_name=person.preferred_locale,
+            # As it was written; rows sent before languages were kept: as the person reads now.
+            locale_name=checkin.locale or person.preferred_locale,
             platform=person.platform,
             channel_id=checkin.channel_id,
             message_ts=checkin.message_ts,

@@ -102,8 +102,9 @@ class Content:
 
     def command_for(self, word: str) -> str | None:
         """The command a word names, in English or in any language's own words, with or without
-        its accents ("gesprach" is "gespräch"); None if no command. Words are read in every language (the loader refuses one that two commands
-        share), so nobody has to be recognised first to be understood."""
+        its accents ("gesprach" is "gespräch"); None if no command. Words are read in every
+        language (the loader refuses one that two commands share), so nobody has to be
+        recognised first to be understood."""
         typed = plain_word(word)
         if typed in COMMANDS:
             return typed

@@ -33,6 +33,17 @@ TEAMS_MENU = (
     "help",
     "meeting",
 )
+# The parts of a person's data export, each with a heading in their language.
+EXPORT_SECTIONS = (
+    "person",
+    "journeys",
+    "goals",
+    "feedback_requests",
+    "feedback_notes",
+    "managers_invited",
+    "feedback_meetings",
+    "audit_trail",
+)
 COMMAND_WORD_LIMIT = 20
 COMMAND_WORDS_PER_COMMAND = 3
 
@@ -65,6 +76,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "button_expired": "",
         "superseded": "",
         "enqueue_limit": "",
+        "when_today": "time",
         "when_tomorrow": "time",
         "when_weekday": "weekday time",
         "when_later": "date time",
@@ -79,6 +91,8 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "language_form_close": "",
         "language_form_label": "",
         "language_form_automatic": "",
+        "export_title": "app_name",
+        **{f"export_section_{section}": "" for section in EXPORT_SECTIONS},
         "app_description_short": "",
         "app_description_full": "",
         **{f"menu_{command}": "" for command in TEAMS_MENU},

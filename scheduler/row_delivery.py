@@ -151,8 +151,11 @@ class RowDelivery(RowLeases):
         retire the copy it replaces. Until the mark is written the person's next row is not
         due (`outbox.due_rows`), so their order holds however soon the slot moves on."""
         await self._after_answers()
+        written_in = self.services.content.for_locale(
+            job.language or profile.locale, job.recipient.platform
+        ).locale
         marked = await self.sent_marks.submit(
-            SentRow(job, found.channel_id, found.message_ts, fetched)
+            SentRow(job, found.channel_id, found.message_ts, fetched, written_in)
         )
         if not marked:
             logger.warning("check-in %s: lease lost before it was marked sent", job.checkin_id)

@@ -64,6 +64,7 @@ class SentRow(NamedTuple):
     channel_id: str
     message_ts: str
     profile: Profile | None
+    locale: str | None = None  # the language folder the message was written in
 
 
 class RowLeases:
@@ -212,7 +213,7 @@ class RowLeases:
         still held it."""
         now = self.services.clock()
         with self.services.sessions.begin() as session:
-            for job, channel_id, _, profile in sends:
+            for job, channel_id, _, profile, _ in sends:
                 if self.metrics is not None:
                     self.metrics.checkin_outcome(job.kind, SendOutcome.SENT.value)
                 self._save_profile(session, job, profile)
@@ -222,7 +223,8 @@ class RowLeases:
                 session,
                 owner=self.owner,
                 sent=[
-                    outbox.SentMark(job.checkin_id, channel, ts) for job, channel, ts, _ in sends
+                    outbox.SentMark(job.checkin_id, channel, ts, locale)
+                    for job, channel, ts, _, locale in sends
                 ],
                 now=now,
             )

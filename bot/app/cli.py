@@ -373,10 +373,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(args.command)
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _demo_language(wanted: str, settings: Settings) -> tuple[Script, ContentChoice]:
     """The demo's narration and the content it plays, in the language asked for: the content
     must have it (the deployment's folder when NOTPROMOTED_CONTENT_DIR is set); a language the
@@ -397,3 +393,7 @@ def _demo_language(wanted: str, settings: Settings) -> tuple[Script, ContentChoi
     except UnknownScript:
         script = replace(load_script(), locale=wanted)
     return script, ContentChoice(settings.content_dir, settings.default_locale)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -197,6 +197,9 @@ class Checkin(SQLModel, table=True):
     supersedes_checkin_id: int | None = Field(default=None)
     channel_id: str | None = Field(default=None, max_length=64)
     message_ts: str | None = Field(default=None, max_length=64)
+    # The language folder the message was written in ("de"), once sent: a click on it redraws
+    # it in that language, whatever the person has chosen since.
+    locale: str | None = Field(default=None, max_length=16)
     sent_at: datetime | None = _utc_column(nullable=True)
     answer: str | None = Field(default=None, max_length=32)
     answered_at: datetime | None = _utc_column(nullable=True)

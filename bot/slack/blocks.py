@@ -58,7 +58,7 @@ def build_message_blocks(message: Message) -> list[Block]:
     for link in message.links:
         blocks.append(_section(f"{escape_mrkdwn(link.lead)} <{link.url}>"))
     if message.todo:
-        lead = f"*{escape_mrkdwn(message.todo_lead)}:* " if message.todo_lead else ""
+        lead = f"*{escape_mrkdwn(message.todo_lead)}* " if message.todo_lead else ""
         blocks.append(_section(f"{lead}{escape_mrkdwn(message.todo)}"))
     if message.note:
         blocks.append(_context(escape_mrkdwn(message.note)))

@@ -106,7 +106,7 @@ def _body(message: Message, names: Mapping[str, str]) -> list[CardElement]:
     if message.todo:
         runs = [_run(named(message.todo, names))]
         if message.todo_lead:
-            runs.insert(0, TextRun(text=f"{message.todo_lead}: ", weight="Bolder"))
+            runs.insert(0, TextRun(text=f"{message.todo_lead} ", weight="Bolder"))
         body.append(_rich(runs))
     if message.note:
         body.append(_rich([_run(named(message.note, names), subtle=True)]))

@@ -25,8 +25,8 @@ SHIPPED = {
 # "09:00-17:00", a lone placeholder) says nothing about its language and is not asked.
 TOO_SHORT_TO_TELL = {
     "en": {"Cancel", "Pause", "Formal", "mon-fri"},
-    "de": set(),
-    "fr": set(),
+    "de": {"Feedback", "mo-fr"},
+    "fr": {"Formel", "lun-ven"},
     "es": {"Mes", "Feedback", "lun-vie"},
 }
 MARKUP = re.compile(r"\{[a-z_]+\}|<[^>]*>|[*_`•]|/notpromoted|https?://\S+")

@@ -80,6 +80,7 @@ _MARK_SENT = (
         status=CheckinStatus.SENT,
         channel_id=bindparam("channel"),
         message_ts=bindparam("ts"),
+        locale=bindparam("locale_"),
         sent_at=bindparam("now_"),
         lease_owner=None,
         lease_expires_at=None,
@@ -92,8 +93,9 @@ _SENT_GROUP = (
         bindparam("row_ids", type_=postgresql.ARRAY(Integer)),
         bindparam("channels", type_=postgresql.ARRAY(String)),
         bindparam("tss", type_=postgresql.ARRAY(String)),
+        bindparam("locales", type_=postgresql.ARRAY(String)),
     )
-    .table_valued("row_id", "channel", "ts")
+    .table_valued("row_id", "channel", "ts", "locale")
     .render_derived(name="sent")
 )
 _MARK_SENT_GROUP = (
@@ -107,6 +109,7 @@ _MARK_SENT_GROUP = (
         status=CheckinStatus.SENT,
         channel_id=_SENT_GROUP.c.channel,
         message_ts=_SENT_GROUP.c.ts,
+        locale=_SENT_GROUP.c.locale,
         sent_at=bindparam("now_", type_=_CHECKIN.c.sent_at.type),
         lease_owner=None,
         lease_expires_at=None,
@@ -350,6 +353,7 @@ class SentMark(NamedTuple):
     checkin_id: int
     channel_id: str
     message_ts: str
+    locale: str | None = None  # the language folder it was written in
 
 
 def mark_sent(
@@ -376,6 +380,7 @@ def mark_sent(
                     "row_ids": [mark.checkin_id for mark in sent],
                     "channels": [mark.channel_id for mark in sent],
                     "tss": [mark.message_ts for mark in sent],
+                    "locales": [mark.locale for mark in sent],
                     "owner_": owner,
                     "now_": now,
                 },
@@ -391,6 +396,7 @@ def mark_sent(
                 "owner_": owner,
                 "channel": mark.channel_id,
                 "ts": mark.message_ts,
+                "locale_": mark.locale,
                 "now_": now,
             },
         ).rowcount

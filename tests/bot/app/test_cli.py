@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from bot.core.migrate import upgrade
 from bot.core.models import Person
 from bot.demo import slack_requests
 from bot.demo.slack_standin import SlackStandIn
+from messages.loader import PACKAGED_CONTENT, load_content
 from tests.conftest import postgres_url
 from tests.scheduler.seeding import seed_checkins
 
@@ -341,6 +343,65 @@ def test_teams_demo_plays_the_story_in_teams_words_on_loopback(
     assert list(clean_env.iterdir()) == []
 
 
+def test_the_demo_plays_in_german_with_german_words_and_narration(clean_env: Path) -> None:
+    result = _demo_in_a_fresh_shell(clean_env, "--locale", "de")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    german = load_content().for_locale("de", "slack")
+    english = load_content().for_locale("en", "slack")
+    for step in range(1, 11):
+        assert german.text("step_note", number=step, total=10) in out
+    for stage in german.stages.values():
+        assert stage.title in out
+    for stage in english.stages.values():
+        assert stage.title not in out
+    assert german.text("ack_started") in out  # even the answer to the very first command
+    assert "Du tippst  /notpromoted" in out and "[Montag, " in out
+    assert "/notpromoted hilfe" in out and german.text("help_title") in out
+    assert "[Mittwoch, " in out and " Uhr" in out  # dates and times as German writes them
+    assert "Traceback" not in out + result.stderr
+
+
+def test_the_teams_demo_plays_in_french(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--teams", "--locale", "fr"]) == 0
+    out = capsys.readouterr().out
+    french = load_content().for_locale("fr", "teams")
+    for step in range(1, 11):
+        assert french.text("step_note", number=step, total=10) in out
+    assert "Vous écrivez  commencer" in out and "Vous écrivez  aide" in out
+    assert french.text("help_title") in out
+    assert "Step 1 of 10" not in out
+
+
+def test_the_demo_plays_the_content_the_deployment_edited(clean_env: Path) -> None:
+    edited = clean_env / "our-messages"
+    shutil.copytree(PACKAGED_CONTENT, edited, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    stage = edited / "es" / "stages" / "pause.toml"
+    title = load_content().for_locale("es", "slack").stages["pause"].title
+    stage.write_text(
+        stage.read_text(encoding="utf-8").replace(title, "Respira antes de contestar"),
+        encoding="utf-8",
+    )
+    result = _demo_in_a_fresh_shell(
+        clean_env, "--locale", "es", NOTPROMOTED_CONTENT_DIR=str(edited)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Respira antes de contestar" in result.stdout
+    assert title not in result.stdout
+
+
+def test_the_demo_names_the_languages_it_can_play(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--locale", "ja"]) == 2
+    error = capsys.readouterr().err
+    assert "'ja'" in error and "de, en, es, fr" in error
+    assert main(["demo", "--locale", "not a tag at all"]) == 2
+    assert "language tag" in capsys.readouterr().err
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -511,7 +572,7 @@ def test_a_demo_that_stalls_stops_with_one_line(
     from bot.demo import teams_player
     from bot.demo.story import DemoStopped
 
-    def stalled(out: Any) -> None:
+    def stalled(out: Any, *_: Any) -> None:
         raise DemoStopped("the bot did not answer in the chat, Monday 07 December, 10:00")
 
     monkeypatch.setattr(teams_player, "run_teams_demo", stalled)

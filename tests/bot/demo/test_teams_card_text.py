@@ -18,7 +18,7 @@ MESSAGE = Message(
         Preformatted("Hi,\n\nThank you"),
     ),
     todo="Do one small thing.",
-    todo_lead="One small thing for today",
+    todo_lead="One small thing for today:",
     note="Step 1 of 10",
     buttons=(Button(ids.STAGE_NEXT, "Next", "7"), Button(ids.STAGE_SNOOZE, "Later", "7")),
 )

@@ -122,10 +122,12 @@ def test_the_home_form_changes_the_language_of_the_home_and_of_the_export(
     options = form["blocks"][0]["element"]["options"]
     assert [o["value"] for o in options] == ["auto", "de", "en", "es", "fr"]
     assert form["blocks"][0]["element"]["initial_option"]["value"] == "auto"
+    published = len(bot.standin.calls_to("views.publish"))
     saved = submit_choice(bot, "U0P", form, "es")
     spanish = CONTENT.for_locale("es", "slack")
     assert saved["response_action"] == "update"
     assert spanish.text("language_set") in json.dumps(saved["view"], ensure_ascii=False)
+    bot.standin.wait_for_calls("views.publish", published + 1)
     home = json.dumps(latest_home(bot), ensure_ascii=False)
     assert spanish.text("home_button_language") in home
     assert english_home.text("home_button_export") not in home
@@ -134,6 +136,9 @@ def test_the_home_form_changes_the_language_of_the_home_and_of_the_export(
     assert bot.standin.wait_for(lambda: len(bot.standin.shared_files) == 1)
     exported = json.loads(bot.standin.shared_files[0]["content"])
     assert exported["person"]["language_chosen"] == "es"
+    assert exported["about"]["language"] == "es"
+    assert exported["about"]["sections"]["goals"] == spanish.text("export_section_goals")
+    assert "goals" in exported  # the parts keep their names, for programs
     bot.settle()
 
 

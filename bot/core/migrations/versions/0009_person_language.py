@@ -1,4 +1,5 @@
-"""A person's own choice of language, over the one their platform says
+"""A person's own choice of language, over the one their platform says; the language each
+message was written in
 
 Revision ID: 0009
 Revises: 0008
@@ -22,8 +23,14 @@ def upgrade() -> None:
         table.add_column(
             sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True)
         )
+    with op.batch_alter_table("checkin") as table:
+        table.add_column(
+            sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("checkin") as table:
+        table.drop_column("locale")
     with op.batch_alter_table("person") as table:
         table.drop_column("language")
