@@ -13,6 +13,9 @@ from handlers.start import start_or_resume
 
 HOURS_WORD = "hours"
 LANGUAGE_WORD = "language"
+# The commands that keep a person the bot did not know (every other one leaves no trace of
+# someone unknown): starting, and setting their hours or language.
+KEEPS_THE_PERSON = frozenset({"start", HOURS_WORD, LANGUAGE_WORD})
 Handler = Callable[[Services, PersonRef], CommandReply]
 
 

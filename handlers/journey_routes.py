@@ -8,7 +8,7 @@ from bot.core import ids
 from bot.core.models import GoalStatus
 from handlers import journey_controls, locale_lookup
 from handlers.checkin_answers import answer_nudge
-from handlers.command import run_command
+from handlers.command import KEEPS_THE_PERSON, run_command
 from handlers.form_routes import open_form
 from handlers.goals import set_goal_status
 from handlers.interaction import Reply, Turn
@@ -31,7 +31,8 @@ async def typed(turn: Turn) -> Reply:
         if turn.directory.user_id(rest.strip()) is not None:
             return await prepare(turn.with_value(rest.strip()))
         return await open_pick(turn)
-    await _learn_language(turn)
+    command = turn.services.content.command_for(word) if word else "start"
+    await _learn_language(turn, keeps_the_person=command in KEEPS_THE_PERSON)
     reply: CommandReply = await turn.run(run_command, turn.services, turn.ref, text)
     form = await open_form(turn, reply.open_form) if reply.open_form else None
     return Reply(
@@ -42,14 +43,19 @@ async def typed(turn: Turn) -> Reply:
     )
 
 
-async def _learn_language(turn: Turn) -> None:
+async def _learn_language(turn: Turn, *, keeps_the_person: bool) -> None:
     """Someone the bot has no language for yet (their first command on Slack, whose commands
-    do not carry it) is answered in theirs: the platform is asked once, before the answer."""
-    if await turn.run(locale_lookup.language_known, turn.services, turn.ref):
+    do not carry it) is answered in theirs: the platform is asked once, before the answer.
+    A person not known yet is written only by a command that keeps them anyway (starting,
+    hours, language); anything else (`help`, `forget`) leaves no trace of them."""
+    known = await turn.run(locale_lookup.language_known, turn.services, turn.ref)
+    if known or (known is None and not keeps_the_person):
         return
     tag = await turn.directory.own_language()
     if tag is not None:
-        await turn.run(locale_lookup.keep_first_language, turn.services, turn.ref, tag)
+        await turn.run(
+            locale_lookup.keep_first_language, turn.services, turn.ref, tag, keeps_the_person
+        )
 
 
 async def _from_choice(turn: Turn, reply: ChoiceReply, row: int | None) -> Reply:

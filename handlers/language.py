@@ -69,13 +69,15 @@ def set_language(services: Services, ref: PersonRef, wanted: str) -> LanguageRes
     automatic = plain_word(wanted) == AUTOMATIC
     folder = None if automatic else folder_named(services.content, wanted)
     with services.sessions.begin() as session:
-        person = people.get_or_create_person(session, ref=ref, now=services.clock())
-        if folder is None and not automatic:
-            locale = services.content.for_locale(person.preferred_locale, ref.platform)
+        if folder is None and not automatic:  # nothing is kept of a choice that is none
+            known = people.find_person(session, ref=ref)
+            tag = known.preferred_locale if known else None
+            locale = services.content.for_locale(tag, ref.platform)
             error = locale.text(
                 "language_bad", text=wanted[:40], languages=listing(services.content)
             )
             return LanguageResult(locale=locale, text=error, error=error)
+        person = people.get_or_create_person(session, ref=ref, now=services.clock())
         person.language = folder
         session.add(person)
         locale = services.content.for_locale(person.preferred_locale, ref.platform)

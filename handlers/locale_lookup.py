@@ -30,18 +30,25 @@ def locale_in(session: Session, services: Services, ref: PersonRef) -> LocaleCon
     return services.content.for_locale(person.preferred_locale if person else None, ref.platform)
 
 
-def language_known(services: Services, ref: PersonRef) -> bool:
-    """Whether the person has a language yet: their own choice or their platform's."""
+def language_known(services: Services, ref: PersonRef) -> bool | None:
+    """Whether the person has a language yet (their own choice or their platform's); None for
+    someone the bot does not know."""
     with services.sessions.begin() as session:
         person = people.find_person(session, ref=ref)
-        return person is not None and person.preferred_locale is not None
+        return None if person is None else person.preferred_locale is not None
 
 
-def keep_first_language(services: Services, ref: PersonRef, tag: str) -> None:
-    """The platform's language for someone seen for the first time (the dispatcher refreshes
-    it with their profile later); the person is written now if they are new."""
+def keep_first_language(services: Services, ref: PersonRef, tag: str, create: bool) -> None:
+    """The platform's language for someone without one yet (the dispatcher refreshes it with
+    their profile later); someone not known yet is written only if `create` (they start)."""
     with services.sessions.begin() as session:
-        person = people.get_or_create_person(session, ref=ref, now=services.clock())
+        if create:
+            person = people.get_or_create_person(session, ref=ref, now=services.clock())
+        else:
+            found = people.find_person(session, ref=ref)
+            if found is None:
+                return
+            person = found
         if person.preferred_locale is None:
             person.locale = tag
             session.add(person)

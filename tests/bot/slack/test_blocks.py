@@ -77,7 +77,7 @@ FULL = Message(
     ),
     links=(Link(lead="Read <this>:", url="https://intranet.example/eap?a=1"),),
     todo="Write <it> down",
-    todo_lead="Today & now",
+    todo_lead="Today & now:",
     note="Step 1 of 10 <!here>",
     buttons=(
         Button("act_next", "Next", "42", "primary"),
@@ -241,7 +241,7 @@ def test_first_stage_header_step_note_and_todo(content: Content) -> None:
     assert blocks[0]["text"]["text"] == english.stages["pause"].title
     assert context_texts(blocks) == ["Step 1 of 10"]
     todo = escape_mrkdwn(english.stages["pause"].todo)
-    assert f"*{english.ui['todo_lead']}:* {todo}" in section_texts(blocks)
+    assert f"*{english.ui['todo_lead']}* {todo}" in section_texts(blocks)
 
 
 def test_first_stage_without_eap_shows_the_safety_net_sentence(content: Content) -> None:

@@ -326,7 +326,7 @@ def test_the_goals_form_validates_inline_and_saves(start_bot: BotFactory) -> Non
         ("Finish a course", None, None),
     ]
     saved = bot.dms(USER, 4)[3]
-    assert "Lead the next planning round (by 2027-03-31)" in text_of(saved.blocks)
+    assert "Lead the next planning round (by Mar 31, 2027)" in text_of(saved.blocks)
     assert bot.wait_updated(goals_message)
     assert _buttons(goals_message) == []
     progress = _rows(bot, ids.CHECKIN_KIND_GOAL_PROGRESS)

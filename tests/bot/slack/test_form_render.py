@@ -11,7 +11,7 @@ from bot.slack.form_render import build_modal, read_submission
 from handlers.form_specs import FORMS
 from messages.form import draw
 from messages.loader import load_content
-from tests.bot.typed_values import SLACK_PERSON, context_for, typed_values
+from tests.bot.typed_values import SLACK_PERSON, context_for, drawn, typed_values
 
 LOCALE = load_content(None).for_locale(None, "slack")
 
@@ -41,7 +41,7 @@ def test_a_value_in_every_field_survives_the_round_trip(form_id: str) -> None:
     spec = FORMS[form_id]
     values = typed_values(spec, SLACK_PERSON)
     context = context_for(spec, SLACK_PERSON)
-    modal = build_modal(draw(spec, LOCALE, values=values, context=context))
+    modal = build_modal(drawn(draw(spec, LOCALE, values=values, context=context)))
     view = {**modal, "state": {"values": submitted_state(modal)}}
 
     read = read_submission(view)

@@ -72,6 +72,7 @@ def test_home_shows_where_you_are_what_comes_next_and_your_controls(start_bot: B
         ids.OPEN_FEEDBACK_FORM,
         ids.OPEN_GOALS_FORM,
         ids.OPEN_HOURS_FORM,
+        ids.OPEN_LANGUAGE_FORM,
         ids.OPEN_MANAGER_INVITE,
     ]
     assert _buttons(view) == [*forms, ids.HOME_PAUSE, ids.HOME_EXPORT, ids.HOME_ERASE]

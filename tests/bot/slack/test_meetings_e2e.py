@@ -292,7 +292,7 @@ def test_invite_prepare_accept_follow_up_and_remind(start_bot: BotFactory) -> No
     bot = _start(start_bot)
     agenda, offer = _prepared(bot)
     assert "Where the gaps were" in text_of(agenda.blocks)
-    assert "Thu 26 Nov 2026" in text_of(offer.blocks)
+    assert "Thursday, November 26, 2026" in text_of(offer.blocks)
     assert "cross-team" not in text_of(offer.blocks)  # the agenda waits for an accept
 
     meeting_id = slack_requests.button_of(offer, ids.MEETING_ACCEPT)

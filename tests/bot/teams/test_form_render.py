@@ -12,7 +12,7 @@ from handlers.form_specs import FORMS
 from messages.form import draw
 from messages.loader import load_content
 from messages.model import mention
-from tests.bot.typed_values import TEAMS_PERSON, context_for, typed_values
+from tests.bot.typed_values import TEAMS_PERSON, context_for, drawn, typed_values
 
 LOCALE = load_content(None).for_locale(None, "teams")
 
@@ -34,7 +34,7 @@ def test_a_value_in_every_field_survives_the_round_trip(form_id: str) -> None:
     spec = FORMS[form_id]
     values = typed_values(spec, TEAMS_PERSON)
     context = context_for(spec, TEAMS_PERSON)
-    card = build_form_card(draw(spec, LOCALE, values=values, context=context))
+    card = build_form_card(drawn(draw(spec, LOCALE, values=values, context=context)))
 
     read = read_dialog(submitted_data(card))
 
