@@ -13,46 +13,11 @@ from bot.core import ids
 from bot.core.models import Journey, JourneyStatus, Person
 from bot.demo import slack_requests
 from bot.demo.slack_standin_records import PostedMessage
-from tests.conftest import BotFactory, RunningBot, text_of
+from tests.bot.slack.app_home import as_dict, home_after_pressing, open_home
+from tests.conftest import BotFactory, text_of
 
 USER = "U0RIA"
 LONDON = ZoneInfo("Europe/London")
-
-
-def _open_home(bot: RunningBot, event_id: str) -> dict[str, Any]:
-    count = len(bot.standin.calls_to("views.publish"))
-    body, kind = slack_requests.event_callback(
-        team_id="T0TEST",
-        event={"type": "app_home_opened", "user": USER, "channel": "D0", "tab": "home"},
-        event_id=event_id,
-    )
-    assert bot.post(body, kind).status_code == 200
-    view = bot.standin.wait_for_calls("views.publish", count + 1)[-1].args["view"]
-    return _as_dict(view)
-
-
-def _press_on_home(bot: RunningBot, view: dict[str, Any], action_id: str) -> dict[str, Any]:
-    count = len(bot.standin.calls_to("views.publish"))
-    home_as_message = PostedMessage(
-        channel="", ts="", text="", blocks=view["blocks"], metadata=None
-    )
-    body, kind = slack_requests.button_click(
-        user_id=USER,
-        team_id="T0TEST",
-        message=home_as_message,
-        action_id=action_id,
-        value=slack_requests.button_of(home_as_message, action_id),
-        response_url=bot.standin.response_url(USER),
-    )
-    assert bot.post(body, kind).status_code == 200
-    fresh = bot.standin.wait_for_calls("views.publish", count + 1)[-1].args["view"]
-    return _as_dict(fresh)
-
-
-def _as_dict(view: Any) -> dict[str, Any]:
-    loaded = json.loads(view) if isinstance(view, str) else view
-    assert isinstance(loaded, dict)
-    return loaded
 
 
 def _buttons(view: dict[str, Any]) -> list[str]:
@@ -64,7 +29,7 @@ def test_home_shows_where_you_are_what_comes_next_and_your_controls(start_bot: B
     bot.clock.move_to(datetime(2026, 11, 23, 9, 30, tzinfo=LONDON))
     bot.command(USER)
     bot.dms(USER, 1)
-    view = _open_home(bot, "Ev1")
+    view = open_home(bot, USER, "Ev1")
     text = text_of(view["blocks"])
     assert "step 1 of 10" in text
     assert "Next from me, on Thursday at 09:30: A quiet check-in about feedback" in text
@@ -79,10 +44,10 @@ def test_home_shows_where_you_are_what_comes_next_and_your_controls(start_bot: B
     erase = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]][-1]
     assert erase["style"] == "danger" and erase["confirm"]["confirm"]["text"] == "Erase"
 
-    paused = _press_on_home(bot, view, ids.HOME_PAUSE)
+    paused = home_after_pressing(bot, USER, view, ids.HOME_PAUSE)
     assert "paused" in text_of(paused["blocks"])
     assert _buttons(paused) == [*forms, ids.HOME_RESUME, ids.HOME_EXPORT, ids.HOME_ERASE]
-    resumed = _press_on_home(bot, paused, ids.HOME_RESUME)
+    resumed = home_after_pressing(bot, USER, paused, ids.HOME_RESUME)
     assert ids.HOME_PAUSE in _buttons(resumed)
     assert len(bot.dms(USER, 2)) == 2  # resuming brings the current step back
 
@@ -91,8 +56,8 @@ def test_erase_from_home_removes_everything(start_bot: BotFactory) -> None:
     bot = start_bot()
     bot.command(USER)
     bot.dms(USER, 1)
-    view = _open_home(bot, "Ev1")
-    after = _press_on_home(bot, view, ids.HOME_ERASE)
+    view = open_home(bot, USER, "Ev1")
+    after = home_after_pressing(bot, USER, view, ids.HOME_ERASE)
     assert _buttons(after) == [ids.HOME_START]  # a newcomer's welcome again
     with Session(bot.runtime.engine) as session:
         assert list(session.exec(select(Person))) == []
@@ -118,7 +83,7 @@ def test_export_sends_a_complete_json_file_to_the_dm(start_bot: BotFactory) -> N
     assert journey["messages"][0]["your_answer"] == ids.STAGE_NEXT
     assert data["goals"] == []
     # From the home tab too; someone unknown gets a plain answer and no file.
-    _press_on_home(bot, _open_home(bot, "Ev2"), ids.HOME_EXPORT)
+    home_after_pressing(bot, USER, open_home(bot, USER, "Ev2"), ids.HOME_EXPORT)
     assert bot.standin.wait_for(lambda: len(bot.standin.shared_files) == 2)
     assert "nothing to export" in bot.command("U0NOBODY", "export").json()["text"]
     bot.settle()
@@ -131,7 +96,7 @@ def test_working_time_and_time_zone_from_home(start_bot: BotFactory) -> None:
     bot = start_bot()
     bot.command(USER)
     bot.dms(USER, 1)
-    view = _open_home(bot, "Ev1")
+    view = open_home(bot, USER, "Ev1")
     home_as_message = PostedMessage(
         channel="", ts="", text="", blocks=view["blocks"], metadata=None
     )
@@ -144,7 +109,7 @@ def test_working_time_and_time_zone_from_home(start_bot: BotFactory) -> None:
         response_url=bot.standin.response_url(USER),
     )
     bot.post(body, kind)
-    form = _as_dict(bot.standin.wait_for_calls("views.open", 1)[0].args["view"])
+    form = as_dict(bot.standin.wait_for_calls("views.open", 1)[0].args["view"])
     assert form["callback_id"] == ids.HOURS_FORM
     assert form["blocks"][0]["element"]["initial_value"] == "09:00-17:00"
 

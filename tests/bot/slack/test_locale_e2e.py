@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 from bot.core import ids
 from bot.core.models import Person
 from bot.demo import slack_requests
-from bot.demo.slack_standin_records import PostedMessage
 from messages.content import Content
 from messages.loader import PACKAGED_CONTENT, load_content
+from tests.bot.slack.app_home import latest_home, open_form_from, open_home
 from tests.conftest import BotFactory, RunningBot, text_of
 
 CONTENT = load_content()
@@ -182,39 +182,6 @@ def test_a_folder_an_hr_team_adds_is_picked_by_its_slack_locale(
     assert "Dê a si mesmo um momento" in text_of(bot.dms("U0PT", 1)[0].blocks)
 
 
-# -- the App Home and its forms ------------------------------------------------------------
-
-
-def open_home(bot: RunningBot, user: str, event_id: str) -> dict[str, Any]:
-    count = len(bot.standin.calls_to("views.publish"))
-    body, kind = slack_requests.event_callback(
-        team_id="T0TEST",
-        event={"type": "app_home_opened", "user": user, "channel": "D0", "tab": "home"},
-        event_id=event_id,
-    )
-    assert bot.post(body, kind).status_code == 200
-    return as_dict(bot.standin.wait_for_calls("views.publish", count + 1)[-1].args["view"])
-
-
-def latest_home(bot: RunningBot) -> dict[str, Any]:
-    return as_dict(bot.standin.calls_to("views.publish")[-1].args["view"])
-
-
-def open_form_from(bot: RunningBot, user: str, view: dict[str, Any], action: str) -> dict[str, Any]:
-    count = len(bot.standin.calls_to("views.open"))
-    home = PostedMessage(channel="", ts="", text="", blocks=view["blocks"], metadata=None)
-    body, kind = slack_requests.button_click(
-        user_id=user,
-        team_id="T0TEST",
-        message=home,
-        action_id=action,
-        value="home",
-        response_url=bot.standin.response_url(user),
-    )
-    bot.post(body, kind)
-    return as_dict(bot.standin.wait_for_calls("views.open", count + 1)[-1].args["view"])
-
-
 def submit_choice(bot: RunningBot, user: str, form: dict[str, Any], value: str) -> Any:
     values = {"language": {"type": "radio_buttons", "selected_option": {"value": value}}}
     body, kind = slack_requests.view_submission(
@@ -222,12 +189,6 @@ def submit_choice(bot: RunningBot, user: str, form: dict[str, Any], value: str) 
     )
     response = bot.post(body, kind)
     return response.json() if response.content else None
-
-
-def as_dict(view: Any) -> dict[str, Any]:
-    loaded = json.loads(view) if isinstance(view, str) else view
-    assert isinstance(loaded, dict)
-    return loaded
 
 
 def test_every_shipped_language_is_in_the_content() -> None:
