@@ -39,7 +39,7 @@ SUBCOMMANDS: dict[str, Handler] = {
 
 
 def run_command(services: Services, ref: PersonRef, text: str) -> CommandReply:
-    """The command a word names, in English or in any language's own words ("stunden")."""
+    """The command a word names, in English or in any language's own words ("stand")."""
     word, _, rest = text.strip().partition(" ")
     command = services.content.command_for(word) if word else ""
     rest = rest.strip()
