@@ -203,6 +203,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "tab_controls": "",
         "tab_pick_person": "",
         "tab_required": "",
+        "tab_saved": "",
     }.items()
 }
 
@@ -226,7 +227,7 @@ _TEAMS_ONLY = """
     teams_someone meeting_invite_form.saved_in_teams meeting_invite_form.renewed_in_teams
     teams_export_offer teams_export_declined teams_export_failed
     tab_title tab_loading tab_outside_teams tab_signed_out tab_failed tab_controls
-    tab_pick_person tab_required
+    tab_pick_person tab_required tab_saved
 """
 SHOWN_ONLY_ON: dict[str, str] = {
     **dict.fromkeys(_SLACK_ONLY.split(), "slack"),

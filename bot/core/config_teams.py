@@ -226,7 +226,7 @@ def _check_token_file(path: Path) -> None:
 
 
 TAB_TEST_MODE = "NOTPROMOTED_TEAMS_TAB_TEST_MODE"
-TAB_TEST_TOKEN_URL = "NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL"
+TAB_TEST_TOKEN_URL = "NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL"  # noqa: S105 (a name)
 
 
 def tab_settings(get: Callable[[str], str | None], *, has_credential: bool) -> dict[str, Any]:

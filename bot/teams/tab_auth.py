@@ -62,7 +62,10 @@ class TabTokens:
 
     @property
     def issuers(self) -> tuple[str, str]:
-        return (f"{self.login_url}/{self.tenant_id}/v2.0", f"{ENTRA_V1_ISSUER_PREFIX}{self.tenant_id}/")
+        return (
+            f"{self.login_url}/{self.tenant_id}/v2.0",
+            f"{ENTRA_V1_ISSUER_PREFIX}{self.tenant_id}/",
+        )
 
     async def person(self, authorization: str) -> PersonRef:
         """The person the request's Bearer token names; TokenRefused (counted) otherwise."""
