@@ -93,6 +93,9 @@ class SigningKeys:
 
     async def key(self, key_id: str) -> tuple[jwt.PyJWK, frozenset[str]] | None:
         """The key with that id and the channels it is endorsed for; None if unpublished."""
+        if self._lock.locked():  # a fetch is under way: its result answers this request too
+            async with self._lock:
+                pass
         if self._needs_fetch(key_id):
             await self._fetch(key_id)
         if self._current is None:

@@ -17,7 +17,15 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Route,
+    expect,
+    sync_playwright,
+)
 from sqlmodel import Session, select
 
 from bot.core.models import Person
@@ -68,9 +76,8 @@ class Tab:
         self.idle()
 
     def idle(self) -> None:
-        self.page.wait_for_function(
-            "document.getElementById('main').getAttribute('aria-busy') === 'false'"
-        )
+        # (expect, not wait_for_function: that evaluates strings, which the page's CSP forbids)
+        expect(self.page.locator("#main")).to_have_attribute("aria-busy", "false")
         self.teams.settle()
 
     def press(self, name: str, *, nth: int = 0) -> None:
