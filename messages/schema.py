@@ -212,8 +212,8 @@ UI_KEYS: dict[str, frozenset[str]] = {
 # Slack's App Home that only Slack draws (Teams' Home tab shows the neutral Home, whose texts
 # are checked on both) and its admins' report, the pages a Slack admin installs the app from,
 # Slack's note that a DM failed; the Teams note on an invitation that waits for the manager to
-# add the app, and the Teams Home tab's own page. The per-platform word check leaves them out for the other platform;
-# every other text is shown on both and is checked on both.
+# add the app, and the Teams Home tab's own page. The per-platform word check leaves them out
+# for the other platform; every other text is shown on both and is checked on both.
 _SLACK_ONLY = """
     ack_dm_failed
     home_journey home_paused home_finished
