@@ -246,10 +246,10 @@ def tab_settings(get: Callable[[str], str | None], *, has_credential: bool) -> d
             "TEAMS_TAB_DOMAIN is set, but the tab checks its sign-in against the bot's app "
             "registration: set TEAMS_CLIENT_ID, TEAMS_TENANT_ID and one credential"
         )
-    switch = (get(TAB_TEST_MODE) or "false").strip().lower()
+    switch = (get("NOTPROMOTED_TEAMS_TAB_TEST_MODE") or "false").strip().lower()
     if switch not in ("true", "false"):
         raise ConfigError(f"{TAB_TEST_MODE} must be true or false, got {switch!r}")
-    url = (get(TAB_TEST_TOKEN_URL) or "").strip() or None
+    url = (get("NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL") or "").strip() or None
     if switch == "false":
         if url is not None:
             raise ConfigError(
