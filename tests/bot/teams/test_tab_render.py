@@ -129,7 +129,7 @@ def test_the_page_holds_no_inline_script_and_no_ones_data() -> None:
     teams = page_html(locale, lang="en", test_token_url=None)
     found = Elements(teams)
     scripts = found.named("script")
-    assert scripts and all(s.get("src", "").startswith("/tab/static/") for s in scripts)
+    assert scripts and all((s.get("src") or "").startswith("/tab/static/") for s in scripts)
     assert not re.search(r"<script[^>]*>[^<]", teams) and " style=" not in teams
     assert found.named("body")[0]["data-host"] == "teams"
     assert "data-token-url" not in teams
