@@ -90,9 +90,9 @@ class Tab:
     def submit(self, name: str) -> None:
         self.press(name)
 
-    def field(self, label: str) -> Locator:
-        """A text field of the form by (the start of) its label."""
-        return self.page.get_by_role("textbox", name=label)
+    def field(self, label: str, *, exact: bool = False) -> Locator:
+        """A text field of the form by its label (or a part of it)."""
+        return self.page.get_by_role("textbox", name=label, exact=exact)
 
     def status(self) -> str:
         return self.page.locator("#status").inner_text()
