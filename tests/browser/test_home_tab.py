@@ -50,7 +50,10 @@ def test_pause_and_resume_change_the_journey_and_say_so_in_the_chat(tab: Tab) ->
     _started(tab)
     tab.open()
     expect(tab.page.locator("h1")).to_have_text("A quiet place for what comes next")
-    assert "You're on step 1 of 10" in tab.page.locator("#home").inner_text()
+    home = tab.page.locator("#home").inner_text()
+    assert "You're on step 1 of 10" in home
+    # what comes next, and when, in the person's time (their Teams client said Europe/Berlin)
+    assert "Next from me, on Thursday at 11:00: A quiet check-in about feedback" in home
     before = len(_chat(tab))
 
     tab.press("Pause")

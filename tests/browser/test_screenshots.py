@@ -50,6 +50,8 @@ def test_screenshots_of_the_home_tab_in_light_and_dark(tab: Tab, tmp_path: Path)
         tab.open(theme=theme)
         expect(tab.page.locator("body")).to_have_class(f"theme-{theme}")
         expect(tab.page.locator("#home .row").first).to_be_visible()
+        # the notes written in the chat's dialog show on the tab
+        expect(tab.page.locator("#home")).to_contain_text("To keep: My stakeholder work was strong")
         tab.page.locator("#status").evaluate("node => { node.textContent = ''; }")
         path = folder / f"teams-home-{name}.png"
         tab.page.screenshot(path=str(path), full_page=True)
