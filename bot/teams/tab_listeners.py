@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.core import ids
 from bot.core.person_ref import PersonRef
-from bot.teams.cards import build_card, build_note_card, named, plain_text_of
+from bot.teams.cards import Card, build_card, build_note_card, named, plain_text_of
 from bot.teams.form_render import read_dialog
 from bot.teams.listening import TeamsListening
 from bot.teams.sender import card_activity
@@ -119,7 +119,7 @@ class TabListeners(TeamsListening):
         names = await asyncio.to_thread(self.sender.names, ref.workspace_id, message)
         await self._post_card(ref, message, build_card(message, names=names))
 
-    async def _post_card(self, ref: PersonRef, message: Message, card: dict[str, Any]) -> None:
+    async def _post_card(self, ref: PersonRef, message: Message, card: Card) -> None:
         try:
             if not await self.sender.post(ref, card_activity(message, card)):
                 logger.info("a Home tab answer stays on the tab: the person has no chat yet")
