@@ -41,8 +41,10 @@ LOOPBACK = ("127.0.0.1", "localhost")
 TEAMS_JS_HOSTS_LIST = "https://res.cdn.office.net/teams-js/validDomains/json/validDomains.json"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per module: Playwright's sync API keeps its event loop running in this
+    thread while it is open, and the tests after these must find none (asyncio.run)."""
     assert Path(CHROMIUM).is_file(), (
         f"Chromium is not at {CHROMIUM}: the browser tests need it "
         "(apt-get install -y chromium; .ci/run installs it when it is missing)"
