@@ -69,10 +69,11 @@ def content_security_policy(test_token_url: str | None) -> str:
     )
 
 
-def static_files() -> dict[str, Path]:
-    """The files the page may load, by their path under /tab/static."""
+def static_files() -> dict[str, tuple[bytes, str]]:
+    """The files the page may load, by their path under /tab/static: their bytes, read once
+    at start (no file I/O on the event loop), and their content type."""
     return {
-        path.relative_to(STATIC_DIR).as_posix(): path
+        path.relative_to(STATIC_DIR).as_posix(): (path.read_bytes(), STATIC_TYPES[path.suffix])
         for path in STATIC_DIR.rglob("*")
         if path.is_file() and path.suffix in STATIC_TYPES
     }
@@ -101,13 +102,11 @@ def tab_routes(listeners: TabListeners, tokens: TabTokens, settings: Settings) -
         return HTMLResponse(html, headers={**headers, "Cache-Control": "no-cache"})
 
     async def static(request: Request) -> Response:
-        path = files.get(str(request.path_params["path"]))
-        if path is None:
+        found = files.get(str(request.path_params["path"]))
+        if found is None:
             return Response("not found", 404, headers=headers, media_type="text/plain")
-        kind = STATIC_TYPES[path.suffix]
-        return Response(
-            path.read_bytes(), headers={**headers, "Cache-Control": "no-cache"}, media_type=kind
-        )
+        content, kind = found
+        return Response(content, headers={**headers, "Cache-Control": "no-cache"}, media_type=kind)
 
     def api(
         work: Callable[[PersonRef, Request], Awaitable[dict[str, Any]]],
