@@ -301,3 +301,17 @@ def test_axe_finds_nothing_serious_in_any_theme(tab: Tab) -> None:
         tab.press("Help me ask for feedback")
         tab.submit("Write my draft")  # a form with an error under a field
         assert tab.axe() == [], theme
+
+
+def test_the_language_form_opens_with_every_language_and_closes(tab: Tab) -> None:
+    """Its saving goes through the dialogs' reader (bot.teams.form_render.read_dialog), as in
+    the chat; here, that it opens from the tab with the choices its route draws."""
+    _started(tab)
+    tab.open()
+    tab.press("Language")
+    radios = tab.page.get_by_role("radio")
+    expect(radios).to_have_count(5)  # the app's settings, and each shipped language
+    expect(tab.page.get_by_role("radio", name="Deutsch")).to_be_visible()
+    tab.page.get_by_role("button", name="Cancel").click()
+    expect(tab.page.locator("form")).to_have_count(0)
+    expect(tab.page.get_by_role("button", name="Language")).to_be_focused()
