@@ -195,21 +195,28 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "teams_export_offer": "",
         "teams_export_declined": "",
         "teams_export_failed": "",
+        "tab_title": "",
+        "tab_loading": "",
+        "tab_outside_teams": "",
+        "tab_signed_out": "",
+        "tab_failed": "",
+        "tab_controls": "",
+        "tab_pick_person": "",
+        "tab_required": "",
+        "tab_saved": "",
     }.items()
 }
 
 # Texts only one platform ever shows, by their key in a LocaleContent (a ui key, or
-# "section.key" of the check-in sections, meeting ones as "meeting_<section>.key"): Slack's App
-# Home (Teams has no Home yet) and its admins' report, the pages a Slack admin installs the app
-# from, Slack's note that a DM failed; the Teams note on an invitation that waits for the
-# manager to add the app. The per-platform word check leaves them out for the other platform;
-# every other text is shown on both and is checked on both.
+# "section.key" of the check-in sections, meeting ones as "meeting_<section>.key"): the lines of
+# Slack's App Home that only Slack draws (Teams' Home tab shows the neutral Home, whose texts
+# are checked on both) and its admins' report, the pages a Slack admin installs the app from,
+# Slack's note that a DM failed; the Teams note on an invitation that waits for the manager to
+# add the app, and the Teams Home tab's own page. The per-platform word check leaves them out
+# for the other platform; every other text is shown on both and is checked on both.
 _SLACK_ONLY = """
     ack_dm_failed
-    home_next home_goals home_notes home_progress home_note_keep home_note_work_on
-    home_button_feedback home_button_goals home_button_hours home_button_pause
-    home_button_resume home_button_export home_button_erase home_journey home_paused
-    home_finished erase_confirm_title erase_confirm_text erase_confirm_yes erase_confirm_no
+    home_journey home_paused home_finished
     report_title report_intro report_month report_journeys_started report_feedback_requested
     report_goals_set report_meetings_held report_journeys_completed report_hidden
     report_legend report_unavailable
@@ -219,6 +226,8 @@ _SLACK_ONLY = """
 _TEAMS_ONLY = """
     teams_someone meeting_invite_form.saved_in_teams meeting_invite_form.renewed_in_teams
     teams_export_offer teams_export_declined teams_export_failed
+    tab_title tab_loading tab_outside_teams tab_signed_out tab_failed tab_controls
+    tab_pick_person tab_required tab_saved
 """
 SHOWN_ONLY_ON: dict[str, str] = {
     **dict.fromkeys(_SLACK_ONLY.split(), "slack"),

@@ -148,6 +148,7 @@ def build_web_app(
     routes = slack_routes(runtime, runtime.slack) if runtime.slack is not None else []
     if runtime.teams is not None:
         routes.append(Route(MESSAGES_PATH, teams_messages, methods=["POST"]))
+        routes += home_tab_routes(runtime)
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -240,6 +241,19 @@ def slack_routes(runtime: Runtime, slack: SlackSide) -> list[Route]:
             Route(REDIRECT_PATH, slack_install, methods=["GET"]),
         ]
     return routes
+
+
+def home_tab_routes(runtime: Runtime) -> list[Route]:
+    """The Teams Home tab (bot.teams.tab_page), where TEAMS_TAB_DOMAIN names its host."""
+    from bot.teams.tab_auth import tab_tokens
+    from bot.teams.tab_page import tab_routes
+
+    settings = runtime.services.settings
+    tokens = tab_tokens(settings, runtime.metrics)
+    if tokens is None or runtime.teams_listeners is None:
+        logger.info("Teams is served without its Home tab: TEAMS_TAB_DOMAIN is not set")
+        return []
+    return tab_routes(runtime.teams_listeners, tokens, settings)
 
 
 async def freed_rows(runtime: Runtime, owner: str) -> int:

@@ -155,6 +155,21 @@ class Settings:
     # What every sending process of the deployment together sends to one tenant per second
     # (bot.teams.send_budget; Microsoft's limit per app per tenant is 50).
     teams_requests_per_second: float = DEFAULT_TEAMS_REQUESTS_PER_SECOND
+    # The personal tab (bot.teams.tab_page): the host its page is served from, as the app's
+    # Entra registration names it in `api://<domain>/botid-<client id>` (the audience of the
+    # tab's single sign-on tokens). None: no tab.
+    teams_tab_domain: str | None = None
+    # Tests and local development only (NOTPROMOTED_TEAMS_TAB_TEST_MODE): the page takes its
+    # token from this loopback identity provider instead of Teams. The server checks the
+    # token exactly as it checks Teams' own.
+    teams_tab_test_token_url: str | None = None
+
+    @property
+    def teams_tab_audience(self) -> str | None:
+        """The audience of the tab's tokens; None when the tab is not served."""
+        if not self.teams_tab_domain or not self.teams_client_id:
+            return None
+        return f"api://{self.teams_tab_domain}/botid-{self.teams_client_id}"
 
     @property
     def teams_enabled(self) -> bool:

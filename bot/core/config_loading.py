@@ -35,6 +35,7 @@ from bot.core.config_teams import (
     _teams_tenants,
     _upload_hosts,
     service_url_allowed,
+    tab_settings,
     teams_identity_settings,
 )
 from bot.core.working_calendar import WorkingTime, is_time_zone, parse_hours, parse_weekdays
@@ -259,6 +260,7 @@ def _teams_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "teams_service_url_hosts": hosts,
         "teams_upload_hosts": _upload_hosts(get("TEAMS_UPLOAD_HOSTS")),
         **_directory_search(get, has_credential=bool(identity)),
+        **tab_settings(get, has_credential=bool(identity)),
         "teams_requests_per_second": _positive_number(
             get("NOTPROMOTED_TEAMS_REQUESTS_PER_SECOND"),
             "NOTPROMOTED_TEAMS_REQUESTS_PER_SECOND",

@@ -223,3 +223,49 @@ def _check_token_file(path: Path) -> None:
         ) from None
     if not token:
         raise ConfigError(f"{where} is empty: the federated token has not been written yet")
+
+
+TAB_TEST_MODE = "NOTPROMOTED_TEAMS_TAB_TEST_MODE"
+TAB_TEST_TOKEN_URL = "NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL"  # noqa: S105 (a name)
+
+
+def tab_settings(get: Callable[[str], str | None], *, has_credential: bool) -> dict[str, Any]:
+    """TEAMS_TAB_DOMAIN (the personal tab's host) and the tab's test mode.
+
+    The test mode lets the page take its token from a loopback identity provider instead of
+    Teams: it is on only with NOTPROMOTED_TEAMS_TAB_TEST_MODE=true *and* a loopback
+    NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL; either one alone stops start-up."""
+    domain = (get("TEAMS_TAB_DOMAIN") or "").strip().lower() or None
+    if domain is not None and not _HOST.fullmatch(domain):
+        raise ConfigError(
+            "TEAMS_TAB_DOMAIN is the host (and port, if not 443) the personal tab is served "
+            f"from, like bot.example.com: no scheme or path, got {domain!r}"
+        )
+    if domain is not None and not has_credential:
+        raise ConfigError(
+            "TEAMS_TAB_DOMAIN is set, but the tab checks its sign-in against the bot's app "
+            "registration: set TEAMS_CLIENT_ID, TEAMS_TENANT_ID and one credential"
+        )
+    switch = (get("NOTPROMOTED_TEAMS_TAB_TEST_MODE") or "false").strip().lower()
+    if switch not in ("true", "false"):
+        raise ConfigError(f"{TAB_TEST_MODE} must be true or false, got {switch!r}")
+    url = (get("NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL") or "").strip() or None
+    if switch == "false":
+        if url is not None:
+            raise ConfigError(
+                f"{TAB_TEST_TOKEN_URL} is set but {TAB_TEST_MODE} is not true: the tab takes "
+                "tokens from a test identity provider only when its test mode is switched on "
+                "explicitly (never in production)"
+            )
+        return {"teams_tab_domain": domain, "teams_tab_test_token_url": None}
+    parts = url_parts(url or "")
+    if url is None or parts is None or parts[0] not in ("http", "https"):
+        raise ConfigError(
+            f"{TAB_TEST_MODE}=true needs {TAB_TEST_TOKEN_URL}: the loopback identity provider's "
+            "token URL (http://127.0.0.1:<port>/...)"
+        )
+    if parts[1] not in LOOPBACK_HOSTS:
+        raise ConfigError(f"{TAB_TEST_TOKEN_URL} must be on loopback (127.0.0.1), got {url!r}")
+    if domain is None:
+        raise ConfigError(f"{TAB_TEST_MODE}=true is for the tab: set TEAMS_TAB_DOMAIN too")
+    return {"teams_tab_domain": domain, "teams_tab_test_token_url": url}

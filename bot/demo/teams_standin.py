@@ -1,7 +1,8 @@
 """A stand-in for Microsoft's side of Teams on loopback, for the demo and the tests: a Bot
 Connector that keeps what the bot posts in each conversation (and its updates), the OpenID
-metadata and signing keys that Teams' tokens are checked against, and a login service that
-gives the bot its own tokens (bot.demo.teams_standin_login, over TLS).
+metadata and signing keys that Teams' tokens are checked against, a login service that
+gives the bot its own tokens (bot.demo.teams_standin_login, over TLS), and Entra ID's side of
+the Home tab's sign-in: a tenant's keys and, for the tab's test mode, a person's token.
 
 What Teams sends a bot is signed here with a generated RSA key, as the Bot Framework signs
 it, so the bot runs with authentication on. Tests extend it (tests/bot/teams/fakes.py) with
@@ -33,12 +34,19 @@ from bot.demo.teams_standin_records import (
     CLIENT_SECRET,
     ISSUER,
     KEY_ID,
+    TENANT,
     Payload,
     Sent,
 )
 
 OPENID_PATH = "/v1/.well-known/openidconfiguration"
 KEYS_PATH = "/v1/.well-known/keys"
+# Entra ID's signing keys of a tenant (the Home tab's sign-in tokens), under the login URL.
+ENTRA_KEYS_PATH = "/discovery/v2.0/keys"
+# Where the Home tab's page takes its token in test mode (NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL):
+# what Teams' getAuthToken() would give the person signed in here (`signed_in`).
+TAB_TOKEN_PATH = "/tab-sso/token"  # noqa: S105 (a path)
+ENTRA_KEY_ID = "stand-in-entra-key"
 # An answer: its status, its JSON body and any headers.
 Answer = tuple[int, Payload, dict[str, str]]
 
@@ -66,11 +74,17 @@ class TeamsStandIn(LoginService):
     token_lifetime: int = 3600
     # The app registration's secret.
     client_secret: str = CLIENT_SECRET
+    # The Home tab's single sign-on: who is signed in to Teams here (an Entra object id, or
+    # None: nobody, the token URL answers 401), and the audience of the tokens it gives.
+    signed_in: str | None = None
+    tab_audience: str = ""
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
         self._next_id = 0
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        # Entra ID's own key, for the people's sign-in tokens (the Bot Framework's is apart).
+        self.entra_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.tokens: dict[str, str] = {}
         self.token_claims: dict[str, Payload] = {}
         self._servers: list[ThreadingHTTPServer] = []
@@ -136,6 +150,30 @@ class TeamsStandIn(LoginService):
         }
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": KEY_ID})
 
+    def sign_user(self, user: str, *, tenant: str = TENANT, **overrides: Any) -> str:
+        """An Entra ID v2 access token for `user`, as Teams' getAuthToken() gives the Home tab
+        (audience `tab_audience`, the delegated scope access_as_user), signed with the key
+        published at the tenant's {login}/{tenant}/discovery/v2.0/keys."""
+        now = int(time.time())
+        claims: Payload = {
+            "iss": f"{self.login_url}/{tenant}/v2.0",
+            "aud": self.tab_audience,
+            "tid": tenant,
+            "oid": user,
+            "scp": "access_as_user",
+            "ver": "2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            **overrides,
+        }
+        return jwt.encode(claims, self.entra_key, algorithm="RS256", headers={"kid": ENTRA_KEY_ID})
+
+    @property
+    def tab_token_url(self) -> str:
+        """NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL for a bot whose tab signs in here."""
+        return f"http://127.0.0.1:{self._http.server_address[1]}{TAB_TOKEN_PATH}"
+
     # -- reading -------------------------------------------------------------------------------
 
     def to(self, conversation_id: str) -> list[Sent]:
@@ -149,23 +187,24 @@ class TeamsStandIn(LoginService):
     # -- answering ---------------------------------------------------------------------------
 
     def jwks(self) -> Payload:
-        numbers = self.key.public_key().public_numbers()
-        return {
-            "keys": [
-                {
-                    "kty": "RSA",
-                    "use": "sig",
-                    "kid": KEY_ID,
-                    "alg": "RS256",
-                    "n": _b64(numbers.n),
-                    "e": _b64(numbers.e),
-                    "endorsements": ["msteams"],
-                }
-            ]
-        }
+        return {"keys": [{**_public_jwk(self.key, KEY_ID), "endorsements": ["msteams"]}]}
 
     def signing_keys(self) -> Answer:
         return 200, self.jwks(), {}
+
+    def entra_keys(self) -> Answer:
+        """A tenant's Entra ID signing keys (no endorsements: those are the Bot Framework's)."""
+        return 200, {"keys": [_public_jwk(self.entra_key, ENTRA_KEY_ID)]}, {}
+
+    def tab_token(self) -> Answer:
+        """The test mode's stand-in for getAuthToken(): a token for whoever is signed in, to
+        a page on another loopback port (hence the CORS header)."""
+        cors = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+        with self._lock:
+            user = self.signed_in
+        if user is None:
+            return 401, {"error": "nobody is signed in"}, cors
+        return 200, {"token": self.sign_user(user)}, cors
 
     def answer_get(self, path: str, query: dict[str, str], headers: Any, port: int) -> Answer:
         """A GET to the stand-in (on either port): metadata, keys, a tenant's configuration."""
@@ -178,6 +217,10 @@ class TeamsStandIn(LoginService):
             return 200, metadata, {}
         if path == KEYS_PATH:
             return self.signing_keys()
+        if path.endswith(ENTRA_KEYS_PATH) and path.count("/") == 4:
+            return self.entra_keys()
+        if path == TAB_TOKEN_PATH:
+            return self.tab_token()
         if path.endswith("/v2.0/.well-known/openid-configuration"):
             return 200, tenant_configuration(port, path.strip("/").split("/")[0]), {}
         return 404, {"error": "not found"}, {}
@@ -270,6 +313,18 @@ def _make_handler(standin: TeamsStandIn) -> type[BaseHTTPRequestHandler]:
             self._answer(standin.connector(method, path, body, token))
 
     return Handler
+
+
+def _public_jwk(key: rsa.RSAPrivateKey, key_id: str) -> Payload:
+    numbers = key.public_key().public_numbers()
+    return {
+        "kty": "RSA",
+        "use": "sig",
+        "kid": key_id,
+        "alg": "RS256",
+        "n": _b64(numbers.n),
+        "e": _b64(numbers.e),
+    }
 
 
 def _b64(number: int) -> str:

@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
 from microsoft_teams.api.activities.invoke import FileConsentInvokeActivity
+from microsoft_teams.api.activities.message import MessageActivityInput
 from microsoft_teams.api.models import Action
 from microsoft_teams.apps import ActivityContext
 
@@ -45,6 +47,9 @@ from messages.content import LocaleContent
 
 logger = logging.getLogger(__name__)
 
+# Posts an activity to the person's chat.
+Send = Callable[[MessageActivityInput], Awaitable[Any]]
+
 # What a consent card's context says it is about; anything else is not ours to answer.
 EXPORT_CONTEXT = "data-export"
 
@@ -58,8 +63,10 @@ class ExportFile:
         # How long one upload request may take (the tests shorten it).
         self.timeout = UPLOAD_TIMEOUT_SECONDS
 
-    async def offer(self, ctx: ActivityContext[Any], ref: PersonRef) -> None:
-        """The consent card for everything kept about the person (nothing if nothing is)."""
+    async def offer(self, send: Send, ref: PersonRef) -> None:
+        """The consent card for everything kept about the person (nothing if nothing is),
+        sent with `send`: an answer in the chat (ctx.send), or into the person's chat from the
+        personal tab (TeamsSender.post)."""
         try:
             data = await asyncio.to_thread(export_data, self.services, ref)
             if data is None:
@@ -71,7 +78,7 @@ class ExportFile:
                 len(export_json(data).encode()),
                 consent_context(ref),
             )
-            await ctx.send(file_message(notification(locale, self.services.settings), card))
+            await send(file_message(notification(locale, self.services.settings), card))
         except Exception:
             logger.exception("could not offer the data export in Teams")
 

@@ -6,7 +6,7 @@ the rows it asks to send go out afterwards, from a task. Nothing raises into the
 failure is logged and the person gets the "not available" line.
 
 This module registers them; each kind of activity has its module (chats, cards, dialogs, file
-consent, the forms' directory search).
+consent, the forms' directory search, the Home tab).
 """
 
 from __future__ import annotations
@@ -18,11 +18,15 @@ from bot.teams.chat_listeners import ChatListeners
 from bot.teams.dialog_listeners import DialogListeners
 from bot.teams.file_listeners import FileListeners
 from bot.teams.search_listeners import SearchListeners
+from bot.teams.tab_listeners import TabListeners
 
 
-class TeamsListeners(ChatListeners, CardListeners, DialogListeners, FileListeners, SearchListeners):
-    """The Teams handlers as one object, whose bound methods the SDK calls; each kind is a
-    module of its own, over the shared parts in bot.teams.listening."""
+class TeamsListeners(
+    ChatListeners, CardListeners, DialogListeners, FileListeners, SearchListeners, TabListeners
+):
+    """The Teams handlers as one object, whose bound methods the SDK calls (and the Home
+    tab's routes, bot.teams.tab_page); each kind is a module of its own, over the shared parts
+    in bot.teams.listening."""
 
     def register(self, app: App) -> None:
         app.on_message(self.on_message)

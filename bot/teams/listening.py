@@ -125,7 +125,7 @@ class TeamsListening:
     async def _send_export(self, ctx: ActivityContext[Any], ref: PersonRef) -> None:
         """Everything kept about the person, as a file: first the card that asks them
         (bot.teams.export_file; the file follows their accept)."""
-        await self.export_file.offer(ctx, ref)
+        await self.export_file.offer(ctx.send, ref)
 
     async def _redraw(self, redraw: Redraw) -> None:
         try:

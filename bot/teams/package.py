@@ -36,6 +36,11 @@ COMMAND_MENU_LIMIT = 10
 
 Pixel = tuple[int, int, int, int]
 
+# The personal tab (bot.teams.tab_page): its id in the manifest, its name, its page.
+HOME_TAB_ID = "home"
+HOME_TAB_NAME = "Home"
+HOME_TAB_PATH = "/tab/home"
+
 
 def build_manifest(
     *,
@@ -81,9 +86,27 @@ def build_manifest(
                 ],
             }
         ],
+        # The chat with the bot first (where Teams opens the app), then the Home tab.
+        "staticTabs": [
+            {"entityId": "conversations", "scopes": ["personal"]},
+            {
+                "entityId": HOME_TAB_ID,
+                "name": HOME_TAB_NAME,
+                "contentUrl": f"{base_url.rstrip('/')}{HOME_TAB_PATH}",
+                "scopes": ["personal"],
+            },
+        ],
+        # The tab's single sign-on: Teams gives the page tokens for this resource, which the
+        # server checks (bot.teams.tab_auth). TEAMS_TAB_DOMAIN must be this same host.
+        "webApplicationInfo": {"id": app_id, "resource": tab_resource(base_url, app_id)},
         "permissions": ["identity"],
         "validDomains": [urlparse(base_url).netloc],
     }
+
+
+def tab_resource(base_url: str, app_id: str) -> str:
+    """The Application ID URI of the app registration, as Teams' tab SSO wants it."""
+    return f"api://{urlparse(base_url).netloc}/botid-{app_id}"
 
 
 def build_package(manifest: dict[str, Any], content: Content | None = None) -> bytes:

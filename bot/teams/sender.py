@@ -82,16 +82,30 @@ class TeamsSender:
         if row is None:
             raise RecipientNotYetReachable("no conversation with the bot: the app is not added")
         card = await self.card_for(ref.workspace_id, message, checkin_id=checkin_id)
-        activity = card_activity(message, card)
+        sent_id = await self._post(ref, row, card_activity(message, card))
+        if not sent_id:
+            raise DeliveryDeferred("the Bot Connector returned no activity id")
+        return Delivered(channel_id=row.conversation_id, message_ts=sent_id)
+
+    async def post(self, ref: PersonRef, activity: MessageActivityInput) -> bool:
+        """Post an activity into the person's chat with the bot, outside any activity of
+        theirs (the personal tab's answers, its export offer); False without a chat."""
+        row = await asyncio.to_thread(self._conversation, ref)
+        if row is None:
+            return False
+        await self._post(ref, row, activity)
+        return True
+
+    async def _post(
+        self, ref: PersonRef, row: TeamsConversation, activity: MessageActivityInput
+    ) -> str | None:
         # The stored conversation reference: from the bot, into the person's chat.
         activity.from_ = Account(id=row.bot_id)
         activity.conversation = ConversationAccount(id=row.conversation_id)
         api = self._api_for(row.service_url)
         await self.budget.take(ref.workspace_id)
         sent = await _call(api.conversations.create_activity(row.conversation_id, activity))
-        if not sent.id:
-            raise DeliveryDeferred("the Bot Connector returned no activity id")
-        return Delivered(channel_id=row.conversation_id, message_ts=sent.id)
+        return sent.id or None
 
     async def replace(
         self, recipient: Recipient, channel_id: str, message_ts: str, message: Message

@@ -77,10 +77,15 @@ class _KeySet:
 
 @dataclass
 class SigningKeys:
-    """The Bot Framework's signing keys, fetched without blocking the event loop."""
+    """Signing keys, fetched without blocking the event loop: the Bot Framework's (found
+    through its OpenID metadata), or Entra ID's for the tab's sign-in (`keys_url`: the key set
+    itself, bot.teams.tab_auth)."""
 
     metadata_url: str
     clock: Callable[[], float] = time.monotonic
+    keys_url: str | None = None
+    # Whose keys, for the log.
+    owner: str = "Bot Framework"
     _current: _KeySet | None = None
     _fetched_at: float | None = None
     _tried_at: float | None = None
@@ -88,6 +93,9 @@ class SigningKeys:
 
     async def key(self, key_id: str) -> tuple[jwt.PyJWK, frozenset[str]] | None:
         """The key with that id and the channels it is endorsed for; None if unpublished."""
+        if self._lock.locked():  # a fetch is under way: its result answers this request too
+            async with self._lock:
+                pass
         if self._needs_fetch(key_id):
             await self._fetch(key_id)
         if self._current is None:
@@ -115,13 +123,15 @@ class SigningKeys:
                 fetched = await asyncio.wait_for(self._download(), FETCH_TIMEOUT)
             except Exception as error:  # keep the keys we have, if any
                 logger.warning(
-                    "could not fetch the Bot Framework signing keys: %s", type(error).__name__
+                    "could not fetch the %s signing keys: %s", self.owner, type(error).__name__
                 )
                 return
             self._current, self._fetched_at = fetched, self.clock()
 
     async def _download(self) -> _KeySet:
         async with httpx.AsyncClient(timeout=FETCH_TIMEOUT) as client:
+            if self.keys_url is not None:
+                return _parse_keys((await client.get(self.keys_url)).raise_for_status().json())
             metadata = (await client.get(self.metadata_url)).raise_for_status().json()
             jwks_uri = metadata.get("jwks_uri") if isinstance(metadata, dict) else None
             if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
@@ -156,6 +166,8 @@ class RefusalLog:
     counter: Counter
     clock: Callable[[], float] = time.monotonic
     interval: float = SUMMARY_INTERVAL
+    # The requests it counts, for the log (the tab counts its own with reasons "tab_...").
+    where: str = "/api/messages"
     _since_last: Tally[str] = field(default_factory=Tally)
     _logged_at: float | None = None
 
@@ -167,9 +179,10 @@ class RefusalLog:
             return
         counts = ", ".join(f"{name} {count}" for name, count in sorted(self._since_last.items()))
         logger.warning(
-            "refused %d request(s) to /api/messages for their token since the last such line "
+            "refused %d request(s) to %s for their token since the last such line "
             "(%s); notpromoted_teams_refused_tokens_total counts them all",
             sum(self._since_last.values()),
+            self.where,
             counts,
         )
         self._since_last.clear()

@@ -508,3 +508,80 @@ def test_a_wrong_directory_search_setting_stops_start_up_saying_why(
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape(says)):
         load_settings(env)
+
+
+# -- the Teams Home tab ---------------------------------------------------------------------
+
+TEAMS_BOT = {
+    "TEAMS_CLIENT_ID": TEAMS_APP,
+    "TEAMS_TENANT_ID": TEAMS_APP,
+    "TEAMS_CLIENT_SECRET": "secret",
+}
+
+
+def test_the_tab_is_off_unless_its_domain_is_set_and_its_audience_is_the_apps_uri() -> None:
+    assert load_settings(TEAMS_BOT).teams_tab_audience is None
+    settings = load_settings({**TEAMS_BOT, "TEAMS_TAB_DOMAIN": " Bot.Example.com "})
+    assert settings.teams_tab_domain == "bot.example.com"
+    assert settings.teams_tab_audience == f"api://bot.example.com/botid-{TEAMS_APP}"
+    assert settings.teams_tab_test_token_url is None  # the test mode is off by default
+
+
+def test_the_tabs_test_mode_is_on_only_when_switched_on_explicitly() -> None:
+    url = "http://127.0.0.1:8123/tab-sso/token"
+    on = load_settings(
+        {
+            **TEAMS_BOT,
+            "TEAMS_TAB_DOMAIN": "localhost:3000",
+            "NOTPROMOTED_TEAMS_TAB_TEST_MODE": "true",
+            "NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL": url,
+        }
+    )
+    assert on.teams_tab_test_token_url == url
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TEAMS_TAB_DOMAIN": "https://bot.example.com/tab"}, "TEAMS_TAB_DOMAIN"),
+        # a URL without the switch is refused, not ignored: someone meant something
+        (
+            {
+                "TEAMS_TAB_DOMAIN": "x.example",
+                "NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL": "http://127.0.0.1:1/t",
+            },
+            "NOTPROMOTED_TEAMS_TAB_TEST_MODE is not true",
+        ),
+        (
+            {"TEAMS_TAB_DOMAIN": "x.example", "NOTPROMOTED_TEAMS_TAB_TEST_MODE": "yes"},
+            "must be true or false",
+        ),
+        (
+            {"TEAMS_TAB_DOMAIN": "x.example", "NOTPROMOTED_TEAMS_TAB_TEST_MODE": "true"},
+            "needs NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL",
+        ),
+        (
+            {
+                "TEAMS_TAB_DOMAIN": "x.example",
+                "NOTPROMOTED_TEAMS_TAB_TEST_MODE": "true",
+                "NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL": "https://idp.example.com/token",
+            },
+            "must be on loopback",
+        ),
+        (
+            {
+                "NOTPROMOTED_TEAMS_TAB_TEST_MODE": "true",
+                "NOTPROMOTED_TEAMS_TAB_TEST_TOKEN_URL": "http://127.0.0.1:1/t",
+            },
+            "set TEAMS_TAB_DOMAIN too",
+        ),
+    ],
+)
+def test_malformed_tab_settings_stop_start_up(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_settings({**TEAMS_BOT, **env})
+
+
+def test_the_tab_needs_the_bots_app_registration() -> None:
+    with pytest.raises(ConfigError, match="TEAMS_TAB_DOMAIN is set, but"):
+        load_settings({"TEAMS_TAB_DOMAIN": "bot.example.com"})

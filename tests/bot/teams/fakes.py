@@ -272,6 +272,16 @@ class TeamsCloud(TeamsStandIn):
             return 503, {"error": "unavailable"}, {}
         return super().signing_keys()
 
+    def entra_keys(self) -> Answer:
+        """Entra ID's keys, held and failed like the Bot Framework's (one key server here)."""
+        with self._lock:
+            self.key_requests += 1
+            self._lock.notify_all()
+        self.keys_hold.wait()
+        if self.keys_down:
+            return 503, {"error": "unavailable"}, {}
+        return super().entra_keys()
+
     def answer_get(self, path: str, query: dict[str, str], headers: Any, port: int) -> Answer:
         if path == "/msi/token":
             status, body = self.identity_token(query, headers.get("X-IDENTITY-HEADER"))

@@ -276,6 +276,28 @@ def start_teams(start_bot: BotFactory, cloud: TeamsCloud) -> TeamsFactory:
     return start
 
 
+TAB_DOMAIN = "home.example.test"
+
+
+@pytest.fixture
+def start_tab(
+    start_teams: TeamsFactory, cloud: TeamsCloud, monkeypatch: pytest.MonkeyPatch
+) -> TeamsFactory:
+    """A Teams deployment that serves the Home tab; the fake Entra ID signs its tokens
+    (`cloud.sign_user`), for the audience the settings name. The bot fetches the tenant's keys
+    over TLS from the fake login service, trusting its certificate and nothing else new."""
+    monkeypatch.setenv("SSL_CERT_FILE", cloud.ca_file)
+
+    def start(**overrides: Any) -> TeamsBot:
+        teams = start_teams(teams_tab_domain=TAB_DOMAIN, **overrides)
+        audience = teams.runtime.services.settings.teams_tab_audience
+        assert audience is not None
+        cloud.tab_audience = audience
+        return teams
+
+    return start
+
+
 FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
 FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
 
