@@ -196,6 +196,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
         "teams_export_declined": "",
         "teams_export_failed": "",
         "tab_title": "",
+        "tab_name": "",
         "tab_loading": "",
         "tab_outside_teams": "",
         "tab_signed_out": "",
@@ -226,7 +227,7 @@ _SLACK_ONLY = """
 _TEAMS_ONLY = """
     teams_someone meeting_invite_form.saved_in_teams meeting_invite_form.renewed_in_teams
     teams_export_offer teams_export_declined teams_export_failed
-    tab_title tab_loading tab_outside_teams tab_signed_out tab_failed tab_controls
+    tab_title tab_name tab_loading tab_outside_teams tab_signed_out tab_failed tab_controls
     tab_pick_person tab_required tab_saved
 """
 SHOWN_ONLY_ON: dict[str, str] = {

@@ -1,10 +1,11 @@
 """The Teams app package in every language of the content: the manifest in English, and one
 localization file per other language (Teams shows the one matching the client's language).
 
-What is translated: the app's short and full description and the command menu, whose titles
-are each language's own words (`commands.toml`: a German menu offers "stand", which the bot
-reads as status). The app's name stays the deployment's (NOTPROMOTED_DISPLAY_NAME).
-Teams' localization schema names each translated field by its path in the manifest.
+What is translated: the app's short and full description, the Home tab's name and the
+command menu, whose titles are each language's own words (`commands.toml`: a German menu
+offers "stand", which the bot reads as status). The app's name stays the deployment's
+(NOTPROMOTED_DISPLAY_NAME). Teams' localization schema names each translated field by its
+path in the manifest.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ LOCALIZATION_SCHEMA = (
     "MicrosoftTeams.Localization.schema.json"
 )
 SHORT_NAME_LIMIT = 30
+# The Home tab's place among the manifest's static tabs (the chat comes first).
+HOME_TAB_INDEX = 1
 
 
 def descriptions(locale: LocaleContent) -> dict[str, str]:
@@ -68,6 +71,7 @@ def localization_files(
             "description.short": locale.text("app_description_short"),
             "description.full": locale.text("app_description_full"),
         }
+        texts[f"staticTabs[{HOME_TAB_INDEX}].name"] = locale.text("tab_name")
         for index, entry in enumerate(command_menu(locale)):
             path = f"bots[0].commandLists[0].commands[{index}]"
             texts[f"{path}.title"] = entry["title"]

@@ -38,7 +38,6 @@ Pixel = tuple[int, int, int, int]
 
 # The personal tab (bot.teams.tab_page): its id in the manifest, its name, its page.
 HOME_TAB_ID = "home"
-HOME_TAB_NAME = "Home"
 HOME_TAB_PATH = "/tab/home"
 
 
@@ -91,7 +90,7 @@ def build_manifest(
             {"entityId": "conversations", "scopes": ["personal"]},
             {
                 "entityId": HOME_TAB_ID,
-                "name": HOME_TAB_NAME,
+                "name": english.text("tab_name"),
                 "contentUrl": f"{base_url.rstrip('/')}{HOME_TAB_PATH}",
                 "scopes": ["personal"],
             },

@@ -95,10 +95,15 @@ def shown_on(platform: str, key: str) -> bool:
     return SHOWN_ONLY_ON.get(key, platform) == platform
 
 
+# A platform's own names for its own parts, which may share a word with the other platform's:
+# Teams' tab beside the chat is the app's "Home" in the package, as Slack's App Home is.
+OWN_NAMES = frozenset({"tab_name"})
+
+
 def content_texts(locale: LocaleContent) -> Iterator[tuple[str, str]]:
     """Every text of a locale as its platform shows it, by name."""
     for key, text in locale.ui.items():
-        if shown_on(locale.platform, key):
+        if shown_on(locale.platform, key) and key not in OWN_NAMES:
             yield f"ui.{key}", text
     for section, texts in locale.checkins.items():
         for key, text in texts.items():

@@ -14,8 +14,10 @@ from bot.core import ids
 from bot.core.config import Settings
 from bot.teams.cards import build_answered_card, build_card
 from bot.teams.form_render import build_form_card, read_dialog
+from bot.teams.manifest_languages import HOME_TAB_INDEX
 from bot.teams.package import (
     COMMAND_MENU_LIMIT,
+    HOME_TAB_ID,
     build_manifest,
     build_package,
     color_icon,
@@ -221,6 +223,11 @@ def test_the_package_holds_a_manifest_and_two_icons_of_the_sizes_teams_wants() -
     for name, texts in translated.items():
         assert texts["$schema"].endswith("/v1.22/MicrosoftTeams.Localization.schema.json")
         assert texts["name.short"] == "Next Step"
+        home = written["staticTabs"][HOME_TAB_INDEX]
+        assert home["entityId"] == HOME_TAB_ID and home["name"] == "Home"
+        assert texts[f"staticTabs[{HOME_TAB_INDEX}].name"] == content.locales[name]["teams"].text(
+            "tab_name"
+        )
         assert len(texts["description.short"]) <= 80
         assert texts["description.short"] != written["description"]["short"]
         for index, command in enumerate(titles):
