@@ -39,10 +39,10 @@ from bot.teams.activity_reading import aad_id
 from bot.teams.tokens import (
     ENTRA_V1_ISSUER_PREFIX,
     LEEWAY_SECONDS,
-    MAX_TOKEN_LENGTH,
     RefusalLog,
     SigningKeys,
     TokenRefused,
+    unverified_token,
 )
 
 # The delegated scope the app registration exposes for Teams (docs/teams-home-tab.md).
@@ -115,16 +115,7 @@ class TabTokens:
 
     def _precheck(self, raw: str) -> str:
         """The key id, after the checks that need no key: size, shape, algorithm, issuer."""
-        if len(raw) > MAX_TOKEN_LENGTH:
-            raise TokenRefused("malformed")
-        try:
-            header = jwt.get_unverified_header(raw)
-            unverified = jwt.decode(raw, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            raise TokenRefused("malformed") from None
-        key_id = header.get("kid")
-        if header.get("alg") != "RS256" or not isinstance(key_id, str):
-            raise TokenRefused("malformed")
+        key_id, unverified = unverified_token(raw)
         if unverified.get("iss") not in self.issuers:
             raise TokenRefused("issuer")
         return key_id

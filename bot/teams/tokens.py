@@ -253,16 +253,7 @@ class InboundTokens:
 
     def _precheck(self, raw: str) -> str:
         """The key id, after the checks that need no key: shape, algorithm and issuer."""
-        if len(raw) > MAX_TOKEN_LENGTH:
-            raise TokenRefused("malformed")
-        try:
-            header = jwt.get_unverified_header(raw)
-            unverified = jwt.decode(raw, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            raise TokenRefused("malformed") from None
-        key_id = header.get("kid")
-        if header.get("alg") != "RS256" or not isinstance(key_id, str):
-            raise TokenRefused("malformed")
+        key_id, unverified = unverified_token(raw)
         issuer = unverified.get("iss")
         if isinstance(issuer, str) and (
             issuer.startswith(ENTRA_V1_ISSUER_PREFIX) or issuer.startswith(self.login_url)
@@ -285,3 +276,20 @@ class SdkTokenCheck:
             return await self.tokens.claims(raw_token, service_url=service_url)
         except TokenRefused as refused:
             raise jwt.InvalidTokenError(refused.reason) from None
+
+
+def unverified_token(raw: str) -> tuple[str, dict[str, Any]]:
+    """A token's key id and claims, read before any key is fetched: a JWT of sane size,
+    signed RS256, naming its key; TokenRefused("malformed") otherwise. Nothing here is
+    trusted until the signature is checked."""
+    if len(raw) > MAX_TOKEN_LENGTH:
+        raise TokenRefused("malformed")
+    try:
+        header = jwt.get_unverified_header(raw)
+        unverified: dict[str, Any] = jwt.decode(raw, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise TokenRefused("malformed") from None
+    key_id = header.get("kid")
+    if header.get("alg") != "RS256" or not isinstance(key_id, str):
+        raise TokenRefused("malformed")
+    return key_id, unverified

@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -264,23 +265,21 @@ class TeamsCloud(TeamsStandIn):
         return failure.status, {"error": {"code": "Failure"}}, headers
 
     def signing_keys(self) -> Answer:
-        with self._lock:
-            self.key_requests += 1
-            self._lock.notify_all()
-        self.keys_hold.wait()
-        if self.keys_down:
-            return 503, {"error": "unavailable"}, {}
-        return super().signing_keys()
+        return self._keys(super().signing_keys)
 
     def entra_keys(self) -> Answer:
         """Entra ID's keys, held and failed like the Bot Framework's (one key server here)."""
+        return self._keys(super().entra_keys)
+
+    def _keys(self, answer: Callable[[], Answer]) -> Answer:
+        """A key server's answer, counted, after any hold, or a 503 while it is down."""
         with self._lock:
             self.key_requests += 1
             self._lock.notify_all()
         self.keys_hold.wait()
         if self.keys_down:
             return 503, {"error": "unavailable"}, {}
-        return super().entra_keys()
+        return answer()
 
     def answer_get(self, path: str, query: dict[str, str], headers: Any, port: int) -> Answer:
         if path == "/msi/token":
