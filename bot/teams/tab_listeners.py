@@ -88,22 +88,29 @@ class TabListeners(TeamsListening):
     ) -> TabAnswer:
         if reply.redraw is not None:
             self._later(self._redraw(reply.redraw))
-        if reply.send_export:
-            self._later(self.export_file.offer(partial(self.sender.post, ref), ref))
-        self._later(self.send_rows(reply.send_now))
         if reply.form is not None:
+            self._later(self._in_the_chat(ref, reply, None))
             intro = reply.form.intro or ""
             return TabAnswer(form=reply.form, names=await self._names(ref, intro))
         said = reply.done.text if reply.done is not None else reply.note
-        if said:
-            self._later(self._post_note(ref, said))
+        self._later(self._in_the_chat(ref, reply, said))
         if reply.message is not None:
-            self._later(self._post(ref, reply.message))
             said = said or plain_text_of(reply.message)
         if not said and saved is None and not reply.send_now:
             return await self._tab_expired(ref)
         shown = said or saved or ""
         return TabAnswer(said=named(shown, await self._names(ref, shown)))
+
+    async def _in_the_chat(self, ref: PersonRef, reply: Reply, said: str | None) -> None:
+        """What the tab's answer says, then its message, the rows it sends and the export, in
+        the chat in that order, as a chat command answers ("running again", then the step)."""
+        if said:
+            await self._post_note(ref, said)
+        if reply.message is not None:
+            await self._post(ref, reply.message)
+        await self.send_rows(reply.send_now)
+        if reply.send_export:
+            await self.export_file.offer(partial(self.sender.post, ref), ref)
 
     async def _tab_expired(self, ref: PersonRef) -> TabAnswer:
         locale = await asyncio.to_thread(locale_lookup.person_locale, self.services, ref)

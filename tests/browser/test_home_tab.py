@@ -62,9 +62,12 @@ def test_pause_and_resume_change_the_journey_and_say_so_in_the_chat(tab: Tab) ->
     assert len(_chat(tab)) == before + 1
     assert _last_said(tab) == tab.status()
 
+    paused = len(_chat(tab))
     tab.press("Resume")  # the Home drawn afresh offers resume in place of pause
     assert _journey(tab).status == JourneyStatus.ACTIVE
-    assert "running again" in _last_said(tab)
+    # In the chat as a typed "resume" answers: the note first, then the step it brings back.
+    note, step = (card_text(sent.card) for sent in _chat(tab)[paused:])
+    assert "running again" in note and "Step 1 of 10" in step
     expect(tab.page.get_by_role("button", name="Pause", exact=True)).to_be_visible()
 
 
