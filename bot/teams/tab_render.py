@@ -45,7 +45,7 @@ def message_html(message: Message, names: Mapping[str, str], *, controls: str) -
             parts.append(f"<pre>{text(block.text, names)}</pre>")
     parts += [_link(link) for link in message.links]
     if message.todo:
-        lead = f"<strong>{text(message.todo_lead, names)}:</strong> " if message.todo_lead else ""
+        lead = f"<strong>{text(message.todo_lead, names)}</strong> " if message.todo_lead else ""
         parts.append(f'<p class="todo">{lead}{text(message.todo, names)}</p>')
     if message.note:
         parts.append(f'<p class="note">{text(message.note, names)}</p>')

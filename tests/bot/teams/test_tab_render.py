@@ -75,6 +75,15 @@ def test_every_text_and_attribute_of_a_message_is_escaped() -> None:
     assert found.named("section")[0]["aria-labelledby"] == "controls-title"
 
 
+def test_the_small_thing_to_do_reads_as_its_language_writes_it() -> None:
+    """The lead brings its own colon (French spaces it): the page adds none."""
+    french = load_content().for_locale("fr", "teams")
+    message = Message(notification="n", todo="Notez-le.", todo_lead=french.text("todo_lead"))
+    shown = message_html(message, {}, controls="c")
+    assert f"<strong>{french.text('todo_lead')}</strong> Notez-le." in shown
+    assert ":</strong>" not in shown.replace("\u00a0:</strong>", "")
+
+
 def test_a_button_that_asks_first_carries_its_question() -> None:
     confirm = Confirm(title="Erase?", text=HOSTILE, yes="Erase", no="Keep it")
     message = Message(
