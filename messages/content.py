@@ -79,6 +79,9 @@ class Content:
     manager_helper_stage: str | None = None
     # The deployment's language for people whose own and whose platform's have no folder.
     default_locale: str = DEFAULT_LOCALE
+    # Every word a person may type (the English ones and each language's, without accents) to
+    # the command it names; built and checked by the loader.
+    words: dict[str, str] = field(default_factory=lambda: {c: c for c in COMMANDS})
 
     def for_locale(self, tag: str | None, platform: str) -> LocaleContent:
         """The texts for a person on `platform` (one of PLATFORMS) whose language tag is `tag`:
@@ -105,14 +108,7 @@ class Content:
         its accents ("gesprach" is "gespräch"); None if no command. Words are read in every
         language (the loader refuses one that two commands share), so nobody has to be
         recognised first to be understood."""
-        typed = plain_word(word)
-        if typed in COMMANDS:
-            return typed
-        for variants in self.locales.values():
-            for command, words in next(iter(variants.values())).commands.items():
-                if typed in (plain_word(w) for w in words):
-                    return command
-        return None
+        return self.words.get(plain_word(word))
 
     def position(self, stage_id: str) -> int:
         """1-based position of a stage; stages no longer in the order count as the first."""

@@ -60,7 +60,6 @@ def load_content(root: Path | None = None, *, default_locale: str = DEFAULT_LOCA
         locales[folder.name] = _load_locale(folder, tuple(order))
     if DEFAULT_LOCALE not in locales:
         raise ContentError(f"{root}: the fallback locale folder '{DEFAULT_LOCALE}/' is missing")
-    _check_command_words(root, locales)
     helpers: dict[str, str | None] = {}
     for name in ("feedback_helper_stage", "goals_helper_stage", "manager_helper_stage"):
         value = journey.get(name)
@@ -73,6 +72,7 @@ def load_content(root: Path | None = None, *, default_locale: str = DEFAULT_LOCA
         locales=locales,
         timing=_timing(journey.get("timing"), journey_file),
         default_locale=default_locale,
+        words=_command_words(root, locales),
         **helpers,
     )
     if content.folder_for(default_locale) is None:
@@ -214,9 +214,10 @@ def _load_commands(path: Path) -> dict[str, tuple[str, ...]]:
     return commands
 
 
-def _check_command_words(root: Path, locales: dict[str, dict[str, LocaleContent]]) -> None:
-    """Every word names one command in every language: words are read whatever the person's
-    language, so a word two commands share, or another command's English word, is refused."""
+def _command_words(root: Path, locales: dict[str, dict[str, LocaleContent]]) -> dict[str, str]:
+    """Every word a person may type, in any language (without its accents), to its command.
+    Words are read whatever the person's language, so a word two commands share, or another
+    command's English word, is refused."""
     owner: dict[str, tuple[str, str]] = {command: (command, "English") for command in COMMANDS}
     for name, variants in sorted(locales.items()):
         for command, words in next(iter(variants.values())).commands.items():
@@ -227,6 +228,7 @@ def _check_command_words(root: Path, locales: dict[str, dict[str, LocaleContent]
                         f"{root / name / 'commands.toml'}: the word {word!r} for '{command}' "
                         f"already means '{taken[0]}' ({taken[1]})"
                     )
+    return {word: command for word, (command, _) in owner.items()}
 
 
 def _load_checkins(
