@@ -29,8 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from bot.core.config import Settings
 from bot.core.metrics import Metrics
 from bot.core.models import Platform
@@ -38,11 +36,11 @@ from bot.core.person_ref import PersonRef
 from bot.teams.activity_reading import aad_id
 from bot.teams.tokens import (
     ENTRA_V1_ISSUER_PREFIX,
-    LEEWAY_SECONDS,
     RefusalLog,
     SigningKeys,
     TokenRefused,
     unverified_token,
+    verified_claims,
 )
 
 # The delegated scope the app registration exposes for Teams (docs/teams-home-tab.md).
@@ -88,24 +86,13 @@ class TabTokens:
         if found is None:
             raise TokenRefused("unknown_key")
         key, _ = found
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                raw,
-                key.key,
-                algorithms=["RS256"],
-                audience=self.audience,
-                issuer=list(self.issuers),
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iss", "aud", "tid", "oid"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise TokenRefused("expired") from None
-        except jwt.InvalidAudienceError:
-            raise TokenRefused("audience") from None
-        except jwt.InvalidIssuerError:
-            raise TokenRefused("issuer") from None
-        except jwt.PyJWTError:
-            raise TokenRefused("signature") from None
+        claims = verified_claims(
+            raw,
+            key.key,
+            audience=[self.audience],
+            issuer=list(self.issuers),
+            required=("exp", "iss", "aud", "tid", "oid"),
+        )
         if aad_id(claims.get("tid")) != self.tenant_id:
             raise TokenRefused("tenant")
         scopes = claims.get("scp")

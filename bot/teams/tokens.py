@@ -228,22 +228,13 @@ class InboundTokens:
         # The Bot Framework's rule: a key that names channels signs only for those channels.
         if channel is not None and endorsements and channel not in endorsements:
             raise TokenRefused("endorsement")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                raw,
-                key.key,
-                algorithms=["RS256"],
-                audience=[self.app_id, f"api://{self.app_id}", f"api://botid-{self.app_id}"],
-                issuer=self.issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iss", "aud"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise TokenRefused("expired") from None
-        except jwt.InvalidAudienceError:
-            raise TokenRefused("audience") from None
-        except jwt.PyJWTError:
-            raise TokenRefused("signature") from None
+        claims = verified_claims(
+            raw,
+            key.key,
+            audience=[self.app_id, f"api://{self.app_id}", f"api://botid-{self.app_id}"],
+            issuer=[self.issuer],
+            required=("exp", "iss", "aud"),
+        )
         claimed = claims.get("serviceurl")
         if service_url is not None and (
             not isinstance(claimed, str) or claimed.rstrip("/") != service_url.rstrip("/")
@@ -293,3 +284,29 @@ def unverified_token(raw: str) -> tuple[str, dict[str, Any]]:
     if header.get("alg") != "RS256" or not isinstance(key_id, str):
         raise TokenRefused("malformed")
     return key_id, unverified
+
+
+def verified_claims(
+    raw: str, key: Any, *, audience: list[str], issuer: list[str], required: tuple[str, ...]
+) -> dict[str, Any]:
+    """A token's claims once its signature, audience, issuer and times hold (five minutes'
+    skew); TokenRefused naming what failed otherwise."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            raw,
+            key,
+            algorithms=["RS256"],
+            audience=audience,
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": list(required)},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenRefused("expired") from None
+    except jwt.InvalidAudienceError:
+        raise TokenRefused("audience") from None
+    except jwt.InvalidIssuerError:
+        raise TokenRefused("issuer") from None
+    except jwt.PyJWTError:
+        raise TokenRefused("signature") from None
+    return claims
