@@ -5,6 +5,7 @@ underlined, its texts wrapped, quieter notes indented, a quoted block set in, fa
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from typing import Any
 
 from bot.demo.story import WIDTH
@@ -13,10 +14,19 @@ Card = dict[str, Any]
 PEOPLE_PICKER = "graph.microsoft.com/users"
 
 
-def render_card(card: Card) -> str:
+@dataclass(frozen=True)
+class ClientWords:
+    """What Teams' own client shows in an empty people picker or date field, in the language
+    the story plays in (the card sends no text for them)."""
+
+    picker: str = "Search for a person"
+    date: str = "Select a date"
+
+
+def render_card(card: Card, client: ClientWords = ClientWords()) -> str:
     lines: list[str] = []
     for element in card.get("body") or []:
-        lines += _element(element)
+        lines += _element(element, client=client)
     if card.get("actions"):
         lines.append(_buttons(card["actions"]))
     return "\n".join(lines).rstrip()
@@ -30,7 +40,7 @@ def last_line(card: Card) -> str:
     return said[-1].strip() if said else ""
 
 
-def _element(element: Any, *, wrap: bool = True) -> list[str]:
+def _element(element: Any, *, wrap: bool = True, client: ClientWords = ClientWords()) -> list[str]:
     if not isinstance(element, dict):
         return []
     kind = element.get("type")
@@ -42,7 +52,7 @@ def _element(element: Any, *, wrap: bool = True) -> list[str]:
     if kind == "Container":
         inner: list[str] = []
         for item in element.get("items") or []:
-            inner += _element(item)
+            inner += _element(item, client=client)
         while inner and not inner[-1]:
             inner.pop()
         set_in = element.get("style") == "emphasis"
@@ -53,7 +63,7 @@ def _element(element: Any, *, wrap: bool = True) -> list[str]:
     if kind == "ActionSet":
         return [_buttons(element.get("actions") or [])]
     if isinstance(kind, str) and kind.startswith("Input."):
-        return _input(element)
+        return _input(element, client)
     return []
 
 
@@ -84,20 +94,20 @@ def _buttons(actions: list[Any]) -> str:
     return "  ".join(f"[ {a.get('title')} ]" for a in actions if isinstance(a, dict))
 
 
-def _input(element: dict[str, Any]) -> list[str]:
+def _input(element: dict[str, Any], client: ClientWords) -> list[str]:
     """A dialog's input: its label (starred when required), then the field."""
     label = str(element.get("label") or element.get("id") or "")
     lines = [label + (" *" if element.get("isRequired") else "")]
     value = str(element.get("value") or "")
     kind = element.get("type")
     if kind == "Input.ChoiceSet" and (element.get("choices.data") or {}).get("dataset"):
-        lines.append(f"  [ {value or 'Search for a person'} ]")
+        lines.append(f"  [ {value or client.picker} ]")
     elif kind == "Input.ChoiceSet":
         for choice in element.get("choices") or []:
             mark = "•" if choice.get("value") == value else " "
             lines.append(f"  ({mark}) {choice.get('title')}")
     elif kind == "Input.Date":
-        lines.append(f"  [ {value or 'Select a date'} ]")
+        lines.append(f"  [ {value or client.date} ]")
     else:
         shown = value or str(element.get("placeholder") or "")
         field = textwrap.shorten(shown, WIDTH - 8, placeholder=" …") if shown else " " * 30

@@ -33,7 +33,7 @@ from bot.demo.story import (
     Story,
     serving,
 )
-from bot.demo.teams_card_text import last_line, render_card
+from bot.demo.teams_card_text import ClientWords, last_line, render_card
 from bot.demo.teams_standin import TeamsStandIn
 from bot.demo.teams_standin_records import (
     ADAPTIVE_CARD,
@@ -55,6 +55,7 @@ NAMES = {ALEX: "Alex", SAM: "Sam"}
 class TeamsDemoPlayer(Story[Sent]):
     def __init__(self, out: TextIO, folder: Path, script: Script, content: ContentChoice) -> None:
         super().__init__(out, Cast(you=ALEX, manager=SAM, lead=LEAD), script)
+        self.client = ClientWords(script.text("teams_picker"), script.text("teams_date"))
         self.cloud = TeamsStandIn().start(folder)
         self.start_runtime(
             folder,
@@ -93,7 +94,7 @@ class TeamsDemoPlayer(Story[Sent]):
         return message.card
 
     def text_of(self, message: Sent) -> str:
-        return render_card(self.card_of(message))
+        return render_card(self.card_of(message), self.client)
 
     def has_button(self, message: Sent, action: str) -> bool:
         try:
@@ -106,7 +107,7 @@ class TeamsDemoPlayer(Story[Sent]):
         return str(activities.button_of(self.card_of(message), action).get("title"))
 
     def show(self, title: str, card: Payload) -> None:
-        self.box(title, render_card(card))
+        self.box(title, render_card(card, self.client))
 
     def show_message(self, message: Sent, *, to_manager: bool) -> None:
         if to_manager:
@@ -192,7 +193,7 @@ class TeamsDemoPlayer(Story[Sent]):
         )
         closed = (answer or {}).get("task") or {}
         if closed.get("type") == "continue":  # the same form again, with what was wrong
-            shown = render_card(closed["value"]["card"]["content"])
+            shown = render_card(closed["value"]["card"]["content"], self.client)
             raise DemoStopped(f"the dialog was not accepted:\n{shown}")
         if closed.get("type") == "message":
             self.narrate(f"  {self.script.text('teams_dialog_closes', text=closed['value'])}")

@@ -373,6 +373,8 @@ def test_the_teams_demo_plays_in_french(
     assert "Vous écrivez  commencer" in out and "Vous écrivez  aide" in out
     assert french.text("help_title") in out
     assert "Step 1 of 10" not in out
+    # Teams' own words in an empty people picker, as the French client shows them.
+    assert "[ Rechercher une personne ]" in out and "Search for a person" not in out
 
 
 def test_the_demo_plays_the_content_the_deployment_edited(clean_env: Path) -> None:
