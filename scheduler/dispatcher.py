@@ -31,6 +31,11 @@ logger = logging.getLogger(__name__)
 SENDS_IN_HAND = 64
 # Posted rows whose sent marks a sweep may have in writing before it waits for them.
 MARKS_IN_HAND = 64
+# Rounds' worth of claimed rows a sweep keeps waiting for a free slot: a claim round takes
+# about as long as a round of posts, so with one round in hand the slots empty together and
+# wait for the next claim (a third of the time, measured). What a death strands is these and
+# the rows being sent: at most (1 + CLAIMED_AHEAD) x concurrency rows.
+CLAIMED_AHEAD = 2
 
 
 class Dispatcher(RowDelivery):
@@ -66,6 +71,8 @@ class Dispatcher(RowDelivery):
         engine = services.sessions().get_bind()
         assert isinstance(engine, Engine)
         self._engine = engine
+        if engine.dialect.name == "postgresql":
+            self._claims_at_once = engine.execution_options(isolation_level="AUTOCOMMIT")
         # Set in a web process whose sending runs in a process beside it (`serve`): send_now
         # passes the row there (a row id and a response URL; False when it could not).
         self.handoff: Callable[[int, str | None], bool] | None = None
@@ -124,16 +131,18 @@ class Dispatcher(RowDelivery):
 
         Up to `concurrency` people are sent to at once, and none waits on another: each row
         is a task of its own, and a free slot takes the next claimed row at once. Rows are
-        claimed a round at a time, at most `concurrency` of them, one per person and none of
-        a person whose row is in anyone's hands (one person's rows go one after another, in
-        the order they were due), so a person whose sends are slow or rate-limited holds one
-        slot, never the sweep. The next round is claimed while the last one's rows are sent,
-        and a slot moves on once its post is taken, its sent mark written beside it; the
-        sweep ends when those marks are written. Memory stays flat, and a death strands at
-        most two rounds' rows besides those being sent.
+        claimed a round at a time, one per person and none of a person whose row is in
+        anyone's hands (one person's rows go one after another, in the order they were due),
+        so a person whose sends are slow or rate-limited holds one slot, never the sweep. The
+        next round is claimed while rows are sent, once fewer than `concurrency` wait for a
+        slot, as many as bring what is in hand to (1 + CLAIMED_AHEAD) x `concurrency`; a slot
+        moves on once its post is taken, its sent mark written beside it, and the sweep ends
+        when those marks are written. Memory stays flat, and a death strands at most that many
+        rows.
         """
         sent = 0
         async with self._sweeping:
+            self._look_for_the_dead_at = 0.0  # a sweep's first round looks for them
             running: set[asyncio.Task[SendOutcome]] = set()
             claimed: deque[Job] = deque()
             # The next round is claimed while the last one's rows are sent, one claim at a time.
@@ -146,7 +155,8 @@ class Dispatcher(RowDelivery):
                 # Then the next round, while these are sent (their slots were filled first).
                 wanted = not claiming and not exhausted and not self.stopping
                 if wanted and len(claimed) < self.concurrency:
-                    claiming = asyncio.get_running_loop().create_task(self._claim_round())
+                    asked = (1 + CLAIMED_AHEAD) * self.concurrency - len(claimed) - len(running)
+                    claiming = asyncio.get_running_loop().create_task(self._claim_round(asked))
                 if not running and not claiming:
                     if not self.marking:
                         break
@@ -160,7 +170,7 @@ class Dispatcher(RowDelivery):
                 if claiming in done:
                     round_ = claiming.result()
                     claiming = None
-                    exhausted = len(round_) < self.concurrency
+                    exhausted = len(round_) < asked
                     claimed.extend(round_)
                 for task in done & running:
                     running.discard(task)
@@ -176,9 +186,9 @@ class Dispatcher(RowDelivery):
                 await asyncio.to_thread(checkpoint, self._engine)
         return sent
 
-    async def _claim_round(self) -> list[Job]:
+    async def _claim_round(self, asked: int) -> list[Job]:
         await self._after_answers()
-        return await asyncio.to_thread(self._claim_next, self.concurrency)
+        return await asyncio.to_thread(self._claim_next, asked)
 
     async def _marked(self) -> None:
         """Wait for the sent marks in hand; one that failed is logged (its row stays held by

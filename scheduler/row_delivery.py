@@ -170,9 +170,15 @@ class RowDelivery(RowLeases):
         FROZEN_SECONDS is such a freeze (or a loop stalled as long): the row is checked again
         before it is posted. A freeze after this check cannot be told from here (Slack and
         Teams take no idempotency key); the next holder's look-up for an earlier post, which
-        the claim's mark asks for, covers what it can.
+        the claim's mark asks for, covers what it can. The gap is counted both on this
+        process's steady clock and on the clock leases are counted in (the same in a
+        deployment; a test's clock moves on its own).
         """
-        if time.monotonic() - job.claimed_at <= FROZEN_SECONDS:
+        waited = max(
+            time.monotonic() - job.claimed_at,
+            (self.services.clock() - job.claimed_on).total_seconds(),
+        )
+        if waited <= FROZEN_SECONDS:
             return True
         logger.info("check-in %s: a while since its claim; checking the row", job.checkin_id)
         return await asyncio.to_thread(self._still_held, job)

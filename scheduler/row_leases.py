@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.core.checkin_planning import overridden_working_time, replan_start_checkins
@@ -23,6 +24,8 @@ from bot.core.working_calendar import WorkingTime, person_zone
 from scheduler.heartbeat import Heartbeat
 
 PROFILE_MAX_AGE = timedelta(days=1)
+# While a sweep runs, how often its claim round also looks for rows a dead sender held.
+DEAD_LOOKUP_SECONDS = heartbeats.BEAT_SECONDS
 
 
 class SendOutcome(enum.Enum):
@@ -55,6 +58,7 @@ class Job:
     language: str | None  # the person's own choice, over the profile's locale
     superseded: tuple[str, str] | None  # channel and ts of the copy this one replaces
     claimed_at: float  # time.monotonic() when claimed
+    claimed_on: datetime  # and the services' clock then (what leases are counted in)
 
 
 class SentRow(NamedTuple):
@@ -75,6 +79,10 @@ class RowLeases:
     lease: timedelta
     metrics: Metrics | None
     heartbeat: Heartbeat
+    # PostgreSQL: the engine, each statement its own transaction, that claims a round at once.
+    _claims_at_once: Engine | None = None
+    # When (time.monotonic()) a claim round next looks for rows a dead sender held.
+    _look_for_the_dead_at = 0.0
 
     def _claim_and_load(self, checkin_id: int) -> Job | None:
         """Claim one row no one holds and read what sending it needs, in one transaction."""
@@ -86,13 +94,31 @@ class RowLeases:
     def _claim_next(self, free: int) -> list[Job]:
         """Claim up to `free` due rows, the first of each lane (`outbox.due_rows`: one per
         person, none of a person whose row is in anyone's hands), and read what sending them
-        needs: three statements and one commit for the round. Only what is about to be sent
-        is held (a death strands little)."""
+        needs. Only what is about to be sent is held (a death strands little).
+
+        On PostgreSQL, with the heartbeat beating, a round is one statement that commits
+        itself (`outbox.claim_due_at_once`), and rows a dead sender held are looked for in a
+        round of their own (the two-statement claim below) when a sweep starts and every
+        DEAD_LOOKUP_SECONDS while it runs. Elsewhere every round is that one: three
+        statements and a commit."""
+        now = self.services.clock()
+        looked = time.monotonic()
+        at_once = self._claims_at_once is not None and self.heartbeat.beating
+        if at_once and looked < self._look_for_the_dead_at:
+            return self._claim_at_once(free, now)
+        self._look_for_the_dead_at = looked + DEAD_LOOKUP_SECONDS
         with self.services.sessions.begin() as session:
             self._beat_unless_beating(session)
-            now = self.services.clock()
             due = outbox.due_rows(session, now=now, limit=free, owner=self.owner)
             return self._claim_in(session, [row.checkin_id for row in due], taking_over=True)
+
+    def _claim_at_once(self, free: int, now: datetime) -> list[Job]:
+        assert self._claims_at_once is not None
+        with self._claims_at_once.connect() as connection:
+            claimed = outbox.claim_due_at_once(
+                connection, now=now, limit=free, owner=self.owner, lease=self.lease
+            )
+        return [self._job(facts, attempts, now) for facts, attempts in claimed]
 
     def _claim_in(self, session: Session, ids: list[int], *, taking_over: bool) -> list[Job]:
         """Claim these rows (each claim an attempt) and read what sending each needs. The facts
@@ -169,6 +195,7 @@ class RowLeases:
             language=facts.language,
             superseded=superseded,
             claimed_at=time.monotonic(),
+            claimed_on=now,
         )
 
     def _save_profile(self, session: Session, job: Job, profile: Profile | None) -> None:

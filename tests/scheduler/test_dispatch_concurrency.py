@@ -22,6 +22,7 @@ from bot.core.migrate import upgrade
 from bot.core.models import Checkin, CheckinStatus
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import Payload
+from scheduler.dispatcher import CLAIMED_AHEAD
 from tests.conftest import make_settings
 from tests.scheduler.seeding import STAGE, checkin_of, make_dispatcher, rows, seed_checkins
 
@@ -129,7 +130,8 @@ def test_the_next_round_is_claimed_while_every_slot_waits_for_slack(
     standin: SlackStandIn, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With all slots waiting for Slack's answers, the sweep has already claimed the next
-    round, so a slot that frees starts its next post at once rather than after a claim."""
+    rounds, so a slot that frees starts its next post at once rather than after a claim; and
+    no more than CLAIMED_AHEAD rounds wait (what a death would strand)."""
     upgrade(sqlite_engine)
     now = datetime.now(UTC)
     seed_checkins(sqlite_engine, 40, due_at=now - timedelta(hours=1), now=now)
@@ -143,6 +145,7 @@ def test_the_next_round_is_claimed_while_every_slot_waits_for_slack(
 
     monkeypatch.setattr(standin, "handle", held)
     dispatcher = make_dispatcher(make_settings(standin), sqlite_engine, owner="one", concurrency=4)
+    in_hand = (1 + CLAIMED_AHEAD) * 4
 
     def claimed() -> int:
         return sum(row.status == CheckinStatus.CLAIMED for row in rows(sqlite_engine).values())
@@ -150,13 +153,13 @@ def test_the_next_round_is_claimed_while_every_slot_waits_for_slack(
     async def sweep_while_slack_waits() -> tuple[int, int]:
         sweep = asyncio.create_task(dispatcher.run_once())
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and await asyncio.to_thread(claimed) < 8:
+        while time.monotonic() < deadline and await asyncio.to_thread(claimed) < in_hand:
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)  # time for a third round, which must not come
+        await asyncio.sleep(0.3)  # time for another round, which must not come
         seen = await asyncio.to_thread(claimed)
         answer.set()
         return seen, await sweep
 
     seen, sent = asyncio.run(sweep_while_slack_waits())
-    assert seen == 8  # 4 posts waiting for answers, and the 4 rows of the next round
+    assert seen == in_hand  # 4 posts waiting for answers, and the rows of the next rounds
     assert sent == 40

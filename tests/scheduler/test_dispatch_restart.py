@@ -4,6 +4,7 @@ dead worker left half-sent is looked up in the DM history before anything is pos
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,12 +16,14 @@ from bot.core.clock import Clock, ManualClock, system_clock
 from bot.core.db import make_sessions
 from bot.core.delivery import Delivered, Profile, Recipient, Sender
 from bot.core.ids import MESSAGE_METADATA_TYPE
+from bot.core.migrate import upgrade
 from bot.core.models import Checkin, CheckinStatus
 from bot.core.storage import heartbeats, outbox
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.slack_standin_records import Failure
 from bot.slack.client import make_web_client
 from messages.model import Message
+from scheduler import row_leases
 from scheduler.dispatcher import Dispatcher
 from scheduler.row_leases import SendOutcome
 from tests.conftest import make_settings
@@ -184,6 +187,52 @@ def test_a_row_whose_holder_stopped_beating_is_taken_before_its_lease_runs_out(
     assert len(standin.calls_to("conversations.history")) == 1
     assert len(standin.calls_to("chat.postMessage")) == 1
     assert rows(engine)[seeded.checkin_id].status == CheckinStatus.SENT
+
+
+def test_a_beating_sweep_on_postgres_takes_a_dead_senders_row_in_its_first_round(
+    standin: SlackStandIn, postgres_engine: Engine
+) -> None:
+    """With its heartbeat beating (as `worker` runs), a sweep on PostgreSQL claims rounds in
+    one statement, which leaves rows of the dead alone; its first round looks for them."""
+    upgrade(postgres_engine)
+    now = datetime.now(UTC)
+    dead = _left_by_a_dead_worker(postgres_engine, now=now, lease_expired=False)
+    fresh = seed_checkins(postgres_engine, 20, due_at=now - timedelta(minutes=1), now=now)
+    dispatcher = _dispatcher(standin, postgres_engine)
+    assert dispatcher._claims_at_once is not None
+    dispatcher.heartbeat.start()
+    try:
+        assert asyncio.run(dispatcher.run_once()) == 21
+    finally:
+        dispatcher.heartbeat.stop()
+    assert len(standin.calls_to("conversations.history")) == 1  # the dead one's, looked up
+    assert_each_posted_once(standin, [dead, *fresh])
+
+
+def test_a_long_sweep_on_postgres_looks_for_rows_of_the_dead_as_it_goes(
+    standin: SlackStandIn, postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between its looks, a round claimed at once takes only rows no one holds; a row whose
+    sender died while the sweep ran is taken by the next look, DEAD_LOOKUP_SECONDS on."""
+    upgrade(postgres_engine)
+    monkeypatch.setattr(row_leases, "DEAD_LOOKUP_SECONDS", 0.5)
+    now = datetime.now(UTC)
+    seed_checkins(postgres_engine, 4, due_at=now - timedelta(minutes=1), now=now)
+    dispatcher = _dispatcher(standin, postgres_engine)
+    dispatcher.heartbeat.start()
+    try:
+        assert len(dispatcher._claim_next(2)) == 2  # the sweep's first round, which looks
+        dead = _left_by_a_dead_worker(postgres_engine, now=now, lease_expired=False)
+        second = [job.checkin_id for job in dispatcher._claim_next(8)]
+        assert len(second) == 2  # the other two fresh rows, not the dead sender's
+        assert dead.checkin_id not in second
+        assert rows(postgres_engine)[dead.checkin_id].lease_owner == DEAD
+        time.sleep(0.6)
+        taken = [job.checkin_id for job in dispatcher._claim_next(8)]
+    finally:
+        dispatcher.heartbeat.stop()
+    assert taken == [dead.checkin_id]
+    assert rows(postgres_engine)[dead.checkin_id].lease_owner == dispatcher.owner
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Integer, String, and_, bindparam, exists, func, or_, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from bot.core.models import Checkin, CheckinStatus, Journey, JourneyStatus, Person, Workspace
@@ -119,35 +120,37 @@ _MARK_SENT_GROUP = (
 )
 
 _SUPERSEDED = _CHECKIN.alias("superseded")
-_DELIVERY_FACTS = (
-    select_columns(
-        _CHECKIN.c.id,
-        _CHECKIN.c.kind,
-        _CHECKIN.c.stage_id,
-        _CHECKIN.c.within_hours,
-        _CHECKIN.c.posting_since,
-        _CHECKIN.c.journey_id,
-        _CHECKIN.c.meeting_id,
-        _PERSON.c.id,
-        _PERSON.c.platform,
-        _PERSON.c.workspace_id,
-        _PERSON.c.user_id,
-        _PERSON.c.dm_channel_id,
-        _PERSON.c.enterprise_id,
-        _PERSON.c.time_zone,
-        _PERSON.c.locale,
-        _PERSON.c.language,
-        _PERSON.c.profile_checked_at,
-        _PERSON.c.work_hours,
-        _PERSON.c.work_days,
-        _PERSON.c.time_zone_override,
-        _WORKSPACE.c.work_hours,
-        _WORKSPACE.c.work_days,
-        _SUPERSEDED.c.channel_id,
-        _SUPERSEDED.c.message_ts,
-    )
-    .select_from(_CHECKIN)
-    .outerjoin(_JOURNEY, _JOURNEY.c.id == _CHECKIN.c.journey_id)
+_FACT_COLUMNS = (
+    _CHECKIN.c.id,
+    _CHECKIN.c.kind,
+    _CHECKIN.c.stage_id,
+    _CHECKIN.c.within_hours,
+    _CHECKIN.c.posting_since,
+    _CHECKIN.c.journey_id,
+    _CHECKIN.c.meeting_id,
+    _PERSON.c.id,
+    _PERSON.c.platform,
+    _PERSON.c.workspace_id,
+    _PERSON.c.user_id,
+    _PERSON.c.dm_channel_id,
+    _PERSON.c.enterprise_id,
+    _PERSON.c.time_zone,
+    _PERSON.c.locale,
+    _PERSON.c.language,
+    _PERSON.c.profile_checked_at,
+    _PERSON.c.work_hours,
+    _PERSON.c.work_days,
+    _PERSON.c.time_zone_override,
+    _WORKSPACE.c.work_hours,
+    _WORKSPACE.c.work_days,
+    _SUPERSEDED.c.channel_id,
+    _SUPERSEDED.c.message_ts,
+)
+
+
+# The check-in table joined to what `_FACT_COLUMNS` reads.
+_WITH_FACTS = (
+    _CHECKIN.outerjoin(_JOURNEY, _JOURNEY.c.id == _CHECKIN.c.journey_id)
     .join(_PERSON, _PERSON.c.id == func.coalesce(_CHECKIN.c.recipient_id, _JOURNEY.c.person_id))
     .outerjoin(
         _WORKSPACE,
@@ -157,6 +160,10 @@ _DELIVERY_FACTS = (
         ),
     )
     .outerjoin(_SUPERSEDED, _SUPERSEDED.c.id == _CHECKIN.c.supersedes_checkin_id)
+)
+_DELIVERY_FACTS = (
+    select_columns(*_FACT_COLUMNS)
+    .select_from(_WITH_FACTS)
     .where(_CHECKIN.c.id.in_(bindparam("row_ids", expanding=True)))
 )
 
@@ -278,7 +285,7 @@ def _first_of_its_lane() -> ColumnElement[bool]:
     )
 
 
-def _due_query(status: str, *, locking: bool) -> Any:
+def _due_query(status: str, *, locking: bool, columns: Sequence[Any] | None = None) -> Any:
     """A due-rows query of one status, built once per dialect's locking: its values (the
     time, the limit) are bound parameters."""
     if status == CheckinStatus.CLAIMED:
@@ -288,7 +295,9 @@ def _due_query(status: str, *, locking: bool) -> Any:
     else:
         condition = _CHECKIN.c.due_at <= bindparam("now_")
     query = (
-        select_columns(_CHECKIN.c.id, _CHECKIN.c.journey_id, _CHECKIN.c.recipient_id)
+        select_columns(
+            *(columns or (_CHECKIN.c.id, _CHECKIN.c.journey_id, _CHECKIN.c.recipient_id))
+        )
         .select_from(_CHECKIN)
         .outerjoin(_JOURNEY, _JOURNEY.c.id == _CHECKIN.c.journey_id)
         .where(
@@ -310,6 +319,73 @@ _DUE_QUERIES = {
     for status in (CheckinStatus.CLAIMED, CheckinStatus.PENDING)
     for locking in (False, True)
 }
+
+
+def _claim_due_at_once() -> Any:
+    """PostgreSQL: a sweep's claim round in one statement. The due pending rows, the first of
+    each lane, are locked (skipping those another claimer has locked), claimed, and returned
+    with what sending them needs, in the order they fell due.
+
+    A row's posting mark is the one its locked, newest version carries (`FOR UPDATE` returns
+    the row as it is once locked, not as the statement's snapshot had it): the mark an earlier
+    try left, which says whether to look for an earlier post. Rows held by a dead sender are
+    not taken here: that needs its owner's heartbeat read after the row is locked, which one
+    statement cannot do (its subqueries all read the snapshot it started with), so it is
+    `due_rows` and `claim_rows`, in two statements."""
+    due = _due_query(
+        CheckinStatus.PENDING,
+        locking=True,
+        columns=(_CHECKIN.c.id, _CHECKIN.c.posting_since),
+    ).cte("due")
+    claimed = (
+        update(_CHECKIN)
+        .where(_CHECKIN.c.id == due.c.id, _CHECKIN.c.status == CheckinStatus.PENDING)
+        .values(
+            status=CheckinStatus.CLAIMED,
+            lease_owner=bindparam("owner_"),
+            lease_expires_at=bindparam("until"),
+            attempts=_CHECKIN.c.attempts + 1,
+            posting_since=func.coalesce(
+                _CHECKIN.c.posting_since, bindparam("now_", type_=_CHECKIN.c.posting_since.type)
+            ),
+        )
+        .returning(_CHECKIN.c.id, _CHECKIN.c.attempts)
+        .cte("claimed")
+    )
+    columns = [
+        due.c.posting_since if column is _CHECKIN.c.posting_since else column
+        for column in _FACT_COLUMNS
+    ]
+    return (
+        select_columns(*columns, claimed.c.attempts)
+        .select_from(
+            claimed.join(due, due.c.id == claimed.c.id).join(
+                _WITH_FACTS, _CHECKIN.c.id == claimed.c.id
+            )
+        )
+        .order_by(_CHECKIN.c.due_at, _CHECKIN.c.id)
+    )
+
+
+_CLAIM_DUE_AT_ONCE = _claim_due_at_once()
+
+
+def claim_due_at_once(
+    connection: Connection, *, now: datetime, limit: int, owner: str, lease: timedelta
+) -> list[tuple[DeliveryFacts, int]]:
+    """Claim up to `limit` due pending rows for `owner` (PostgreSQL, one statement: run it on
+    its own, and its commit is the claim's); each with its attempt count, oldest first."""
+    rows = connection.execute(
+        _CLAIM_DUE_AT_ONCE,
+        {
+            "now_": now,
+            "alive_since": now - DEAD_AFTER,
+            "owner_": owner,
+            "limit_": limit,
+            "until": now + lease,
+        },
+    )
+    return [(DeliveryFacts._make(row[:-1]), row[-1]) for row in rows]
 
 
 def due_rows(session: Session, *, now: datetime, limit: int, owner: str = "") -> list[DueRow]:

@@ -764,6 +764,108 @@ def test_due_rows_locked_by_one_sweep_are_skipped_by_another(
     assert due(sessions) == rows  # released when the first transaction ended
 
 
+# -- a sweep's claim round in one statement (PostgreSQL) ------------------------------------
+
+
+def postgres_only(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the one-statement claim round is PostgreSQL's (row locks in a CTE)")
+
+
+def claim_at_once(
+    engine: Engine, owner: str = "w2", now: datetime = NOW, limit: int = 10
+) -> list[tuple[outbox.DeliveryFacts, int]]:
+    with engine.connect() as connection, connection.begin():
+        return outbox.claim_due_at_once(connection, now=now, limit=limit, owner=owner, lease=LEASE)
+
+
+def test_a_round_claimed_at_once_is_the_first_due_row_of_each_lane_oldest_first(
+    engine: Engine, sessions: Sessions
+) -> None:
+    postgres_only(engine)
+    one, two, paused = (
+        *lanes(sessions, 2),
+        new_journey(sessions, user="UP", status=JourneyStatus.PAUSED),
+    )
+    first = new_checkin(sessions, one, due_at=NOW - timedelta(minutes=30))
+    behind = new_checkin(sessions, one, due_at=NOW - timedelta(minutes=20))
+    other = new_checkin(sessions, two, due_at=NOW - timedelta(minutes=10))
+    new_checkin(sessions, paused, due_at=NOW - timedelta(hours=1))
+    new_checkin(sessions, two, due_at=NOW + timedelta(minutes=1))
+
+    claimed = claim_at_once(engine)
+
+    assert [(facts.checkin_id, attempts) for facts, attempts in claimed] == [(first, 1), (other, 1)]
+    assert [facts.posting_since for facts, _ in claimed] == [None, None]  # no try before
+    assert [facts.user_id for facts, _ in claimed] == ["U0", "U1"]
+    for checkin_id in (first, other):
+        row = load(sessions, checkin_id)
+        assert (row.status, row.lease_owner, row.posting_since) == ("claimed", "w2", NOW)
+        assert row.lease_expires_at == NOW + LEASE
+    # The person's next row waits for the first (held by a living sender: the one asking).
+    assert claim_at_once(engine, now=NOW + timedelta(hours=1)) == []
+    assert load(sessions, behind).status == CheckinStatus.PENDING
+
+
+def test_a_claim_at_once_hands_on_the_mark_an_earlier_try_left(
+    engine: Engine, sessions: Sessions
+) -> None:
+    """The row's own mark, read under its lock: it says to look for an earlier post."""
+    postgres_only(engine)
+    checkin_id = new_checkin(sessions, new_journey(sessions), due_at=NOW - timedelta(hours=1))
+    earlier = NOW - timedelta(minutes=30)
+    assert claim(sessions, checkin_id, "w1", now=earlier)
+    with sessions.begin() as session:
+        outbox.release_checkin(
+            session, checkin_id=checkin_id, owner="w1", due_at=earlier, error="timed out"
+        )
+
+    [(facts, attempts)] = claim_at_once(engine)
+
+    assert (facts.checkin_id, facts.posting_since, attempts) == (checkin_id, earlier, 2)
+    assert load(sessions, checkin_id).posting_since == earlier  # kept, not moved to now
+
+
+def test_rows_a_dead_sender_held_are_left_to_the_round_that_takes_them_over(
+    engine: Engine, sessions: Sessions
+) -> None:
+    """One statement cannot read the dead owner's heartbeat after locking the row: taking
+    over stays with `due_rows` and `claim_rows`, two statements."""
+    postgres_only(engine)
+    one, two = lanes(sessions, 2)
+    held = new_checkin(sessions, one, due_at=NOW - timedelta(minutes=30))
+    behind = new_checkin(sessions, one, due_at=NOW - timedelta(minutes=20))
+    other = new_checkin(sessions, two, due_at=NOW - timedelta(minutes=10))
+    assert claim(sessions, held, "w1", now=NOW)
+    later = NOW + 2 * heartbeats.DEAD_AFTER
+
+    assert [facts.checkin_id for facts, _ in claim_at_once(engine, now=later)] == [other]
+    assert load(sessions, behind).status == CheckinStatus.PENDING  # in line behind the held one
+    with sessions.begin() as session:
+        found = outbox.due_checkin_ids(session, now=later, limit=10, owner="w2")
+        assert found == [held]
+        assert outbox.claim_rows(
+            session, checkin_ids=found, owner="w2", now=later, lease=LEASE, taking_over=True
+        ) == {held: 2}
+
+
+def test_a_claim_at_once_skips_rows_another_sweep_has_locked(
+    engine: Engine, sessions: Sessions
+) -> None:
+    postgres_only(engine)
+    rows = [
+        new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=minutes))
+        for journey_id, minutes in zip(lanes(sessions, 3), (30, 20, 10), strict=True)
+    ]
+    with sessions() as first, first.begin():
+        assert list(outbox.due_checkin_ids(first, now=NOW, limit=2)) == rows[:2]
+        with engine.connect() as second, second.begin():
+            # Were the rows locked without SKIP LOCKED, fail here instead of hanging.
+            second.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            claimed = outbox.claim_due_at_once(second, now=NOW, limit=10, owner="w2", lease=LEASE)
+            assert [facts.checkin_id for facts, _ in claimed] == rows[2:]
+
+
 # -- after sending -------------------------------------------------------------------------
 
 
