@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -98,8 +99,12 @@ class Message:
     rows: tuple[Row, ...] = ()
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_text(text: str) -> tuple[TextBlock, ...]:
-    """Content markup: blank lines separate paragraphs, lines starting "- " are bullets."""
+    """Content markup: blank lines separate paragraphs, lines starting "- " are bullets.
+
+    Only the guidance's own texts come here, a few hundred of them, parsed once each (a
+    stage message is composed for every person it goes to)."""
     blocks: list[TextBlock] = []
     for chunk in re.split(r"\n[ \t]*\n", text.strip()):
         lines = [line.strip() for line in chunk.strip().splitlines() if line.strip()]

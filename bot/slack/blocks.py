@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from messages.model import MENTION, Bullets, Button, Message, Paragraph, Preformatted
+from messages.model import MENTION, MENTION_MARK, Bullets, Button, Message, Paragraph, Preformatted
 
 Block = dict[str, Any]
 
@@ -18,8 +18,9 @@ def escape_mrkdwn(text: str) -> str:
 
     People named with messages.model.mention become Slack mentions, shown as their names.
     """
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return MENTION.sub(r"<@\1>", escaped)
+    if "&" in text or "<" in text or ">" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return MENTION.sub(r"<@\1>", text) if MENTION_MARK in text else text
 
 
 def _plain(text: str) -> Block:
