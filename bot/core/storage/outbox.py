@@ -26,13 +26,13 @@ _CHECKIN = Checkin.__table__  # type: ignore[attr-defined]
 
 # The outbox row's life, in the dispatcher's hot path. Parameter names differ from column
 # names, which SQLAlchemy keeps for the SET clause.
-def _claim_where(*conditions: ColumnElement[bool]) -> Any:
-    """Claim rows by id for an owner, in one statement: each claim counts an attempt and marks
-    the row as possibly posted from now on (a claim is made only for what is about to be
-    sent), keeping the mark of an earlier attempt that may have reached the person."""
+def _claiming(*conditions: ColumnElement[bool]) -> Any:
+    """An UPDATE that claims the rows it matches for an owner: each claim counts an attempt
+    and marks the row as possibly posted from now on (a claim is made only for what is about
+    to be sent), keeping the mark of an earlier attempt that may have reached the person."""
     return (
         update(_CHECKIN)
-        .where(_CHECKIN.c.id.in_(bindparam("row_ids", expanding=True)), *conditions)
+        .where(*conditions)
         .values(
             status=CheckinStatus.CLAIMED,
             lease_owner=bindparam("owner_"),
@@ -44,6 +44,11 @@ def _claim_where(*conditions: ColumnElement[bool]) -> Any:
         )
         .returning(_CHECKIN.c.id, _CHECKIN.c.attempts)
     )
+
+
+def _claim_where(*conditions: ColumnElement[bool]) -> Any:
+    """Claim rows by id, those of them that meet `conditions`, in one statement."""
+    return _claiming(_CHECKIN.c.id.in_(bindparam("row_ids", expanding=True)), *conditions)
 
 
 # Rows no one holds (the command path's claim of the row it just wrote). Only that: on
@@ -337,20 +342,8 @@ def _claim_due_at_once() -> Any:
         locking=True,
         columns=(_CHECKIN.c.id, _CHECKIN.c.posting_since),
     ).cte("due")
-    claimed = (
-        update(_CHECKIN)
-        .where(_CHECKIN.c.id == due.c.id, _CHECKIN.c.status == CheckinStatus.PENDING)
-        .values(
-            status=CheckinStatus.CLAIMED,
-            lease_owner=bindparam("owner_"),
-            lease_expires_at=bindparam("until"),
-            attempts=_CHECKIN.c.attempts + 1,
-            posting_since=func.coalesce(
-                _CHECKIN.c.posting_since, bindparam("now_", type_=_CHECKIN.c.posting_since.type)
-            ),
-        )
-        .returning(_CHECKIN.c.id, _CHECKIN.c.attempts)
-        .cte("claimed")
+    claimed = _claiming(_CHECKIN.c.id == due.c.id, _CHECKIN.c.status == CheckinStatus.PENDING).cte(
+        "claimed"
     )
     columns = [
         due.c.posting_since if column is _CHECKIN.c.posting_since else column
