@@ -469,9 +469,9 @@ async def run_ours(target: Target, rows: int, concurrency: int) -> dict[str, Any
     await asyncio.to_thread(dispatcher.heartbeat.start)
     rss_before = current_rss()
     with Sampler() as sampler:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         sent = await dispatcher.run_once()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     await asyncio.to_thread(dispatcher.heartbeat.stop)
     rss_after = current_rss()
     peak = peak_rss()
@@ -502,6 +502,7 @@ async def run_ours(target: Target, rows: int, concurrency: int) -> dict[str, Any
         "duplicates": standin.duplicates,
         "wall_s": round(seconds, 2),
         "rows_per_s": round(standin.posts / seconds, 1),
+        "cpu_ms_per_row": round(cpu * 1000 / max(standin.posts, 1), 2),
         "rss_before_mb": round(rss_before / MIB, 1),
         "rss_after_mb": round(rss_after / MIB, 1),
         "peak_rss_mb": round(peak / MIB, 1),
@@ -598,7 +599,7 @@ async def run_baseline(target: Target, rows: int, *, grace_none: bool) -> dict[s
     rss_before = current_rss()
     stalled = False
     with Sampler() as sampler:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         scheduler.start()
         last, last_change = (-1, -1, -1), time.perf_counter()
         while sum(outcomes.values()) < rows:
@@ -609,7 +610,7 @@ async def run_baseline(target: Target, rows: int, *, grace_none: bool) -> dict[s
             elif time.perf_counter() - last_change > NO_PROGRESS_SECONDS:
                 stalled = True
                 break
-        finished = time.perf_counter()
+        finished, cpu = time.perf_counter(), time.process_time() - cpu_started
     rss_after = current_rss()
     peak = peak_rss()
     scheduler.shutdown(wait=False)
@@ -631,6 +632,8 @@ async def run_baseline(target: Target, rows: int, *, grace_none: bool) -> dict[s
         "first_post_s": round(standin.first_post - started, 2) if delivered else None,
         "all_accounted_s": round(finished - started, 2),
         "rows_per_s": round(delivered / seconds, 1) if delivered else 0.0,
+        # Everything the process did until every job was accounted for, per post.
+        "cpu_ms_per_row": round(cpu * 1000 / delivered, 2) if delivered else None,
         "rss_before_mb": round(rss_before / MIB, 1),
         "rss_after_mb": round(rss_after / MIB, 1),
         "peak_rss_mb": round(peak / MIB, 1),
@@ -761,15 +764,16 @@ def machine() -> str:
 def table(results: list[dict[str, Any]]) -> str:
     """Markdown, so that it goes into docs/performance.md as it is."""
     header = (
-        "| run | rows | posted | add s | dispatch s | rows/s | RSS before MB | peak RSS MB "
-        "| growth MB | most threads |"
+        "| run | rows | posted | add s | dispatch s | rows/s | CPU ms/row | RSS before MB "
+        "| peak RSS MB | growth MB | most threads |"
     )
     lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
     for r in results:
         add = f"{r['add_s']:.1f}" if "add_s" in r else "-"
+        cpu = "-" if r.get("cpu_ms_per_row") is None else f"{r['cpu_ms_per_row']:.2f}"
         lines.append(
             f"| {r['run']} | {r['rows']} | {r['delivered']} | {add} | {r['wall_s']:.1f} "
-            f"| {r['rows_per_s']:.1f} | {r['rss_before_mb']:.1f} | {r['peak_rss_mb']:.1f} "
+            f"| {r['rows_per_s']:.1f} | {cpu} | {r['rss_before_mb']:.1f} | {r['peak_rss_mb']:.1f} "
             f"| {r['growth_mb']:.1f} | {r['max_threads']} |"
         )
     return "\n".join(lines)
@@ -862,6 +866,12 @@ def main() -> None:
             )
     for n in rows:
         b = base.get(min(n, args.baseline_rows))
+        if b and b["cpu_ms_per_row"]:
+            # Steadier than the rates on a machine whose speed moves from run to run.
+            print(
+                f"CPU ms a row, baseline at {b['rows']} / {ours[n]['run']} at {n}: "
+                f"{b['cpu_ms_per_row'] / ours[n]['cpu_ms_per_row']:.1f}x"
+            )
         if b and b["rows_per_s"]:
             print(
                 f"rows/s, {ours[n]['run']} at {n} / baseline at {b['rows']}: "
