@@ -143,6 +143,11 @@ def due(sessions: Sessions, now: datetime = NOW, limit: int = 100) -> list[int]:
         return list(outbox.due_checkin_ids(session, now=now, limit=limit))
 
 
+def postgres_only(engine: Engine, why: str) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip(why)
+
+
 def race(engine: Engine, action: Callable[[Session, int], bool]) -> list[bool]:
     """Run `action` in THREADS threads, each in its own transaction, released together."""
     sessions = make_sessions(engine)
@@ -731,8 +736,7 @@ def test_a_lane_being_claimed_by_one_sweep_is_left_alone_by_another(
 ) -> None:
     """Two sweeps at once (PostgreSQL): while one has locked a person's first row and not
     yet committed its claim, the other must not take that person's second row."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("row locks (FOR UPDATE SKIP LOCKED) are PostgreSQL only")
+    postgres_only(engine, "row locks (FOR UPDATE SKIP LOCKED) are PostgreSQL only")
     journey_id = new_journey(sessions)
     first, _ = (
         new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=minutes))
@@ -749,8 +753,7 @@ def test_a_lane_being_claimed_by_one_sweep_is_left_alone_by_another(
 def test_due_rows_locked_by_one_sweep_are_skipped_by_another(
     engine: Engine, sessions: Sessions
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("row locks (FOR UPDATE SKIP LOCKED) are PostgreSQL only")
+    postgres_only(engine, "row locks (FOR UPDATE SKIP LOCKED) are PostgreSQL only")
     rows = [
         new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=minutes))
         for journey_id, minutes in zip(lanes(sessions, 3), (30, 20, 10), strict=True)
@@ -767,9 +770,7 @@ def test_due_rows_locked_by_one_sweep_are_skipped_by_another(
 # -- a sweep's claim round in one statement (PostgreSQL) ------------------------------------
 
 
-def postgres_only(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the one-statement claim round is PostgreSQL's (row locks in a CTE)")
+AT_ONCE = "the one-statement claim round is PostgreSQL's (row locks in a CTE)"
 
 
 def claim_at_once(
@@ -782,7 +783,7 @@ def claim_at_once(
 def test_a_round_claimed_at_once_is_the_first_due_row_of_each_lane_oldest_first(
     engine: Engine, sessions: Sessions
 ) -> None:
-    postgres_only(engine)
+    postgres_only(engine, AT_ONCE)
     one, two, paused = (
         *lanes(sessions, 2),
         new_journey(sessions, user="UP", status=JourneyStatus.PAUSED),
@@ -811,7 +812,7 @@ def test_a_claim_at_once_hands_on_the_mark_an_earlier_try_left(
     engine: Engine, sessions: Sessions
 ) -> None:
     """The row's own mark, read under its lock: it says to look for an earlier post."""
-    postgres_only(engine)
+    postgres_only(engine, AT_ONCE)
     checkin_id = new_checkin(sessions, new_journey(sessions), due_at=NOW - timedelta(hours=1))
     earlier = NOW - timedelta(minutes=30)
     assert claim(sessions, checkin_id, "w1", now=earlier)
@@ -831,7 +832,7 @@ def test_rows_a_dead_sender_held_are_left_to_the_round_that_takes_them_over(
 ) -> None:
     """One statement cannot read the dead owner's heartbeat after locking the row: taking
     over stays with `due_rows` and `claim_rows`, two statements."""
-    postgres_only(engine)
+    postgres_only(engine, AT_ONCE)
     one, two = lanes(sessions, 2)
     held = new_checkin(sessions, one, due_at=NOW - timedelta(minutes=30))
     behind = new_checkin(sessions, one, due_at=NOW - timedelta(minutes=20))
@@ -852,7 +853,7 @@ def test_rows_a_dead_sender_held_are_left_to_the_round_that_takes_them_over(
 def test_a_claim_at_once_skips_rows_another_sweep_has_locked(
     engine: Engine, sessions: Sessions
 ) -> None:
-    postgres_only(engine)
+    postgres_only(engine, AT_ONCE)
     rows = [
         new_checkin(sessions, journey_id, due_at=NOW - timedelta(minutes=minutes))
         for journey_id, minutes in zip(lanes(sessions, 3), (30, 20, 10), strict=True)
