@@ -27,6 +27,7 @@ import platform
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -761,6 +762,14 @@ def machine() -> str:
     )
 
 
+def ratio(values: list[float]) -> str:
+    """One ratio as it is; several as their median, and each round's beside it."""
+    if len(values) == 1:
+        return f"{values[0]:.1f}x"
+    each = ", ".join(f"{value:.1f}x" for value in values)
+    return f"{statistics.median(values):.1f}x (the median of {len(values)} rounds: {each})"
+
+
 def table(results: list[dict[str, Any]]) -> str:
     """Markdown, so that it goes into docs/performance.md as it is."""
     header = (
@@ -768,11 +777,13 @@ def table(results: list[dict[str, Any]]) -> str:
         "| peak RSS MB | growth MB | most threads |"
     )
     lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
+    rounds_shown = any(r.get("round", 1) > 1 for r in results)
     for r in results:
         add = f"{r['add_s']:.1f}" if "add_s" in r else "-"
         cpu = "-" if r.get("cpu_ms_per_row") is None else f"{r['cpu_ms_per_row']:.2f}"
+        run = f"{r['run']} (round {r['round']})" if rounds_shown and "round" in r else r["run"]
         lines.append(
-            f"| {r['run']} | {r['rows']} | {r['delivered']} | {add} | {r['wall_s']:.1f} "
+            f"| {run} | {r['rows']} | {r['delivered']} | {add} | {r['wall_s']:.1f} "
             f"| {r['rows_per_s']:.1f} | {cpu} | {r['rss_before_mb']:.1f} | {r['peak_rss_mb']:.1f} "
             f"| {r['growth_mb']:.1f} | {r['max_threads']} |"
         )
@@ -810,6 +821,13 @@ def main() -> None:
         help="the Slack stand-in on a thread of the measured process (default), or in a "
         "process of its own on the machine's last CPU, as Slack is elsewhere in production",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure ours and the baseline this many times, in turn (the baseline first in "
+        "every other round), and give each ratio as the median of the rounds' (default 1)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write every result to FILE")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -818,6 +836,7 @@ def main() -> None:
         return
 
     rows = sorted(set(args.rows))
+    concurrencies = sorted(set(args.concurrency))
     SLACK_LATENCY_MS[0] = args.slack_latency_ms
     STANDIN_PLACE[0] = args.standin
     baseline_sizes = sorted({min(n, args.baseline_rows) for n in rows})
@@ -828,11 +847,14 @@ def main() -> None:
     targets = Targets(args.database, args.postgres_url)
     results: list[dict[str, Any]] = []
     try:
-        for n in rows:
-            for c in sorted(set(args.concurrency)):
-                results.append(measure_ours(targets, n, c))
-        for n in baseline_sizes:
-            results.append(measure_baseline(targets, n, grace_none=True))
+        for round_ in range(1, max(args.rounds, 1) + 1):
+            # On a machine whose speed drifts, the order is turned round every other round.
+            parts = [
+                lambda: [measure_ours(targets, n, c) for n in rows for c in concurrencies],
+                lambda: [measure_baseline(targets, n, grace_none=True) for n in baseline_sizes],
+            ]
+            for part in parts if round_ % 2 else reversed(parts):
+                results.extend({**result, "round": round_} for result in part())
         results.append(measure_baseline(targets, args.baseline_rows, grace_none=False))
     finally:
         targets.remove()
@@ -852,8 +874,8 @@ def main() -> None:
     print()
     # The figures beside the baseline's are those of our largest concurrency.
     widest = max(args.concurrency)
-    ours = {r["rows"]: r for r in results if r.get("concurrency") == widest}
-    base = {r["rows"]: r for r in results if r["run"] == "baseline"}
+    ours = {(r["rows"], r["round"]): r for r in results if r.get("concurrency") == widest}
+    base = {(r["rows"], r["round"]): r for r in results if r["run"] == "baseline"}
     for r in results:
         if r["run"].startswith("baseline"):
             failures = ", ".join(f"{k} {v}" for k, v in r["failures"].items()) or "none"
@@ -864,30 +886,35 @@ def main() -> None:
                 f"first post {r['first_post_s']} s after start, every job accounted for "
                 f"after {r['all_accounted_s']} s{'; STALLED' if r['stalled'] else ''}"
             )
+    rounds = sorted({r["round"] for r in results if "round" in r})
     for n in rows:
-        b = base.get(min(n, args.baseline_rows))
-        if b and b["cpu_ms_per_row"]:
-            # Steadier than the rates on a machine whose speed moves from run to run.
-            print(
-                f"CPU ms a row, baseline at {b['rows']} / {ours[n]['run']} at {n}: "
-                f"{b['cpu_ms_per_row'] / ours[n]['cpu_ms_per_row']:.1f}x"
-            )
-        if b and b["rows_per_s"]:
-            print(
-                f"rows/s, {ours[n]['run']} at {n} / baseline at {b['rows']}: "
-                f"{ours[n]['rows_per_s'] / b['rows_per_s']:.1f}x"
-            )
+        pairs = [
+            (ours[n, k], base[min(n, args.baseline_rows), k])
+            for k in rounds
+            if (min(n, args.baseline_rows), k) in base
+        ]
+        if not pairs:
+            continue
+        ran, baseline_rows = pairs[0][0]["run"], pairs[0][1]["rows"]
+        # CPU a row is steadier than the rates on a machine whose speed moves between runs.
+        cpu = [b["cpu_ms_per_row"] / o["cpu_ms_per_row"] for o, b in pairs if b["cpu_ms_per_row"]]
+        rates = [o["rows_per_s"] / b["rows_per_s"] for o, b in pairs if b["rows_per_s"]]
+        if cpu:
+            print(f"CPU ms a row, baseline at {baseline_rows} / {ran} at {n}: {ratio(cpu)}")
+        if rates:
+            print(f"rows/s, {ran} at {n} / baseline at {baseline_rows}: {ratio(rates)}")
     fractions = "/".join(f"{f:.0%}" for f in Sampler.FRACTIONS)
     for r in results:
         trace = ", ".join(f"{mb:.1f}" for mb in r["rss_trace_mb"])
-        print(f"{r['run']}, {r['rows']}: RSS (MB) at {fractions} of the run: {trace}")
+        run = f"{r['run']} (round {r['round']})" if len(rounds) > 1 and "round" in r else r["run"]
+        print(f"{run}, {r['rows']}: RSS (MB) at {fractions} of the run: {trace}")
     if capped:
         print(
             f"baseline capped at {args.baseline_rows} jobs (--baseline-rows); "
             f"not run at {', '.join(map(str, capped))}"
         )
-    if len(ours) > 1:
-        small, large = ours[rows[0]], ours[rows[-1]]
+    if len(rows) > 1:
+        small, large = ours[rows[0], rounds[0]], ours[rows[-1], rounds[0]]
         print(
             f"{large['run']}, peak RSS at {large['rows']} / at {small['rows']} rows: "
             f"{large['peak_rss_mb'] / small['peak_rss_mb']:.2f}x "

@@ -79,8 +79,9 @@ class RowLeases:
     lease: timedelta
     metrics: Metrics | None
     heartbeat: Heartbeat
-    # PostgreSQL: the engine, each statement its own transaction, that claims a round at once.
-    _claims_at_once: Engine | None = None
+    # PostgreSQL: the engine each of whose statements commits itself, for what is done in one
+    # statement (a claim round, a group of sent marks): no transaction around it to pay for.
+    _at_once: Engine | None = None
     # When (time.monotonic()) a claim round next looks for rows a dead sender held.
     _look_for_the_dead_at = 0.0
 
@@ -103,7 +104,7 @@ class RowLeases:
         statements and a commit."""
         now = self.services.clock()
         looked = time.monotonic()
-        at_once = self._claims_at_once is not None and self.heartbeat.beating
+        at_once = self._at_once is not None and self.heartbeat.beating
         if at_once and looked < self._look_for_the_dead_at:
             return self._claim_at_once(free, now)
         self._look_for_the_dead_at = looked + DEAD_LOOKUP_SECONDS
@@ -113,8 +114,8 @@ class RowLeases:
             return self._claim_in(session, [row.checkin_id for row in due], taking_over=True)
 
     def _claim_at_once(self, free: int, now: datetime) -> list[Job]:
-        assert self._claims_at_once is not None
-        with self._claims_at_once.connect() as connection:
+        assert self._at_once is not None
+        with self._at_once.connect() as connection:
             claimed = outbox.claim_due_at_once(
                 connection, now=now, limit=free, owner=self.owner, lease=self.lease
             )
@@ -235,27 +236,28 @@ class RowLeases:
             )
 
     def _mark_sent(self, sends: Sequence[SentRow]) -> list[bool]:
-        """Record rows as sent, in one transaction for all of them (sends finishing at the
-        same time share a commit: `scheduler.group_commit`); for each, whether this owner
-        still held it."""
+        """Record rows as sent, all of them at once (sends finishing at the same time share a
+        write: `scheduler.group_commit`); for each, whether this owner still held it. On
+        PostgreSQL a group with nothing else to keep is one statement that commits itself;
+        a profile read on the way, or a new DM conversation, is kept with the marks in one
+        transaction."""
         now = self.services.clock()
+        if self.metrics is not None:
+            for send in sends:
+                self.metrics.checkin_outcome(send.job.kind, SendOutcome.SENT.value)
+        marks = [
+            outbox.SentMark(job.checkin_id, channel, ts, locale)
+            for job, channel, ts, _, locale in sends
+        ]
+        if self._at_once is not None and not any(map(_more_to_keep, sends)):
+            with self._at_once.connect() as connection:
+                return outbox.mark_sent_at_once(connection, owner=self.owner, sent=marks, now=now)
         with self.services.sessions.begin() as session:
             for job, channel_id, _, profile, _ in sends:
-                if self.metrics is not None:
-                    self.metrics.checkin_outcome(job.kind, SendOutcome.SENT.value)
                 self._save_profile(session, job, profile)
                 if job.recipient.dm_channel_id != channel_id:
                     people.set_dm_channel(session, person_id=job.person_id, channel_id=channel_id)
-            marked = outbox.mark_sent(
-                session,
-                owner=self.owner,
-                sent=[
-                    outbox.SentMark(job.checkin_id, channel, ts, locale)
-                    for job, channel, ts, _, locale in sends
-                ],
-                now=now,
-            )
-        return marked
+            return outbox.mark_sent(session, owner=self.owner, sent=marks, now=now)
 
     def _release(
         self,
@@ -292,3 +294,9 @@ class RowLeases:
                 journey.status = JourneyStatus.PAUSED
                 journey.updated_at = self.services.clock()
                 session.add(journey)
+
+
+def _more_to_keep(send: SentRow) -> bool:
+    """Whether marking this row sent also keeps something of its person's: a profile read
+    from the platform, or the DM conversation the post went to, where it is new."""
+    return send.profile is not None or send.job.recipient.dm_channel_id != send.channel_id

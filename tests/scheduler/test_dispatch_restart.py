@@ -199,7 +199,7 @@ def test_a_beating_sweep_on_postgres_takes_a_dead_senders_row_in_its_first_round
     dead = _left_by_a_dead_worker(postgres_engine, now=now, lease_expired=False)
     fresh = seed_checkins(postgres_engine, 20, due_at=now - timedelta(minutes=1), now=now)
     dispatcher = _dispatcher(standin, postgres_engine)
-    assert dispatcher._claims_at_once is not None
+    assert dispatcher._at_once is not None
     dispatcher.heartbeat.start()
     try:
         assert asyncio.run(dispatcher.run_once()) == 21

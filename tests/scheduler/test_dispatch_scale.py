@@ -15,8 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import select
 
+from bot.core.db import make_sessions
 from bot.core.migrate import upgrade
+from bot.core.models import Person
 from bot.demo.slack_standin import SlackStandIn
 from scheduler.dispatcher import Dispatcher
 from tests.conftest import make_settings
@@ -122,3 +125,41 @@ def test_two_dispatchers_in_one_process_send_two_hundred_checkins_exactly_once_o
     ]
     shares = _check_the_race(standin, sqlite_engine, dispatchers, 200)
     print(f"\nsqlite: 200 check-ins, 2 dispatchers, shares {shares}")
+
+
+def test_a_sweep_keeps_the_profiles_it_read_beside_the_marks_it_writes_at_once(
+    standin: SlackStandIn, engine: Engine
+) -> None:
+    """On PostgreSQL a group of sent marks with nothing else to keep is one statement that
+    commits itself; a row whose person's profile was read on the way (or whose DM is new)
+    is marked in a transaction that keeps that too. A sweep mixes both: every row is sent
+    once and marked, and what was read or opened is kept."""
+    upgrade(engine)
+    settings = make_settings(standin, lease_seconds=300.0)
+    seeded = seed_checkins(
+        engine, 40, due_at=datetime.now(UTC) - timedelta(hours=1), now=datetime.now(UTC)
+    )
+    stale, new_dm = seeded[::4], seeded[1::4]
+    with make_sessions(engine).begin() as session:
+        for person in session.exec(select(Person)):
+            if person.user_id in {s.user_id for s in stale}:
+                person.profile_checked_at = None
+                standin.add_user(person.user_id, tz="Asia/Tokyo")
+            elif person.user_id in {s.user_id for s in new_dm}:
+                person.dm_channel_id = None
+    dispatcher = make_dispatcher(settings, engine, owner="mixed")
+    dispatcher.heartbeat.start()
+    try:
+        assert asyncio.run(dispatcher.run_once()) == 40
+    finally:
+        dispatcher.heartbeat.stop()
+
+    assert_each_posted_once(standin, seeded)
+    assert_all_sent(engine, standin, seeded)
+    assert len(standin.calls_to("users.info")) == len(stale)
+    with make_sessions(engine).begin() as session:
+        people = {person.user_id: person for person in session.exec(select(Person))}
+    for s in seeded:
+        expected_zone = "Asia/Tokyo" if s in stale else "UTC"
+        assert people[s.user_id].time_zone == expected_zone, s
+        assert people[s.user_id].dm_channel_id == s.channel, s

@@ -428,34 +428,14 @@ class SentMark(NamedTuple):
 def mark_sent(
     session: Session, *, owner: str, sent: Sequence[SentMark], now: datetime
 ) -> list[bool]:
-    """Record rows the platform took as sent; only the worker still holding a row may. One
-    statement for all of them; for each, whether it was still this owner's.
-
-    On PostgreSQL this transaction's commit does not wait for the disk: if the database
-    server itself crashed before writing it, the rows would be claimed, marked as possibly
-    posted, with a dead owner, and their next holder would find each post in the
-    conversation before posting again. Nothing is sent twice; the claim, which that look-up
-    relies on, is committed durably.
-    """
+    """Record rows the platform took as sent; only the worker still holding a row may. For
+    each, whether it was still this owner's. On PostgreSQL one statement for all of them
+    (`mark_sent_at_once`); on SQLite one per row."""
     if not sent:
         return []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        marked = set(
-            connection.execute(
-                _MARK_SENT_GROUP,
-                {
-                    "row_ids": [mark.checkin_id for mark in sent],
-                    "channels": [mark.channel_id for mark in sent],
-                    "tss": [mark.message_ts for mark in sent],
-                    "locales": [mark.locale for mark in sent],
-                    "owner_": owner,
-                    "now_": now,
-                },
-            ).scalars()
-        )
-        return [mark.checkin_id in marked for mark in sent]
+        return mark_sent_at_once(connection, owner=owner, sent=sent, now=now)
     # SQLite, in process: one statement per row, in one transaction.
     return [
         connection.execute(
@@ -472,6 +452,28 @@ def mark_sent(
         == 1
         for mark in sent
     ]
+
+
+def mark_sent_at_once(
+    connection: Connection, *, owner: str, sent: Sequence[SentMark], now: datetime
+) -> list[bool]:
+    """PostgreSQL: record a group of rows as sent in one statement (run on its own, on a
+    connection that commits each statement, that statement's commit is the marks'); for
+    each, whether it was still this owner's."""
+    marked = set(
+        connection.execute(
+            _MARK_SENT_GROUP,
+            {
+                "row_ids": [mark.checkin_id for mark in sent],
+                "channels": [mark.channel_id for mark in sent],
+                "tss": [mark.message_ts for mark in sent],
+                "locales": [mark.locale for mark in sent],
+                "owner_": owner,
+                "now_": now,
+            },
+        ).scalars()
+    )
+    return [mark.checkin_id in marked for mark in sent]
 
 
 def release_checkin(

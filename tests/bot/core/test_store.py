@@ -1073,6 +1073,31 @@ def test_sent_marks_in_one_statement_mark_only_the_rows_still_held(sessions: Ses
     assert load(sessions, taken_over).status == CheckinStatus.CLAIMED
 
 
+def test_sent_marks_at_once_commit_themselves_and_mark_only_the_rows_still_held(
+    engine: Engine, sessions: Sessions
+) -> None:
+    postgres_only(engine, "a group of marks in one statement that commits itself is PostgreSQL's")
+    ours, taken_over = (new_checkin(sessions, journey) for journey in lanes(sessions, 2))
+    for checkin_id in (ours, taken_over):
+        assert claim(sessions, checkin_id, "w1")
+    with sessions.begin() as session:
+        session.exec(update(Checkin).where(col(Checkin.id) == taken_over).values(lease_owner="w2"))
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit.connect() as connection:
+        marked = outbox.mark_sent_at_once(
+            connection,
+            owner="w1",
+            now=NOW,
+            sent=[outbox.SentMark(ours, "D1", "1.1", "de"), outbox.SentMark(taken_over, "D2", "2.2")],
+        )
+        # Seen from another connection before this one is given back: already committed.
+        row = load(sessions, ours)
+    assert marked == [True, False]
+    assert (row.status, row.channel_id, row.message_ts, row.locale) == ("sent", "D1", "1.1", "de")
+    assert (row.lease_owner, row.sent_at) == (None, NOW)
+    assert load(sessions, taken_over).status == CheckinStatus.CLAIMED
+
+
 def test_a_claim_counts_a_try_and_marks_the_row_as_possibly_posted(sessions: Sessions) -> None:
     checkin_id = new_checkin(sessions, new_journey(sessions))
     assert claim(sessions, checkin_id, "w1", now=NOW)
