@@ -1088,7 +1088,10 @@ def test_sent_marks_at_once_commit_themselves_and_mark_only_the_rows_still_held(
             connection,
             owner="w1",
             now=NOW,
-            sent=[outbox.SentMark(ours, "D1", "1.1", "de"), outbox.SentMark(taken_over, "D2", "2.2")],
+            sent=[
+                outbox.SentMark(ours, "D1", "1.1", "de"),
+                outbox.SentMark(taken_over, "D2", "2.2"),
+            ],
         )
         # Seen from another connection before this one is given back: already committed.
         row = load(sessions, ours)
