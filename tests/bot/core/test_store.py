@@ -1050,13 +1050,19 @@ def test_delete_person_removes_everything_of_theirs_and_nothing_else(sessions: S
 # -- tries and the posting mark ------------------------------------------------------------
 
 
-def test_sent_marks_in_one_statement_mark_only_the_rows_still_held(sessions: Sessions) -> None:
-    journeys = lanes(sessions, 3)
-    ours, taken_over, another = (new_checkin(sessions, journey) for journey in journeys)
-    for checkin_id in (ours, taken_over, another):
+def claimed_by_w1_the_second_taken_over(sessions: Sessions, count: int) -> list[int]:
+    """`count` rows, one per person, claimed by w1; w1 fell silent on the second, and w2
+    took it over."""
+    rows = [new_checkin(sessions, journey) for journey in lanes(sessions, count)]
+    for checkin_id in rows:
         assert claim(sessions, checkin_id, "w1")
-    with sessions.begin() as session:  # w1 fell silent on one; w2 took it over
-        session.exec(update(Checkin).where(col(Checkin.id) == taken_over).values(lease_owner="w2"))
+    with sessions.begin() as session:
+        session.exec(update(Checkin).where(col(Checkin.id) == rows[1]).values(lease_owner="w2"))
+    return rows
+
+
+def test_sent_marks_in_one_statement_mark_only_the_rows_still_held(sessions: Sessions) -> None:
+    ours, taken_over, another = claimed_by_w1_the_second_taken_over(sessions, 3)
     with sessions.begin() as session:
         marked = outbox.mark_sent(
             session,
@@ -1077,11 +1083,7 @@ def test_sent_marks_at_once_commit_themselves_and_mark_only_the_rows_still_held(
     engine: Engine, sessions: Sessions
 ) -> None:
     postgres_only(engine, "a group of marks in one statement that commits itself is PostgreSQL's")
-    ours, taken_over = (new_checkin(sessions, journey) for journey in lanes(sessions, 2))
-    for checkin_id in (ours, taken_over):
-        assert claim(sessions, checkin_id, "w1")
-    with sessions.begin() as session:
-        session.exec(update(Checkin).where(col(Checkin.id) == taken_over).values(lease_owner="w2"))
+    ours, taken_over = claimed_by_w1_the_second_taken_over(sessions, 2)
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     with autocommit.connect() as connection:
         marked = outbox.mark_sent_at_once(
