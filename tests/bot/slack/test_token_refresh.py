@@ -14,11 +14,14 @@ from bot.core.db import make_engine
 from bot.core.models import CheckinStatus
 from bot.demo.slack_standin import SlackStandIn
 from bot.slack.bot_tokens import WorkspaceTokens
+from scheduler.dispatcher import CLAIMED_AHEAD
 from tests.bot.slack.installing import install, oauth_bot, opened, stored_bot_tokens
 from tests.conftest import MONDAY, TEAM, BotFactory, make_settings
 from tests.scheduler.seeding import content, rows, seed_checkins
 
-PEOPLE = 12
+SLOTS = 2  # a few rows in hand each
+# More people than one worker holds at once ((1 + CLAIMED_AHEAD) x its slots): both send.
+PEOPLE = (1 + CLAIMED_AHEAD) * SLOTS + 2
 
 
 def _another_engine(engine: Engine) -> Engine:
@@ -43,7 +46,7 @@ def _workers(
             content=content(),
             owner=f"worker-{number}",
         )
-        runtime.dispatcher.concurrency = 3  # a few rows in hand each: both workers send
+        runtime.dispatcher.concurrency = SLOTS
         runtimes.append(runtime)
     return runtimes
 
