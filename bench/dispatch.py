@@ -706,7 +706,10 @@ class Targets:
 
     def fresh(self, name: str) -> Target:
         if self.database == "sqlite":
-            return Target("sqlite", sqlite_path=str(self.folder / f"{name}.db"))
+            # A file of its own each time (`--rounds` measures the same name again).
+            return Target(
+                "sqlite", sqlite_path=str(self.folder / f"{name}-{uuid.uuid4().hex[:8]}.db")
+            )
         schema = f"bench_{name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
         admin = make_engine(self.postgres_url)
         with admin.begin() as connection:
