@@ -33,8 +33,8 @@ SENDS_IN_HAND = 64
 MARKS_IN_HAND = 64
 # How long a group of sent marks waits for more (up to two rounds of slots' worth) before it
 # is written. The post is out; the mark only makes the person's next row due, and a few
-# milliseconds there go unseen, while groups of about 10 instead of 6 cut the marks' CPU a
-# row by a third (dispatch benchmark).
+# milliseconds there go unseen, while groups of 16 instead of about 6 halve the marks' CPU a
+# row (dispatch benchmark, 8 at a time).
 MARK_GATHER_SECONDS = 0.02
 # Rounds' worth of claimed rows a sweep keeps waiting for a free slot. A claim round takes
 # about as long as a round of posts, so with one round in hand the slots empty together and

@@ -4,7 +4,7 @@ per group, not once per row.
 
 A write may also gather: wait up to `gather_seconds` for `enough` items before it starts
 (the dispatcher's sent marks: a mark waits a few milliseconds, which nobody sees, and the
-groups are about twice as large). Without it nothing waits on a timer: the first write
+groups are larger). Without it nothing waits on a timer: the first write
 starts at once, alone, and the writes that arrive while it runs form the next group.
 """
 

@@ -140,12 +140,13 @@ def test_a_sweep_keeps_the_profiles_it_read_beside_the_marks_it_writes_at_once(
         engine, 40, due_at=datetime.now(UTC) - timedelta(hours=1), now=datetime.now(UTC)
     )
     stale, new_dm = seeded[::4], seeded[1::4]
+    stale_users, new_dm_users = {s.user_id for s in stale}, {s.user_id for s in new_dm}
     with make_sessions(engine).begin() as session:
         for person in session.exec(select(Person)):
-            if person.user_id in {s.user_id for s in stale}:
+            if person.user_id in stale_users:
                 person.profile_checked_at = None
                 standin.add_user(person.user_id, tz="Asia/Tokyo")
-            elif person.user_id in {s.user_id for s in new_dm}:
+            elif person.user_id in new_dm_users:
                 person.dm_channel_id = None
     dispatcher = make_dispatcher(settings, engine, owner="mixed")
     dispatcher.heartbeat.start()
